@@ -1,0 +1,83 @@
+// Content digests and the typed hasher (STYLE.md rule 8): every field is
+// written with a tag and a length, so two different field sequences never
+// hash alike, and a debug sink can record every field to explain a key.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace earth {
+
+// A SHA-256 digest.
+class Digest {
+public:
+  static constexpr size_t size = 32;
+  Digest() = default;
+  explicit Digest(const std::array<uint8_t, size>& bytes) : bytes_(bytes) {}
+
+  // Parses 64 lower-case hex characters, with or without "sha256:".
+  static std::optional<Digest> parse(std::string_view text);
+  static Digest of(std::string_view data);
+
+  std::string hex() const;
+  // "sha256:<hex>", the OCI spelling.
+  std::string oci() const { return "sha256:" + hex(); }
+  const std::array<uint8_t, size>& bytes() const { return bytes_; }
+  bool is_zero() const;
+
+  friend bool operator==(const Digest&, const Digest&) = default;
+  friend auto operator<=>(const Digest&, const Digest&) = default;
+
+private:
+  std::array<uint8_t, size> bytes_{};
+};
+
+// Streaming SHA-256 (OpenSSL EVP).
+class Sha256 {
+public:
+  Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+  void update(const void* data, size_t len);
+  void update(std::string_view s) { update(s.data(), s.size()); }
+  Digest finish();
+
+private:
+  void* ctx_;
+};
+
+// Typed, delimited hashing for cache keys. Each add writes
+// tag, type, length, bytes. `debug` receives "tag=value" lines when set.
+class Hasher {
+public:
+  using DebugSink = std::function<void(std::string_view tag, std::string_view value)>;
+  explicit Hasher(std::string_view domain, DebugSink debug = {});
+
+  Hasher& add(std::string_view tag, std::string_view value);
+  Hasher& add(std::string_view tag, int64_t value);
+  Hasher& add(std::string_view tag, const Digest& value);
+  Digest finish();
+
+private:
+  void field(std::string_view tag, char type, std::string_view bytes);
+  Sha256 sha_;
+  DebugSink debug_;
+};
+
+// SHA-256 of a file's contents, streamed.
+std::optional<Digest> digest_file(const std::string& path);
+
+} // namespace earth
+
+template <> struct std::hash<earth::Digest> {
+  size_t operator()(const earth::Digest& d) const noexcept {
+    size_t h;
+    __builtin_memcpy(&h, d.bytes().data(), sizeof h);
+    return h;
+  }
+};

@@ -1,0 +1,45 @@
+// Filesystem helpers. Every write that others may read is atomic: a temp file
+// in the same directory, fsync, rename (STYLE.md rule 9).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "earth/base/error.h"
+
+namespace earth::fs {
+
+Result<std::string> read_file(const std::string& path);
+// Writes `data` to `path` atomically; the parent directory must exist.
+Result<void> write_file_atomic(const std::string& path, std::string_view data, int mode = 0644);
+// mkdir -p.
+Result<void> make_dirs(const std::string& path, int mode = 0755);
+// rm -rf; a missing path is not an error.
+Result<void> remove_all(const std::string& path);
+bool exists(const std::string& path);
+bool is_dir(const std::string& path);
+// A new, empty directory under `parent` whose name starts with `prefix`.
+Result<std::string> make_temp_dir(const std::string& parent, std::string_view prefix);
+// "a/b" + "c" -> "a/b/c"; an absolute `b` still nests under `a`.
+std::string join(std::string_view a, std::string_view b);
+std::string dirname(std::string_view path);
+std::string basename(std::string_view path);
+// Lexical normalisation: removes ".", empty components and resolves "..".
+std::string normalize(std::string_view path);
+
+// A directory deleted on destruction unless release()d.
+class TempDir {
+public:
+  TempDir(const std::string& parent, std::string_view prefix);
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string release();
+
+private:
+  std::string path_;
+};
+
+} // namespace earth::fs

@@ -1,0 +1,45 @@
+// The subcommand table. Each subcommand lives in its own src/cli/cmd_*.cc
+// and is listed once in commands.cc; main() dispatches on the first word.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace earth::cli {
+
+// The words after the subcommand name, with helpers for flags. Flags may be
+// written `--name=value` or `--name value`; `--` ends flags.
+class Args {
+public:
+  explicit Args(std::vector<std::string> words) : words_(std::move(words)) {}
+  // Removes and returns whether boolean flag `name` (or its `short_name`) is present.
+  bool flag(std::string_view name, std::string_view short_name = {});
+  // Removes and returns the value of `--name value` / `--name=value`; empty
+  // if absent. Throws earth::Error when the value is missing.
+  std::string option(std::string_view name, std::string_view short_name = {});
+  // Every value of a repeatable option.
+  std::vector<std::string> options(std::string_view name, std::string_view short_name = {});
+  // What is left; throws earth::Error on an unknown `-x` flag before `--`.
+  std::vector<std::string> positional(std::string_view command);
+  bool empty() const { return words_.empty(); }
+
+private:
+  std::vector<std::string> words_;
+};
+
+struct Subcommand {
+  std::string_view path;    // "ls", "debug ast", "image import"
+  std::string_view usage;   // one line: arguments and flags
+  std::string_view summary; // one line: what it does
+  int (*run)(Args& args);
+};
+
+const std::vector<Subcommand>& subcommands();
+
+// The builtin subcommands, one per cmd_*.cc file.
+int cmd_ls(Args& args);
+int cmd_doc(Args& args);
+int cmd_debug_ast(Args& args);
+
+} // namespace earth::cli

@@ -1,0 +1,102 @@
+// The Earthfile AST: plain data with a span on every node (STYLE.md rule 4).
+// Words are kept exactly as written (quotes kept, line continuations
+// removed); resolution and expansion happen later, in `resolve`.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "earth/syntax/source.h"
+
+namespace earth::syntax {
+
+struct Statement;
+using Block = std::vector<Statement>;
+
+// One command: `name` is the keyword as written with single spaces
+// ("SAVE ARTIFACT"); `args` are its words; `exec_mode` when the argument text
+// was a JSON string array (then `args` are the decoded strings).
+struct Command {
+  std::string name;
+  std::vector<std::string> args;
+  std::vector<Span> arg_spans; // parallel to args
+  bool exec_mode = false;
+  std::string docs;
+  Span span;
+};
+
+struct Branch {
+  std::vector<std::string> expression;
+  bool exec_mode = false;
+  Block body;
+  Span span;
+};
+
+struct IfStmt {
+  Branch if_branch;
+  std::vector<Branch> else_ifs;
+  std::optional<Block> else_body;
+};
+
+struct ForStmt {
+  std::vector<std::string> args; // ["x", "IN", "a", "b"], flags first
+  Block body;
+};
+
+struct WaitStmt {
+  std::vector<std::string> args;
+  Block body;
+};
+
+struct WithStmt {
+  Command command; // name "DOCKER"
+  Block body;
+};
+
+struct TryStmt {
+  Block try_body;
+  std::optional<Block> catch_body;
+  std::optional<Block> finally_body;
+};
+
+struct Statement {
+  std::variant<Command, WithStmt, IfStmt, TryStmt, ForStmt, WaitStmt> node;
+  std::string docs; // doc comment above a block statement
+  Span span;
+};
+
+struct Target {
+  std::string name;
+  std::string docs;
+  Block recipe;
+  Span span; // the header
+};
+
+// A FUNCTION (0.8) or COMMAND (0.6/0.7) recipe; the keyword stays the first
+// statement of `recipe`, as in Earthly's AST.
+struct Function {
+  std::string name;
+  std::string docs;
+  Block recipe;
+  Span span;
+};
+
+struct Version {
+  std::vector<std::string> args; // flags then the version number
+  Span span;
+};
+
+struct Earthfile {
+  std::string path;
+  std::optional<Version> version;
+  Block base_recipe;
+  std::vector<Target> targets;
+  std::vector<Function> functions;
+
+  const Target* find_target(std::string_view name) const;
+  const Function* find_function(std::string_view name) const;
+};
+
+} // namespace earth::syntax

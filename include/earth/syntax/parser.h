@@ -1,0 +1,29 @@
+// The Earthfile parser: PEGTL rules from grammar/, actions that fill the AST,
+// then validation. All errors of a file are reported, not just the first.
+#pragma once
+
+#include <vector>
+
+#include "earth/syntax/ast.h"
+#include "earth/syntax/diagnostic.h"
+#include "earth/syntax/source.h"
+
+namespace earth::syntax {
+
+struct ParseResult {
+  Earthfile earthfile;
+  std::vector<Diagnostic> diagnostics; // empty on success
+  bool ok() const { return diagnostics.empty(); }
+};
+
+// Parses and validates one Earthfile. Never throws on bad input.
+ParseResult parse(const SourceFile& source);
+
+// Parses without the post-parse validation (for tools and tests).
+ParseResult parse_syntax_only(const SourceFile& source);
+
+// Reads `path` and parses it; a missing file throws earth::Error. On any
+// diagnostic throws earth::Error whose message is every rendered diagnostic.
+Earthfile parse_file_or_throw(const std::string& path);
+
+} // namespace earth::syntax

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Configures and builds earth into build/ (or $EARTH_BUILD_DIR) with -j2.
+# Extra arguments go to cmake's configure step.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${EARTH_BUILD_DIR:-$root/build}
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+cmake --build "$build" -j "${EARTH_JOBS:-2}"

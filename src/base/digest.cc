@@ -1,0 +1,128 @@
+#include "earth/base/digest.h"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <stdexcept>
+
+namespace earth {
+
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+} // namespace
+
+std::optional<Digest> Digest::parse(std::string_view text) {
+  if (text.starts_with("sha256:")) text.remove_prefix(7);
+  if (text.size() != 2 * size) return std::nullopt;
+  std::array<uint8_t, size> bytes{};
+  for (size_t i = 0; i < size; ++i) {
+    int hi = hex_value(text[2 * i]), lo = hex_value(text[2 * i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    bytes[i] = static_cast<uint8_t>(hi << 4 | lo);
+  }
+  return Digest(bytes);
+}
+
+Digest Digest::of(std::string_view data) {
+  Sha256 sha;
+  sha.update(data);
+  return sha.finish();
+}
+
+std::string Digest::hex() const {
+  static const char digits[] = "0123456789abcdef";
+  std::string out(2 * size, '0');
+  for (size_t i = 0; i < size; ++i) {
+    out[2 * i] = digits[bytes_[i] >> 4];
+    out[2 * i + 1] = digits[bytes_[i] & 15];
+  }
+  return out;
+}
+
+bool Digest::is_zero() const {
+  for (auto b : bytes_)
+    if (b) return false;
+  return true;
+}
+
+Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
+  if (!ctx_ || !EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr))
+    throw std::runtime_error("OpenSSL: cannot initialise SHA-256");
+}
+
+Sha256::~Sha256() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
+
+void Sha256::update(const void* data, size_t len) {
+  EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), data, len);
+}
+
+Digest Sha256::finish() {
+  std::array<uint8_t, Digest::size> out{};
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), out.data(), &len);
+  return Digest(out);
+}
+
+Hasher::Hasher(std::string_view domain, DebugSink debug) : debug_(std::move(debug)) {
+  field("earth-hash-domain", 's', domain);
+}
+
+void Hasher::field(std::string_view tag, char type, std::string_view bytes) {
+  // tag length, tag, type byte, value length, value: unambiguous framing.
+  uint64_t lens[2] = {tag.size(), bytes.size()};
+  sha_.update(&lens[0], sizeof lens[0]);
+  sha_.update(tag);
+  sha_.update(&type, 1);
+  sha_.update(&lens[1], sizeof lens[1]);
+  sha_.update(bytes);
+}
+
+Hasher& Hasher::add(std::string_view tag, std::string_view value) {
+  field(tag, 's', value);
+  if (debug_) debug_(tag, value);
+  return *this;
+}
+
+Hasher& Hasher::add(std::string_view tag, int64_t value) {
+  field(tag, 'i', std::string_view(reinterpret_cast<const char*>(&value), sizeof value));
+  if (debug_) debug_(tag, std::to_string(value));
+  return *this;
+}
+
+Hasher& Hasher::add(std::string_view tag, const Digest& value) {
+  field(tag, 'd',
+        std::string_view(reinterpret_cast<const char*>(value.bytes().data()), Digest::size));
+  if (debug_) debug_(tag, value.oci());
+  return *this;
+}
+
+Digest Hasher::finish() { return sha_.finish(); }
+
+std::optional<Digest> digest_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  Sha256 sha;
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      ::close(fd);
+      return std::nullopt;
+    }
+    if (n == 0) break;
+    sha.update(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return sha.finish();
+}
+
+} // namespace earth

@@ -1,0 +1,1 @@
+// Post-parse validation lives here (see parser.h).

@@ -1,0 +1,57 @@
+#include "earth/base/fs.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include "earth/base/digest.h"
+
+namespace fs = earth::fs;
+
+TEST(Fs, NormalizeIsLexical) {
+  EXPECT_EQ(fs::normalize("a/./b/../c"), "a/c");
+  EXPECT_EQ(fs::normalize("/../a//b/"), "/a/b");
+  EXPECT_EQ(fs::normalize("../x"), "../x");
+  EXPECT_EQ(fs::normalize("a/.."), ".");
+  EXPECT_EQ(fs::normalize(""), ".");
+}
+
+TEST(Fs, JoinDirnameBasename) {
+  EXPECT_EQ(fs::join("a", "/b"), "a/b");
+  EXPECT_EQ(fs::join("a/", "b"), "a/b");
+  EXPECT_EQ(fs::dirname("/x/y"), "/x");
+  EXPECT_EQ(fs::dirname("y"), ".");
+  EXPECT_EQ(fs::basename("/x/y"), "y");
+}
+
+TEST(Fs, AtomicWriteReadAndDirs) {
+  fs::TempDir dir("/tmp", "earth-fs-test-");
+  std::string sub = fs::join(dir.path(), "a/b/c");
+  ASSERT_TRUE(fs::make_dirs(sub).ok());
+  EXPECT_TRUE(fs::is_dir(sub));
+  std::string file = fs::join(sub, "f");
+  ASSERT_TRUE(fs::write_file_atomic(file, "hello", 0600).ok());
+  EXPECT_EQ(fs::read_file(file).value(), "hello");
+  struct stat st{};
+  ASSERT_EQ(::stat(file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(earth::digest_file(file), earth::Digest::of("hello"));
+  ASSERT_TRUE(fs::write_file_atomic(file, "again").ok());
+  EXPECT_EQ(fs::read_file(file).value(), "again");
+}
+
+TEST(Fs, ErrorsNameThePath) {
+  auto r = fs::read_file("/nonexistent/earth/file");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("/nonexistent/earth/file"), std::string::npos);
+  EXPECT_FALSE(fs::write_file_atomic("/nonexistent/dir/f", "x").ok());
+}
+
+TEST(Fs, TempDirIsRemoved) {
+  std::string path;
+  {
+    fs::TempDir dir("/tmp", "earth-fs-test-");
+    path = dir.path();
+    ASSERT_TRUE(fs::write_file_atomic(fs::join(path, "x"), "1").ok());
+  }
+  EXPECT_FALSE(fs::exists(path));
+}
