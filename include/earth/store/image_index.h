@@ -1,0 +1,33 @@
+// The image-name index: canonical image name -> manifest digest, in
+// <cache>/images.json (format in docs/formats.md, "Image store"). Every change
+// is a read-modify-write under an exclusive flock of <cache>/images.lock,
+// written atomically, so concurrent earth processes never lose an update.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "earth/base/digest.h"
+#include "earth/base/error.h"
+
+namespace earth::store {
+
+class ImageIndex {
+public:
+  static constexpr int version = 1;
+  explicit ImageIndex(std::string cache_dir);
+
+  // All names. A missing file is an empty index; an unknown version an error.
+  Result<std::map<std::string, Digest>> load() const;
+  Result<std::optional<Digest>> get(const std::string& name) const;
+  Result<void> set(const std::string& name, const Digest& manifest);
+  // Returns whether `name` was present.
+  Result<bool> remove(const std::string& name);
+
+private:
+  std::string file_;
+  std::string lock_;
+};
+
+} // namespace earth::store

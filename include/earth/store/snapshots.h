@@ -1,0 +1,35 @@
+// Snapshot directories: one unpacked layer per <cache>/snapshots/<diffid hex>.
+// A snapshot is filled in a temp dir under <cache>/tmp and renamed into place,
+// so a snapshot dir that exists is complete; a per-snapshot flock keeps two
+// processes from unpacking the same layer at once.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "earth/base/digest.h"
+#include "earth/base/error.h"
+
+namespace earth::store {
+
+class SnapshotStore {
+public:
+  // Creates <cache>/snapshots, <cache>/tmp and <cache>/locks when missing.
+  static Result<SnapshotStore> open(const std::string& cache_dir);
+
+  std::string path(const Digest& diff_id) const;
+  bool has(const Digest& diff_id) const;
+
+  using Fill = std::function<Result<void>(const std::string& dir)>;
+  // Returns the snapshot dir of `diff_id`, calling `fill` on an empty temp dir
+  // first when it does not exist. On failure nothing is left behind.
+  Result<std::string> ensure(const Digest& diff_id, const Fill& fill);
+  Result<void> remove(const Digest& diff_id);
+
+private:
+  SnapshotStore(std::string root, std::string tmp, std::string locks)
+      : root_(std::move(root)), tmp_(std::move(tmp)), locks_(std::move(locks)) {}
+  std::string root_, tmp_, locks_;
+};
+
+} // namespace earth::store

@@ -1,0 +1,64 @@
+#include "earth/store/snapshots.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+
+#include "earth/base/fs.h"
+#include "earth/store/file_lock.h"
+
+namespace earth::store {
+
+Result<SnapshotStore> SnapshotStore::open(const std::string& cache_dir) {
+  std::string root = fs::join(cache_dir, "snapshots");
+  std::string tmp = fs::join(cache_dir, "tmp");
+  std::string locks = fs::join(cache_dir, "locks");
+  for (const auto& d : {root, tmp, locks})
+    if (auto r = fs::make_dirs(d); !r) return Failure{r.error()};
+  return SnapshotStore(root, tmp, locks);
+}
+
+std::string SnapshotStore::path(const Digest& diff_id) const {
+  return fs::join(root_, diff_id.hex());
+}
+
+bool SnapshotStore::has(const Digest& diff_id) const {
+  return fs::is_dir(path(diff_id));
+}
+
+Result<std::string> SnapshotStore::ensure(const Digest& diff_id, const Fill& fill) {
+  std::string dest = path(diff_id);
+  if (fs::is_dir(dest)) return dest;
+  // Serialise with other processes unpacking the same layer, then look again.
+  auto lock = FileLock::acquire(fs::join(locks_, "snapshot-" + diff_id.hex() + ".lock"));
+  if (!lock) return Failure{lock.error()};
+  if (fs::is_dir(dest)) return dest;
+
+  auto tmp = fs::make_temp_dir(tmp_, "snapshot-" + diff_id.hex().substr(0, 12) + "-");
+  if (!tmp) return Failure{tmp.error()};
+  ::chmod(tmp->c_str(), 0755); // mkdtemp makes 0700; a layer's "./" entry may override
+  if (auto r = fill(*tmp); !r) {
+    (void)fs::remove_all(*tmp);
+    return Failure{r.error()};
+  }
+  if (::rename(tmp->c_str(), dest.c_str()) != 0) {
+    int err = errno;
+    (void)fs::remove_all(*tmp);
+    if (fs::is_dir(dest)) return dest; // someone without the lock (older earth) won
+    return Failure{errno_message("rename snapshot to " + dest, err)};
+  }
+  return dest;
+}
+
+Result<void> SnapshotStore::remove(const Digest& diff_id) {
+  // Rename first so a half-deleted snapshot is never visible under its name.
+  std::string dest = path(diff_id);
+  if (!fs::exists(dest)) return {};
+  std::string doomed = fs::join(tmp_, "doomed-" + diff_id.hex() + "-" + std::to_string(::getpid()));
+  if (::rename(dest.c_str(), doomed.c_str()) != 0) return Failure{errno_message(dest, errno)};
+  return fs::remove_all(doomed);
+}
+
+} // namespace earth::store

@@ -1,0 +1,54 @@
+#include "earth/store/image_index.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+#include <vector>
+
+#include "earth/base/fs.h"
+
+namespace fs = earth::fs;
+using earth::Digest;
+using earth::store::ImageIndex;
+
+TEST(ImageIndex, SetGetRemove) {
+  fs::TempDir dir("/tmp", "earth-index-test-");
+  ImageIndex index(dir.path());
+  EXPECT_TRUE(index.load().value().empty());
+  ASSERT_TRUE(index.set("docker.io/library/busybox:latest", Digest::of("m1")).ok());
+  ASSERT_TRUE(index.set("localhost:5000/x:y", Digest::of("m2")).ok());
+  EXPECT_EQ(*index.get("docker.io/library/busybox:latest").value(), Digest::of("m1"));
+  EXPECT_FALSE(index.get("nope").value().has_value());
+  EXPECT_TRUE(index.remove("localhost:5000/x:y").value());
+  EXPECT_FALSE(index.remove("localhost:5000/x:y").value());
+  EXPECT_EQ(index.load().value().size(), 1u);
+  auto text = fs::read_file(fs::join(dir.path(), "images.json")).value();
+  EXPECT_NE(text.find("\"version\": 1"), std::string::npos);
+}
+
+TEST(ImageIndex, RefusesUnknownVersionAndGarbage) {
+  fs::TempDir dir("/tmp", "earth-index-test-");
+  std::string file = fs::join(dir.path(), "images.json");
+  ASSERT_TRUE(fs::write_file_atomic(file, R"({"version": 99, "images": {}})").ok());
+  auto r = ImageIndex(dir.path()).load();
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("version"), std::string::npos);
+  ASSERT_TRUE(fs::write_file_atomic(file, "{garbage").ok());
+  EXPECT_FALSE(ImageIndex(dir.path()).load().ok());
+  EXPECT_FALSE(ImageIndex(dir.path()).set("a", Digest::of("a")).ok());
+}
+
+TEST(ImageIndex, ConcurrentWritersLoseNothing) {
+  fs::TempDir dir("/tmp", "earth-index-test-");
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      ImageIndex index(dir.path());
+      for (int i = 0; i < 10; ++i) {
+        std::string name = "img" + std::to_string(t) + "-" + std::to_string(i);
+        ASSERT_TRUE(index.set(name, Digest::of(name)).ok());
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(ImageIndex(dir.path()).load().value().size(), 40u);
+}
