@@ -18,21 +18,9 @@
 
 #include "earth/base/digest.h"
 #include "earth/base/error.h"
+#include "earth/image/manifest.h"
 
 namespace earth::image {
-
-// The runtime part of an OCI image config ("config" object of the config blob).
-struct RuntimeConfig {
-  std::vector<std::string> env; // "KEY=value", in image order
-  std::string working_dir;      // empty means "/"
-  std::string user;             // "uid[:gid]" or "name[:group]"; empty means root
-  std::vector<std::string> entrypoint;
-  std::vector<std::string> cmd;
-  std::map<std::string, std::string> labels;
-  std::vector<std::string> exposed_ports; // "80/tcp"
-  std::vector<std::string> volumes;
-  std::string stop_signal;
-};
 
 struct ImageRecord {
   std::string name;       // canonical reference, "docker.io/library/busybox:latest"
