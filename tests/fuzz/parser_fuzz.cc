@@ -1,0 +1,21 @@
+// libFuzzer target for the Earthfile parser: any input must parse (or fail
+// with diagnostics) without crashing, hanging or leaking, and whatever parses
+// must dump to JSON and render its diagnostics.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "earth/syntax/ast_json.h"
+#include "earth/syntax/diagnostic.h"
+#include "earth/syntax/parser.h"
+#include "earth/syntax/source.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  earth::syntax::SourceFile source("fuzz/Earthfile",
+                                   std::string(reinterpret_cast<const char*>(data), size));
+  earth::syntax::ParseResult r = earth::syntax::parse(source);
+  size_t sink = 0;
+  for (const auto& d : r.diagnostics) sink += earth::syntax::render(d, &source).size();
+  if (r.ok()) sink += earth::syntax::to_json(r.earthfile, true).dump().size();
+  return sink == static_cast<size_t>(-1) ? 1 : 0;
+}
