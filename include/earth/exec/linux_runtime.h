@@ -1,0 +1,31 @@
+// The Linux sandbox: clone() into new mount, PID, UTS and IPC namespaces
+// (plus a network namespace for Network::none, plus a user namespace when not
+// root), overlayfs of the layers, pivot_root, a minimal /dev and /proc. See
+// docs/sandbox.md for what is and is not isolated.
+#pragma once
+
+#include "earth/exec/runtime.h"
+
+namespace earth::exec {
+
+class LinuxRuntime : public Runtime {
+public:
+  // Rootless (through a user namespace) when the process is not root.
+  LinuxRuntime();
+  Result<RunResult> run(const RunSpec& spec) override;
+  bool rootless() const { return rootless_; }
+
+private:
+  bool rootless_;
+};
+
+// Kills every sandbox this process is running and makes later runs return
+// at once with `interrupted` set. Async-signal-safe: call it from a SIGINT or
+// SIGTERM handler. Without a handler, earth's death still kills every sandbox
+// (PR_SET_PDEATHSIG on each sandbox's PID 1).
+void interrupt_all_runs();
+bool runs_interrupted();
+// Lets runs start again after interrupt_all_runs(); for tests.
+void clear_interrupt();
+
+} // namespace earth::exec

@@ -1,0 +1,408 @@
+// The parent side of the Linux sandbox: prepares the child's plan, clones
+// PID 1 into its namespaces, maps the user when rootless, streams output
+// line by line, enforces the timeout and reports how the command ended.
+#include "earth/exec/linux_runtime.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+#include "earth/base/fs.h"
+#include "earth/base/strings.h"
+#include "earth/exec/user_db.h"
+#include "layer_stubs.h"
+#include "sandbox_child.h"
+
+namespace earth::exec {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// PIDs of running sandboxes' PID 1, for interrupt_all_runs(), which may run
+// in a signal handler: plain atomics, no locks.
+constexpr int kMaxRuns = 256;
+std::atomic<pid_t> g_running[kMaxRuns];
+std::atomic<bool> g_interrupted{false};
+
+int register_run(pid_t pid) {
+  for (int i = 0; i < kMaxRuns; ++i) {
+    pid_t expected = 0;
+    if (g_running[i].compare_exchange_strong(expected, pid)) return i;
+  }
+  return -1;
+}
+
+void unregister_run(int slot) {
+  if (slot >= 0) g_running[slot].store(0);
+}
+
+constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+// Owns every string the child's plan points into.
+struct PlanStrings {
+  std::string upper, overlay_work, mount_point, empty_lower, legacy_options;
+  std::string hosts_file, resolv_file, hostname, cwd;
+  std::vector<std::string> lowers, argv, env, exec_paths, bind_targets;
+};
+
+struct Fd {
+  int fd = -1;
+  Fd() = default;
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() { reset(); }
+  void reset() {
+    if (fd >= 0) ::close(fd);
+    fd = -1;
+  }
+};
+
+Result<void> make_pipe(Fd& read_end, Fd& write_end) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) < 0) return Failure{errno_message("pipe2", errno)};
+  read_end.fd = fds[0];
+  write_end.fd = fds[1];
+  return {};
+}
+
+std::string hosts_content(const RunSpec& spec) {
+  std::string out = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
+  out += "127.0.1.1\t" + spec.hostname + "\n";
+  for (const auto& [name, address] : spec.extra_hosts) out += address + "\t" + name + "\n";
+  return out;
+}
+
+// The legacy mount(2) option string, or empty when a path cannot be spelled
+// in it (',' ':' '\' need escaping) or it exceeds a page.
+std::string legacy_overlay_options(const PlanStrings& s, bool rootless) {
+  std::string opts = "lowerdir=";
+  for (size_t i = 0; i < s.lowers.size(); ++i) opts += (i ? ":" : "") + s.lowers[i];
+  opts += ",upperdir=" + s.upper + ",workdir=" + s.overlay_work;
+  if (rootless) opts += ",userxattr";
+  auto plain = [](const std::string& p) { return p.find_first_of(",:\\") == std::string::npos; };
+  for (const auto& l : s.lowers)
+    if (!plain(l)) return {};
+  if (!plain(s.upper) || !plain(s.overlay_work) || opts.size() >= 4096) return {};
+  return opts;
+}
+
+void build_exec_paths(PlanStrings& s) {
+  const std::string& program = s.argv[0];
+  if (program.find('/') != std::string::npos) {
+    s.exec_paths.push_back(program);
+    return;
+  }
+  std::string path = kDefaultPath;
+  for (const auto& e : s.env)
+    if (e.starts_with("PATH=")) path = e.substr(5);
+  for (const auto& dir : split(path, ':'))
+    s.exec_paths.push_back(fs::join(dir.empty() ? "." : dir, program));
+}
+
+// Fills `s` and `plan` from `spec`; everything the child needs is computed
+// here, where allocating is allowed.
+Result<void> prepare_plan(const RunSpec& spec, bool rootless, const ResolvedUser& user,
+                          PlanStrings& s, detail::ChildPlan& plan) {
+  s.upper = spec.upper_dir;
+  s.overlay_work = fs::join(spec.work_dir, "ovl");
+  s.mount_point = fs::join(spec.work_dir, "root");
+  s.hosts_file = fs::join(spec.work_dir, "hosts");
+  s.resolv_file = fs::join(spec.work_dir, "resolv.conf");
+  for (const auto& dir : {s.overlay_work, s.mount_point})
+    if (::mkdir(dir.c_str(), 0700) < 0) return Failure{errno_message("mkdir " + dir, errno)};
+  for (auto it = spec.lower_dirs.rbegin(); it != spec.lower_dirs.rend(); ++it)
+    s.lowers.push_back(*it);
+  if (s.lowers.empty()) {
+    // overlayfs needs a lower dir; an empty one gives an empty rootfs.
+    s.empty_lower = fs::join(spec.work_dir, "empty");
+    if (::mkdir(s.empty_lower.c_str(), 0755) < 0)
+      return Failure{errno_message("mkdir " + s.empty_lower, errno)};
+    s.lowers.push_back(s.empty_lower);
+  }
+  s.legacy_options = legacy_overlay_options(s, rootless);
+
+  auto hosts = fs::write_file_atomic(s.hosts_file, hosts_content(spec));
+  if (!hosts) return hosts;
+  std::string resolv;
+  if (spec.network == Network::host) {
+    auto host_resolv = fs::read_file("/etc/resolv.conf");
+    if (host_resolv) resolv = *host_resolv;
+  }
+  auto resolv_written = fs::write_file_atomic(s.resolv_file, resolv);
+  if (!resolv_written) return resolv_written;
+
+  s.hostname = spec.hostname.empty() ? "earth" : spec.hostname;
+  s.cwd = fs::normalize(spec.cwd.empty() ? "/" : "/" + spec.cwd);
+  s.argv = spec.argv;
+  s.env = spec.env;
+  auto has = [&](std::string_view name) {
+    for (const auto& e : s.env)
+      if (e.starts_with(std::string(name) + "=")) return true;
+    return false;
+  };
+  if (!has("PATH")) s.env.push_back(std::string("PATH=") + kDefaultPath);
+  if (!has("HOME")) s.env.push_back("HOME=" + user.home);
+  build_exec_paths(s);
+
+  plan.rootless = rootless;
+  plan.network_none = spec.network == Network::none;
+  for (const auto& l : s.lowers) plan.lowers.push_back(l.c_str());
+  plan.upper = s.upper.c_str();
+  plan.overlay_work = s.overlay_work.c_str();
+  plan.mount_point = s.mount_point.c_str();
+  plan.legacy_options = s.legacy_options.empty() ? nullptr : s.legacy_options.c_str();
+  plan.hostname = s.hostname.c_str();
+  plan.hosts_file = s.hosts_file.c_str();
+  plan.resolv_file = s.resolv_file.c_str();
+  for (const auto& m : spec.mounts) s.bind_targets.push_back(fs::normalize("/" + m.target));
+  for (size_t i = 0; i < spec.mounts.size(); ++i)
+    plan.binds.push_back({spec.mounts[i].source.c_str(), s.bind_targets[i].c_str(),
+                          spec.mounts[i].read_only, fs::is_dir(spec.mounts[i].source)});
+  plan.cwd = s.cwd.c_str();
+  plan.uid = user.uid;
+  plan.gid = user.gid;
+  plan.groups = user.groups;
+  for (auto& a : s.argv) plan.argv.push_back(a.data());
+  plan.argv.push_back(nullptr);
+  for (auto& e : s.env) plan.envp.push_back(e.data());
+  plan.envp.push_back(nullptr);
+  for (const auto& p : s.exec_paths) plan.exec_paths.push_back(p.c_str());
+  return {};
+}
+
+Result<void> write_proc_file(pid_t pid, const char* name, const std::string& text) {
+  std::string path = "/proc/" + std::to_string(pid) + "/" + name;
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return Failure{errno_message("open " + path, errno)};
+  ssize_t n = ::write(fd, text.data(), text.size());
+  int err = errno;
+  ::close(fd);
+  if (n != static_cast<ssize_t>(text.size())) return Failure{errno_message("write " + path, err)};
+  return {};
+}
+
+// Rootless: the caller's single uid and gid become the step's user inside
+// (root unless USER says otherwise); no other id exists in the namespace.
+Result<void> map_user(pid_t pid, const ResolvedUser& user) {
+  auto r = write_proc_file(pid, "setgroups", "deny");
+  if (r)
+    r = write_proc_file(pid, "uid_map",
+                        std::to_string(user.uid) + " " + std::to_string(::geteuid()) + " 1\n");
+  if (r)
+    r = write_proc_file(pid, "gid_map",
+                        std::to_string(user.gid) + " " + std::to_string(::getegid()) + " 1\n");
+  return r;
+}
+
+// One output pipe, split into lines for its sink.
+struct Stream {
+  Fd fd;
+  std::string pending;
+  const LineSink* sink = nullptr;
+
+  void deliver(std::string_view line) {
+    if (sink && *sink) (*sink)(line);
+  }
+  // Reads what is available; false at end of file.
+  bool pump() {
+    char buf[65536];
+    ssize_t n = ::read(fd.fd, buf, sizeof buf);
+    if (n < 0) return errno == EINTR || errno == EAGAIN;
+    if (n == 0) {
+      if (!pending.empty()) deliver(pending);
+      pending.clear();
+      return false;
+    }
+    pending.append(buf, static_cast<size_t>(n));
+    size_t start = 0;
+    for (size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1)
+      deliver(std::string_view(pending).substr(start, nl - start));
+    pending.erase(0, start);
+    constexpr size_t kMaxLine = 64 * 1024;
+    while (pending.size() >= kMaxLine) {
+      deliver(std::string_view(pending).substr(0, kMaxLine));
+      pending.erase(0, kMaxLine);
+    }
+    return true;
+  }
+};
+
+struct Session {
+  pid_t pid = -1;
+  Stream out, err;
+  Fd report;
+  std::vector<detail::Report> reports;
+  bool timed_out = false;
+};
+
+bool read_reports(Session& s) {
+  detail::Report r;
+  ssize_t n = ::read(s.report.fd, &r, sizeof r);
+  if (n < 0) return errno == EINTR || errno == EAGAIN;
+  if (n == static_cast<ssize_t>(sizeof r)) s.reports.push_back(r);
+  return n > 0;
+}
+
+// Streams output until PID 1 and everything holding the pipes is gone.
+void pump_until_exit(Session& s, const RunSpec& spec, Clock::time_point start) {
+  while (s.out.fd.fd >= 0 || s.err.fd.fd >= 0 || s.report.fd >= 0) {
+    int wait_ms = -1;
+    if (spec.timeout.count() > 0 && !s.timed_out) {
+      auto left = spec.timeout -
+                  std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+      if (left.count() <= 0) {
+        s.timed_out = true;
+        ::kill(s.pid, SIGKILL);
+      } else {
+        wait_ms = static_cast<int>(left.count());
+      }
+    }
+    pollfd fds[3] = {{s.out.fd.fd, POLLIN, 0}, {s.err.fd.fd, POLLIN, 0}, {s.report.fd, POLLIN, 0}};
+    int n = ::poll(fds, 3, wait_ms);
+    if (n < 0 && errno != EINTR) break;
+    if (n <= 0) continue;
+    if (fds[0].revents && !s.out.pump()) s.out.fd.reset();
+    if (fds[1].revents && !s.err.pump()) s.err.fd.reset();
+    if (fds[2].revents && !read_reports(s)) s.report.reset();
+  }
+}
+
+Result<RunResult> decode(const Session& s, int init_status, const RunSpec& spec) {
+  RunResult result;
+  result.timed_out = s.timed_out;
+  result.interrupted = g_interrupted.load() && !s.timed_out;
+  for (const auto& r : s.reports) {
+    if (r.kind == detail::Report::setup_error)
+      return Failure{errno_message(std::string("sandbox: ") + r.what, r.err)};
+    if (r.kind == detail::Report::exec_error)
+      return Failure{errno_message(std::string(r.what), r.err)};
+  }
+  int status = init_status;
+  bool reported = false;
+  for (const auto& r : s.reports)
+    if (r.kind == detail::Report::exited) status = r.status, reported = true;
+  if (reported) result.interrupted = false;
+  if (WIFEXITED(status) && reported) {
+    result.exit_status = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    result.signal = WTERMSIG(status);
+    result.exit_status = 128 + result.signal;
+  } else {
+    return Failure{"sandbox: PID 1 of " + spec.argv[0] + " ended without a report"};
+  }
+  return result;
+}
+
+} // namespace
+
+LinuxRuntime::LinuxRuntime() : rootless_(::geteuid() != 0) {}
+
+void interrupt_all_runs() {
+  g_interrupted.store(true);
+  for (auto& slot : g_running) {
+    pid_t pid = slot.load();
+    if (pid > 0) ::kill(pid, SIGKILL);
+  }
+}
+
+bool runs_interrupted() {
+  return g_interrupted.load();
+}
+void clear_interrupt() {
+  g_interrupted.store(false);
+}
+
+Result<RunResult> LinuxRuntime::run(const RunSpec& spec) {
+  if (spec.argv.empty()) return Failure{"sandbox: empty command"};
+  if (!fs::is_dir(spec.upper_dir))
+    return Failure{"sandbox: upper dir " + spec.upper_dir + " is not a directory"};
+  if (!fs::is_dir(spec.work_dir))
+    return Failure{"sandbox: work dir " + spec.work_dir + " is not a directory"};
+  if (spec.mounts.size() > 64) return Failure{"sandbox: more than 64 bind mounts"};
+  if (g_interrupted.load()) {
+    RunResult r;
+    r.interrupted = true;
+    return r;
+  }
+  auto start = Clock::now();
+  auto user = resolve_user(spec.user, spec.lower_dirs);
+  if (!user) return Failure{user.error()};
+
+  PlanStrings strings;
+  detail::ChildPlan plan;
+  auto prepared = prepare_plan(spec, rootless_, *user, strings, plan);
+  auto stubs = find_missing_mount_points(spec.lower_dirs, strings.bind_targets);
+  struct Cleanup {
+    const RunSpec& spec;
+    const std::vector<std::string>& stubs;
+    ~Cleanup() {
+      remove_mount_stubs(spec.upper_dir, stubs);
+      clear_work_dir(spec.work_dir);
+    }
+  } cleanup{spec, stubs};
+  if (!prepared) return Failure{prepared.error()};
+
+  Session s;
+  Fd sync_read, sync_write, out_write, err_write, report_write;
+  for (auto [r, w] : {std::pair{&sync_read, &sync_write},
+                      {&s.out.fd, &out_write},
+                      {&s.err.fd, &err_write},
+                      {&s.report, &report_write}})
+    if (auto p = make_pipe(*r, *w); !p) return Failure{p.error()};
+  s.out.sink = &spec.on_stdout;
+  s.err.sink = &spec.on_stderr;
+  plan.sync_fd = sync_read.fd;
+  plan.sync_write_fd = sync_write.fd;
+  plan.report_fd = report_write.fd;
+  plan.stdout_fd = out_write.fd;
+  plan.stderr_fd = err_write.fd;
+
+  int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD;
+  if (spec.network == Network::none) flags |= CLONE_NEWNET;
+  if (rootless_) flags |= CLONE_NEWUSER;
+  // The child gets its own copy of this stack (no CLONE_VM), so it can go
+  // as soon as clone() returns.
+  constexpr size_t kStack = 256 * 1024;
+  void* stack = ::mmap(nullptr, kStack, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) return Failure{errno_message("mmap sandbox stack", errno)};
+  s.pid = ::clone(detail::sandbox_init, static_cast<char*>(stack) + kStack, flags, &plan);
+  int clone_errno = errno;
+  ::munmap(stack, kStack);
+  if (s.pid < 0) return Failure{errno_message("clone sandbox namespaces", clone_errno)};
+  int slot = register_run(s.pid);
+  sync_read.reset();
+  out_write.reset();
+  err_write.reset();
+  report_write.reset();
+
+  Result<void> mapped;
+  if (rootless_) mapped = map_user(s.pid, *user);
+  if (mapped && !g_interrupted.load()) {
+    char go = 1;
+    if (::write(sync_write.fd, &go, 1) != 1) mapped = Failure{errno_message("sandbox sync", errno)};
+  }
+  sync_write.reset();
+  if (!mapped || g_interrupted.load()) ::kill(s.pid, SIGKILL);
+  pump_until_exit(s, spec, start);
+  unregister_run(slot);
+  int status = 0;
+  while (::waitpid(s.pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!mapped) return Failure{mapped.error()};
+  auto result = decode(s, status, spec);
+  if (result) result->duration = Clock::now() - start;
+  return result;
+}
+
+} // namespace earth::exec

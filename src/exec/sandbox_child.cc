@@ -1,0 +1,329 @@
+// The sandbox's PID 1. Runs in the clone()d child of a possibly
+// multi-threaded earth, so only system calls are allowed here: no malloc,
+// no stdio, no C++ containers beyond reading the parent's prepared plan.
+#include "sandbox_child.h"
+
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+
+#include <grp.h>
+
+namespace earth::exec::detail {
+
+namespace {
+
+const ChildPlan* g_plan = nullptr;
+
+// The host device nodes bind-mounted into the sandbox's /dev.
+constexpr const char* kDevNodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
+constexpr int kDevNodeCount = sizeof kDevNodes / sizeof kDevNodes[0];
+
+// The capabilities a root command keeps (Docker's default set); every other
+// one leaves the bounding set, so root inside cannot mount, load modules or
+// undo the sandbox.
+constexpr int kKeptCaps[] = {
+    CAP_CHOWN,      CAP_DAC_OVERRIDE, CAP_FOWNER,      CAP_FSETID,           CAP_KILL,
+    CAP_SETGID,     CAP_SETUID,       CAP_SETPCAP,     CAP_NET_BIND_SERVICE, CAP_NET_RAW,
+    CAP_SYS_CHROOT, CAP_MKNOD,        CAP_AUDIT_WRITE, CAP_SETFCAP};
+
+void append(char* dst, size_t cap, const char* s) {
+  size_t n = ::strnlen(dst, cap);
+  while (s && *s && n + 1 < cap) dst[n++] = *s++;
+  dst[n] = '\0';
+}
+
+void send_report(Report::Kind kind, int err, int status, const char* what, const char* detail) {
+  Report r{};
+  r.kind = kind;
+  r.err = err;
+  r.status = status;
+  append(r.what, sizeof r.what, what);
+  if (detail) {
+    append(r.what, sizeof r.what, " ");
+    append(r.what, sizeof r.what, detail);
+  }
+  ssize_t n;
+  do n = ::write(g_plan->report_fd, &r, sizeof r);
+  while (n < 0 && errno == EINTR);
+}
+
+[[noreturn]] void fail(const char* what, const char* detail = nullptr) {
+  send_report(Report::setup_error, errno, 0, what, detail);
+  ::_exit(127);
+}
+
+void check(int rc, const char* what, const char* detail = nullptr) {
+  if (rc < 0) fail(what, detail);
+}
+
+// mkdir -p inside the current root, without allocating.
+void make_dirs(const char* path, mode_t mode) {
+  char buf[4096];
+  size_t len = ::strnlen(path, sizeof buf - 1);
+  ::memcpy(buf, path, len);
+  buf[len] = '\0';
+  for (size_t i = 1; i <= len; ++i) {
+    if (buf[i] != '/' && buf[i] != '\0') continue;
+    char saved = buf[i];
+    buf[i] = '\0';
+    if (::mkdir(buf, mode) < 0 && errno != EEXIST) fail("mkdir", buf);
+    buf[i] = saved;
+  }
+}
+
+// Makes sure a mount target exists. Returns false for a dangling symlink (a
+// Debian image's /etc/resolv.conf -> ../run/...): nothing is mounted there.
+bool ensure_target(const char* path, bool is_dir) {
+  struct stat st {};
+  if (::stat(path, &st) == 0) return true;
+  if (::lstat(path, &st) == 0) return false;
+  char parent[4096];
+  size_t len = ::strnlen(path, sizeof parent - 1);
+  ::memcpy(parent, path, len);
+  parent[len] = '\0';
+  if (char* slash = ::strrchr(parent, '/'); slash && slash != parent) {
+    *slash = '\0';
+    make_dirs(parent, 0755);
+  }
+  if (is_dir) {
+    make_dirs(path, 0755);
+  } else {
+    int fd = ::open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    check(fd, "create mount point", path);
+    ::close(fd);
+  }
+  return true;
+}
+
+// A detached copy of a host mount, opened before pivot_root hides the host.
+int clone_host_path(const char* path, bool read_only) {
+  int fd = static_cast<int>(
+      ::open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
+  check(fd, "open_tree", path);
+  if (read_only) {
+    mount_attr attr{};
+    attr.attr_set = MOUNT_ATTR_RDONLY;
+    check(::mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr),
+          "mount_setattr read-only", path);
+  }
+  return fd;
+}
+
+void attach(int fd, const char* target) {
+  check(::move_mount(fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS),
+        "move_mount onto", target);
+  ::close(fd);
+}
+
+void mount_overlay(const ChildPlan& p) {
+  if (p.legacy_options) {
+    check(::mount("overlay", p.mount_point, "overlay", 0, p.legacy_options), "mount overlay on",
+          p.mount_point);
+    return;
+  }
+  // The new mount API takes one lower dir per call, so neither the 4 KiB
+  // option string nor ':' and ',' in paths limit the number of layers.
+  int fs = ::fsopen("overlay", FSOPEN_CLOEXEC);
+  check(fs, "fsopen overlay");
+  for (const char* lower : p.lowers)
+    check(::fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", lower, 0), "fsconfig lowerdir+", lower);
+  check(::fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", p.upper, 0), "fsconfig upperdir", p.upper);
+  check(::fsconfig(fs, FSCONFIG_SET_STRING, "workdir", p.overlay_work, 0), "fsconfig workdir",
+        p.overlay_work);
+  if (p.rootless)
+    check(::fsconfig(fs, FSCONFIG_SET_FLAG, "userxattr", nullptr, 0), "fsconfig userxattr");
+  check(::fsconfig(fs, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0), "create overlay on",
+        p.mount_point);
+  int mnt = ::fsmount(fs, FSMOUNT_CLOEXEC, 0);
+  check(mnt, "fsmount overlay");
+  ::close(fs);
+  check(::move_mount(mnt, "", AT_FDCWD, p.mount_point, MOVE_MOUNT_F_EMPTY_PATH), "move_mount",
+        p.mount_point);
+  ::close(mnt);
+}
+
+// /proc of the new PID namespace, with /proc/sys read-only (it reaches
+// host-wide kernel settings).
+void mount_proc() {
+  constexpr unsigned long kFlags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  ensure_target("/proc", true);
+  check(::mount("proc", "/proc", "proc", kFlags, nullptr), "mount proc on /proc");
+  check(::mount("/proc/sys", "/proc/sys", nullptr, MS_BIND | MS_REC, nullptr), "bind /proc/sys");
+  check(::mount(nullptr, "/proc/sys", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | kFlags, nullptr),
+        "remount /proc/sys read-only");
+}
+
+void mount_dev(const int (&node_fds)[kDevNodeCount]) {
+  ensure_target("/dev", true);
+  check(::mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=65536k"),
+        "mount tmpfs on /dev");
+  char path[64];
+  for (int i = 0; i < kDevNodeCount; ++i) {
+    path[0] = '\0';
+    append(path, sizeof path, "/dev/");
+    append(path, sizeof path, kDevNodes[i]);
+    ensure_target(path, false);
+    attach(node_fds[i], path);
+  }
+  make_dirs("/dev/pts", 0755);
+  check(::mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+                "newinstance,ptmxmode=0666,mode=0620"),
+        "mount devpts on /dev/pts");
+  make_dirs("/dev/shm", 01777);
+  check(::mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                "mode=1777,size=65536k"),
+        "mount tmpfs on /dev/shm");
+  check(::symlink("pts/ptmx", "/dev/ptmx"), "symlink /dev/ptmx");
+  check(::symlink("/proc/self/fd", "/dev/fd"), "symlink /dev/fd");
+  check(::symlink("/proc/self/fd/0", "/dev/stdin"), "symlink /dev/stdin");
+  check(::symlink("/proc/self/fd/1", "/dev/stdout"), "symlink /dev/stdout");
+  check(::symlink("/proc/self/fd/2", "/dev/stderr"), "symlink /dev/stderr");
+}
+
+void loopback_up() {
+  int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  check(s, "socket");
+  ifreq ifr{};
+  ::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  check(::ioctl(s, SIOCGIFFLAGS, &ifr), "SIOCGIFFLAGS lo");
+  ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP | IFF_RUNNING);
+  check(::ioctl(s, SIOCSIFFLAGS, &ifr), "SIOCSIFFLAGS lo");
+  ::close(s);
+}
+
+// Between pivot_root and exec of the command: become the step's user, with a
+// clean signal state and only fds 0-2 (plus the report pipe, close-on-exec).
+int command_main(void*) {
+  const ChildPlan& p = *g_plan;
+  ::setsid();
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  for (int sig = 1; sig < NSIG; ++sig)
+    if (sig != SIGKILL && sig != SIGSTOP) ::signal(sig, SIG_DFL);
+  int null_fd = ::open("/dev/null", O_RDONLY);
+  if (null_fd < 0 || ::dup2(null_fd, 0) < 0 || ::dup2(p.stdout_fd, 1) < 0 ||
+      ::dup2(p.stderr_fd, 2) < 0)
+    fail("set up stdio");
+  for (int cap = 0; cap < 64; ++cap) {
+    bool keep = false;
+    for (int k : kKeptCaps) keep = keep || k == cap;
+    if (!keep && ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+      fail("drop capability");
+  }
+  if (!p.rootless) {
+    check(::setgroups(p.groups.size(), p.groups.data()), "setgroups");
+    check(::setgid(p.gid), "setgid");
+    check(::setuid(p.uid), "setuid");
+  }
+  if (p.report_fd > 3) ::close_range(3, static_cast<unsigned>(p.report_fd) - 1, 0);
+  ::close_range(static_cast<unsigned>(p.report_fd) + 1, ~0U, 0);
+  int err = ENOENT;
+  for (const char* path : p.exec_paths) {
+    ::execve(path, p.argv.data(), p.envp.data());
+    // Like execvp: a later PATH entry may still hold a runnable file.
+    if (errno != ENOENT && errno != ENOTDIR) err = errno;
+  }
+  send_report(Report::exec_error, err, 0, "exec", p.argv[0]);
+  ::_exit(127);
+}
+
+alignas(16) char g_command_stack[64 * 1024];
+
+// Runs the command as PID 2 and reaps whatever it leaves behind; reports its
+// status and exits, which makes the kernel kill every other process in the
+// namespace.
+[[noreturn]] void run_command(const ChildPlan& p) {
+  // CLONE_VFORK: PID 1 sleeps until the command has exec'd, so sharing
+  // memory with it is safe and costs no page-table copy.
+  pid_t cmd = ::clone(command_main, g_command_stack + sizeof g_command_stack,
+                      CLONE_VM | CLONE_VFORK | SIGCHLD, nullptr);
+  check(cmd, "clone command");
+  ::close(p.stdout_fd);
+  ::close(p.stderr_fd);
+  for (;;) {
+    int status = 0;
+    pid_t pid = ::waitpid(-1, &status, __WALL);
+    if (pid == cmd) {
+      send_report(Report::exited, 0, status, "", nullptr);
+      ::_exit(0);
+    }
+    if (pid < 0 && errno != EINTR) fail("waitpid");
+  }
+}
+
+} // namespace
+
+int sandbox_init(void* arg) {
+  g_plan = static_cast<const ChildPlan*>(arg);
+  const ChildPlan& p = *g_plan;
+  // Dies with the thread that cloned it; the sync read below closes the race
+  // where earth died before this prctl.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  ::close(p.sync_write_fd);
+  char go = 0;
+  if (::read(p.sync_fd, &go, 1) != 1) ::_exit(127);
+  ::close(p.sync_fd);
+
+  // Nothing mounted from here on may propagate back to the host.
+  check(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), "make / private");
+  check(::sethostname(p.hostname, ::strlen(p.hostname)), "sethostname");
+  if (p.network_none) loopback_up();
+
+  int node_fds[kDevNodeCount];
+  char host_node[64];
+  for (int i = 0; i < kDevNodeCount; ++i) {
+    host_node[0] = '\0';
+    append(host_node, sizeof host_node, "/dev/");
+    append(host_node, sizeof host_node, kDevNodes[i]);
+    node_fds[i] = clone_host_path(host_node, false);
+  }
+  int hosts_fd = clone_host_path(p.hosts_file, false);
+  int resolv_fd = clone_host_path(p.resolv_file, false);
+  int bind_fds[64];
+  if (p.binds.size() > 64) {
+    errno = E2BIG;
+    fail("bind mounts");
+  }
+  for (size_t i = 0; i < p.binds.size(); ++i)
+    bind_fds[i] = clone_host_path(p.binds[i].source, p.binds[i].read_only);
+
+  mount_overlay(p);
+  check(::chdir(p.mount_point), "chdir", p.mount_point);
+  // pivot_root(".", ".") stacks the old root on top of the new one; /proc is
+  // mounted while the host's /proc is still attached (the kernel wants a
+  // fully visible procfs before it allows one in a user namespace), then the
+  // old root is detached. From here on every path resolves inside the rootfs,
+  // so a symlink in an image cannot point a mount at the host.
+  check(::syscall(SYS_pivot_root, ".", "."), "pivot_root", p.mount_point);
+  mount_proc();
+  check(::umount2(".", MNT_DETACH), "detach the host root");
+  check(::chdir("/"), "chdir /");
+
+  mount_dev(node_fds);
+  if (ensure_target("/etc/hosts", false)) attach(hosts_fd, "/etc/hosts");
+  if (ensure_target("/etc/resolv.conf", false)) attach(resolv_fd, "/etc/resolv.conf");
+  for (size_t i = 0; i < p.binds.size(); ++i)
+    if (ensure_target(p.binds[i].target, p.binds[i].is_dir)) attach(bind_fds[i], p.binds[i].target);
+
+  make_dirs(p.cwd, 0755);
+  check(::chdir(p.cwd), "chdir", p.cwd);
+  run_command(p);
+}
+
+} // namespace earth::exec::detail

@@ -1,0 +1,64 @@
+// The plan a sandbox's PID 1 carries out, and the report it sends back.
+// Everything is prepared by the parent: between clone() and exec the child
+// of a multi-threaded process may only make system calls (no malloc, no
+// locks), so the child reads this plan and never allocates.
+#pragma once
+
+#include <sys/types.h>
+
+#include <vector>
+
+namespace earth::exec::detail {
+
+struct BindPlan {
+  const char* source;
+  const char* target;
+  bool read_only;
+  bool is_dir;
+};
+
+struct ChildPlan {
+  bool rootless = false;
+  bool network_none = false;
+  int sync_fd = -1;       // read end: one byte once uid_map/gid_map are written
+  int sync_write_fd = -1; // the parent's end, closed first thing in the child
+  int report_fd = -1;     // write end for Report records
+  int stdout_fd = -1;     // write ends of the output pipes
+  int stderr_fd = -1;
+
+  // overlayfs: `lowers` are top first, as overlayfs wants them.
+  std::vector<const char*> lowers;
+  const char* upper = nullptr;
+  const char* overlay_work = nullptr;
+  const char* mount_point = nullptr;
+  const char* legacy_options = nullptr; // nullptr: use fsopen/fsconfig("lowerdir+")
+
+  const char* hostname = nullptr;
+  const char* hosts_file = nullptr;  // host paths of the prepared /etc/hosts
+  const char* resolv_file = nullptr; // and /etc/resolv.conf
+  std::vector<BindPlan> binds;
+  const char* cwd = "/";
+
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;
+  std::vector<char*> argv; // null-terminated
+  std::vector<char*> envp; // null-terminated
+  // Paths to try with execve, in order: argv[0] itself when it has a '/',
+  // else argv[0] under each PATH entry of the step's environment.
+  std::vector<const char*> exec_paths;
+};
+
+// What PID 1 writes to report_fd: a setup error, an exec error, or the
+// command's wait status. One record fits in PIPE_BUF, so it is atomic.
+struct Report {
+  enum Kind : char { setup_error = 'E', exec_error = 'X', exited = 'S' } kind;
+  int err = 0;    // errno
+  int status = 0; // wait status when kind == exited
+  char what[256] = {};
+};
+
+// The entry point of the clone()d child; never returns.
+int sandbox_init(void* plan);
+
+} // namespace earth::exec::detail
