@@ -41,5 +41,6 @@ const std::vector<Subcommand>& subcommands();
 int cmd_ls(Args& args);
 int cmd_doc(Args& args);
 int cmd_debug_ast(Args& args);
+int cmd_debug_run(Args& args);
 
 } // namespace earth::cli
