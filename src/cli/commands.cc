@@ -46,7 +46,8 @@ std::vector<std::string> Args::options(std::string_view name, std::string_view s
     } else if (matches(w, name, short_name)) {
       if (i + 1 >= words_.size()) throw Error(std::string(name) + " needs a value");
       values.push_back(words_[i + 1]);
-      words_.erase(words_.begin() + static_cast<long>(i), words_.begin() + static_cast<long>(i) + 2);
+      words_.erase(words_.begin() + static_cast<long>(i),
+                   words_.begin() + static_cast<long>(i) + 2);
     } else {
       ++i;
     }
@@ -63,8 +64,8 @@ std::vector<std::string> Args::positional(std::string_view command) {
       continue;
     }
     if (!after_dashes && w.size() > 1 && w[0] == '-')
-      throw Error("earth " + std::string(command) + ": unknown flag " + w +
-                  " (see earth " + std::string(command) + " --help)");
+      throw Error("earth " + std::string(command) + ": unknown flag " + w + " (see earth " +
+                  std::string(command) + " --help)");
     out.push_back(w);
   }
   words_.clear();

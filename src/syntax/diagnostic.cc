@@ -24,8 +24,7 @@ void render_frame(std::string& out, const SourceFile& source, const Span& span, 
   uint32_t col = span.begin.column ? span.begin.column : 1;
   for (uint32_t i = 1; i < col && i <= text.size(); ++i) marker += text[i - 1] == '\t' ? '\t' : ' ';
   uint32_t width = 1;
-  if (span.end.line == span.begin.line && span.end.column > col)
-    width = span.end.column - col + 1;
+  if (span.end.line == span.begin.line && span.end.column > col) width = span.end.column - col + 1;
   out += fmt::format(" {} | {}{}{}{}\n", pad, marker, c.red, std::string(width, '^'), c.reset);
 }
 
@@ -36,8 +35,7 @@ std::string render(const Diagnostic& d, const SourceFile* source, bool color) {
   if (color) c = {"\033[1m", "\033[31;1m", "\033[33;1m", "\033[36m", "\033[0m"};
   std::string out;
   std::string where = d.path;
-  if (d.span.begin.line)
-    where += fmt::format(":{}:{}", d.span.begin.line, d.span.begin.column);
+  if (d.span.begin.line) where += fmt::format(":{}:{}", d.span.begin.line, d.span.begin.column);
   const char* kind = d.severity == Diagnostic::Severity::error ? "error" : "warning";
   out += fmt::format("{}{}:{} {}{}:{} {}\n", c.bold, where, c.reset,
                      d.severity == Diagnostic::Severity::error ? c.red : c.yellow, kind, c.reset,

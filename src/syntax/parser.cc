@@ -1,18 +1,262 @@
+// Parsing: the grammar in grammar/earthfile.hpp, actions that feed the
+// ParseState, error messages attached per rule, and recovery at the next
+// target header so that one run reports the errors of every section.
 #include "earth/syntax/parser.h"
+
+#include <tao/pegtl.hpp>
 
 #include "earth/base/error.h"
 #include "earth/base/fs.h"
+#include "grammar/earthfile.hpp"
+#include "parse_errors.h"
+#include "parse_state.h"
+#include "validate.h"
 
 namespace earth::syntax {
 
-ParseResult parse_syntax_only(const SourceFile& source) {
-  ParseResult r;
-  r.earthfile.path = source.path();
-  r.diagnostics.push_back({Diagnostic::Severity::error, source.path(), {}, "parser not written yet", {}, {}});
-  return r;
+namespace pegtl = tao::pegtl;
+namespace g = earth::grammar;
+using detail::Frame;
+using detail::ParseState;
+
+namespace {
+
+// ---------------------------------------------------------------------------
+// Actions: each turns one matched rule into a ParseState call.
+
+template <typename Rule> struct action : pegtl::nothing<Rule> {};
+
+template <> struct action<g::comment_line> {
+  template <typename In> static void apply(const In& in, ParseState& st) {
+    std::string_view text = in.string_view();
+    bool indented = !text.empty() && (text.front() == ' ' || text.front() == '\t');
+    size_t hash = text.find('#');
+    std::string_view c = text.substr(hash);
+    while (!c.empty() && (c.back() == '\n' || c.back() == '\r')) c.remove_suffix(1);
+    st.comment_line(c, indented);
+  }
+};
+
+template <> struct action<g::blank_line> {
+  template <typename In> static void apply(const In&, ParseState& st) { st.blank_line(); }
+};
+
+// Keywords start a command; the keyword text is the command's name.
+template <typename In> std::string keyword_name(const In& in) {
+  std::string name = in.string();
+  return name == "STOPSIGNAL" ? "STOP SIGNAL" : name; // Earthly's AST spelling
 }
 
-ParseResult parse(const SourceFile& source) { return parse_syntax_only(source); }
+template <> struct action<g::plain_keyword> {
+  template <typename In> static void apply(const In& in, ParseState& st) {
+    st.begin_command(keyword_name(in), in.begin(), false);
+  }
+};
+
+template <> struct action<g::json_keyword> {
+  template <typename In> static void apply(const In& in, ParseState& st) {
+    st.begin_command(in.string(), in.begin(), true);
+  }
+};
+
+template <typename Rule, bool json> struct begin_command_action {
+  template <typename In> static void apply(const In& in, ParseState& st) {
+    std::string name = in.string();
+    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.pop_back();
+    st.begin_command(std::move(name), in.begin(), json);
+  }
+};
+
+template <> struct action<g::kv_keyword> : begin_command_action<g::kv_keyword, false> {};
+template <> struct action<g::kw_env> : begin_command_action<g::kw_env, false> {};
+template <> struct action<g::kw_label> : begin_command_action<g::kw_label, false> {};
+template <> struct action<g::kw_project> : begin_command_action<g::kw_project, false> {};
+template <> struct action<g::kw_version> : begin_command_action<g::kw_version, false> {};
+template <> struct action<g::kw_if> : begin_command_action<g::kw_if, true> {};
+template <> struct action<g::kw_else_if> : begin_command_action<g::kw_else_if, true> {};
+template <> struct action<g::kw_else> : begin_command_action<g::kw_else, false> {};
+template <> struct action<g::kw_for> : begin_command_action<g::kw_for, false> {};
+template <> struct action<g::kw_wait> : begin_command_action<g::kw_wait, false> {};
+template <> struct action<g::kw_try> : begin_command_action<g::kw_try, false> {};
+template <> struct action<g::kw_catch> : begin_command_action<g::kw_catch, false> {};
+template <> struct action<g::kw_finally> : begin_command_action<g::kw_finally, false> {};
+template <> struct action<g::kw_docker> : begin_command_action<g::kw_docker, false> {};
+
+template <> struct action<g::word> {
+  template <typename In> static void apply(const In& in, ParseState& st) {
+    st.add_word(in.string_view(), in.begin());
+  }
+};
+template <> struct action<g::kv_word> : action<g::word> {};
+
+// `=` and the value become two elements, as in Earthly's AST.
+template <> struct action<g::kv_value> {
+  template <typename In> static void apply(const In& in, ParseState& st) {
+    size_t b = st.offset(in.begin());
+    st.add_raw_word("=", b, b);
+    st.add_raw_word(detail::remove_line_continuations(in.string_view()), b, b + in.size());
+  }
+};
+template <> struct action<g::label_value> : action<g::kv_value> {};
+template <> struct action<g::env_value> {
+  template <typename In> static void apply(const In& in, ParseState& st) {
+    std::string_view v = in.string_view();
+    size_t skip = 0;
+    while (skip < v.size() && (v[skip] == ' ' || v[skip] == '\t' || v[skip] == '\\')) {
+      // leading blanks (and continuations) are not part of the value
+      if (v[skip] == '\\') break;
+      ++skip;
+    }
+    size_t b = st.offset(in.begin()) + skip;
+    st.add_raw_word("=", b, b);
+    st.add_raw_word(detail::remove_line_continuations(v.substr(skip)), b, b + v.size() - skip);
+  }
+};
+
+template <> struct action<g::command_statement> {
+  template <typename In> static void apply(const In& in, ParseState& st) {
+    st.end_command(in.end());
+  }
+};
+template <> struct action<g::project_command> {
+  template <typename In> static void apply(const In& in, ParseState& st) {
+    st.end_command(in.end());
+  }
+};
+template <> struct action<g::version_line> {
+  template <typename In> static void apply(const In& in, ParseState& st) {
+    st.set_version(in.end());
+  }
+};
+
+template <> struct action<g::target_header> {
+  template <typename In> static void apply(const In& in, ParseState& st) {
+    std::string_view name = in.string_view();
+    st.open_section(Frame::Kind::target, name.substr(0, name.size() - 1), in.begin());
+  }
+};
+template <> struct action<g::function_header> {
+  template <typename In> static void apply(const In& in, ParseState& st) {
+    std::string_view name = in.string_view();
+    st.open_section(Frame::Kind::function, name.substr(0, name.size() - 1), in.begin());
+  }
+};
+
+template <Frame::Kind kind> struct open_block_action {
+  template <typename In> static void apply(const In& in, ParseState& st) {
+    std::string_view text = in.string_view();
+    std::string keyword(text.substr(0, text.find_first_of(" \t\r\n\\")));
+    st.open_block(kind, keyword == "WITH" ? "WITH DOCKER" : keyword, in.begin(), true);
+  }
+};
+template <> struct action<g::if_head> : open_block_action<Frame::Kind::if_block> {};
+template <> struct action<g::for_head> : open_block_action<Frame::Kind::for_block> {};
+template <> struct action<g::wait_head> : open_block_action<Frame::Kind::wait_block> {};
+template <> struct action<g::with_head> : open_block_action<Frame::Kind::with_block> {};
+template <> struct action<g::try_head> : open_block_action<Frame::Kind::try_block> {};
+
+template <Frame::Section section> struct open_branch_action {
+  template <typename In> static void apply(const In& in, ParseState& st) {
+    st.open_branch(section, in.begin(), true);
+  }
+};
+template <> struct action<g::else_if_head> : open_branch_action<Frame::Section::else_if> {};
+template <> struct action<g::else_head> : open_branch_action<Frame::Section::else_> {};
+template <> struct action<g::catch_head> : open_branch_action<Frame::Section::catch_> {};
+template <> struct action<g::finally_head> : open_branch_action<Frame::Section::finally> {};
+
+template <> struct action<g::end_line> {
+  template <typename In> static void apply(const In& in, ParseState& st) {
+    std::string_view text = in.string_view();
+    size_t end = text.find("END");
+    st.close_block(in.begin() + static_cast<long>(end) + 3);
+  }
+};
+
+// Quotes: remember where each opened, for "unterminated … opened here".
+template <> struct action<g::dq_open> {
+  template <typename In> static void apply(const In& in, ParseState& st) {
+    st.quote_stack.push_back(st.offset(in.begin()));
+  }
+};
+template <> struct action<g::sq_open> : action<g::dq_open> {};
+template <> struct action<g::dq_string> {
+  template <typename In> static void apply(const In&, ParseState& st) {
+    if (!st.quote_stack.empty()) st.quote_stack.pop_back();
+  }
+};
+template <> struct action<g::sq_string> : action<g::dq_string> {};
+
+// ---------------------------------------------------------------------------
+// Control: every raise becomes a SyntaxError with a message for people.
+
+template <typename Rule> struct control : pegtl::normal<Rule> {
+  template <typename In, typename... States>
+  [[noreturn]] static void raise(const In& in, ParseState& st, States&&...) {
+    throw detail::error_for<Rule>(st, st.offset(in.current()),
+                                  std::string_view(in.current(), in.size(4096)));
+  }
+};
+
+Diagnostic to_diagnostic(const ParseState& st, const detail::SyntaxError& e) {
+  Diagnostic d;
+  d.path = st.source().path();
+  d.span = st.span(e.offset, e.offset + std::max<size_t>(e.length, 1));
+  d.message = e.message;
+  d.notes = e.notes;
+  return d;
+}
+
+// The offset of the next line at column 1 that starts a target or function
+// header, after `from`; npos if there is none.
+size_t next_header(std::string_view text, size_t from) {
+  size_t pos = from;
+  while (true) {
+    pos = text.find('\n', pos);
+    if (pos == std::string_view::npos) return pos;
+    ++pos;
+    pegtl::memory_input<pegtl::tracking_mode::lazy> in(text.data() + pos, text.data() + text.size(),
+                                                       "");
+    if (pegtl::parse<pegtl::seq<g::header_line, g::header_end>>(in)) return pos;
+  }
+}
+
+} // namespace
+
+ParseResult parse_syntax_only(const SourceFile& source) {
+  ParseResult result;
+  const std::string& text = source.text();
+  ParseState st(source, text.data());
+  st.file.path = source.path();
+  size_t start = 0;
+  bool first = true;
+  while (true) {
+    pegtl::memory_input<pegtl::tracking_mode::lazy> in(text.data() + start,
+                                                       text.data() + text.size(), source.path());
+    try {
+      if (first)
+        pegtl::parse<g::earthfile, action, control>(in, st);
+      else
+        pegtl::parse<g::sections, action, control>(in, st);
+      break;
+    } catch (const detail::SyntaxError& e) {
+      result.diagnostics.push_back(to_diagnostic(st, e));
+      st.abandon_section();
+      start = next_header(text, e.offset);
+      if (start == std::string::npos) break;
+      first = false;
+    }
+  }
+  st.finish();
+  result.earthfile = std::move(st.file);
+  return result;
+}
+
+ParseResult parse(const SourceFile& source) {
+  ParseResult r = parse_syntax_only(source);
+  validate(source, r);
+  return r;
+}
 
 Earthfile parse_file_or_throw(const std::string& path) {
   auto text = fs::read_file(path);
