@@ -44,7 +44,9 @@ TEST(Reference, RejectsMalformed) {
                           "/abs", "x:tag with space"}) {
     auto r = Reference::parse(bad);
     EXPECT_FALSE(r.ok()) << bad;
-    if (!r.ok()) EXPECT_NE(r.error().find("invalid image reference"), std::string::npos);
+    if (!r.ok()) {
+      EXPECT_NE(r.error().find("invalid image reference"), std::string::npos);
+    }
   }
 }
 

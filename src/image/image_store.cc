@@ -1,0 +1,269 @@
+// ImageStore over the store module: names in the image index, manifests,
+// configs and layers in the blob store, unpacked layers in snapshots.
+#include "earth/image/image_store.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <mutex>
+
+#include "earth/base/fs.h"
+#include "earth/image/archive.h"
+#include "earth/image/layer.h"
+#include "earth/image/reference.h"
+#include "earth/image/registry.h"
+#include "earth/store/blob_store.h"
+#include "earth/store/image_index.h"
+#include "earth/store/snapshots.h"
+
+namespace earth::image {
+
+namespace {
+
+class LocalImageStore : public ImageStore {
+public:
+  LocalImageStore(store::BlobStore blobs, store::SnapshotStore snaps, const std::string& dir)
+      : blobs_(std::move(blobs)), snaps_(std::move(snaps)), index_(dir) {}
+
+  Result<ImageRecord> resolve(std::string_view ref, const ResolveOptions& opts) override;
+  Result<Digest> pull(std::string_view ref) override;
+  Result<std::vector<std::string>> import(const std::string& path, std::string_view name) override;
+  Result<void> export_archive(std::string_view ref, const std::string& path,
+                              ArchiveFormat format) override;
+  Result<ImageRecord> commit(const ImageRecord& base, const std::string& upper_dir,
+                             const RuntimeConfig& config, std::string_view name) override;
+  Result<std::vector<ImageSummary>> list() override;
+  Result<void> remove(std::string_view ref) override;
+
+private:
+  Result<ImageRecord> record(const std::string& name, const Digest& manifest);
+  Result<std::optional<Digest>> local(const Reference& ref);
+  RegistryClient& registry();
+
+  store::BlobStore blobs_;
+  store::SnapshotStore snaps_;
+  store::ImageIndex index_;
+  std::mutex mu_;
+  std::unique_ptr<RegistryClient> registry_;
+  std::string registry_error_;
+};
+
+RegistryClient& LocalImageStore::registry() {
+  std::lock_guard lock(mu_);
+  if (!registry_) {
+    auto config = load_registry_config(default_config_path());
+    if (!config) registry_error_ = config.error();
+    registry_ = std::make_unique<RegistryClient>(config ? *config : RegistryConfig{});
+  }
+  return *registry_;
+}
+
+// The manifest a reference names locally: by name, or by digest when the
+// manifest itself is in the store.
+Result<std::optional<Digest>> LocalImageStore::local(const Reference& ref) {
+  auto named = index_.get(ref.str());
+  if (!named) return Failure{named.error()};
+  if (*named) return named;
+  if (ref.digest && blobs_.has(*ref.digest)) {
+    auto text = blobs_.get(*ref.digest);
+    if (text && parse_manifest(*text)) return std::optional<Digest>(*ref.digest);
+  }
+  return std::optional<Digest>();
+}
+
+Result<ImageRecord> LocalImageStore::resolve(std::string_view text, const ResolveOptions& opts) {
+  auto ref = Reference::parse(text);
+  if (!ref) return Failure{ref.error()};
+  std::optional<Digest> manifest;
+  if (!opts.always_pull) {
+    auto found = local(*ref);
+    if (!found) return Failure{found.error()};
+    manifest = *found;
+  }
+  if (!manifest) {
+    if (!opts.pull_if_missing && !opts.always_pull)
+      return Failure{"image " + ref->familiar() + " is not in the local store (earth image pull " +
+                     ref->familiar() + ")"};
+    auto pulled = pull(text);
+    if (!pulled) return Failure{pulled.error()};
+    manifest = *pulled;
+  }
+  return record(ref->str(), *manifest);
+}
+
+Result<ImageRecord> LocalImageStore::record(const std::string& name, const Digest& digest) {
+  auto text = blobs_.get(digest);
+  if (!text) return Failure{name + ": " + text.error()};
+  auto manifest = parse_manifest(*text);
+  if (!manifest) return Failure{name + ": " + manifest.error()};
+  auto config_text = blobs_.get(manifest->config.digest);
+  if (!config_text) return Failure{name + ": " + config_text.error()};
+  auto config = parse_config(*config_text);
+  if (!config) return Failure{name + ": " + config.error()};
+  if (config->diff_ids.size() != manifest->layers.size())
+    return Failure{name + ": the config lists " + std::to_string(config->diff_ids.size()) +
+                   " layers, the manifest " + std::to_string(manifest->layers.size())};
+  ImageRecord rec{name,
+                  digest,
+                  manifest->config.digest,
+                  config->platform.os,
+                  config->platform.architecture,
+                  config->config,
+                  config->diff_ids,
+                  {}};
+  for (size_t i = 0; i < manifest->layers.size(); ++i) {
+    const Descriptor& layer = manifest->layers[i];
+    const Digest& diff_id = config->diff_ids[i];
+    auto dir = snaps_.ensure(diff_id, [&](const std::string& tmp) -> Result<void> {
+      if (!blobs_.has(layer.digest))
+        return Failure{name + ": layer " + layer.digest.oci() + " is not in the store"};
+      auto stats =
+          unpack_layer(blobs_.path(layer.digest), tmp, UnpackOptions(), layer.digest.oci());
+      if (!stats) return Failure{name + ": " + stats.error()};
+      if (stats->diff_id != diff_id)
+        return Failure{name + ": layer " + layer.digest.oci() + " unpacks to " +
+                       stats->diff_id.oci() + ", the config says " + diff_id.oci()};
+      return {};
+    });
+    if (!dir) return Failure{dir.error()};
+    rec.layer_dirs.push_back(*dir);
+  }
+  return rec;
+}
+
+Result<Digest> LocalImageStore::pull(std::string_view text) {
+  auto ref = Reference::parse(text);
+  if (!ref) return Failure{ref.error()};
+  auto& client = registry();
+  if (!registry_error_.empty()) return Failure{registry_error_};
+  auto digest = client.pull(*ref, blobs_);
+  if (!digest) return Failure{digest.error()};
+  if (auto r = index_.set(ref->str(), *digest); !r) return Failure{r.error()};
+  return digest;
+}
+
+Result<std::vector<std::string>> LocalImageStore::import(const std::string& path,
+                                                         std::string_view name) {
+  auto images = import_archive(path, blobs_);
+  if (!images) return Failure{images.error()};
+  std::vector<std::string> names;
+  if (!name.empty()) {
+    auto ref = Reference::parse(name);
+    if (!ref) return Failure{ref.error()};
+    if (auto r = index_.set(ref->str(), images->front().manifest); !r) return Failure{r.error()};
+    return std::vector<std::string>{ref->str()};
+  }
+  for (const auto& img : *images) {
+    if (img.name.empty()) continue;
+    if (auto r = index_.set(img.name, img.manifest); !r) return Failure{r.error()};
+    names.push_back(img.name);
+  }
+  if (names.empty())
+    return Failure{path +
+                   ": the archive does not name its image; give a name: earth image import " +
+                   path + " NAME"};
+  return names;
+}
+
+Result<void> LocalImageStore::export_archive(std::string_view text, const std::string& path,
+                                             ArchiveFormat format) {
+  auto ref = Reference::parse(text);
+  if (!ref) return Failure{ref.error()};
+  auto found = local(*ref);
+  if (!found) return Failure{found.error()};
+  if (!*found) return Failure{"image " + ref->familiar() + " is not in the local store"};
+  return image::export_archive({ref->str(), **found}, blobs_, path,
+                               format == ArchiveFormat::oci ? ArchiveKind::oci
+                                                            : ArchiveKind::docker);
+}
+
+// Docker layer media types cannot sit in an OCI manifest: map them.
+std::string oci_layer_type(const std::string& mt) {
+  if (mt == media::docker_layer) return media::oci_layer_gzip;
+  if (mt.starts_with("application/vnd.docker.")) return oci_layer_media_type(compression_of(mt));
+  return mt;
+}
+
+Result<ImageRecord> LocalImageStore::commit(const ImageRecord& base, const std::string& upper_dir,
+                                            const RuntimeConfig& runtime, std::string_view name) {
+  auto ref = Reference::parse(name);
+  if (!ref) return Failure{ref.error()};
+  Manifest m{media::oci_manifest, {}, {}, {}};
+  ImageConfig c{host_platform(), {}, {}, nlohmann::json::object()};
+  if (!base.manifest_digest.is_zero()) {
+    auto text = blobs_.get(base.manifest_digest);
+    if (!text) return Failure{text.error()};
+    auto bm = parse_manifest(*text);
+    if (!bm) return Failure{base.name + ": " + bm.error()};
+    auto ctext = blobs_.get(bm->config.digest);
+    if (!ctext) return Failure{ctext.error()};
+    auto bc = parse_config(*ctext);
+    if (!bc) return Failure{base.name + ": " + bc.error()};
+    c = *bc;
+    m.layers = bm->layers;
+    for (auto& l : m.layers) l.media_type = oci_layer_type(l.media_type);
+  }
+  auto& history = c.raw["history"];
+  if (!history.is_array()) history = nlohmann::json::array();
+  if (!upper_dir.empty()) {
+    LayerWriteOptions opts;
+    opts.compression = Compression::zstd; // performance.md: zstd for the local cache
+    auto layer = write_layer(upper_dir, blobs_, opts);
+    if (!layer) return Failure{layer.error()};
+    m.layers.push_back(
+        {layer->media_type, layer->digest, static_cast<int64_t>(layer->size), {}, {}});
+    c.diff_ids.push_back(layer->diff_id);
+    history.push_back({{"created_by", "earth"}});
+  } else {
+    history.push_back({{"created_by", "earth"}, {"empty_layer", true}});
+  }
+  c.config = runtime;
+  std::string config_json = to_json(c);
+  auto config_digest = blobs_.put(config_json);
+  if (!config_digest) return Failure{config_digest.error()};
+  m.config = {media::oci_config, *config_digest, static_cast<int64_t>(config_json.size()), {}, {}};
+  auto digest = blobs_.put(to_json(m));
+  if (!digest) return Failure{digest.error()};
+  if (auto r = index_.set(ref->str(), *digest); !r) return Failure{r.error()};
+  return record(ref->str(), *digest);
+}
+
+Result<std::vector<ImageSummary>> LocalImageStore::list() {
+  auto names = index_.load();
+  if (!names) return Failure{names.error()};
+  std::vector<ImageSummary> out;
+  for (const auto& [name, digest] : *names) {
+    ImageSummary s{name, digest, 0};
+    if (auto text = blobs_.get(digest); text)
+      if (auto m = parse_manifest(*text))
+        for (const auto& l : m->layers) s.size += static_cast<uint64_t>(l.size);
+    out.push_back(s);
+  }
+  return out;
+}
+
+Result<void> LocalImageStore::remove(std::string_view text) {
+  auto ref = Reference::parse(text);
+  if (!ref) return Failure{ref.error()};
+  auto removed = index_.remove(ref->str());
+  if (!removed) return Failure{removed.error()};
+  if (!*removed) return Failure{"no image named " + ref->familiar() + " in the local store"};
+  return {};
+}
+
+} // namespace
+
+std::string ImageStore::default_cache_dir() {
+  return store::default_cache_dir();
+}
+
+Result<std::unique_ptr<ImageStore>> ImageStore::open(const std::string& cache_dir) {
+  auto blobs = store::BlobStore::open(cache_dir);
+  if (!blobs) return Failure{blobs.error()};
+  auto snaps = store::SnapshotStore::open(cache_dir);
+  if (!snaps) return Failure{snaps.error()};
+  return std::unique_ptr<ImageStore>(
+      std::make_unique<LocalImageStore>(std::move(*blobs), std::move(*snaps), cache_dir));
+}
+
+} // namespace earth::image
