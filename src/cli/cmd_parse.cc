@@ -1,4 +1,5 @@
 // Subcommands that only need the parser: ls, doc, debug ast.
+#include <algorithm>
 #include <cstdio>
 
 #include "earth/base/error.h"
@@ -6,6 +7,7 @@
 #include "earth/cli/commands.h"
 #include "earth/syntax/ast_json.h"
 #include "earth/syntax/parser.h"
+#include "earth/syntax/summary.h"
 
 namespace earth::cli {
 
@@ -42,23 +44,124 @@ int cmd_debug_ast(Args& args) {
   return 0;
 }
 
+namespace {
+
+// The recipe of `name` ("base" is the base recipe), or null.
+const syntax::Block* recipe_of(const syntax::Earthfile& file, std::string_view name) {
+  if (name == "base") return &file.base_recipe;
+  const syntax::Target* t = file.find_target(name);
+  return t ? &t->recipe : nullptr;
+}
+
+std::string ref_prefix(const std::string& dir, bool long_refs) {
+  if (!long_refs) return "";
+  std::string prefix = dir.empty() ? "." : fs::normalize(dir);
+  if (prefix != "." && !prefix.starts_with("/") && !prefix.starts_with("./") &&
+      !prefix.starts_with("../"))
+    prefix = "./" + prefix;
+  return prefix;
+}
+
+// Earthly's ARG listing: "  --NAME", required ones marked.
+void print_args(const syntax::RecipeSummary& s) {
+  for (const auto& a : s.args) {
+    if (a.global) continue;
+    std::printf("  --%s%s\n", a.name.c_str(), a.required ? " (required)" : "");
+  }
+}
+
+} // namespace
+
 int cmd_ls(Args& args) {
   bool with_args = args.flag("--args", "-a");
   bool long_refs = args.flag("--long", "-l");
-  (void)with_args;
-  (void)long_refs;
-  std::string path = find_earthfile(single_path(args, "ls"));
-  auto file = syntax::parse_file_or_throw(path);
-  for (const auto& t : file.targets) std::printf("+%s\n", t.name.c_str());
+  std::string dir = single_path(args, "ls");
+  auto file = syntax::parse_file_or_throw(find_earthfile(dir));
+  std::vector<std::string> names = {"base"};
+  for (const auto& t : file.targets) names.push_back(t.name);
+  std::sort(names.begin(), names.end());
+  std::string prefix = ref_prefix(dir, long_refs);
+  for (const auto& name : names) {
+    std::printf("%s+%s\n", prefix.c_str(), name.c_str());
+    if (with_args) print_args(syntax::summarize(*recipe_of(file, name)));
+  }
   return 0;
 }
 
+namespace {
+
+// Earthly shows a target's docs only when they start with the target's name
+// ("# build compiles the app"), the Go doc-comment convention.
+bool documents(const syntax::Target& t) {
+  std::string_view d = t.docs;
+  return d.starts_with(t.name) &&
+         (d.size() == t.name.size() || d[t.name.size()] == ' ' || d[t.name.size()] == '\n');
+}
+
+void print_indented(std::string_view text, const char* indent) {
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    std::printf("%s%.*s\n", line.empty() ? "" : indent, static_cast<int>(line.size()), line.data());
+    if (nl == std::string_view::npos) break;
+    text.remove_prefix(nl + 1);
+  }
+}
+
+void print_doc(const syntax::Target& t, bool long_form) {
+  auto s = syntax::summarize(t.recipe);
+  std::string usage = "+" + t.name;
+  for (const auto& a : s.args) {
+    if (a.global) continue;
+    usage += a.required ? " --" + a.name + "=<" + a.name + ">"
+                        : " [--" + a.name + "=" + (a.has_default ? a.default_value : "") + "]";
+  }
+  std::printf("%s\n", usage.c_str());
+  print_indented(t.docs, "  ");
+  if (!long_form) return;
+  auto section = [](const char* title, const std::vector<std::string>& lines) {
+    if (lines.empty()) return;
+    std::printf("\n  %s:\n", title);
+    for (const auto& l : lines) std::printf("    %s\n", l.c_str());
+  };
+  std::vector<std::string> required, optional, artifacts, local, images;
+  for (const auto& a : s.args) {
+    if (a.global) continue;
+    std::string line = "--" + a.name;
+    if (a.has_default) line += " (default " + a.default_value + ")";
+    (a.required ? required : optional).push_back(line);
+  }
+  for (const auto& a : s.artifacts) {
+    artifacts.push_back("+" + t.name + a.path);
+    if (!a.local_path.empty()) local.push_back(a.local_path);
+  }
+  section("REQUIRED ARGS", required);
+  section("OPTIONAL ARGS", optional);
+  section("ARTIFACTS", artifacts);
+  section("LOCAL ARTIFACTS", local);
+  section("IMAGES", s.images);
+  std::printf("\n");
+}
+
+} // namespace
+
 int cmd_doc(Args& args) {
-  args.flag("--long", "-l");
-  std::string path = find_earthfile(single_path(args, "doc"));
-  auto file = syntax::parse_file_or_throw(path);
+  bool long_form = args.flag("--long", "-l");
+  std::string spec = single_path(args, "doc");
+  std::string dir = spec, target;
+  if (size_t plus = spec.rfind('+'); plus != std::string::npos) {
+    dir = spec.substr(0, plus);
+    target = spec.substr(plus + 1);
+  }
+  auto file = syntax::parse_file_or_throw(find_earthfile(dir));
+  if (!target.empty()) {
+    const syntax::Target* t = file.find_target(target);
+    if (!t) throw Error("no target +" + target + " in " + find_earthfile(dir));
+    print_doc(*t, long_form);
+    return 0;
+  }
   for (const auto& t : file.targets)
-    if (!t.docs.empty()) std::printf("+%s\n  %s\n", t.name.c_str(), t.docs.c_str());
+    if (documents(t)) print_doc(t, long_form);
   return 0;
 }
 

@@ -11,10 +11,11 @@ struct Dumper {
 
   void locate(Json& j, const Span& s) const {
     if (!source_map) return;
+    // Earthly (ANTLR) counts columns from 0; lines from 1.
     j["sourceLocation"] = {{"startLine", s.begin.line},
-                           {"startColumn", s.begin.column},
+                           {"startColumn", s.begin.column ? s.begin.column - 1 : 0},
                            {"endLine", s.end.line},
-                           {"endColumn", s.end.column}};
+                           {"endColumn", s.end.column ? s.end.column - 1 : 0}};
   }
 
   Json command(const Command& c) const {
@@ -90,7 +91,6 @@ struct Dumper {
           }
         },
         s.node);
-    locate(j, s.span);
     return j;
   }
 };
