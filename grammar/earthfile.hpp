@@ -232,7 +232,8 @@ struct base_statement : sor<seq<project_command, must<line_end>>, statement> {};
 struct header_error
     : sor<seq<at<spaced_header>, raise<spaced_header>>, seq<at<bad_header>, raise<bad_header>>> {};
 struct base_line : sor<comment_line, blank_line,
-                       seq<not_at<header_line>, not_at<sp>, sor<header_error, base_statement>>> {};
+                       seq<not_at<eof>, not_at<header_line>, not_at<sp>,
+                           sor<header_error, base_statement>>> {};
 struct version_line : seq<kw_version, args, must<line_end>> {};
 
 struct unindented_command : sor<plain_keyword, json_keyword, kv_keyword, kw_env, kw_label, kw_if,
