@@ -79,6 +79,13 @@ const std::vector<Subcommand>& subcommands() {
       {"debug ast", "[--source-map] [PATH]", "print the parsed Earthfile as JSON", cmd_debug_ast},
       {"debug run", "[flags] IMAGE|--rootfs DIR [--] CMD...", "run one command in a sandbox",
        cmd_debug_run},
+      {"image import", "FILE [NAME]", "load an OCI archive, OCI layout or docker save archive",
+       cmd_image_import},
+      {"image ls", "[--digests]", "list the images in the local store", cmd_image_ls},
+      {"image rm", "NAME...", "remove image names from the local store", cmd_image_rm},
+      {"image export", "NAME -o FILE [--format oci|docker]", "write an image archive",
+       cmd_image_export},
+      {"image pull", "REF", "pull an image from its registry", cmd_image_pull},
   };
   return table;
 }

@@ -42,5 +42,10 @@ int cmd_ls(Args& args);
 int cmd_doc(Args& args);
 int cmd_debug_ast(Args& args);
 int cmd_debug_run(Args& args);
+int cmd_image_import(Args& args);
+int cmd_image_ls(Args& args);
+int cmd_image_rm(Args& args);
+int cmd_image_export(Args& args);
+int cmd_image_pull(Args& args);
 
 } // namespace earth::cli
