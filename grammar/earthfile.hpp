@@ -153,7 +153,7 @@ struct label_pair : seq<kv_word, star<sp>, kv_equals, star<sp>, label_value> {};
 struct label_command : seq<kw_label, star<seq<ws, label_pair>>> {};
 struct project_command : seq<kw_project, args> {};
 
-struct command : sor<json_command, plain_command, kv_command, env_command, label_command> {};
+struct command : sor<json_command, kv_command, plain_command, env_command, label_command> {};
 
 // ---------------------------------------------------------------------------
 // Blocks: closed by END, not by indentation; their lines may be indented

@@ -112,6 +112,8 @@ static std::string render_docs(const std::vector<std::string>& lines) {
 void ParseState::begin_command(std::string name, const char* begin, bool json) {
   command_ = Command{};
   command_.name = std::move(name);
+  command_.args.reserve(6);
+  command_.arg_spans.reserve(6);
   command_begin_ = offset(begin);
   command_end_ = command_begin_ + command_.name.size();
   command_json_ = json;

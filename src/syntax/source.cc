@@ -26,8 +26,20 @@ std::string_view SourceFile::line(uint32_t line) const {
 }
 
 Position SourceFile::position(size_t offset) const {
-  auto it = std::upper_bound(line_starts_.begin(), line_starts_.end(), offset);
-  size_t line = static_cast<size_t>(it - line_starts_.begin());
+  // The parser asks for positions in nearly increasing order: try the line
+  // of the previous answer and the next few before a binary search.
+  size_t line = 0;
+  for (size_t l = last_line_; l < line_starts_.size() && l < last_line_ + 4; ++l) {
+    if (line_starts_[l] <= offset && (l + 1 == line_starts_.size() || offset < line_starts_[l + 1])) {
+      line = l + 1;
+      break;
+    }
+  }
+  if (line == 0) {
+    auto it = std::upper_bound(line_starts_.begin(), line_starts_.end(), offset);
+    line = static_cast<size_t>(it - line_starts_.begin());
+  }
+  last_line_ = line - 1;
   return {static_cast<uint32_t>(line), static_cast<uint32_t>(offset - line_starts_[line - 1] + 1)};
 }
 

@@ -38,6 +38,7 @@ private:
   std::string path_;
   std::string text_;
   std::vector<size_t> line_starts_;
+  mutable size_t last_line_ = 0; // a lookup hint, not state
 };
 
 } // namespace earth::syntax
