@@ -1,0 +1,101 @@
+// The target DAG (STYLE.md rule 5): plain structs owned by one `Graph`,
+// with indices between them. A node is a target *instance*: a canonical
+// target, the values of the ARGs it declares, and a platform (reference §5.2).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "earth/resolve/expand.h"
+#include "earth/syntax/ast.h"
+#include "earth/syntax/source.h"
+
+namespace earth::resolve {
+
+using NodeId = uint32_t;
+using EdgeId = uint32_t;
+using FileId = uint32_t;
+inline constexpr uint32_t kNone = UINT32_MAX; // no node / no file
+
+// One Earthfile, read and parsed once per run.
+struct LoadedFile {
+  std::string dir;     // as shown: "." or "./lib" (relative to the project dir)
+  std::string path;    // as shown: "./Earthfile", "./lib/Earthfile"
+  std::string abs_dir; // absolute directory, for the loader's cache
+  syntax::SourceFile source;
+  syntax::Earthfile ast;
+};
+
+enum class VarKind : uint8_t { arg, global, let, env, builtin };
+
+// One variable in scope at some point of a recipe.
+struct Binding {
+  std::string name;
+  Value value;
+  VarKind kind = VarKind::arg;
+};
+
+enum class EdgeKind : uint8_t { from, build, copy, load, do_function, import };
+const char* edge_kind_name(EdgeKind kind);
+
+struct Edge {
+  EdgeKind kind = EdgeKind::from;
+  NodeId from = kNone;
+  NodeId to = kNone;        // kNone for IMPORT and for a dynamic reference
+  std::string ref;          // the reference after expansion, as written ("./lib+build")
+  std::string artifact;     // COPY: the artifact path ("/out/*")
+  bool conditional = false; // inside IF (or a dynamic FOR): may not happen
+  bool dynamic = false;     // the reference holds a $( … ): resolved at build time
+  FileId file = kNone;      // where the statement is
+  syntax::Span span;
+};
+
+// One command of a target as the engine will run it: the command, where
+// it is, and the variables in scope just before it (after DO inlining).
+struct Step {
+  const syntax::Command* command = nullptr;
+  FileId file = kNone;
+  uint32_t depth = 0;         // 0: the target's own recipe; n: inside n DOs
+  std::vector<Binding> scope; // visible variables, in declaration order
+  std::vector<EdgeId> edges;  // edges this command creates
+};
+
+struct Node {
+  enum class Kind : uint8_t { target, function };
+  Kind kind = Kind::target;
+  FileId file = kNone;
+  std::string name;            // "build"
+  std::string canonical;       // "./lib+build"
+  std::vector<Binding> args;   // declared ARGs (and globals) with their values: the identity
+  std::vector<Binding> passed; // undeclared overrides passed on to same-file targets
+  std::string platform;        // empty: the native platform
+  std::vector<EdgeId> out;     // in statement order
+  std::vector<Step> steps;
+  std::vector<std::string> local_outputs; // "artifact /x AS LOCAL ./x", "image app:latest"
+  bool output = false;                    // reached from the CLI target by BUILDs only (§5.6)
+  bool push = false;                      // `output` and the run has --push
+};
+
+class Graph {
+public:
+  std::vector<std::unique_ptr<LoadedFile>> files; // stable addresses: steps point into ASTs
+  std::vector<Node> nodes;
+  std::vector<Edge> edges;
+  NodeId root = kNone;
+
+  // Every target node reachable from the root, dependencies first (a valid
+  // build order); functions are left out.
+  std::vector<NodeId> build_order() const;
+  // The instance key: canonical target, platform, arg values.
+  static std::string key_of(const Node& node);
+  NodeId find(const std::string& key) const;
+  NodeId add(Node node, std::string key);
+
+private:
+  std::unordered_map<std::string, NodeId> index_;
+};
+
+} // namespace earth::resolve

@@ -1,0 +1,87 @@
+// Turns parsed Earthfiles into the target DAG: loads Earthfiles (each parsed
+// once), applies IMPORT aliases, evaluates ARG/LET/SET with Earthly 0.8
+// scoping, dedups target instances, records edges with their kinds, detects
+// cycles and computes which targets produce outputs (reference §5.6).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "earth/base/error.h"
+#include "earth/resolve/graph.h"
+#include "earth/syntax/diagnostic.h"
+#include "earth/syntax/parser.h"
+
+namespace earth::resolve {
+
+// A resolution failure: the Diagnostic is the data, what() its rendering
+// (with the source line when the file is known).
+class DiagnosticError : public Error {
+public:
+  explicit DiagnosticError(syntax::Diagnostic d, const syntax::SourceFile* source = nullptr);
+  const syntax::Diagnostic& diagnostic() const { return diagnostic_; }
+
+private:
+  syntax::Diagnostic diagnostic_;
+};
+
+// What `git` says about a directory (reference §2.3); empty when not a repo.
+struct GitInfo {
+  std::string hash, branch, tag, refs, origin_url, commit_timestamp, author_timestamp;
+  std::string author_email, author_name, co_authors;
+  std::string toplevel; // the repository root
+};
+using GitProbe = std::function<GitInfo(const std::string& abs_dir)>;
+// Runs the git CLI (cached per directory by the resolver).
+GitInfo probe_git(const std::string& abs_dir);
+
+using ParseFn = std::function<syntax::ParseResult(const syntax::SourceFile&)>;
+
+struct Options {
+  std::string project_dir = "."; // paths are shown relative to it
+  // CLI overrides in precedence order (later wins): .arg file, env, --build-arg, flags.
+  std::vector<std::pair<std::string, std::string>> overrides;
+  std::string platform; // --platform; empty: native
+  bool push = false;
+  bool ci = false;
+  // Remote references become placeholder nodes (for `earth graph`) instead
+  // of the "remote Earthfiles are not supported yet" error.
+  bool allow_remote = false;
+  std::string version = "0.1.0";
+  GitProbe git = probe_git;    // called at most once per directory, only if needed
+  ParseFn parse;               // default: syntax::parse
+  std::string native_platform; // default: from uname
+  std::string user_platform;   // default: native
+};
+
+// Resolves `target` (a CLI reference such as "+build" or "./lib+t") and
+// everything it needs. Throws DiagnosticError on any user error.
+Graph resolve(const std::string& target, const Options& options);
+
+// Reads CLI build args: `.arg` in `dir` (KEY=value lines, `#` comments, no
+// quote stripping), then EARTH_BUILD_ARGS / EARTHLY_BUILD_ARGS ("K=v,K2=v2"),
+// then `--build-arg K=v` values, then `flags` (`--K=v`, `--K v`).
+std::vector<std::pair<std::string, std::string>>
+collect_overrides(const std::string& arg_file, const std::vector<std::string>& build_arg_values,
+                  const std::vector<std::string>& flags);
+
+// One ARG statement of a target, read statically (for `earth ls -a`).
+struct ArgDecl {
+  std::string name;
+  std::string default_text; // unexpanded; empty when none
+  bool has_default = false;
+  bool required = false;
+  bool global = false;
+};
+std::vector<ArgDecl> declared_args(const syntax::Block& recipe);
+
+// Printers for `earth graph` and `earth --dry-run`.
+std::string to_dot(const Graph& graph);
+std::string to_json(const Graph& graph);
+std::string dry_run_text(const Graph& graph);
+
+} // namespace earth::resolve

@@ -1,0 +1,363 @@
+// Loading Earthfiles, target instances, dedup, cycles, errors and the
+// output rule. The statement walk is in walk.cc.
+#include "resolver.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <deque>
+
+#include <fmt/format.h>
+
+#include "earth/base/fs.h"
+#include "earth/base/strings.h"
+
+namespace earth::resolve {
+
+DiagnosticError::DiagnosticError(syntax::Diagnostic d, const syntax::SourceFile* source)
+    : Error([&] {
+        std::string s = syntax::render(d, source);
+        if (!s.empty() && s.back() == '\n') s.pop_back();
+        return s;
+      }()),
+      diagnostic_(std::move(d)) {}
+
+const Value* find_override(const Overrides& o, std::string_view name) {
+  for (auto it = o.rbegin(); it != o.rend(); ++it)
+    if (it->first == name) return &it->second;
+  return nullptr;
+}
+
+void set_override(Overrides& o, const std::string& name, Value v) {
+  for (auto& [k, val] : o)
+    if (k == name) {
+      val = std::move(v);
+      return;
+    }
+  o.emplace_back(name, std::move(v));
+}
+
+Resolver::Resolver(const Options& options, Graph& graph) : options_(options), graph_(graph) {
+  std::string dir = options.project_dir.empty() ? "." : options.project_dir;
+  if (dir[0] != '/') {
+    char buf[4096];
+    std::string cwd = getcwd(buf, sizeof buf) ? buf : "/";
+    dir = cwd + "/" + dir;
+  }
+  project_abs_ = clean_path(dir);
+  parse_ = options.parse ? options.parse : ParseFn(syntax::parse);
+}
+
+std::string Resolver::shown_dir(const std::string& abs_dir) const {
+  if (abs_dir == project_abs_) return ".";
+  if (project_abs_ == "/") return "." + abs_dir;
+  if (abs_dir.starts_with(project_abs_ + "/"))
+    return "./" + abs_dir.substr(project_abs_.size() + 1);
+  return abs_dir;
+}
+
+std::string Resolver::canonical(FileId file, const std::string& name) const {
+  const std::string& dir = graph_.files[file]->dir;
+  return (dir == "." ? std::string() : dir) + "+" + name;
+}
+
+std::string Resolver::where(FileId file, const syntax::Span& span) const {
+  if (file == kNone) return "command line";
+  return fmt::format("{}:{}", graph_.files[file]->path, span.begin.line);
+}
+
+std::vector<std::string> Resolver::trace() const {
+  std::vector<std::string> lines;
+  for (size_t k = stack_.size(); k-- > 0;) {
+    std::string line = "while building " + stack_[k].name;
+    if (k > 0)
+      line += fmt::format(", needed by {} ({})", stack_[k - 1].name,
+                          where(stack_[k].file, stack_[k].span));
+    lines.push_back(std::move(line));
+  }
+  return lines;
+}
+
+void Resolver::fail(FileId file, const syntax::Span& span, std::string message,
+                    std::vector<syntax::Note> notes) const {
+  syntax::Diagnostic d;
+  d.message = std::move(message);
+  d.notes = std::move(notes);
+  d.trace = trace();
+  const syntax::SourceFile* source = nullptr;
+  if (file != kNone) {
+    d.path = graph_.files[file]->path;
+    d.span = span;
+    source = &graph_.files[file]->source;
+  } else {
+    d.path = "earth";
+  }
+  throw DiagnosticError(std::move(d), source);
+}
+
+FileId Resolver::load_dir(const std::string& abs_dir, FileId from, const syntax::Span& span,
+                          const std::string& shown_ref) {
+  if (auto it = file_index_.find(abs_dir); it != file_index_.end()) return it->second;
+  std::string shown = shown_dir(abs_dir);
+  if (!fs::is_dir(abs_dir))
+    fail(from, span, fmt::format("no such directory {} (for {})", shown, shown_ref));
+  std::string path;
+  for (const char* name : {"Earthfile", "build.earth"}) {
+    std::string candidate = abs_dir + "/" + name;
+    if (fs::exists(candidate)) {
+      path = candidate;
+      break;
+    }
+  }
+  if (path.empty())
+    fail(from, span,
+         fmt::format("no Earthfile in {} (for {}; tried {}/Earthfile and {}/build.earth)", shown,
+                     shown_ref, shown, shown));
+  auto text = fs::read_file(path);
+  if (!text.ok()) fail(from, span, text.error());
+  std::string display = (shown == "." ? std::string(".") : shown) + "/" + fs::basename(path);
+  auto file = std::make_unique<LoadedFile>(LoadedFile{
+      shown, display, abs_dir, syntax::SourceFile(display, std::move(text).value()), {}});
+  syntax::ParseResult parsed = parse_(file->source);
+  if (!parsed.ok()) {
+    syntax::Diagnostic d = parsed.diagnostics.front();
+    for (size_t i = 1; i < parsed.diagnostics.size(); ++i)
+      d.notes.push_back(
+          {parsed.diagnostics[i].path, parsed.diagnostics[i].span, parsed.diagnostics[i].message});
+    d.trace = trace();
+    throw DiagnosticError(std::move(d), &file->source);
+  }
+  file->ast = std::move(parsed.earthfile);
+  graph_.files.push_back(std::move(file));
+  FileId id = static_cast<FileId>(graph_.files.size() - 1);
+  file_index_.emplace(abs_dir, id);
+  return id;
+}
+
+FileId Resolver::file_of(const EarthfileRef& ref, const Frame& frame, const syntax::Span& span,
+                         const std::string& shown_ref) {
+  switch (ref.kind) {
+  case EarthfileRef::Kind::local_internal:
+    return frame.file;
+  case EarthfileRef::Kind::remote:
+    return kNone;
+  case EarthfileRef::Kind::alias: {
+    auto it = frame.imports.find(ref.path);
+    if (it == frame.imports.end()) {
+      std::vector<syntax::Note> notes;
+      for (const auto& [alias, _] : frame.imports)
+        if (edit_distance(alias, ref.path) <= 2)
+          notes.push_back({"", {}, fmt::format("did you mean {}?", alias)});
+      fail(frame.file, span,
+           fmt::format("unknown import alias '{}' in {} (no IMPORT … AS {})", ref.path, shown_ref,
+                       ref.path),
+           std::move(notes));
+    }
+    return file_of(it->second, frame, span, shown_ref);
+  }
+  case EarthfileRef::Kind::local_path:
+    break;
+  }
+  std::string path = ref.path;
+  if (path.starts_with("~")) {
+    const char* home = std::getenv("HOME");
+    path = std::string(home ? home : "/") + path.substr(1);
+  }
+  if (path[0] != '/') path = graph_.files[frame.file]->abs_dir + "/" + path;
+  return load_dir(clean_path(path), frame.file, span, shown_ref);
+}
+
+NodeId Resolver::remote_node(const Reference& ref) {
+  std::string canonical = ref.target_string();
+  std::string key = "remote\n" + canonical;
+  if (NodeId id = graph_.find(key); id != kNone) return id;
+  Node node;
+  node.kind = Node::Kind::target;
+  node.name = ref.name;
+  node.canonical = canonical;
+  in_progress_.push_back(false);
+  return graph_.add(std::move(node), std::move(key));
+}
+
+NodeId Resolver::function_node(FileId file, const std::string& name) {
+  std::string canonical = this->canonical(file, name);
+  std::string key = "function\n" + canonical;
+  if (NodeId id = graph_.find(key); id != kNone) return id;
+  Node node;
+  node.kind = Node::Kind::function;
+  node.file = file;
+  node.name = name;
+  node.canonical = canonical;
+  in_progress_.push_back(false);
+  return graph_.add(std::move(node), std::move(key));
+}
+
+namespace {
+
+std::string display_of(const Node& n) {
+  std::string s = n.canonical;
+  for (const auto& b : n.args)
+    if (b.kind == VarKind::arg || b.kind == VarKind::global)
+      s += fmt::format(" --{}={}", b.name, b.value.text);
+  if (!n.platform.empty()) s += " (" + n.platform + ")";
+  return s;
+}
+
+} // namespace
+
+[[noreturn]] void unknown_target(Resolver& r, FileId file, const std::string& name, FileId ref_file,
+                                 const syntax::Span& span) {
+  const auto& ast = r.graph_.files[file]->ast;
+  bool function = name[0] >= 'A' && name[0] <= 'Z';
+  std::string best;
+  size_t best_d = SIZE_MAX;
+  auto consider = [&](const std::string& cand) {
+    size_t d = edit_distance(cand, name);
+    if (d < best_d) best_d = d, best = cand;
+  };
+  if (function) {
+    for (const auto& f : ast.functions) consider(f.name);
+  } else {
+    for (const auto& t : ast.targets) consider(t.name);
+  }
+  std::vector<syntax::Note> notes;
+  if (!best.empty() && best_d <= std::max<size_t>(2, name.size() / 3))
+    notes.push_back({"", {}, fmt::format("did you mean {}?", r.canonical(file, best))});
+  r.fail(ref_file, span,
+         fmt::format("unknown {} {} in {}", function ? "function" : "target",
+                     r.canonical(file, name), r.graph_.files[file]->path),
+         std::move(notes));
+}
+
+NodeId Resolver::instance(FileId file, const std::string& name, Overrides overrides,
+                          const std::string& platform, FileId ref_file,
+                          const syntax::Span& ref_span) {
+  const auto& ast = graph_.files[file]->ast;
+  bool is_base = name == "base";
+  const syntax::Target* target = is_base ? nullptr : ast.find_target(name);
+  if (!is_base && !target) unknown_target(*this, file, name, ref_file, ref_span);
+  Walk w;
+  w.node.kind = Node::Kind::target;
+  w.node.file = file;
+  w.node.name = name;
+  w.node.canonical = canonical(file, name);
+  w.node.platform = platform;
+  Frame frame;
+  frame.file = file;
+  frame.overrides = std::move(overrides);
+  w.frames.push_back(std::move(frame));
+
+  stack_.push_back({kNone, w.node.canonical, ref_file, ref_span});
+  walk_target(w, file, is_base ? ast.base_recipe : target->recipe, is_base);
+
+  // Identity: the declared ARGs (globals included), the platform, and the
+  // undeclared overrides that flow on to same-file targets.
+  const Frame& f = w.frames.front();
+  for (const auto& b : f.vars)
+    if (b.kind == VarKind::arg || b.kind == VarKind::global) w.node.args.push_back(b);
+  if (w.same_file_refs)
+    for (const auto& [k, v] : f.overrides) {
+      bool declared = std::any_of(w.node.args.begin(), w.node.args.end(),
+                                  [&](const Binding& b) { return b.name == k; });
+      if (!declared) w.node.passed.push_back({k, v, VarKind::arg});
+    }
+  std::string key = Graph::key_of(w.node);
+  stack_.back().name = display_of(w.node);
+  if (NodeId id = graph_.find(key); id != kNone) {
+    if (in_progress_[id]) {
+      std::string path;
+      size_t k = 0;
+      while (k < stack_.size() && stack_[k].node != id) ++k;
+      for (size_t i = k; i < stack_.size(); ++i) {
+        if (i > k) path += " → ";
+        path += stack_[i].name;
+        if (i > k) path += " (" + where(stack_[i].file, stack_[i].span) + ")";
+      }
+      stack_.pop_back();
+      fail(ref_file, ref_span, "dependency cycle: " + path);
+    }
+    stack_.pop_back();
+    return id;
+  }
+  NodeId id = graph_.add(std::move(w.node), std::move(key));
+  in_progress_.push_back(true);
+  stack_.back().node = id;
+
+  for (auto& p : w.pending) {
+    NodeId to = p.fixed_to;
+    if (p.kind != EdgeKind::do_function && p.kind != EdgeKind::import && !p.dynamic) {
+      if (p.ref.earthfile.kind == EarthfileRef::Kind::remote) {
+        to = remote_node(p.ref);
+      } else {
+        to = instance(p.ref_file, p.ref.name, std::move(p.overrides), p.platform, p.file, p.span);
+      }
+    }
+    Edge e;
+    e.kind = p.kind;
+    e.from = id;
+    e.to = to;
+    e.ref = p.ref_text;
+    e.artifact = p.ref.artifact;
+    e.conditional = p.conditional;
+    e.dynamic = p.dynamic;
+    e.file = p.file;
+    e.span = p.span;
+    graph_.edges.push_back(std::move(e));
+    EdgeId eid = static_cast<EdgeId>(graph_.edges.size() - 1);
+    graph_.nodes[id].out.push_back(eid);
+    if (p.step != kNone) graph_.nodes[id].steps[p.step].edges.push_back(eid);
+  }
+  in_progress_[id] = false;
+  stack_.pop_back();
+  return id;
+}
+
+void Resolver::run(const std::string& target) {
+  auto ref = parse_target_ref(target);
+  if (!ref.ok()) fail(kNone, {}, ref.error());
+  if (ref->is_function()) fail(kNone, {}, target + " is a function; functions are used with DO");
+  for (const auto& [k, v] : options_.overrides)
+    if (is_builtin(k)) fail(kNone, {}, fmt::format("builtin ARG {} cannot be overridden", k));
+  if (ref->earthfile.kind == EarthfileRef::Kind::remote)
+    fail(kNone, {},
+         fmt::format("remote Earthfiles are not supported yet: {} (command line)", target));
+  if (ref->earthfile.kind == EarthfileRef::Kind::alias)
+    fail(kNone, {}, fmt::format("'{}': import aliases cannot be used on the command line", target));
+  std::string dir =
+      ref->earthfile.kind == EarthfileRef::Kind::local_internal ? "." : ref->earthfile.path;
+  if (dir.starts_with("~")) {
+    const char* home = std::getenv("HOME");
+    dir = std::string(home ? home : "/") + dir.substr(1);
+  }
+  std::string abs = clean_path(dir[0] == '/' ? dir : project_abs_ + "/" + dir);
+  FileId file = load_dir(abs, kNone, {}, target);
+  Overrides overrides;
+  for (const auto& [k, v] : options_.overrides) set_override(overrides, k, Value{v, false});
+  graph_.root = instance(file, ref->name, std::move(overrides), options_.platform, kNone, {});
+
+  // §5.6: outputs only through an unbroken chain of BUILDs from the CLI target.
+  std::deque<NodeId> queue{graph_.root};
+  graph_.nodes[graph_.root].output = true;
+  while (!queue.empty()) {
+    NodeId n = queue.front();
+    queue.pop_front();
+    graph_.nodes[n].push = options_.push;
+    for (EdgeId e : graph_.nodes[n].out) {
+      const Edge& edge = graph_.edges[e];
+      if (edge.kind != EdgeKind::build || edge.to == kNone || graph_.nodes[edge.to].output)
+        continue;
+      graph_.nodes[edge.to].output = true;
+      queue.push_back(edge.to);
+    }
+  }
+}
+
+Graph resolve(const std::string& target, const Options& options) {
+  Graph graph;
+  Resolver r(options, graph);
+  r.run(target);
+  return graph;
+}
+
+} // namespace earth::resolve

@@ -1,0 +1,141 @@
+// Internal to the resolve module: the resolver's working state. One
+// Resolver lives for one resolve() call and fills one Graph.
+#pragma once
+
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "earth/resolve/reference.h"
+#include "earth/resolve/resolve.h"
+
+namespace earth::resolve {
+
+std::string clean_path(std::string_view path);
+
+using Overrides = std::vector<std::pair<std::string, Value>>; // later entries win
+const Value* find_override(const Overrides& o, std::string_view name);
+void set_override(Overrides& o, const std::string& name, Value v);
+
+// One ARG scope: a target's recipe, the base recipe, or a DO'd function.
+struct Frame {
+  FileId file = kNone;
+  Overrides overrides;                             // inactive until an ARG declares the name
+  std::vector<Binding> vars;                       // active: globals, args, LETs (in order)
+  std::map<std::string, EarthfileRef> imports;     // alias -> Earthfile
+  std::map<std::string, syntax::Span> import_used; // aliases already given an IMPORT edge
+  bool base = false;                               // walking a base recipe
+};
+
+// An edge found while walking a recipe, resolved once the node exists.
+struct PendingEdge {
+  EdgeKind kind = EdgeKind::from;
+  Reference ref;           // as parsed (relative to `ref_file`)
+  std::string ref_text;    // for display
+  FileId ref_file = kNone; // the file the reference is relative to
+  Overrides overrides;     // what the callee receives
+  std::string platform;
+  bool conditional = false;
+  bool dynamic = false;
+  NodeId fixed_to = kNone; // DO: the function node; IMPORT: none
+  FileId file = kNone;
+  syntax::Span span;
+  uint32_t step = kNone;
+};
+
+// Everything collected while walking one target instance.
+struct Walk {
+  Node node;
+  std::vector<Frame> frames;
+  std::vector<Binding> envs; // ENV persists across DO frames
+  std::vector<PendingEdge> pending;
+  std::vector<std::string> functions; // the DO stack, for recursion errors
+  bool has_env = false;               // after FROM/LOCALLY (or an implicit FROM +base)
+  bool locally = false;
+  bool same_file_refs = false;
+  int conditional = 0;   // > 0 inside IF / dynamic FOR
+  uint32_t depth = 0;    // DO depth
+  uint32_t step = kNone; // the step being walked
+};
+
+// The chain of instances being resolved, for traces and cycle paths.
+struct StackEntry {
+  NodeId node; // kNone while the instance is still being walked
+  std::string name;
+  FileId file; // where the reference to `node` is (kNone for the CLI)
+  syntax::Span span;
+};
+
+class Resolver;
+[[noreturn]] void unknown_target(Resolver& r, FileId file, const std::string& name, FileId ref_file,
+                                 const syntax::Span& span);
+
+class Resolver {
+public:
+  Resolver(const Options& options, Graph& graph);
+  void run(const std::string& target);
+
+  // --- loading (resolver.cc)
+  FileId load_dir(const std::string& abs_dir, FileId from, const syntax::Span& span,
+                  const std::string& shown_ref);
+  // The file a reference points to, or kNone for a remote one.
+  FileId file_of(const EarthfileRef& ref, const Frame& frame, const syntax::Span& span,
+                 const std::string& shown_ref);
+  std::string shown_dir(const std::string& abs_dir) const;
+  std::string canonical(FileId file, const std::string& name) const;
+
+  // --- instances (resolver.cc)
+  NodeId instance(FileId file, const std::string& name, Overrides overrides,
+                  const std::string& platform, FileId ref_file, const syntax::Span& ref_span);
+  NodeId remote_node(const Reference& ref);
+  NodeId function_node(FileId file, const std::string& name);
+
+  // --- walking (walk.cc)
+  void walk_target(Walk& w, FileId file, const syntax::Block& recipe, bool is_base);
+  void walk_block(Walk& w, const syntax::Block& block);
+  void walk_command(Walk& w, const syntax::Command& cmd);
+  void eval_base(Walk& w, Frame& frame);
+  void cmd_arg(Walk& w, const syntax::Command& cmd);
+  void cmd_let_set(Walk& w, const syntax::Command& cmd, bool is_set);
+  void cmd_env(Walk& w, const syntax::Command& cmd);
+  void cmd_from(Walk& w, const syntax::Command& cmd);
+  void cmd_build(Walk& w, const syntax::Command& cmd);
+  void cmd_copy(Walk& w, const syntax::Command& cmd);
+  void cmd_do(Walk& w, const syntax::Command& cmd);
+  void cmd_import(Walk& w, const syntax::Command& cmd);
+  void cmd_save(Walk& w, const syntax::Command& cmd);
+  void cmd_with_docker(Walk& w, const syntax::Command& cmd);
+  void walk_for(Walk& w, const syntax::ForStmt& f, const syntax::Span& span);
+  Value expand(Walk& w, const std::string& word, const syntax::Span& span);
+  const Value* lookup(Walk& w, std::string_view name);
+  // Adds a reference edge (FROM/BUILD/COPY/LOAD) with its build args.
+  void add_ref_edge(Walk& w, EdgeKind kind, const Value& ref_word,
+                    const std::vector<std::string>& arg_words, bool artifact, bool pass_args,
+                    const std::vector<std::string>& platforms, const syntax::Span& span);
+  Overrides base_overrides(Walk& w, const Reference& ref, bool pass_args);
+  void note_alias_use(Walk& w, const Reference& ref, const syntax::Span& span);
+
+  // --- builtins (builtins.cc)
+  bool is_builtin(std::string_view name) const;
+  Value builtin_value(Walk& w, std::string_view name);
+  const GitInfo& git(FileId file);
+
+  // --- errors
+  [[noreturn]] void fail(FileId file, const syntax::Span& span, std::string message,
+                         std::vector<syntax::Note> notes = {}) const;
+  std::vector<std::string> trace() const;
+  std::string where(FileId file, const syntax::Span& span) const;
+
+  const Options& options_;
+  Graph& graph_;
+  std::string project_abs_;
+  std::unordered_map<std::string, FileId> file_index_; // abs dir -> file
+  std::unordered_map<std::string, GitInfo> git_cache_;
+  std::vector<StackEntry> stack_;
+  std::vector<bool> in_progress_; // per node: on the stack
+  std::string current_;           // the target being walked, for traces
+  ParseFn parse_;
+};
+
+} // namespace earth::resolve

@@ -1,0 +1,396 @@
+// Walking one target's recipe: ARG/LET/SET scoping, expansion, and the
+// statements that reference other targets (FROM, BUILD, COPY, DO, IMPORT,
+// WITH DOCKER --load).
+#include <fmt/format.h>
+
+#include "earth/base/strings.h"
+#include "resolver.h"
+
+namespace earth::resolve {
+
+namespace {
+
+using syntax::Command;
+using syntax::Span;
+
+bool is_env_command(const std::string& name) {
+  return name == "FROM" || name == "LOCALLY" || name == "FROM DOCKERFILE";
+}
+
+// Commands that leave the environment alone: they may come before FROM
+// without making a target start from +base.
+bool is_scope_command(const std::string& name) {
+  return name == "ARG" || name == "LET" || name == "SET" || name == "IMPORT" || name == "VERSION" ||
+         name == "PROJECT" || name == "FUNCTION" || name == "COMMAND";
+}
+
+// Whether a recipe gets an implicit FROM +base: its first environment-
+// changing statement is not FROM/LOCALLY.
+bool starts_from_base(const syntax::Block& recipe) {
+  for (const auto& st : recipe) {
+    const auto* cmd = std::get_if<Command>(&st.node);
+    if (!cmd) return true;
+    if (is_env_command(cmd->name)) return false;
+    if (!is_scope_command(cmd->name)) return true;
+  }
+  return true;
+}
+
+bool base_has_environment(const syntax::Block& base) {
+  for (const auto& st : base) {
+    const auto* cmd = std::get_if<Command>(&st.node);
+    if (!cmd || !is_scope_command(cmd->name)) return true;
+  }
+  return false;
+}
+
+// Flag parsing for one command: `--name value`, `--name=value`, bool flags;
+// stops at the first non-flag word or after `--`.
+struct Flags {
+  std::vector<std::pair<std::string, std::string>> values;
+  std::vector<std::string> bools;
+  size_t next = 0; // first positional word
+
+  bool has(std::string_view n) const {
+    for (const auto& b : bools)
+      if (b == n) return true;
+    return false;
+  }
+  std::vector<std::string> all(std::string_view n) const {
+    std::vector<std::string> out;
+    for (const auto& [k, v] : values)
+      if (k == n) out.push_back(v);
+    return out;
+  }
+};
+
+} // namespace
+
+// Parses leading flags; `valued` lists the flags that take a value. An
+// unknown flag fails.
+static Flags parse_flags(Resolver& r, FileId file, const Span& span, const std::string& command,
+                         const std::vector<std::string>& words,
+                         std::initializer_list<std::string_view> valued,
+                         std::initializer_list<std::string_view> boolean) {
+  Flags f;
+  size_t i = 0;
+  for (; i < words.size(); ++i) {
+    const std::string& w = words[i];
+    if (w == "--") {
+      ++i;
+      break;
+    }
+    if (!w.starts_with("--")) break;
+    size_t eq = w.find('=');
+    std::string name = w.substr(0, eq);
+    bool is_valued = std::find(valued.begin(), valued.end(), name) != valued.end();
+    bool is_bool = std::find(boolean.begin(), boolean.end(), name) != boolean.end();
+    if (is_valued) {
+      if (eq != std::string::npos) {
+        f.values.emplace_back(name, w.substr(eq + 1));
+      } else if (i + 1 < words.size()) {
+        f.values.emplace_back(name, words[++i]);
+      } else {
+        r.fail(file, span, fmt::format("{} {} needs a value", command, name));
+      }
+    } else if (is_bool) {
+      std::string v = eq == std::string::npos ? "true" : w.substr(eq + 1);
+      if (v == "true") f.bools.push_back(name);
+    } else if (name == "--from" && command == "COPY") {
+      r.fail(file, span, "COPY --from is not supported; use COPY +target/path instead");
+    } else {
+      r.fail(file, span, fmt::format("unknown flag {} for {}", name, command));
+    }
+  }
+  f.next = i;
+  return f;
+}
+
+const Value* Resolver::lookup(Walk& w, std::string_view name) {
+  const Frame& frame = w.frames.back();
+  const Value* best = nullptr;
+  int best_rank = 99;
+  for (auto it = frame.vars.rbegin(); it != frame.vars.rend(); ++it) {
+    if (it->name != name) continue;
+    int rank = it->kind == VarKind::let ? 0 : it->kind == VarKind::global ? 3 : 1;
+    if (rank < best_rank) best = &it->value, best_rank = rank;
+  }
+  if (best_rank > 2)
+    for (auto it = w.envs.rbegin(); it != w.envs.rend(); ++it)
+      if (it->name == name) {
+        best = &it->value;
+        break;
+      }
+  return best;
+}
+
+Value Resolver::expand(Walk& w, const std::string& word, const Span& span) {
+  auto r = expand_word(word, [&](std::string_view n) { return lookup(w, n); });
+  if (!r.ok()) fail(w.frames.back().file, span, r.error());
+  return std::move(r).value();
+}
+
+void Resolver::walk_target(Walk& w, FileId file, const syntax::Block& recipe, bool is_base) {
+  const auto& ast = graph_.files[file]->ast;
+  if (is_base) {
+    w.frames.back().base = true;
+    walk_block(w, recipe);
+    return;
+  }
+  eval_base(w, w.frames.back());
+  if (starts_from_base(recipe) && base_has_environment(ast.base_recipe)) {
+    PendingEdge p;
+    p.kind = EdgeKind::from;
+    p.ref.name = "base";
+    p.ref_text = "+base";
+    p.ref_file = file;
+    p.overrides = w.frames.back().overrides;
+    p.platform = w.node.platform;
+    p.file = file;
+    p.span = ast.find_target(w.node.name)->span;
+    w.pending.push_back(std::move(p));
+    w.same_file_refs = true;
+    w.has_env = true;
+  }
+  walk_block(w, recipe);
+}
+
+// Evaluates the base recipe's ARGs, LETs and IMPORTs into a scratch frame and
+// keeps what targets see: global ARGs and imports.
+void Resolver::eval_base(Walk& w, Frame& target_frame) {
+  Frame scratch;
+  scratch.file = target_frame.file;
+  scratch.overrides = target_frame.overrides;
+  scratch.base = true;
+  w.frames.push_back(std::move(scratch));
+  bool had_env = w.has_env;
+  uint32_t step = w.step;
+  w.step = kNone;
+  for (const auto& st : graph_.files[w.frames.back().file]->ast.base_recipe) {
+    const auto* cmd = std::get_if<Command>(&st.node);
+    if (!cmd) continue;
+    if (cmd->name == "ARG")
+      cmd_arg(w, *cmd);
+    else if (cmd->name == "LET")
+      cmd_let_set(w, *cmd, false);
+    else if (cmd->name == "SET")
+      cmd_let_set(w, *cmd, true);
+    else if (cmd->name == "IMPORT")
+      cmd_import(w, *cmd);
+    else if (is_env_command(cmd->name))
+      w.has_env = true;
+  }
+  w.has_env = had_env;
+  w.step = step;
+  Frame done = std::move(w.frames.back());
+  w.frames.pop_back();
+  Frame& frame = w.frames.back(); // target_frame may have moved: use the live one
+  (void)target_frame;
+  for (auto& b : done.vars)
+    if (b.kind == VarKind::global) frame.vars.push_back(std::move(b));
+  for (auto& [alias, ref] : done.imports) frame.imports.emplace(alias, std::move(ref));
+}
+
+void Resolver::walk_block(Walk& w, const syntax::Block& block) {
+  for (const auto& st : block) {
+    std::visit(
+        [&](const auto& node) {
+          using T = std::decay_t<decltype(node)>;
+          FileId file = w.frames.back().file;
+          if constexpr (std::is_same_v<T, Command>) {
+            walk_command(w, node);
+          } else if constexpr (std::is_same_v<T, syntax::WithStmt>) {
+            walk_command(w, node.command);
+            walk_block(w, node.body);
+          } else if constexpr (std::is_same_v<T, syntax::IfStmt>) {
+            if (!w.has_env)
+              fail(file, st.span,
+                   "IF needs a FROM or LOCALLY first: its condition runs in the build environment");
+            ++w.conditional;
+            walk_block(w, node.if_branch.body);
+            for (const auto& b : node.else_ifs) walk_block(w, b.body);
+            if (node.else_body) walk_block(w, *node.else_body);
+            --w.conditional;
+          } else if constexpr (std::is_same_v<T, syntax::ForStmt>) {
+            walk_for(w, node, st.span);
+          } else if constexpr (std::is_same_v<T, syntax::WaitStmt>) {
+            walk_block(w, node.body);
+          } else if constexpr (std::is_same_v<T, syntax::TryStmt>) {
+            walk_block(w, node.try_body);
+            if (node.catch_body) walk_block(w, *node.catch_body);
+            if (node.finally_body) walk_block(w, *node.finally_body);
+          }
+        },
+        st.node);
+  }
+}
+
+void Resolver::walk_command(Walk& w, const Command& cmd) {
+  const Frame& frame = w.frames.back();
+  Step step;
+  step.command = &cmd;
+  step.file = frame.file;
+  step.depth = w.depth;
+  step.scope = frame.vars;
+  step.scope.insert(step.scope.end(), w.envs.begin(), w.envs.end());
+  w.node.steps.push_back(std::move(step));
+  w.step = static_cast<uint32_t>(w.node.steps.size() - 1);
+
+  const std::string& n = cmd.name;
+  if (n == "ARG")
+    cmd_arg(w, cmd);
+  else if (n == "LET")
+    cmd_let_set(w, cmd, false);
+  else if (n == "SET")
+    cmd_let_set(w, cmd, true);
+  else if (n == "ENV")
+    cmd_env(w, cmd);
+  else if (n == "FROM")
+    cmd_from(w, cmd);
+  else if (n == "FROM DOCKERFILE")
+    w.has_env = true, w.locally = false;
+  else if (n == "LOCALLY")
+    w.has_env = true, w.locally = true;
+  else if (n == "BUILD")
+    cmd_build(w, cmd);
+  else if (n == "COPY")
+    cmd_copy(w, cmd);
+  else if (n == "DO")
+    cmd_do(w, cmd);
+  else if (n == "IMPORT")
+    cmd_import(w, cmd);
+  else if (n == "SAVE ARTIFACT" || n == "SAVE IMAGE")
+    cmd_save(w, cmd);
+  else if (n == "DOCKER")
+    cmd_with_docker(w, cmd);
+  w.step = kNone;
+}
+
+namespace {
+
+// Splits ARG/LET/SET/ENV words into name and value: ["X","=","v"],
+// ["X=v"], ["X"], ["X","v"] (ENV).
+struct KeyValue {
+  std::string name;
+  std::optional<std::string> value;
+};
+
+KeyValue split_key_value(const std::vector<std::string>& words, size_t i) {
+  KeyValue kv;
+  if (i >= words.size()) return kv;
+  std::string first = words[i];
+  size_t eq = first.find('=');
+  if (eq != std::string::npos && eq > 0) {
+    kv.name = first.substr(0, eq);
+    std::vector<std::string> rest{first.substr(eq + 1)};
+    rest.insert(rest.end(), words.begin() + static_cast<long>(i) + 1, words.end());
+    kv.value = join(rest, " ");
+    return kv;
+  }
+  kv.name = first;
+  if (i + 1 < words.size()) {
+    size_t v = words[i + 1] == "=" ? i + 2 : i + 1;
+    std::vector<std::string> rest(words.begin() + static_cast<long>(std::min(v, words.size())),
+                                  words.end());
+    kv.value = join(rest, " ");
+  }
+  return kv;
+}
+
+const Binding* find_var(const Frame& f, std::string_view name, bool lets) {
+  for (auto it = f.vars.rbegin(); it != f.vars.rend(); ++it)
+    if (it->name == name && (it->kind == VarKind::let) == lets) return &*it;
+  return nullptr;
+}
+
+} // namespace
+
+void Resolver::cmd_arg(Walk& w, const Command& cmd) {
+  FileId file = w.frames.back().file;
+  Flags f = parse_flags(*this, file, cmd.span, "ARG", cmd.args, {}, {"--required", "--global"});
+  bool required = f.has("--required"), global = f.has("--global");
+  KeyValue kv = split_key_value(cmd.args, f.next);
+  if (kv.name.empty()) fail(file, cmd.span, "ARG needs a name");
+  if (!is_valid_arg_name(kv.name))
+    fail(file, cmd.span, fmt::format("invalid ARG name '{}'", kv.name));
+  if (required && kv.value)
+    fail(file, cmd.span, fmt::format("required ARG {} cannot have a default value", kv.name));
+  if (global && !w.frames.back().base)
+    fail(file, cmd.span,
+         fmt::format("ARG --global {} is only allowed in the base recipe", kv.name));
+  Frame& frame = w.frames.back();
+  if (find_var(frame, kv.name, true))
+    fail(file, cmd.span,
+         fmt::format("'{}' was already declared with LET and cannot be redeclared as an ARG",
+                     kv.name));
+  for (const auto& b : frame.vars)
+    if (b.name == kv.name &&
+        (b.kind == VarKind::arg || b.kind == VarKind::builtin ||
+         (global && b.kind == VarKind::global) || (frame.base && b.kind == VarKind::global)))
+      fail(file, cmd.span,
+           fmt::format("ARG {} was declared twice in this scope; to change its value, use LET {} "
+                       "= <value> instead",
+                       kv.name, kv.name));
+  Value value;
+  VarKind kind = global ? VarKind::global : VarKind::arg;
+  if (is_builtin(kv.name)) {
+    value = builtin_value(w, kv.name);
+    kind = VarKind::builtin;
+  } else if (const Value* o = find_override(frame.overrides, kv.name)) {
+    value = *o;
+  } else if (required) {
+    fail(file, cmd.span,
+         fmt::format("ARG {} is required but was not set (pass --{}=<value>)", kv.name, kv.name));
+  } else if (kv.value) {
+    if (has_shell_out(*kv.value) && !w.has_env)
+      fail(file, cmd.span,
+           fmt::format("ARG {}: $(…) needs a FROM or LOCALLY first (it runs in the build "
+                       "environment)",
+                       kv.name));
+    value = expand(w, *kv.value, cmd.span);
+  }
+  w.frames.back().vars.push_back({kv.name, std::move(value), kind});
+}
+
+void Resolver::cmd_let_set(Walk& w, const Command& cmd, bool is_set) {
+  FileId file = w.frames.back().file;
+  const char* what = is_set ? "SET" : "LET";
+  KeyValue kv = split_key_value(cmd.args, 0);
+  if (kv.name.empty() || !kv.value)
+    fail(file, cmd.span, fmt::format("{} needs name = value", what));
+  if (!is_valid_arg_name(kv.name))
+    fail(file, cmd.span, fmt::format("invalid {} name '{}'", what, kv.name));
+  if (has_shell_out(*kv.value) && !w.has_env)
+    fail(file, cmd.span, fmt::format("{} {}: $(…) needs a FROM or LOCALLY first", what, kv.name));
+  Value value = expand(w, *kv.value, cmd.span);
+  Frame& frame = w.frames.back();
+  if (!is_set) {
+    if (find_var(frame, kv.name, true))
+      fail(file, cmd.span,
+           fmt::format("'{}' was already declared with LET; to change its value, use SET {} = {}",
+                       kv.name, kv.name, *kv.value));
+    frame.vars.push_back({kv.name, std::move(value), VarKind::let});
+    return;
+  }
+  if (!lookup(w, kv.name))
+    fail(file, cmd.span,
+         fmt::format(
+             "'{}' needs to be declared with LET {} = <value> before it can be used with SET",
+             kv.name, kv.name));
+  for (auto it = frame.vars.rbegin(); it != frame.vars.rend(); ++it)
+    if (it->name == kv.name && it->kind == VarKind::let) {
+      it->value = std::move(value);
+      return;
+    }
+  fail(file, cmd.span,
+       fmt::format("'{}' is an ARG and cannot be used with SET; declare LET {} = ${} first",
+                   kv.name, kv.name, kv.name));
+}
+
+void Resolver::cmd_env(Walk& w, const Command& cmd) {
+  KeyValue kv = split_key_value(cmd.args, 0);
+  if (kv.name.empty()) return;
+  w.envs.push_back({kv.name, kv.value ? expand(w, *kv.value, cmd.span) : Value{}, VarKind::env});
+}
+
+} // namespace earth::resolve

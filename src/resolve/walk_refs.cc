@@ -1,0 +1,454 @@
+// The statements that reference other targets and functions: FROM, BUILD,
+// COPY, DO, IMPORT, WITH DOCKER --load; plus SAVE (local outputs) and FOR.
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "earth/base/strings.h"
+#include "resolver.h"
+
+namespace earth::resolve {
+
+namespace {
+
+using syntax::Command;
+using syntax::Span;
+
+std::vector<std::string> words_from(const std::vector<std::string>& words, size_t i) {
+  return {words.begin() + static_cast<long>(std::min(i, words.size())), words.end()};
+}
+
+// Leading flags of FROM/BUILD/COPY/DO/IMPORT/WITH DOCKER, with values.
+struct RefFlags {
+  std::vector<std::string> platforms;
+  std::vector<std::string> build_args; // deprecated --build-arg K=v, as "--K=v"
+  std::vector<std::string> loads;      // WITH DOCKER --load
+  bool pass_args = false;
+  size_t next = 0;
+};
+
+RefFlags parse_ref_flags(Resolver& r, FileId file, const Span& span, const std::string& command,
+                         const std::vector<std::string>& words,
+                         std::initializer_list<std::string_view> valued,
+                         std::initializer_list<std::string_view> boolean) {
+  RefFlags f;
+  size_t i = 0;
+  for (; i < words.size(); ++i) {
+    const std::string& w = words[i];
+    if (w == "--") {
+      ++i;
+      break;
+    }
+    if (!w.starts_with("--")) break;
+    size_t eq = w.find('=');
+    std::string name = w.substr(0, eq);
+    if (std::find(valued.begin(), valued.end(), name) != valued.end()) {
+      std::string value;
+      if (eq != std::string::npos)
+        value = w.substr(eq + 1);
+      else if (i + 1 < words.size())
+        value = words[++i];
+      else
+        r.fail(file, span, fmt::format("{} {} needs a value", command, name));
+      if (name == "--platform")
+        f.platforms.push_back(value);
+      else if (name == "--build-arg")
+        f.build_args.push_back("--" + value);
+      else if (name == "--load")
+        f.loads.push_back(value);
+    } else if (std::find(boolean.begin(), boolean.end(), name) != boolean.end()) {
+      bool on = eq == std::string::npos || w.substr(eq + 1) == "true";
+      if (name == "--pass-args") f.pass_args = on;
+    } else if (name == "--from" && command == "COPY") {
+      r.fail(file, span, "COPY --from is not supported; use COPY +target/path instead");
+    } else {
+      r.fail(file, span, fmt::format("unknown flag {} for {}", name, command));
+    }
+  }
+  f.next = i;
+  return f;
+}
+
+} // namespace
+
+Overrides Resolver::base_overrides(Walk& w, const Reference& ref, bool pass_args) {
+  const Frame& frame = w.frames.back();
+  Overrides out;
+  bool same_file = ref.earthfile.kind == EarthfileRef::Kind::local_internal;
+  if (same_file || pass_args) out = frame.overrides;
+  if (same_file && w.frames.size() == 1) w.same_file_refs = true;
+  if (pass_args) {
+    if (w.frames.size() == 1) w.same_file_refs = true;
+    for (const auto& b : frame.vars)
+      if (b.kind == VarKind::arg || b.kind == VarKind::global) set_override(out, b.name, b.value);
+  }
+  return out;
+}
+
+void Resolver::note_alias_use(Walk& w, const Reference& ref, const Span& span) {
+  if (ref.earthfile.kind != EarthfileRef::Kind::alias) return;
+  Frame& frame = w.frames.back();
+  if (frame.import_used.count(ref.earthfile.path)) return;
+  frame.import_used.emplace(ref.earthfile.path, span);
+  auto it = frame.imports.find(ref.earthfile.path);
+  if (it == frame.imports.end()) return;
+  PendingEdge p;
+  p.kind = EdgeKind::import;
+  p.ref_text = it->second.to_string() + " AS " + ref.earthfile.path;
+  p.file = frame.file;
+  p.span = span;
+  p.step = w.step;
+  p.conditional = w.conditional > 0;
+  w.pending.push_back(std::move(p));
+}
+
+void Resolver::add_ref_edge(Walk& w, EdgeKind kind, const Value& ref_word,
+                            const std::vector<std::string>& arg_words, bool artifact,
+                            bool pass_args, const std::vector<std::string>& platforms,
+                            const Span& span) {
+  FileId file = w.frames.back().file;
+  PendingEdge p;
+  p.kind = kind;
+  p.ref_text = ref_word.text;
+  p.file = file;
+  p.span = span;
+  p.step = w.step;
+  p.conditional = w.conditional > 0;
+  if (ref_word.dynamic) {
+    p.dynamic = true;
+    w.pending.push_back(std::move(p));
+    return;
+  }
+  auto parsed = artifact ? parse_artifact_ref(ref_word.text) : parse_target_ref(ref_word.text);
+  if (!parsed.ok()) fail(file, span, parsed.error());
+  p.ref = std::move(parsed).value();
+  p.ref_text = p.ref.to_string();
+  if (p.ref.is_function())
+    fail(file, span,
+         fmt::format("{} is a function; functions are called with DO", p.ref.target_string()));
+  p.ref_file = file_of(p.ref.earthfile, w.frames.back(), span, p.ref_text);
+  if (p.ref_file == kNone && !options_.allow_remote)
+    fail(file, span, fmt::format("remote Earthfiles are not supported yet: {}", p.ref_text));
+  note_alias_use(w, p.ref, span);
+  // An alias or path that names this same file still counts as "same file".
+  Reference same = p.ref;
+  if (p.ref_file == file) same.earthfile.kind = EarthfileRef::Kind::local_internal;
+  Overrides base = base_overrides(w, same, pass_args);
+
+  auto flags = parse_build_arg_flags(arg_words);
+  if (!flags.ok()) fail(file, span, flags.error());
+  // Values per name, in order; a repeated name on BUILD is a matrix.
+  std::vector<std::pair<std::string, std::vector<Value>>> values;
+  for (const auto& flag : *flags) {
+    if (is_builtin(flag.name))
+      fail(file, span, fmt::format("builtin ARG {} cannot be overridden", flag.name));
+    Value v;
+    if (flag.value) {
+      v = expand(w, *flag.value, span);
+    } else if (const Value* cur = lookup(w, flag.name)) {
+      v = *cur;
+    } else {
+      fail(file, span,
+           fmt::format("--{} passes the current value of {}, but {} is not set here", flag.name,
+                       flag.name, flag.name));
+    }
+    auto it = std::find_if(values.begin(), values.end(),
+                           [&](const auto& e) { return e.first == flag.name; });
+    if (it == values.end())
+      values.push_back({flag.name, {std::move(v)}});
+    else if (kind == EdgeKind::build)
+      it->second.push_back(std::move(v));
+    else
+      it->second = {std::move(v)};
+  }
+  std::vector<Overrides> combos{base};
+  for (const auto& [name, vals] : values) {
+    std::vector<Overrides> next;
+    for (const auto& c : combos)
+      for (const auto& v : vals) {
+        Overrides o = c;
+        set_override(o, name, v);
+        next.push_back(std::move(o));
+      }
+    combos = std::move(next);
+  }
+  std::vector<std::string> plats;
+  for (const auto& pl : platforms) plats.push_back(expand(w, pl, span).text);
+  if (plats.empty()) plats.push_back(w.node.platform);
+  for (const auto& pl : plats)
+    for (const auto& c : combos) {
+      PendingEdge e = p;
+      e.overrides = c;
+      e.platform = pl;
+      w.pending.push_back(std::move(e));
+    }
+}
+
+void Resolver::cmd_from(Walk& w, const Command& cmd) {
+  FileId file = w.frames.back().file;
+  auto words = join_grouped_words(cmd.args);
+  RefFlags f = parse_ref_flags(*this, file, cmd.span, "FROM", words, {"--platform", "--build-arg"},
+                               {"--allow-privileged", "--pass-args"});
+  if (f.next >= words.size()) fail(file, cmd.span, "FROM needs an image or a target reference");
+  w.has_env = true;
+  w.locally = false;
+  Value ref = expand(w, words[f.next], cmd.span);
+  if (!ref.dynamic && !has_unescaped_plus(ref.text)) return; // an image
+  auto args = f.build_args;
+  auto rest = words_from(words, f.next + 1);
+  args.insert(args.end(), rest.begin(), rest.end());
+  add_ref_edge(w, EdgeKind::from, ref, args, false, f.pass_args, f.platforms, cmd.span);
+}
+
+void Resolver::cmd_build(Walk& w, const Command& cmd) {
+  FileId file = w.frames.back().file;
+  auto words = join_grouped_words(cmd.args);
+  RefFlags f = parse_ref_flags(*this, file, cmd.span, "BUILD", words, {"--platform", "--build-arg"},
+                               {"--allow-privileged", "--pass-args", "--auto-skip"});
+  if (f.next >= words.size()) fail(file, cmd.span, "BUILD needs a target reference");
+  Value ref = expand(w, words[f.next], cmd.span);
+  if (!ref.dynamic && !has_unescaped_plus(ref.text))
+    fail(file, cmd.span,
+         fmt::format("BUILD needs a target reference (like +build), not '{}'", ref.text));
+  auto args = f.build_args;
+  auto rest = words_from(words, f.next + 1);
+  args.insert(args.end(), rest.begin(), rest.end());
+  add_ref_edge(w, EdgeKind::build, ref, args, false, f.pass_args, f.platforms, cmd.span);
+}
+
+void Resolver::cmd_copy(Walk& w, const Command& cmd) {
+  FileId file = w.frames.back().file;
+  auto words = join_grouped_words(cmd.args);
+  RefFlags f = parse_ref_flags(*this, file, cmd.span, "COPY", words,
+                               {"--chmod", "--chown", "--platform", "--build-arg"},
+                               {"--dir", "--keep-ts", "--keep-own", "--if-exists",
+                                "--symlink-no-follow", "--allow-privileged", "--pass-args"});
+  if (words.size() < f.next + 2)
+    fail(file, cmd.span, "COPY needs at least one source and a destination");
+  for (size_t i = f.next; i + 1 < words.size(); ++i) {
+    if (auto group = split_grouped_ref(words[i])) {
+      Value ref = expand(w, group->ref, cmd.span);
+      auto args = f.build_args;
+      args.insert(args.end(), group->args.begin(), group->args.end());
+      add_ref_edge(w, EdgeKind::copy, ref, args, true, f.pass_args, f.platforms, cmd.span);
+      continue;
+    }
+    Value src = expand(w, words[i], cmd.span);
+    if (!has_unescaped_plus(src.text)) continue; // a host path
+    add_ref_edge(w, EdgeKind::copy, src, f.build_args, true, f.pass_args, f.platforms, cmd.span);
+  }
+}
+
+void Resolver::cmd_do(Walk& w, const Command& cmd) {
+  FileId file = w.frames.back().file;
+  auto words = join_grouped_words(cmd.args);
+  RefFlags f = parse_ref_flags(*this, file, cmd.span, "DO", words, {},
+                               {"--allow-privileged", "--pass-args"});
+  if (f.next >= words.size()) fail(file, cmd.span, "DO needs a function reference");
+  Value word = expand(w, words[f.next], cmd.span);
+  if (word.dynamic) fail(file, cmd.span, "DO cannot call a function named by $(…)");
+  auto parsed = parse_target_ref(word.text);
+  if (!parsed.ok()) fail(file, cmd.span, parsed.error());
+  Reference ref = std::move(parsed).value();
+  if (!ref.is_function())
+    fail(file, cmd.span,
+         fmt::format("DO needs a function (an UPPER_CASE name); {} is a target, use BUILD or FROM",
+                     ref.target_string()));
+  FileId fn_file = file_of(ref.earthfile, w.frames.back(), cmd.span, ref.to_string());
+  PendingEdge edge;
+  edge.kind = EdgeKind::do_function;
+  edge.ref = ref;
+  edge.ref_text = ref.to_string();
+  edge.file = file;
+  edge.span = cmd.span;
+  edge.step = w.step;
+  edge.conditional = w.conditional > 0;
+  if (fn_file == kNone) {
+    if (!options_.allow_remote)
+      fail(file, cmd.span,
+           fmt::format("remote Earthfiles are not supported yet: {}", edge.ref_text));
+    edge.fixed_to = remote_node(ref);
+    w.pending.push_back(std::move(edge));
+    return;
+  }
+  note_alias_use(w, ref, cmd.span);
+  const auto& ast = graph_.files[fn_file]->ast;
+  const syntax::Function* fn = ast.find_function(ref.name);
+  if (!fn) unknown_target(*this, fn_file, ref.name, file, cmd.span);
+  std::string canon = canonical(fn_file, ref.name);
+  if (std::find(w.functions.begin(), w.functions.end(), canon) != w.functions.end()) {
+    std::string path = join(w.functions, " → ");
+    fail(file, cmd.span, fmt::format("function cycle: {} → {}", path, canon));
+  }
+  edge.fixed_to = function_node(fn_file, ref.name);
+  w.pending.push_back(std::move(edge));
+
+  // A fresh scope: only the explicit args (and --pass-args), plus the
+  // globals and imports of the function's own Earthfile.
+  Overrides overrides;
+  Reference other = ref;
+  other.earthfile.kind = EarthfileRef::Kind::remote; // never implicit passing into a DO
+  if (f.pass_args) overrides = base_overrides(w, other, true);
+  auto flags = parse_build_arg_flags(words_from(words, f.next + 1));
+  if (!flags.ok()) fail(file, cmd.span, flags.error());
+  for (const auto& flag : *flags) {
+    if (is_builtin(flag.name))
+      fail(file, cmd.span, fmt::format("builtin ARG {} cannot be overridden", flag.name));
+    if (flag.value) {
+      set_override(overrides, flag.name, expand(w, *flag.value, cmd.span));
+    } else if (const Value* cur = lookup(w, flag.name)) {
+      set_override(overrides, flag.name, *cur);
+    } else {
+      fail(file, cmd.span,
+           fmt::format("--{} passes the current value of {}, but {} is not set here", flag.name,
+                       flag.name, flag.name));
+    }
+  }
+  Frame frame;
+  frame.file = fn_file;
+  frame.overrides = std::move(overrides);
+  w.frames.push_back(std::move(frame));
+  eval_base(w, w.frames.back());
+  w.functions.push_back(canon);
+  ++w.depth;
+  stack_.push_back({kNone, canon, file, cmd.span});
+  walk_block(w, fn->recipe);
+  stack_.pop_back();
+  --w.depth;
+  w.functions.pop_back();
+  w.frames.pop_back();
+}
+
+void Resolver::cmd_import(Walk& w, const Command& cmd) {
+  FileId file = w.frames.back().file;
+  RefFlags f = parse_ref_flags(*this, file, cmd.span, "IMPORT", cmd.args, {},
+                               {"--allow-privileged", "--pass-args"});
+  auto rest = words_from(cmd.args, f.next);
+  if (rest.empty()) fail(file, cmd.span, "IMPORT needs an Earthfile reference");
+  Value v = expand(w, rest[0], cmd.span);
+  auto ref = parse_earthfile_ref(v.text);
+  if (!ref.ok()) fail(file, cmd.span, ref.error());
+  if (ref->kind == EarthfileRef::Kind::alias || ref->kind == EarthfileRef::Kind::local_internal)
+    fail(file, cmd.span,
+         fmt::format("IMPORT needs a path (./dir) or a remote reference, not '{}'", v.text));
+  std::string alias;
+  if (rest.size() == 3 && rest[1] == "AS") {
+    alias = rest[2];
+  } else if (rest.size() == 1) {
+    auto a = default_import_alias(*ref);
+    if (!a.ok()) fail(file, cmd.span, a.error());
+    alias = std::move(a).value();
+  } else {
+    fail(file, cmd.span, "IMPORT syntax: IMPORT <earthfile-ref> [AS <alias>]");
+  }
+  Frame& frame = w.frames.back();
+  if (frame.imports.count(alias))
+    fail(file, cmd.span, fmt::format("import alias '{}' is already defined", alias));
+  // A local path is relative to this file's directory: store it absolute.
+  EarthfileRef stored = *ref;
+  if (stored.kind == EarthfileRef::Kind::local_path && stored.path[0] == '.')
+    stored.path = clean_path(graph_.files[file]->abs_dir + "/" + stored.path);
+  frame.imports.emplace(alias, std::move(stored));
+}
+
+void Resolver::cmd_save(Walk& w, const Command& cmd) {
+  std::vector<std::string> words;
+  for (const auto& a : cmd.args) words.push_back(expand(w, a, cmd.span).text);
+  if (cmd.name == "SAVE ARTIFACT") {
+    auto as = std::find(words.begin(), words.end(), "AS");
+    if (as != words.end() && as + 2 < words.end() + 1 && as + 1 != words.end() &&
+        *(as + 1) == "LOCAL") {
+      std::vector<std::string> src;
+      for (auto it = words.begin(); it != as; ++it)
+        if (!it->starts_with("--")) src.push_back(*it);
+      std::string dest = as + 2 < words.end() ? *(as + 2) : "";
+      w.node.local_outputs.push_back(
+          fmt::format("artifact {} AS LOCAL {}", src.empty() ? "" : src[0], dest));
+    }
+    return;
+  }
+  bool push = std::find(words.begin(), words.end(), "--push") != words.end();
+  for (size_t i = 0; i < words.size(); ++i) {
+    if (words[i] == "--cache-from") {
+      ++i;
+      continue;
+    }
+    if (words[i].starts_with("--")) continue;
+    w.node.local_outputs.push_back(fmt::format("image {}{}", words[i], push ? " (push)" : ""));
+  }
+}
+
+void Resolver::cmd_with_docker(Walk& w, const Command& cmd) {
+  FileId file = w.frames.back().file;
+  auto words = join_grouped_words(cmd.args);
+  RefFlags f = parse_ref_flags(
+      *this, file, cmd.span, "WITH DOCKER", words,
+      {"--pull", "--load", "--compose", "--service", "--platform", "--cache-id", "--build-arg"},
+      {"--allow-privileged", "--pass-args"});
+  for (std::string load : f.loads) {
+    if (load.size() >= 2 && (load.front() == '"' || load.front() == '\'') &&
+        load.back() == load.front())
+      load = load.substr(1, load.size() - 2);
+    size_t eq = load.find('=');
+    size_t paren = load.find('(');
+    size_t plus = load.find('+');
+    if (eq != std::string::npos && eq < std::min(paren, plus)) load = load.substr(eq + 1);
+    std::vector<std::string> args = f.build_args;
+    std::string ref_word = load;
+    if (auto group = split_grouped_ref(load)) {
+      ref_word = group->ref;
+      args.insert(args.end(), group->args.begin(), group->args.end());
+    }
+    add_ref_edge(w, EdgeKind::load, expand(w, ref_word, cmd.span), args, false, f.pass_args,
+                 f.platforms, cmd.span);
+  }
+}
+
+void Resolver::walk_for(Walk& w, const syntax::ForStmt& node, const Span& span) {
+  FileId file = w.frames.back().file;
+  if (!w.has_env)
+    fail(file, span,
+         "FOR needs a FROM or LOCALLY first: its list is evaluated in the build environment");
+  std::string seps = " \t\n";
+  size_t i = 0;
+  for (; i < node.args.size() && node.args[i].starts_with("--"); ++i) {
+    const std::string& a = node.args[i];
+    if (a == "--sep" && i + 1 < node.args.size())
+      seps = expand(w, node.args[++i], span).text;
+    else if (a.starts_with("--sep="))
+      seps = expand(w, a.substr(6), span).text;
+    else if ((a == "--secret" || a == "--mount") && i + 1 < node.args.size())
+      ++i;
+  }
+  if (i + 1 >= node.args.size() || node.args[i + 1] != "IN")
+    fail(file, span, "FOR syntax: FOR [--sep <chars>] <variable> IN <expression>");
+  std::string var = node.args[i];
+  auto list = words_from(node.args, i + 2);
+  bool dynamic =
+      std::any_of(list.begin(), list.end(), [](const auto& s) { return has_shell_out(s); });
+  std::vector<Value> items;
+  if (dynamic) {
+    items.push_back({join(list, " "), true});
+    ++w.conditional;
+  } else {
+    std::string text;
+    for (const auto& word : list) text += expand(w, word, span).text + " ";
+    size_t b = 0;
+    while (b < text.size()) {
+      size_t e = text.find_first_of(seps + " ", b);
+      if (e == std::string::npos) e = text.size();
+      if (e > b) items.push_back({text.substr(b, e - b), false});
+      b = e + 1;
+    }
+  }
+  for (auto& item : items) {
+    w.frames.back().vars.push_back({var, std::move(item), VarKind::arg});
+    size_t mark = w.frames.back().vars.size() - 1;
+    walk_block(w, node.body);
+    auto& vars = w.frames.back().vars;
+    vars.erase(vars.begin() + static_cast<long>(mark));
+  }
+  if (dynamic) --w.conditional;
+}
+
+} // namespace earth::resolve

@@ -1,0 +1,149 @@
+#include "earth/resolve/resolve.h"
+
+#include <map>
+
+#include <gtest/gtest.h>
+
+#include "earth/base/fs.h"
+
+namespace earth::resolve {
+namespace {
+
+class ResolveTest : public ::testing::Test {
+protected:
+  fs::TempDir dir{"/tmp", "earth-resolve-test"};
+  int parses = 0;
+
+  void write(const std::string& rel, const std::string& text) {
+    std::string path = fs::join(dir.path(), rel);
+    ASSERT_TRUE(fs::make_dirs(fs::dirname(path)).ok());
+    ASSERT_TRUE(fs::write_file_atomic(path, text).ok());
+  }
+  Options options(std::vector<std::pair<std::string, std::string>> overrides = {}) {
+    Options o;
+    o.project_dir = dir.path();
+    o.overrides = std::move(overrides);
+    o.native_platform = "linux/amd64";
+    o.git = [](const std::string&) { return GitInfo{}; };
+    o.parse = [this](const syntax::SourceFile& f) {
+      ++parses;
+      return syntax::parse(f);
+    };
+    return o;
+  }
+  const Node& node(const Graph& g, const std::string& canonical) {
+    for (const auto& n : g.nodes)
+      if (n.canonical == canonical) return n;
+    ADD_FAILURE() << "no node " << canonical;
+    static Node none;
+    return none;
+  }
+  size_t count(const Graph& g, const std::string& canonical) {
+    size_t c = 0;
+    for (const auto& n : g.nodes) c += n.canonical == canonical;
+    return c;
+  }
+  std::string arg(const Node& n, const std::string& name) {
+    for (const auto& b : n.args)
+      if (b.name == name) return b.value.text;
+    return "<unset>";
+  }
+};
+
+TEST_F(ResolveTest, DedupAndParseOnce) {
+  write("Earthfile", "VERSION 0.8\nall:\n  BUILD ./lib+a\n  BUILD ./lib+b\n  BUILD ./lib+a\n");
+  write("lib/Earthfile", "VERSION 0.8\na:\n  FROM alpine\nb:\n  FROM +a\n  COPY ../lib+a/x .\n");
+  Graph g = resolve("+all", options());
+  EXPECT_EQ(count(g, "./lib+a"), 1u);
+  EXPECT_EQ(parses, 2);
+  EXPECT_EQ(g.build_order().back(), g.root);
+}
+
+TEST_F(ResolveTest, MatrixAndOverrides) {
+  write("Earthfile", "VERSION 0.8\nall:\n  BUILD +t --X=1 --X=2 --Y=a\nt:\n  ARG X\n  ARG Y=b\n"
+                     "  ARG Z=$X-$Y\n  FROM alpine\n");
+  Graph g = resolve("+all", options());
+  EXPECT_EQ(count(g, "+t"), 2u);
+  for (const auto& n : g.nodes)
+    if (n.canonical == "+t") {
+      EXPECT_EQ(arg(n, "Z"), arg(n, "X") + "-a");
+    }
+}
+
+TEST_F(ResolveTest, ImplicitPassingOnlyWithinOneFile) {
+  write("Earthfile", "VERSION 0.8\nall:\n  BUILD +t\n  BUILD ./lib+t\nt:\n  ARG X=d\n");
+  write("lib/Earthfile", "VERSION 0.8\nt:\n  ARG X=d\n");
+  Graph g = resolve("+all", options({{"X", "cli"}}));
+  EXPECT_EQ(arg(node(g, "+t"), "X"), "cli");
+  EXPECT_EQ(arg(node(g, "./lib+t"), "X"), "d");
+}
+
+TEST_F(ResolveTest, OutputFollowsBuildChainOnly) {
+  write("Earthfile", "VERSION 0.8\nall:\n  BUILD +a\n  FROM +b\na:\n  FROM +c\n  BUILD +d\n"
+                     "b:\n  FROM alpine\nc:\n  FROM alpine\nd:\n  FROM alpine\n");
+  Graph g = resolve("+all", options());
+  EXPECT_TRUE(node(g, "+all").output);
+  EXPECT_TRUE(node(g, "+a").output);
+  EXPECT_TRUE(node(g, "+d").output);
+  EXPECT_FALSE(node(g, "+b").output);
+  EXPECT_FALSE(node(g, "+c").output);
+}
+
+TEST_F(ResolveTest, CycleNamesThePath) {
+  write("Earthfile", "VERSION 0.8\na:\n  BUILD ./lib+b\n");
+  write("lib/Earthfile", "VERSION 0.8\nb:\n  FROM alpine\n  BUILD ../+a\n");
+  try {
+    resolve("+a", options());
+    FAIL() << "no cycle error";
+  } catch (const DiagnosticError& e) {
+    EXPECT_NE(e.diagnostic().message.find("+a → ./lib+b (./Earthfile:3) → +a (./lib/Earthfile:4)"),
+              std::string::npos)
+        << e.diagnostic().message;
+  }
+}
+
+TEST_F(ResolveTest, StepsCarryTheirScope) {
+  write("Earthfile", "VERSION 0.8\nt:\n  FROM alpine\n  ARG X=1\n  LET Y = $X-2\n  RUN echo\n");
+  Graph g = resolve("+t", options());
+  const Node& n = node(g, "+t");
+  ASSERT_EQ(n.steps.size(), 4u);
+  const auto& scope = n.steps[3].scope;
+  ASSERT_EQ(scope.size(), 2u);
+  EXPECT_EQ(scope[1].name, "Y");
+  EXPECT_EQ(scope[1].value.text, "1-2");
+  EXPECT_EQ(scope[1].kind, VarKind::let);
+}
+
+TEST_F(ResolveTest, DynamicValuesStayUnexpanded) {
+  write("Earthfile", "VERSION 0.8\nt:\n  FROM alpine\n  ARG V=$(date +%s)\n  BUILD +u --W=$V\n"
+                     "u:\n  ARG W\n");
+  Graph g = resolve("+t", options());
+  const Node& u = node(g, "+u");
+  ASSERT_EQ(u.args.size(), 1u);
+  EXPECT_TRUE(u.args[0].value.dynamic);
+  EXPECT_EQ(u.args[0].value.text, "$(date +%s)");
+}
+
+TEST_F(ResolveTest, CollectOverridesPrecedence) {
+  write(".arg", "# comment\nA=file\nB=file\nC=\"q\"\n");
+  auto o = collect_overrides(fs::join(dir.path(), ".arg"), {"B=flag"}, {"--A=cli", "--D", "d"});
+  std::map<std::string, std::string> last;
+  for (const auto& [k, v] : o) last[k] = v;
+  EXPECT_EQ(last["A"], "cli");
+  EXPECT_EQ(last["B"], "flag");
+  EXPECT_EQ(last["C"], "\"q\"");
+  EXPECT_EQ(last["D"], "d");
+}
+
+TEST_F(ResolveTest, DeclaredArgs) {
+  write("Earthfile", "VERSION 0.8\nt:\n  ARG --required A\n  ARG B=x y\n  ARG C\n");
+  auto f = syntax::parse_file_or_throw(fs::join(dir.path(), "Earthfile"));
+  auto args = declared_args(f.targets[0].recipe);
+  ASSERT_EQ(args.size(), 3u);
+  EXPECT_TRUE(args[0].required);
+  EXPECT_EQ(args[1].default_text, "x y");
+  EXPECT_FALSE(args[2].has_default);
+}
+
+} // namespace
+} // namespace earth::resolve
