@@ -3,6 +3,9 @@
 // target header so that one run reports the errors of every section.
 #include "earth/syntax/parser.h"
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <tao/pegtl.hpp>
 
 #include "earth/base/error.h"
@@ -265,7 +268,8 @@ Earthfile parse_file_or_throw(const std::string& path) {
   ParseResult r = parse(source);
   if (!r.ok()) {
     std::string msg;
-    for (const auto& d : r.diagnostics) msg += render(d, &source);
+    bool color = ::isatty(2) && !std::getenv("NO_COLOR");
+    for (const auto& d : r.diagnostics) msg += render(d, &source, color);
     if (!msg.empty() && msg.back() == '\n') msg.pop_back();
     throw Error(msg);
   }
