@@ -31,7 +31,8 @@ int cmd_image_ls(Args& args) {
   std::printf("%-50s %-*s %s\n", "NAME", digests ? 71 : 12, "MANIFEST", "SIZE");
   for (const auto& img : images) {
     std::string d = digests ? img.manifest_digest.oci() : img.manifest_digest.hex().substr(0, 12);
-    std::printf("%-50s %-12s %s\n", img.name.c_str(), d.c_str(), format_bytes(img.size).c_str());
+    std::printf("%-50s %-*s %s\n", img.name.c_str(), digests ? 71 : 12, d.c_str(),
+                format_bytes(img.size).c_str());
   }
   return 0;
 }

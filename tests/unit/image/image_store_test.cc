@@ -1,0 +1,165 @@
+#include "earth/image/image_store.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "earth/base/fs.h"
+#include "earth/base/subprocess.h"
+#include "earth/image/layer.h"
+#include "earth/store/blob_store.h"
+#include "test_image.h"
+
+namespace fs = earth::fs;
+using namespace earth::image;
+
+namespace {
+
+class ImageStoreTest : public ::testing::Test {
+protected:
+  fs::TempDir cache{"/tmp", "earth-store-test-"};
+  std::unique_ptr<ImageStore> store;
+  void SetUp() override {
+    REQUIRE_BUSYBOX();
+    store = ImageStore::open(cache.path()).value();
+  }
+  std::string snapshot_count() {
+    return earth::run_process({"sh", "-c", "ls " + cache.path() + "/snapshots | wc -l"})->out;
+  }
+};
+
+} // namespace
+
+TEST_F(ImageStoreTest, ImportsOciArchiveAndResolvesOffline) {
+  auto names = store->import(busybox_fixture().archive());
+  ASSERT_TRUE(names.ok()) << names.error();
+  EXPECT_EQ(*names, std::vector<std::string>{"docker.io/library/busybox:latest"});
+  ResolveOptions offline;
+  offline.pull_if_missing = false;
+  auto rec = store->resolve("busybox", offline);
+  ASSERT_TRUE(rec.ok()) << rec.error();
+  EXPECT_EQ(rec->manifest_digest.oci(), busybox_fixture().manifest);
+  EXPECT_EQ(rec->name, "docker.io/library/busybox:latest");
+  EXPECT_EQ(rec->config.cmd, std::vector<std::string>{"sh"});
+  ASSERT_EQ(rec->config.env.size(), 1u);
+  EXPECT_TRUE(rec->config.env[0].starts_with("PATH="));
+  ASSERT_EQ(rec->layer_dirs.size(), 1u);
+  const std::string& root = rec->layer_dirs[0];
+  EXPECT_EQ(root, cache.path() + "/snapshots/" + rec->diff_ids[0].hex());
+  EXPECT_TRUE(fs::exists(root + "/bin/busybox"));
+  struct stat st {};
+  ASSERT_EQ(::lstat((root + "/bin/sh").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode));
+  ASSERT_EQ(::lstat((root + "/tmp").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 01777u);
+  EXPECT_NE(fs::read_file(root + "/etc/passwd").value().find("root:x:0:0"), std::string::npos);
+  // Resolving again reuses the snapshot; a digest reference finds it too.
+  auto again = store->resolve("docker.io/library/busybox:latest", offline);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->layer_dirs, rec->layer_dirs);
+  auto by_digest = store->resolve("busybox@" + busybox_fixture().manifest, offline);
+  ASSERT_TRUE(by_digest.ok()) << by_digest.error();
+  EXPECT_EQ(by_digest->manifest_digest, rec->manifest_digest);
+}
+
+TEST_F(ImageStoreTest, MissingImageOfflineNamesIt) {
+  ResolveOptions offline;
+  offline.pull_if_missing = false;
+  auto r = store->resolve("example.com/nope:1", offline);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("example.com/nope:1"), std::string::npos) << r.error();
+  EXPECT_FALSE(store->remove("nope").ok());
+  EXPECT_FALSE(store->resolve("Bad Ref", offline).ok());
+}
+
+TEST_F(ImageStoreTest, LayoutDirNeedsNameOnlyWhenUnnamed) {
+  auto r = store->import(busybox_fixture().layout(), "localhost:5000/mine:v1");
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->front(), "localhost:5000/mine:v1");
+  auto list = store->list().value();
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_GT(list[0].size, 100000u);
+  EXPECT_TRUE(store->remove("localhost:5000/mine:v1").ok());
+  EXPECT_TRUE(store->list().value().empty());
+  EXPECT_FALSE(store->import(cache.path() + "/nothing.tar").ok());
+}
+
+TEST_F(ImageStoreTest, ExportsArchivesSkopeoReadsAndReimports) {
+  ASSERT_TRUE(store->import(busybox_fixture().archive()).ok());
+  std::string oci = cache.path() + "/out-oci.tar", docker = cache.path() + "/out-docker.tar";
+  ASSERT_TRUE(store->export_archive("busybox", oci, ArchiveFormat::oci).ok());
+  auto d = store->export_archive("busybox", docker, ArchiveFormat::docker);
+  ASSERT_TRUE(d.ok()) << d.error();
+  if (have_program("skopeo")) {
+    auto a = earth::run_process({"skopeo", "inspect", "oci-archive:" + oci}).value();
+    EXPECT_EQ(a.exit_status, 0) << a.err;
+    EXPECT_NE(a.out.find(busybox_fixture().manifest), std::string::npos) << a.out;
+    auto b = earth::run_process({"skopeo", "inspect", "docker-archive:" + docker}).value();
+    EXPECT_EQ(b.exit_status, 0) << b.err;
+    EXPECT_NE(b.out.find("\"Os\": \"linux\""), std::string::npos) << b.out;
+  }
+  // The docker archive holds the same uncompressed layer: same snapshot.
+  auto original = store->resolve("busybox").value();
+  auto back = store->import(docker, "reimported:docker");
+  ASSERT_TRUE(back.ok()) << back.error();
+  auto rec = store->resolve("reimported:docker");
+  ASSERT_TRUE(rec.ok()) << rec.error();
+  EXPECT_EQ(rec->layer_dirs, original.layer_dirs);
+  EXPECT_EQ(rec->config.cmd, original.config.cmd);
+  EXPECT_FALSE(store->export_archive("nope", oci, ArchiveFormat::oci).ok());
+}
+
+TEST_F(ImageStoreTest, CorruptLayerLeavesNoSnapshot) {
+  ASSERT_TRUE(store->import(busybox_fixture().archive()).ok());
+  auto blobs = earth::store::BlobStore::open(cache.path()).value();
+  auto manifest =
+      parse_manifest(blobs.get(*earth::Digest::parse(busybox_fixture().manifest)).value()).value();
+  std::string layer = blobs.path(manifest.layers[0].digest);
+  auto data = fs::read_file(layer).value();
+  ASSERT_TRUE(fs::write_file_atomic(layer, data.substr(0, data.size() / 3)).ok());
+  auto r = store->resolve("busybox");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find(manifest.layers[0].digest.oci()), std::string::npos) << r.error();
+  EXPECT_EQ(snapshot_count(), "0\n");
+}
+
+TEST_F(ImageStoreTest, CommitAddsALayerAndConfig) {
+  ASSERT_TRUE(store->import(busybox_fixture().archive()).ok());
+  auto base = store->resolve("busybox").value();
+  std::string upper = cache.path() + "/upper";
+  ASSERT_TRUE(fs::make_dirs(upper + "/app").ok());
+  ASSERT_TRUE(fs::write_file_atomic(upper + "/app/hello.txt", "hello\n").ok());
+  bool root = ::geteuid() == 0;
+  if (root) {
+    ASSERT_EQ(::mknod((upper + "/etc").c_str(), S_IFCHR, makedev(0, 0)), 0);
+  }
+  RuntimeConfig cfg = base.config;
+  cfg.working_dir = "/app";
+  cfg.cmd = {"cat", "hello.txt"};
+  auto rec = store->commit(base, upper, cfg, "earth-test/app:1");
+  ASSERT_TRUE(rec.ok()) << rec.error();
+  ASSERT_EQ(rec->layer_dirs.size(), 2u);
+  EXPECT_EQ(rec->layer_dirs[0], base.layer_dirs[0]);
+  EXPECT_EQ(rec->config.working_dir, "/app");
+  EXPECT_EQ(fs::read_file(rec->layer_dirs[1] + "/app/hello.txt").value(), "hello\n");
+  // Flattening both layers applies the whiteout of /etc.
+  auto blobs = earth::store::BlobStore::open(cache.path()).value();
+  auto m = parse_manifest(blobs.get(rec->manifest_digest).value()).value();
+  EXPECT_EQ(m.layers[1].media_type, "application/vnd.oci.image.layer.v1.tar+zstd");
+  std::string flat = cache.path() + "/flat";
+  ASSERT_TRUE(fs::make_dirs(flat).ok());
+  UnpackOptions apply;
+  apply.whiteouts = WhiteoutMode::apply;
+  for (const auto& l : m.layers) ASSERT_TRUE(unpack_layer(blobs.path(l.digest), flat, apply).ok());
+  EXPECT_TRUE(fs::exists(flat + "/bin/busybox"));
+  EXPECT_EQ(fs::exists(flat + "/etc/passwd"), !root);
+  EXPECT_TRUE(fs::exists(flat + "/app/hello.txt"));
+  if (have_program("skopeo")) {
+    std::string out = cache.path() + "/app.tar";
+    ASSERT_TRUE(store->export_archive("earth-test/app:1", out, ArchiveFormat::oci).ok());
+    auto a = earth::run_process({"skopeo", "inspect", "--config", "oci-archive:" + out}).value();
+    EXPECT_EQ(a.exit_status, 0) << a.err;
+    EXPECT_NE(a.out.find("hello.txt"), std::string::npos) << a.out;
+  }
+}
