@@ -3,8 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <string>
 
+#include "earth/base/digest.h"
 #include "earth/base/fs.h"
 #include "earth/base/strings.h"
 #include "earth/base/subprocess.h"
@@ -17,22 +19,39 @@ struct BusyboxFixture {
   std::string layout() const { return dir + "/layout"; }
 };
 
-// Builds the image with tests/fixtures/make-busybox-image.sh, once.
+// Builds the image with tests/fixtures/make-busybox-image.sh once per build
+// tree and script version (ctest runs every test case in its own process),
+// in a temp dir renamed into place so concurrent tests never see half of it.
 inline const BusyboxFixture& busybox_fixture() {
   static BusyboxFixture f = [] {
     BusyboxFixture b;
-    static earth::fs::TempDir dir("/tmp", "earth-busybox-");
-    b.dir = dir.path();
     if (!earth::fs::exists("/bin/busybox")) {
       b.error = "/bin/busybox missing (apt install busybox-static)";
       return b;
     }
-    auto r = earth::run_process(
-        {std::string(EARTH_SOURCE_DIR) + "/tests/fixtures/make-busybox-image.sh", b.dir});
-    if (!r || r->exit_status != 0)
+    std::string script = std::string(EARTH_SOURCE_DIR) + "/tests/fixtures/make-busybox-image.sh";
+    auto text = earth::fs::read_file(script);
+    if (!text) {
+      b.error = text.error();
+      return b;
+    }
+    std::string parent = std::string(EARTH_BINARY_DIR) + "/test-fixtures";
+    (void)earth::fs::make_dirs(parent);
+    b.dir = parent + "/busybox-" + earth::Digest::of(*text).hex().substr(0, 16);
+    if (auto done = earth::fs::read_file(b.dir + "/manifest.txt")) {
+      b.manifest = *done;
+      return b;
+    }
+    auto tmp = earth::fs::make_temp_dir(parent, "tmp-busybox-");
+    auto r = earth::run_process({script, *tmp});
+    if (!r || r->exit_status != 0) {
       b.error = "make-busybox-image.sh failed: " + (r ? r->err : r.error());
-    else
-      b.manifest = std::string(earth::trim(r->out));
+      return b;
+    }
+    (void)earth::fs::write_file_atomic(*tmp + "/manifest.txt", std::string(earth::trim(r->out)));
+    if (::rename(tmp->c_str(), b.dir.c_str()) != 0)
+      (void)earth::fs::remove_all(*tmp); // lost a race
+    b.manifest = earth::fs::read_file(b.dir + "/manifest.txt").value();
     return b;
   }();
   return f;
