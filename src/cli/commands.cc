@@ -77,6 +77,8 @@ const std::vector<Subcommand>& subcommands() {
       {"ls", "[-a|--args] [-l|--long] [PATH]", "list the targets of an Earthfile", cmd_ls},
       {"doc", "[-l|--long] [PATH[+TARGET]]", "print the documentation of targets", cmd_doc},
       {"debug ast", "[--source-map] [PATH]", "print the parsed Earthfile as JSON", cmd_debug_ast},
+      {"graph", "[TARGET] [--format dot|json|text] [--ARG=v...]", "print the resolved target DAG",
+       cmd_graph},
       {"debug run", "[flags] IMAGE|--rootfs DIR [--] CMD...", "run one command in a sandbox",
        cmd_debug_run},
       {"image import", "FILE [NAME]", "load an OCI archive, OCI layout or docker save archive",

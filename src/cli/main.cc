@@ -59,6 +59,10 @@ int run(std::vector<std::string> words) {
     earth::cli::Args args(std::move(rest));
     return cmd->run(args);
   }
+  if (earth::cli::is_build_invocation(words)) {
+    earth::cli::Args args(std::move(words));
+    return earth::cli::cmd_build(args);
+  }
   throw earth::Error("unknown command or target '" + words[0] +
                      "' (targets start with '+', e.g. earth +build; see earth --help)");
 }

@@ -13,15 +13,26 @@ std::string value_text(const Value& v) {
   return v.dynamic ? v.text + " (dynamic)" : v.text;
 }
 
+std::string quoted(const std::string& v) {
+  if (!v.empty() && v.find_first_of(" \t\"'\\") == std::string::npos) return v;
+  std::string out = "\"";
+  for (char c : v) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
 std::string args_text(const Node& n) {
   std::string s;
-  for (const auto* list : {&n.args, &n.passed})
-    for (const auto& b : *list) {
-      std::string v = b.value.text;
-      bool plain = !v.empty() && v.find_first_of(" \t\"'\\") == std::string::npos;
-      s += fmt::format(" --{}={}{}", b.name, plain ? v : "\"" + v + "\"",
-                       b.value.dynamic ? " (dynamic)" : "");
-    }
+  for (const auto& b : n.args)
+    s += fmt::format(" --{}={}{}", b.name, quoted(b.value.text),
+                     b.value.dynamic ? " (dynamic)" : "");
+  if (!n.passed.empty()) {
+    s += " (passes";
+    for (const auto& b : n.passed) s += fmt::format(" --{}={}", b.name, quoted(b.value.text));
+    s += ")";
+  }
   return s;
 }
 

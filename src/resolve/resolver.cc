@@ -173,7 +173,7 @@ NodeId Resolver::remote_node(const Reference& ref) {
   std::string key = "remote\n" + canonical;
   if (NodeId id = graph_.find(key); id != kNone) return id;
   Node node;
-  node.kind = Node::Kind::target;
+  node.kind = ref.is_function() ? Node::Kind::function : Node::Kind::target;
   node.name = ref.name;
   node.canonical = canonical;
   in_progress_.push_back(false);
@@ -254,8 +254,16 @@ NodeId Resolver::instance(FileId file, const std::string& name, Overrides overri
   // Identity: the declared ARGs (globals included), the platform, and the
   // undeclared overrides that flow on to same-file targets.
   const Frame& f = w.frames.front();
-  for (const auto& b : f.vars)
-    if (b.kind == VarKind::arg || b.kind == VarKind::global) w.node.args.push_back(b);
+  // A local ARG shadows a global of the same name: keep the local one.
+  for (const auto& b : f.vars) {
+    if (b.kind != VarKind::arg && b.kind != VarKind::global) continue;
+    auto same = std::find_if(w.node.args.begin(), w.node.args.end(),
+                             [&](const Binding& a) { return a.name == b.name; });
+    if (same == w.node.args.end())
+      w.node.args.push_back(b);
+    else if (b.kind == VarKind::arg)
+      *same = b;
+  }
   if (w.same_file_refs)
     for (const auto& [k, v] : f.overrides) {
       bool declared = std::any_of(w.node.args.begin(), w.node.args.end(),

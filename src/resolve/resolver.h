@@ -114,6 +114,8 @@ public:
                     const std::vector<std::string>& arg_words, bool artifact, bool pass_args,
                     const std::vector<std::string>& platforms, const syntax::Span& span);
   Overrides base_overrides(Walk& w, const Reference& ref, bool pass_args);
+  // An alias reference with the alias replaced by what IMPORT named.
+  Reference dealias(const Frame& frame, Reference ref) const;
   void note_alias_use(Walk& w, const Reference& ref, const syntax::Span& span);
 
   // --- builtins (builtins.cc)

@@ -71,6 +71,13 @@ RefFlags parse_ref_flags(Resolver& r, FileId file, const Span& span, const std::
 
 } // namespace
 
+Reference Resolver::dealias(const Frame& frame, Reference ref) const {
+  if (ref.earthfile.kind != EarthfileRef::Kind::alias) return ref;
+  if (auto it = frame.imports.find(ref.earthfile.path); it != frame.imports.end())
+    ref.earthfile = it->second;
+  return ref;
+}
+
 Overrides Resolver::base_overrides(Walk& w, const Reference& ref, bool pass_args) {
   const Frame& frame = w.frames.back();
   Overrides out;
@@ -94,7 +101,10 @@ void Resolver::note_alias_use(Walk& w, const Reference& ref, const Span& span) {
   if (it == frame.imports.end()) return;
   PendingEdge p;
   p.kind = EdgeKind::import;
-  p.ref_text = it->second.to_string() + " AS " + ref.earthfile.path;
+  std::string shown = it->second.kind == EarthfileRef::Kind::local_path && it->second.path[0] == '/'
+                          ? shown_dir(it->second.path)
+                          : it->second.to_string();
+  p.ref_text = shown + " AS " + ref.earthfile.path;
   p.file = frame.file;
   p.span = span;
   p.step = w.step;
@@ -127,8 +137,13 @@ void Resolver::add_ref_edge(Walk& w, EdgeKind kind, const Value& ref_word,
     fail(file, span,
          fmt::format("{} is a function; functions are called with DO", p.ref.target_string()));
   p.ref_file = file_of(p.ref.earthfile, w.frames.back(), span, p.ref_text);
-  if (p.ref_file == kNone && !options_.allow_remote)
-    fail(file, span, fmt::format("remote Earthfiles are not supported yet: {}", p.ref_text));
+  if (p.ref_file == kNone) {
+    note_alias_use(w, p.ref, span);
+    p.ref = dealias(w.frames.back(), p.ref);
+    p.ref_text = p.ref.to_string();
+    if (!options_.allow_remote)
+      fail(file, span, fmt::format("remote Earthfiles are not supported yet: {}", p.ref_text));
+  }
   note_alias_use(w, p.ref, span);
   // An alias or path that names this same file still counts as "same file".
   Reference same = p.ref;
@@ -264,6 +279,9 @@ void Resolver::cmd_do(Walk& w, const Command& cmd) {
   edge.step = w.step;
   edge.conditional = w.conditional > 0;
   if (fn_file == kNone) {
+    note_alias_use(w, ref, cmd.span);
+    ref = dealias(w.frames.back(), ref);
+    edge.ref_text = ref.to_string();
     if (!options_.allow_remote)
       fail(file, cmd.span,
            fmt::format("remote Earthfiles are not supported yet: {}", edge.ref_text));

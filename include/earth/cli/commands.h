@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace earth::cli {
@@ -23,6 +24,9 @@ public:
   // What is left; throws earth::Error on an unknown `-x` flag before `--`.
   std::vector<std::string> positional(std::string_view command);
   bool empty() const { return words_.empty(); }
+  // Takes every remaining word, flags included (for commands that parse
+  // their own build-arg flags).
+  std::vector<std::string> rest() { return std::exchange(words_, {}); }
 
 private:
   std::vector<std::string> words_;
@@ -47,5 +51,12 @@ int cmd_image_ls(Args& args);
 int cmd_image_rm(Args& args);
 int cmd_image_export(Args& args);
 int cmd_image_pull(Args& args);
+
+// The build invocation `earth [flags] +TARGET [--ARG=value...]` (cmd_build.cc),
+// also used by `earth graph`.
+int cmd_build(Args& args);
+int cmd_graph(Args& args);
+// Whether the words are a build invocation (a target ref, or build flags).
+bool is_build_invocation(const std::vector<std::string>& words);
 
 } // namespace earth::cli
