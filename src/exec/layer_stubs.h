@@ -18,7 +18,8 @@ std::vector<std::string> find_missing_mount_points(const std::vector<std::string
 // directory, then its parents while they are empty and not opaque.
 void remove_mount_stubs(const std::string& upper_dir, const std::vector<std::string>& stubs);
 
-// Removes what the runtime created in a run's work dir (the dir itself stays).
+// Removes what overlayfs left in a run's work dir (the dir itself stays) and
+// the empty lower dir made for a run without layers (`<work_dir>.empty`).
 void clear_work_dir(const std::string& work_dir);
 
 } // namespace earth::exec

@@ -50,8 +50,8 @@ constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/
 
 // Owns every string the child's plan points into.
 struct PlanStrings {
-  std::string upper, overlay_work, mount_point, empty_lower, legacy_options;
-  std::string hosts_file, resolv_file, hostname, cwd;
+  std::string upper, work, empty_lower, legacy_options;
+  std::string hosts_text, resolv_text, hostname, cwd;
   std::vector<std::string> lowers, argv, env, exec_paths, bind_targets;
 };
 
@@ -87,12 +87,12 @@ std::string hosts_content(const RunSpec& spec) {
 std::string legacy_overlay_options(const PlanStrings& s, bool rootless) {
   std::string opts = "lowerdir=";
   for (size_t i = 0; i < s.lowers.size(); ++i) opts += (i ? ":" : "") + s.lowers[i];
-  opts += ",upperdir=" + s.upper + ",workdir=" + s.overlay_work;
+  opts += ",upperdir=" + s.upper + ",workdir=" + s.work + ",volatile";
   if (rootless) opts += ",userxattr";
   auto plain = [](const std::string& p) { return p.find_first_of(",:\\") == std::string::npos; };
   for (const auto& l : s.lowers)
     if (!plain(l)) return {};
-  if (!plain(s.upper) || !plain(s.overlay_work) || opts.size() >= 4096) return {};
+  if (!plain(s.upper) || !plain(s.work) || opts.size() >= 4096) return {};
   return opts;
 }
 
@@ -109,38 +109,42 @@ void build_exec_paths(PlanStrings& s) {
     s.exec_paths.push_back(fs::join(dir.empty() ? "." : dir, program));
 }
 
-// Fills `s` and `plan` from `spec`; everything the child needs is computed
-// here, where allocating is allowed.
-Result<void> prepare_plan(const RunSpec& spec, bool rootless, const ResolvedUser& user,
-                          PlanStrings& s, detail::ChildPlan& plan) {
+// Writes `text` in one write(2): /proc/PID/uid_map insists on it.
+Result<void> write_proc_file(pid_t pid, const char* name, const std::string& text) {
+  std::string path = "/proc/" + std::to_string(pid) + "/" + name;
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return Failure{errno_message("open " + path, errno)};
+  ssize_t n = ::write(fd, text.data(), text.size());
+  int err = errno;
+  ::close(fd);
+  if (n != static_cast<ssize_t>(text.size())) return Failure{errno_message("write " + path, err)};
+  return {};
+}
+
+std::string empty_lower_for(const std::string& work_dir) {
+  return fs::normalize(work_dir) + ".empty";
+}
+
+// Computes every string the child needs, here where allocating is allowed.
+Result<void> prepare_strings(const RunSpec& spec, bool rootless, const ResolvedUser& user,
+                             PlanStrings& s) {
   s.upper = spec.upper_dir;
-  s.overlay_work = fs::join(spec.work_dir, "ovl");
-  s.mount_point = fs::join(spec.work_dir, "root");
-  s.hosts_file = fs::join(spec.work_dir, "hosts");
-  s.resolv_file = fs::join(spec.work_dir, "resolv.conf");
-  for (const auto& dir : {s.overlay_work, s.mount_point})
-    if (::mkdir(dir.c_str(), 0700) < 0) return Failure{errno_message("mkdir " + dir, errno)};
+  s.work = spec.work_dir;
   for (auto it = spec.lower_dirs.rbegin(); it != spec.lower_dirs.rend(); ++it)
     s.lowers.push_back(*it);
   if (s.lowers.empty()) {
-    // overlayfs needs a lower dir; an empty one gives an empty rootfs.
-    s.empty_lower = fs::join(spec.work_dir, "empty");
+    // overlayfs needs a lower dir, and not one inside its workdir.
+    s.empty_lower = empty_lower_for(spec.work_dir);
     if (::mkdir(s.empty_lower.c_str(), 0755) < 0)
       return Failure{errno_message("mkdir " + s.empty_lower, errno)};
     s.lowers.push_back(s.empty_lower);
   }
   s.legacy_options = legacy_overlay_options(s, rootless);
-
-  auto hosts = fs::write_file_atomic(s.hosts_file, hosts_content(spec));
-  if (!hosts) return hosts;
-  std::string resolv;
+  s.hosts_text = hosts_content(spec);
   if (spec.network == Network::host) {
     auto host_resolv = fs::read_file("/etc/resolv.conf");
-    if (host_resolv) resolv = *host_resolv;
+    if (host_resolv) s.resolv_text = *host_resolv;
   }
-  auto resolv_written = fs::write_file_atomic(s.resolv_file, resolv);
-  if (!resolv_written) return resolv_written;
-
   s.hostname = spec.hostname.empty() ? "earth" : spec.hostname;
   s.cwd = fs::normalize(spec.cwd.empty() ? "/" : "/" + spec.cwd);
   s.argv = spec.argv;
@@ -153,18 +157,22 @@ Result<void> prepare_plan(const RunSpec& spec, bool rootless, const ResolvedUser
   if (!has("PATH")) s.env.push_back(std::string("PATH=") + kDefaultPath);
   if (!has("HOME")) s.env.push_back("HOME=" + user.home);
   build_exec_paths(s);
+  for (const auto& m : spec.mounts) s.bind_targets.push_back(fs::normalize("/" + m.target));
+  return {};
+}
 
+// Points the child's plan into `s`.
+void fill_plan(const RunSpec& spec, bool rootless, const ResolvedUser& user, PlanStrings& s,
+               detail::ChildPlan& plan) {
   plan.rootless = rootless;
   plan.network_none = spec.network == Network::none;
   for (const auto& l : s.lowers) plan.lowers.push_back(l.c_str());
   plan.upper = s.upper.c_str();
-  plan.overlay_work = s.overlay_work.c_str();
-  plan.mount_point = s.mount_point.c_str();
+  plan.work = s.work.c_str();
   plan.legacy_options = s.legacy_options.empty() ? nullptr : s.legacy_options.c_str();
   plan.hostname = s.hostname.c_str();
-  plan.hosts_file = s.hosts_file.c_str();
-  plan.resolv_file = s.resolv_file.c_str();
-  for (const auto& m : spec.mounts) s.bind_targets.push_back(fs::normalize("/" + m.target));
+  plan.hosts_text = s.hosts_text.c_str();
+  plan.resolv_text = s.resolv_text.c_str();
   for (size_t i = 0; i < spec.mounts.size(); ++i)
     plan.binds.push_back({spec.mounts[i].source.c_str(), s.bind_targets[i].c_str(),
                           spec.mounts[i].read_only, fs::is_dir(spec.mounts[i].source)});
@@ -177,18 +185,6 @@ Result<void> prepare_plan(const RunSpec& spec, bool rootless, const ResolvedUser
   for (auto& e : s.env) plan.envp.push_back(e.data());
   plan.envp.push_back(nullptr);
   for (const auto& p : s.exec_paths) plan.exec_paths.push_back(p.c_str());
-  return {};
-}
-
-Result<void> write_proc_file(pid_t pid, const char* name, const std::string& text) {
-  std::string path = "/proc/" + std::to_string(pid) + "/" + name;
-  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return Failure{errno_message("open " + path, errno)};
-  ssize_t n = ::write(fd, text.data(), text.size());
-  int err = errno;
-  ::close(fd);
-  if (n != static_cast<ssize_t>(text.size())) return Failure{errno_message("write " + path, err)};
-  return {};
 }
 
 // Rootless: the caller's single uid and gid become the step's user inside
@@ -322,6 +318,49 @@ void clear_interrupt() {
   g_interrupted.store(false);
 }
 
+// The parent's and the child's ends of the four pipes; the child's are closed
+// in the parent once it runs.
+struct Pipes {
+  Fd sync_read, sync_write, out_write, err_write, report_write;
+};
+
+Result<void> open_pipes(Session& s, Pipes& p, detail::ChildPlan& plan) {
+  for (auto [r, w] : {std::pair{&p.sync_read, &p.sync_write},
+                      {&s.out.fd, &p.out_write},
+                      {&s.err.fd, &p.err_write},
+                      {&s.report, &p.report_write}})
+    if (auto made = make_pipe(*r, *w); !made) return made;
+  plan.sync_fd = p.sync_read.fd;
+  plan.sync_write_fd = p.sync_write.fd;
+  plan.report_fd = p.report_write.fd;
+  plan.stdout_fd = p.out_write.fd;
+  plan.stderr_fd = p.err_write.fd;
+  return {};
+}
+
+Result<void> send_go(const Pipes& p) {
+  char go = 1;
+  if (::write(p.sync_write.fd, &go, 1) != 1) return Failure{errno_message("sandbox sync", errno)};
+  return {};
+}
+
+Result<pid_t> clone_sandbox(const RunSpec& spec, bool rootless, detail::ChildPlan& plan) {
+  int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD;
+  if (spec.network == Network::none) flags |= CLONE_NEWNET;
+  if (rootless) flags |= CLONE_NEWUSER;
+  // The child gets its own copy of this stack (no CLONE_VM), so it can go
+  // as soon as clone() returns.
+  constexpr size_t kStack = 256 * 1024;
+  void* stack = ::mmap(nullptr, kStack, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) return Failure{errno_message("mmap sandbox stack", errno)};
+  pid_t pid = ::clone(detail::sandbox_init, static_cast<char*>(stack) + kStack, flags, &plan);
+  int err = errno;
+  ::munmap(stack, kStack);
+  if (pid < 0) return Failure{errno_message("clone sandbox namespaces", err)};
+  return pid;
+}
+
 Result<RunResult> LinuxRuntime::run(const RunSpec& spec) {
   if (spec.argv.empty()) return Failure{"sandbox: empty command"};
   if (!fs::is_dir(spec.upper_dir))
@@ -340,7 +379,8 @@ Result<RunResult> LinuxRuntime::run(const RunSpec& spec) {
 
   PlanStrings strings;
   detail::ChildPlan plan;
-  auto prepared = prepare_plan(spec, rootless_, *user, strings, plan);
+  auto prepared = prepare_strings(spec, rootless_, *user, strings);
+  if (prepared) fill_plan(spec, rootless_, *user, strings, plan);
   auto stubs = find_missing_mount_points(spec.lower_dirs, strings.bind_targets);
   struct Cleanup {
     const RunSpec& spec;
@@ -353,53 +393,34 @@ Result<RunResult> LinuxRuntime::run(const RunSpec& spec) {
   if (!prepared) return Failure{prepared.error()};
 
   Session s;
-  Fd sync_read, sync_write, out_write, err_write, report_write;
-  for (auto [r, w] : {std::pair{&sync_read, &sync_write},
-                      {&s.out.fd, &out_write},
-                      {&s.err.fd, &err_write},
-                      {&s.report, &report_write}})
-    if (auto p = make_pipe(*r, *w); !p) return Failure{p.error()};
+  Pipes pipes;
+  if (auto opened = open_pipes(s, pipes, plan); !opened) return Failure{opened.error()};
   s.out.sink = &spec.on_stdout;
   s.err.sink = &spec.on_stderr;
-  plan.sync_fd = sync_read.fd;
-  plan.sync_write_fd = sync_write.fd;
-  plan.report_fd = report_write.fd;
-  plan.stdout_fd = out_write.fd;
-  plan.stderr_fd = err_write.fd;
-
-  int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD;
-  if (spec.network == Network::none) flags |= CLONE_NEWNET;
-  if (rootless_) flags |= CLONE_NEWUSER;
-  // The child gets its own copy of this stack (no CLONE_VM), so it can go
-  // as soon as clone() returns.
-  constexpr size_t kStack = 256 * 1024;
-  void* stack = ::mmap(nullptr, kStack, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-  if (stack == MAP_FAILED) return Failure{errno_message("mmap sandbox stack", errno)};
-  s.pid = ::clone(detail::sandbox_init, static_cast<char*>(stack) + kStack, flags, &plan);
-  int clone_errno = errno;
-  ::munmap(stack, kStack);
-  if (s.pid < 0) return Failure{errno_message("clone sandbox namespaces", clone_errno)};
+  // As root nothing needs doing between clone and setup: the go byte is
+  // already waiting, so PID 1 never sleeps on its parent. Rootless, it
+  // waits until uid_map and gid_map are written.
+  Result<void> released;
+  if (!rootless_) released = send_go(pipes);
+  auto pid = clone_sandbox(spec, rootless_, plan);
+  if (!pid) return Failure{pid.error()};
+  s.pid = *pid;
   int slot = register_run(s.pid);
-  sync_read.reset();
-  out_write.reset();
-  err_write.reset();
-  report_write.reset();
-
-  Result<void> mapped;
-  if (rootless_) mapped = map_user(s.pid, *user);
-  if (mapped && !g_interrupted.load()) {
-    char go = 1;
-    if (::write(sync_write.fd, &go, 1) != 1) mapped = Failure{errno_message("sandbox sync", errno)};
+  for (Fd* child_end : {&pipes.sync_read, &pipes.out_write, &pipes.err_write, &pipes.report_write})
+    child_end->reset();
+  if (rootless_) {
+    released = map_user(s.pid, *user);
+    if (released) released = send_go(pipes);
   }
-  sync_write.reset();
-  if (!mapped || g_interrupted.load()) ::kill(s.pid, SIGKILL);
+  // pipes.sync_write stays open until the end: PID 1 sees it hang up if
+  // earth dies before PR_SET_PDEATHSIG is armed.
+  if (!released || g_interrupted.load()) ::kill(s.pid, SIGKILL);
   pump_until_exit(s, spec, start);
   unregister_run(slot);
   int status = 0;
   while (::waitpid(s.pid, &status, 0) < 0 && errno == EINTR) {
   }
-  if (!mapped) return Failure{mapped.error()};
+  if (!released) return Failure{released.error()};
   auto result = decode(s, status, spec);
   if (result) result->duration = Clock::now() - start;
   return result;

@@ -26,16 +26,18 @@ struct ChildPlan {
   int stdout_fd = -1;     // write ends of the output pipes
   int stderr_fd = -1;
 
-  // overlayfs: `lowers` are top first, as overlayfs wants them.
+  // overlayfs: `lowers` are top first, as overlayfs wants them. The work
+  // dir is both overlayfs's workdir and the mount point: every directory
+  // created and removed on the upper filesystem costs a block free (a
+  // synchronous discard on some disks), so the sandbox makes none of its own.
   std::vector<const char*> lowers;
   const char* upper = nullptr;
-  const char* overlay_work = nullptr;
-  const char* mount_point = nullptr;
+  const char* work = nullptr;
   const char* legacy_options = nullptr; // nullptr: use fsopen/fsconfig("lowerdir+")
 
   const char* hostname = nullptr;
-  const char* hosts_file = nullptr;  // host paths of the prepared /etc/hosts
-  const char* resolv_file = nullptr; // and /etc/resolv.conf
+  const char* hosts_text = nullptr;  // contents of /etc/hosts
+  const char* resolv_text = nullptr; // and /etc/resolv.conf
   std::vector<BindPlan> binds;
   const char* cwd = "/";
 
