@@ -11,6 +11,7 @@
 #include "earth/base/fs.h"
 #include "earth/cli/commands.h"
 #include "earth/exec/linux_runtime.h"
+#include "earth/image/image_store.h"
 
 namespace earth::cli {
 
@@ -48,10 +49,25 @@ exec::BindMount parse_mount(const std::string& text) {
   return m;
 }
 
+// The image's layers, env, workdir, user and command, as `docker run` takes
+// them: CMD... replaces the image's Cmd and follows its Entrypoint.
+void apply_image(exec::RunSpec& spec, const std::string& ref, std::vector<std::string> command) {
+  auto store = image::ImageStore::open(image::ImageStore::default_cache_dir()).take();
+  auto record = store->resolve(ref).take();
+  const auto& config = record.config;
+  spec.lower_dirs = record.layer_dirs;
+  spec.env.insert(spec.env.begin(), config.env.begin(), config.env.end());
+  if (spec.cwd.empty()) spec.cwd = config.working_dir.empty() ? "/" : config.working_dir;
+  if (spec.user.empty()) spec.user = config.user;
+  spec.argv = config.entrypoint;
+  const auto& tail = command.empty() ? config.cmd : command;
+  spec.argv.insert(spec.argv.end(), tail.begin(), tail.end());
+}
+
 exec::RunSpec spec_from_flags(Args& args) {
   exec::RunSpec spec;
   spec.user = args.option("--user", "-u");
-  if (auto cwd = args.option("--workdir", "-w"); !cwd.empty()) spec.cwd = cwd;
+  spec.cwd = args.option("--workdir", "-w");
   spec.env = args.options("--env", "-e");
   if (auto host = args.option("--hostname"); !host.empty()) spec.hostname = host;
   std::string network = args.option("--network");
@@ -88,11 +104,13 @@ int cmd_debug_run(Args& args) {
   auto rest = args.positional("debug run");
   if (rootfs.empty()) {
     if (rest.empty()) throw Error("earth debug run: expected IMAGE or --rootfs DIR");
-    throw Error("earth debug run: images are not supported yet; use --rootfs DIR");
+    apply_image(spec, rest.front(), {rest.begin() + 1, rest.end()});
+  } else {
+    if (!fs::is_dir(rootfs)) throw Error("earth debug run: no such directory: " + rootfs);
+    spec.lower_dirs.push_back(rootfs);
+    spec.argv = rest;
+    if (spec.cwd.empty()) spec.cwd = "/";
   }
-  if (!fs::is_dir(rootfs)) throw Error("earth debug run: no such directory: " + rootfs);
-  spec.lower_dirs.push_back(rootfs);
-  spec.argv = rest;
   if (spec.argv.empty()) spec.argv = {"/bin/sh"};
 
   std::string parent = keep_upper.empty() ? temp_parent() : fs::dirname(fs::normalize(keep_upper));
