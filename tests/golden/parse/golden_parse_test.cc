@@ -158,4 +158,35 @@ std::string test_name(const testing::TestParamInfo<std::string>& info) {
 
 INSTANTIATE_TEST_SUITE_P(Files, GoldenParse, testing::ValuesIn(golden_files()), test_name);
 
+// Every Earthfile under examples/ must parse; the parse-ok-realistic-* goldens
+// pin copies of them.
+std::vector<std::string> example_earthfiles() {
+  std::vector<std::string> out;
+  for (const auto& entry : fs::recursive_directory_iterator(EARTH_EXAMPLES_DIR))
+    if (entry.path().filename() == "Earthfile")
+      out.push_back(fs::relative(entry.path(), EARTH_EXAMPLES_DIR).string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+class ExampleParse : public testing::TestWithParam<std::string> {};
+
+TEST_P(ExampleParse, Parses) {
+  SourceFile source(GetParam(), read_text(fs::path(EARTH_EXAMPLES_DIR) / GetParam()));
+  ParseResult r = earth::syntax::parse(source);
+  EXPECT_TRUE(r.ok()) << render_all(r, source);
+  ASSERT_TRUE(r.earthfile.version.has_value());
+  EXPECT_EQ(r.earthfile.version->args.back(), "0.8");
+}
+
+std::string example_name(const testing::TestParamInfo<std::string>& info) {
+  std::string name = info.param;
+  for (char& c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  return name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Examples, ExampleParse, testing::ValuesIn(example_earthfiles()),
+                         example_name);
+
 } // namespace
