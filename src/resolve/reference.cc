@@ -110,15 +110,21 @@ Result<Reference> parse_ref(std::string_view text, bool artifact) {
 
 } // namespace
 
-std::string EarthfileRef::to_string() const {
-  switch (kind) {
-  case Kind::local_internal:
-    return "";
-  case Kind::remote:
-    return tag.empty() ? path : path + ":" + tag;
-  default:
-    return path;
+namespace {
+
+std::string escape_plus(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '+') out += '\\';
+    out += c;
   }
+  return out;
+}
+
+} // namespace
+
+std::string EarthfileRef::to_string() const {
+  return escape_plus(kind == Kind::remote && !tag.empty() ? path + ":" + tag : path);
 }
 
 std::string Reference::target_string() const {
@@ -126,7 +132,7 @@ std::string Reference::target_string() const {
 }
 
 std::string Reference::to_string() const {
-  return target_string() + artifact;
+  return target_string() + escape_plus(artifact);
 }
 
 Result<EarthfileRef> parse_earthfile_ref(std::string_view text) {
