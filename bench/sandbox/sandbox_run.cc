@@ -32,9 +32,9 @@ int main(int argc, char** argv) {
   int status = 0;
   auto start = std::chrono::steady_clock::now();
   for (int n = 0; n < (loops ? loops : 1); ++n) {
-    std::string dir = fs::join(scratch.path(), std::to_string(n));
-    spec.upper_dir = fs::join(dir, "upper");
-    spec.work_dir = fs::join(dir, "work");
+    // What a build step needs: a fresh upper dir (its layer) and a work dir.
+    spec.upper_dir = fs::join(scratch.path(), "upper" + std::to_string(n));
+    spec.work_dir = fs::join(scratch.path(), "work" + std::to_string(n));
     fs::make_dirs(spec.upper_dir).take();
     fs::make_dirs(spec.work_dir).take();
     auto r = runtime.run(spec);

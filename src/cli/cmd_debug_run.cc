@@ -1,7 +1,9 @@
 // earth debug run: one command in a sandbox of an image (or a plain
 // directory), the way a RUN step would run it. The new layer is thrown away
-// unless --upper names a directory to keep it in.
+// unless --upper names a directory to keep it in (which must then be on a
+// filesystem overlayfs accepts as upper: ext4, xfs, btrfs, tmpfs).
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -30,9 +32,13 @@ void install_interrupt_handlers() {
   ::sigaction(SIGHUP, &sa, nullptr);
 }
 
+// Where the throw-away layer goes: $TMPDIR if set, else /dev/shm. A layer
+// nobody keeps is best in memory: on disk, each directory the sandbox and
+// overlayfs create and remove costs a block allocation and free.
 std::string temp_parent() {
   const char* tmp = std::getenv("TMPDIR");
-  return tmp && *tmp ? tmp : "/tmp";
+  if (tmp && *tmp) return tmp;
+  return ::access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm" : "/tmp";
 }
 
 // "SRC:DST" or "SRC:DST:ro".
