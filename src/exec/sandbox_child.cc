@@ -262,6 +262,26 @@ int command_main(void*) {
   ::_exit(127);
 }
 
+// Closes every fd but the plan's pipes: earth's other files (store locks,
+// directories of the host) must not live on in the sandbox's PID 1.
+void close_inherited_fds(const ChildPlan& p) {
+  int keep[] = {p.report_fd, p.stdout_fd, p.stderr_fd};
+  // Sort the three fds; then close the gaps around them.
+  for (int i = 0; i < 3; ++i)
+    for (int j = i + 1; j < 3; ++j)
+      if (keep[j] < keep[i]) {
+        int t = keep[i];
+        keep[i] = keep[j];
+        keep[j] = t;
+      }
+  unsigned next = 3;
+  for (int fd : keep) {
+    if (static_cast<unsigned>(fd) > next) ::close_range(next, static_cast<unsigned>(fd) - 1, 0);
+    next = static_cast<unsigned>(fd) + 1;
+  }
+  ::close_range(next, ~0U, 0);
+}
+
 alignas(16) char g_command_stack[64 * 1024];
 
 // Runs the command as PID 2 and reaps whatever it leaves behind; reports its
@@ -300,7 +320,9 @@ int sandbox_init(void* arg) {
   if (::read(p.sync_fd, &go, 1) != 1) ::_exit(127);
   pollfd parent{p.sync_fd, POLLIN, 0};
   if (::poll(&parent, 1, 0) != 0) ::_exit(127);
-  ::close(p.sync_fd);
+  close_inherited_fds(p);
+  // Not dumpable: the command cannot open /proc/1/fd or ptrace PID 1.
+  ::prctl(PR_SET_DUMPABLE, 0);
 
   // Nothing mounted from here on may propagate back to the host.
   check(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), "make / private");
