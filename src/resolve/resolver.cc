@@ -265,10 +265,10 @@ NodeId Resolver::instance(FileId file, const std::string& name, Overrides overri
       *same = b;
   }
   if (w.same_file_refs)
-    for (const auto& [k, v] : f.overrides) {
+    for (const auto& o : f.overrides) {
       bool declared = std::any_of(w.node.args.begin(), w.node.args.end(),
-                                  [&](const Binding& b) { return b.name == k; });
-      if (!declared) w.node.passed.push_back({k, v, VarKind::arg});
+                                  [&](const Binding& b) { return b.name == o.first; });
+      if (!declared) w.node.passed.push_back({o.first, o.second, VarKind::arg});
     }
   std::string key = Graph::key_of(w.node);
   stack_.back().name = display_of(w.node);

@@ -101,6 +101,7 @@ public:
   void cmd_env(Walk& w, const syntax::Command& cmd);
   void cmd_from(Walk& w, const syntax::Command& cmd);
   void cmd_build(Walk& w, const syntax::Command& cmd);
+  void cmd_from_dockerfile(Walk& w, const syntax::Command& cmd);
   void cmd_copy(Walk& w, const syntax::Command& cmd);
   void cmd_do(Walk& w, const syntax::Command& cmd);
   void cmd_import(Walk& w, const syntax::Command& cmd);

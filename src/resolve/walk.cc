@@ -248,7 +248,7 @@ void Resolver::walk_command(Walk& w, const Command& cmd) {
   else if (n == "FROM")
     cmd_from(w, cmd);
   else if (n == "FROM DOCKERFILE")
-    w.has_env = true, w.locally = false;
+    cmd_from_dockerfile(w, cmd);
   else if (n == "LOCALLY")
     w.has_env = true, w.locally = true;
   else if (n == "BUILD")

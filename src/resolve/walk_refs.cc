@@ -215,6 +215,33 @@ void Resolver::cmd_from(Walk& w, const Command& cmd) {
   add_ref_edge(w, EdgeKind::from, ref, args, false, f.pass_args, f.platforms, cmd.span);
 }
 
+// FROM DOCKERFILE: a context or a -f Dockerfile that is an artifact makes a
+// COPY edge.
+void Resolver::cmd_from_dockerfile(Walk& w, const Command& cmd) {
+  w.has_env = true;
+  w.locally = false;
+  std::vector<std::string> artifacts;
+  std::vector<std::string> platforms;
+  const auto& words = cmd.args;
+  size_t i = 0;
+  for (; i < words.size() && words[i].starts_with("-"); ++i) {
+    std::string name = words[i].substr(0, words[i].find('='));
+    bool inline_value = words[i].find('=') != std::string::npos;
+    if (name == "--allow-privileged") continue;
+    std::string value = inline_value           ? words[i].substr(words[i].find('=') + 1)
+                        : i + 1 < words.size() ? words[++i]
+                                               : "";
+    if (name == "-f") artifacts.push_back(value);
+    if (name == "--platform") platforms.push_back(value);
+  }
+  if (i < words.size()) artifacts.push_back(words[i]);
+  for (const auto& a : artifacts) {
+    Value v = expand(w, a, cmd.span);
+    if (!v.dynamic && !has_unescaped_plus(v.text)) continue;
+    add_ref_edge(w, EdgeKind::copy, v, {}, true, false, platforms, cmd.span);
+  }
+}
+
 void Resolver::cmd_build(Walk& w, const Command& cmd) {
   FileId file = w.frames.back().file;
   auto words = join_grouped_words(cmd.args);

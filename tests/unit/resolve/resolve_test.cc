@@ -135,6 +135,40 @@ TEST_F(ResolveTest, CollectOverridesPrecedence) {
   EXPECT_EQ(last["D"], "d");
 }
 
+TEST_F(ResolveTest, BuildArgsFromEnvironment) {
+  setenv("EARTHLY_BUILD_ARGS", "A=earthly,B=earthly", 1);
+  setenv("EARTH_BUILD_ARGS", "B=earth", 1);
+  auto o = collect_overrides("", {}, {});
+  unsetenv("EARTHLY_BUILD_ARGS");
+  unsetenv("EARTH_BUILD_ARGS");
+  std::map<std::string, std::string> last;
+  for (const auto& [k, v] : o) last[k] = v;
+  EXPECT_EQ(last["A"], "earthly");
+  EXPECT_EQ(last["B"], "earth");
+}
+
+TEST_F(ResolveTest, RemotePlaceholdersOnlyWhenAllowed) {
+  write("Earthfile", "VERSION 0.8\nt:\n  BUILD github.com/o/r:v1+x\n");
+  Options o = options();
+  EXPECT_THROW(resolve("+t", o), DiagnosticError);
+  o.allow_remote = true;
+  Graph g = resolve("+t", o);
+  EXPECT_EQ(node(g, "github.com/o/r:v1+x").file, kNone);
+}
+
+TEST_F(ResolveTest, EdgesAreRecordedOnTheirSteps) {
+  write("Earthfile", "VERSION 0.8\nt:\n  FROM alpine\n  DO +F\nF:\n  FUNCTION\n  BUILD +u\nu:\n"
+                     "  FROM alpine\n");
+  Graph g = resolve("+t", options());
+  const Node& t = node(g, "+t");
+  ASSERT_EQ(t.steps.size(), 4u); // FROM, DO, FUNCTION, BUILD
+  EXPECT_EQ(t.steps[3].depth, 1u);
+  ASSERT_EQ(t.steps[3].edges.size(), 1u);
+  EXPECT_EQ(g.edges[t.steps[3].edges[0]].kind, EdgeKind::build);
+  ASSERT_EQ(t.steps[1].edges.size(), 1u);
+  EXPECT_EQ(g.edges[t.steps[1].edges[0]].kind, EdgeKind::do_function);
+}
+
 TEST_F(ResolveTest, DeclaredArgs) {
   write("Earthfile", "VERSION 0.8\nt:\n  ARG --required A\n  ARG B=x y\n  ARG C\n");
   auto f = syntax::parse_file_or_throw(fs::join(dir.path(), "Earthfile"));
