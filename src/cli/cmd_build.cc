@@ -66,7 +66,7 @@ BuildRequest parse_build_request(const std::vector<std::string>& words) {
   bool have_target = false;
   for (size_t i = 0; i < words.size(); ++i) {
     const std::string& w = words[i];
-    if (have_target) {
+    if (have_target && w != "--build-arg" && !w.starts_with("--build-arg=")) {
       req.arg_flags.push_back(w);
       continue;
     }

@@ -1,11 +1,14 @@
 // `earth graph [TARGET] [--format dot|json|text] [--ARG=value...]`: prints the
-// resolved target DAG. Remote references show as placeholder nodes.
+// resolved target DAG (of every target of ./Earthfile without TARGET). Remote
+// references show as placeholder nodes.
 #include <cstdio>
 
 #include "build_request.h"
 #include "earth/base/error.h"
+#include "earth/base/fs.h"
 #include "earth/cli/commands.h"
 #include "earth/resolve/resolve.h"
+#include "earth/syntax/parser.h"
 
 namespace earth::cli {
 
@@ -15,10 +18,23 @@ int cmd_graph(Args& args) {
   if (format != "dot" && format != "json" && format != "text")
     throw Error("earth graph: --format must be dot, json or text");
   std::vector<std::string> words = args.rest();
-  if (words.empty()) words.push_back("+base");
+  bool all = words.empty() || words[0].starts_with("-");
+  if (all) words.insert(words.begin(), "+base");
   BuildRequest req = parse_build_request(words);
   req.options.allow_remote = true;
-  resolve::Graph graph = resolve::resolve(req.target, req.options);
+  std::vector<std::string> targets{req.target};
+  if (all) {
+    // Every target of ./Earthfile; required ARGs get a placeholder.
+    req.options.placeholder_required = true;
+    for (const char* name : {"Earthfile", "build.earth"})
+      if (fs::exists(name)) {
+        for (const auto& t : syntax::parse_file_or_throw(name).targets)
+          targets.push_back("+" + t.name);
+        break;
+      }
+    if (targets.size() > 1) targets.erase(targets.begin());
+  }
+  resolve::Graph graph = resolve::resolve_all(targets, req.options);
   std::string out = format == "dot"    ? resolve::to_dot(graph)
                     : format == "json" ? resolve::to_json(graph)
                                        : resolve::dry_run_text(graph);

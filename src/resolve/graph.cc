@@ -48,24 +48,29 @@ NodeId Graph::add(Node node, std::string key) {
 
 std::vector<NodeId> Graph::build_order() const {
   std::vector<NodeId> order;
-  if (root == kNone) return order;
   std::vector<uint8_t> state(nodes.size(), 0); // 0 new, 1 open, 2 done
   // Iterative post-order DFS: deep chains must not overflow the stack.
-  std::vector<std::pair<NodeId, size_t>> stack{{root, 0}};
-  state[root] = 1;
-  while (!stack.empty()) {
-    auto& [n, i] = stack.back();
-    if (i < nodes[n].out.size()) {
-      NodeId to = edges[nodes[n].out[i++]].to;
-      if (to != kNone && state[to] == 0 && nodes[to].kind == Node::Kind::target) {
-        state[to] = 1;
-        stack.push_back({to, 0});
+  std::vector<std::pair<NodeId, size_t>> stack;
+  std::vector<NodeId> starts = roots;
+  if (starts.empty() && root != kNone) starts.push_back(root);
+  for (NodeId start : starts) {
+    if (state[start]) continue;
+    stack.push_back({start, 0});
+    state[start] = 1;
+    while (!stack.empty()) {
+      auto& [n, i] = stack.back();
+      if (i < nodes[n].out.size()) {
+        NodeId to = edges[nodes[n].out[i++]].to;
+        if (to != kNone && state[to] == 0 && nodes[to].kind == Node::Kind::target) {
+          state[to] = 1;
+          stack.push_back({to, 0});
+        }
+        continue;
       }
-      continue;
+      state[n] = 2;
+      order.push_back(n);
+      stack.pop_back();
     }
-    state[n] = 2;
-    order.push_back(n);
-    stack.pop_back();
   }
   return order;
 }

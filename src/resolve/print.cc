@@ -136,6 +136,7 @@ std::string to_json(const Graph& g) {
   }
   nlohmann::ordered_json root;
   root["root"] = g.root;
+  root["roots"] = g.roots;
   root["nodes"] = std::move(nodes);
   root["edges"] = std::move(edges);
   return root.dump(2) + "\n";

@@ -342,11 +342,13 @@ void Resolver::run(const std::string& target) {
   FileId file = load_dir(abs, kNone, {}, target);
   Overrides overrides;
   for (const auto& [k, v] : options_.overrides) set_override(overrides, k, Value{v, false});
-  graph_.root = instance(file, ref->name, std::move(overrides), options_.platform, kNone, {});
+  NodeId root = instance(file, ref->name, std::move(overrides), options_.platform, kNone, {});
+  if (graph_.root == kNone) graph_.root = root;
+  graph_.roots.push_back(root);
 
   // §5.6: outputs only through an unbroken chain of BUILDs from the CLI target.
-  std::deque<NodeId> queue{graph_.root};
-  graph_.nodes[graph_.root].output = true;
+  std::deque<NodeId> queue{root};
+  graph_.nodes[root].output = true;
   while (!queue.empty()) {
     NodeId n = queue.front();
     queue.pop_front();
@@ -365,6 +367,13 @@ Graph resolve(const std::string& target, const Options& options) {
   Graph graph;
   Resolver r(options, graph);
   r.run(target);
+  return graph;
+}
+
+Graph resolve_all(const std::vector<std::string>& targets, const Options& options) {
+  Graph graph;
+  Resolver r(options, graph);
+  for (const auto& t : targets) r.run(t);
   return graph;
 }
 

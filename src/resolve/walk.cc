@@ -338,6 +338,8 @@ void Resolver::cmd_arg(Walk& w, const Command& cmd) {
     kind = VarKind::builtin;
   } else if (const Value* o = find_override(frame.overrides, kv.name)) {
     value = *o;
+  } else if (required && options_.placeholder_required) {
+    value = {"<required>", true};
   } else if (required) {
     fail(file, cmd.span,
          fmt::format("ARG {} is required but was not set (pass --{}=<value>)", kv.name, kv.name));

@@ -84,9 +84,10 @@ public:
   std::vector<std::unique_ptr<LoadedFile>> files; // stable addresses: steps point into ASTs
   std::vector<Node> nodes;
   std::vector<Edge> edges;
-  NodeId root = kNone;
+  NodeId root = kNone;       // the first CLI target
+  std::vector<NodeId> roots; // every CLI target (earth graph without a target: all of them)
 
-  // Every target node reachable from the root, dependencies first (a valid
+  // Every target node reachable from the roots, dependencies first (a valid
   // build order); functions are left out.
   std::vector<NodeId> build_order() const;
   // The instance key: canonical target, platform, arg values.

@@ -51,6 +51,9 @@ struct Options {
   // Remote references become placeholder nodes (for `earth graph`) instead
   // of the "remote Earthfiles are not supported yet" error.
   bool allow_remote = false;
+  // A required ARG that is not set gets the dynamic placeholder "<required>"
+  // instead of an error (for an overview graph of every target).
+  bool placeholder_required = false;
   std::string version = "0.1.0";
   GitProbe git = probe_git;    // called at most once per directory, only if needed
   ParseFn parse;               // default: syntax::parse
@@ -61,6 +64,8 @@ struct Options {
 // Resolves `target` (a CLI reference such as "+build" or "./lib+t") and
 // everything it needs. Throws DiagnosticError on any user error.
 Graph resolve(const std::string& target, const Options& options);
+// Resolves several CLI targets into one graph (shared instances are one node).
+Graph resolve_all(const std::vector<std::string>& targets, const Options& options);
 
 // Reads CLI build args: `.arg` in `dir` (KEY=value lines, `#` comments, no
 // quote stripping), then EARTH_BUILD_ARGS / EARTHLY_BUILD_ARGS ("K=v,K2=v2"),
