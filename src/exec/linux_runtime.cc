@@ -96,6 +96,31 @@ std::string legacy_overlay_options(const PlanStrings& s, bool rootless) {
   return opts;
 }
 
+// The step's env with later entries winning (the image's ENV, then the
+// step's), plus PATH and HOME when neither set them. execve would pass
+// duplicates through and most programs would read the first.
+std::vector<std::string> merged_env(const std::vector<std::string>& env, const ResolvedUser& user) {
+  std::vector<std::string> out;
+  auto set = [&](const std::string& entry) {
+    std::string_view name = std::string_view(entry).substr(0, entry.find('='));
+    for (auto& e : out)
+      if (std::string_view(e).substr(0, e.find('=')) == name) {
+        e = entry;
+        return;
+      }
+    out.push_back(entry);
+  };
+  for (const auto& e : env) set(e);
+  auto has = [&](std::string_view name) {
+    for (const auto& e : out)
+      if (std::string_view(e).substr(0, e.find('=')) == name) return true;
+    return false;
+  };
+  if (!has("PATH")) out.push_back(std::string("PATH=") + kDefaultPath);
+  if (!has("HOME")) out.push_back("HOME=" + user.home);
+  return out;
+}
+
 void build_exec_paths(PlanStrings& s) {
   const std::string& program = s.argv[0];
   if (program.find('/') != std::string::npos) {
@@ -148,14 +173,7 @@ Result<void> prepare_strings(const RunSpec& spec, bool rootless, const ResolvedU
   s.hostname = spec.hostname.empty() ? "earth" : spec.hostname;
   s.cwd = fs::normalize(spec.cwd.empty() ? "/" : "/" + spec.cwd);
   s.argv = spec.argv;
-  s.env = spec.env;
-  auto has = [&](std::string_view name) {
-    for (const auto& e : s.env)
-      if (e.starts_with(std::string(name) + "=")) return true;
-    return false;
-  };
-  if (!has("PATH")) s.env.push_back(std::string("PATH=") + kDefaultPath);
-  if (!has("HOME")) s.env.push_back("HOME=" + user.home);
+  s.env = merged_env(spec.env, user);
   build_exec_paths(s);
   for (const auto& m : spec.mounts) s.bind_targets.push_back(fs::normalize("/" + m.target));
   return {};

@@ -188,7 +188,7 @@ TEST_F(LinuxRuntimeTest, BackgroundProcessesDieWithTheCommand) {
 
 TEST_F(LinuxRuntimeTest, EnvCwdHostsAndDev) {
   RunSpec spec;
-  spec.env = {"GREETING=hi there", "PATH=/bin"};
+  spec.env = {"GREETING=overridden", "PATH=/bin", "GREETING=hi there"};
   spec.cwd = "/work/dir";
   spec.extra_hosts = {{"registry.local", "10.1.2.3"}};
   auto c = sh("echo $GREETING; pwd; grep registry.local /etc/hosts; echo x > /dev/null; "
