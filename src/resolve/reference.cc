@@ -155,8 +155,8 @@ Result<EarthfileRef> parse_earthfile_ref(std::string_view text) {
     size_t colon = t.find(':');
     ref.path = t.substr(0, colon);
     if (colon != std::string::npos) ref.tag = t.substr(colon + 1);
-    while (ref.path.size() > 1 && ref.path.back() == '/') ref.path.pop_back();
-    if (ref.path.empty()) return Failure{fmt::format("invalid remote reference '{}'", text)};
+    if (ref.path.empty() || (colon != std::string::npos && ref.tag.empty()))
+      return Failure{fmt::format("invalid remote reference '{}'", text)};
     return ref;
   }
   for (char c : t)
