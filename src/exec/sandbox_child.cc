@@ -72,8 +72,9 @@ void check(int rc, const char* what, const char* detail = nullptr) {
   if (rc < 0) fail(what, detail);
 }
 
-// mkdir -p inside the current root, without allocating.
-void make_dirs(const char* path, mode_t mode) {
+// mkdir -p inside the current root, without allocating. Returns false on
+// failure when `must` is false; fails the setup otherwise.
+bool make_dirs(const char* path, mode_t mode, bool must = true) {
   char buf[4096];
   size_t len = ::strnlen(path, sizeof buf - 1);
   ::memcpy(buf, path, len);
@@ -82,14 +83,20 @@ void make_dirs(const char* path, mode_t mode) {
     if (buf[i] != '/' && buf[i] != '\0') continue;
     char saved = buf[i];
     buf[i] = '\0';
-    if (::mkdir(buf, mode) < 0 && errno != EEXIST) fail("mkdir", buf);
+    if (::mkdir(buf, mode) < 0 && errno != EEXIST) {
+      if (must) fail("mkdir", buf);
+      return false;
+    }
     buf[i] = saved;
   }
+  return true;
 }
 
 // Makes sure a mount target exists. Returns false for a dangling symlink (a
-// Debian image's /etc/resolv.conf -> ../run/...): nothing is mounted there.
-bool ensure_target(const char* path, bool is_dir) {
+// Debian image's /etc/resolv.conf -> ../run/...), and for an `optional` one
+// the sandbox's root may not create (rootless, in a directory the caller
+// does not own): nothing is mounted there.
+bool ensure_target(const char* path, bool is_dir, bool optional = false) {
   struct stat st {};
   if (::stat(path, &st) == 0) return true;
   if (::lstat(path, &st) == 0) return false;
@@ -99,15 +106,13 @@ bool ensure_target(const char* path, bool is_dir) {
   parent[len] = '\0';
   if (char* slash = ::strrchr(parent, '/'); slash && slash != parent) {
     *slash = '\0';
-    make_dirs(parent, 0755);
+    if (!make_dirs(parent, 0755, !optional)) return false;
   }
-  if (is_dir) {
-    make_dirs(path, 0755);
-  } else {
-    int fd = ::open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-    check(fd, "create mount point", path);
-    ::close(fd);
-  }
+  if (is_dir) return make_dirs(path, 0755, !optional);
+  int fd = ::open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0 && optional) return false;
+  check(fd, "create mount point", path);
+  ::close(fd);
   return true;
 }
 
@@ -199,7 +204,7 @@ void mount_dev(const int (&node_fds)[kDevNodeCount]) {
 // unlinks the source: the file lives in memory only, and writes to it (a
 // build adding a hosts entry) never reach the layer.
 void bind_text_file(const char* text, const char* target) {
-  if (!ensure_target(target, false)) return;
+  if (!ensure_target(target, false, true)) return;
   constexpr const char* kStaging = "/dev/.earth-staging";
   int fd = ::open(kStaging, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   check(fd, "create", kStaging);

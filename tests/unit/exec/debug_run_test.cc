@@ -2,6 +2,10 @@
 // sandbox, with the busybox fixture image imported into a private cache.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "busybox_rootfs.h"
 #include "earth/base/fs.h"
 #include "earth/base/subprocess.h"
 
@@ -32,6 +36,28 @@ TEST(DebugRun, RunsACommandInAnImportedImage) {
       run_process({"env", env, earth, "debug", "run", "127.0.0.1:1/no-such-image", "--", "true"});
   ASSERT_TRUE(missing.ok());
   EXPECT_NE(missing->exit_status, 0);
+}
+
+// Rootless with a rootfs owned by root: the sandbox's root cannot create
+// /etc/hosts there, so it goes without; /proc and /dev exist already. (Nor
+// can it write anywhere in that rootfs: copying up a directory owned by an
+// unmapped uid fails with EOVERFLOW. docs/sandbox.md, Rootless.)
+TEST(DebugRun, RootlessWithARootfsItDoesNotOwn) {
+  std::string earth = std::string(EARTH_BINARY_DIR) + "/earth";
+  if (!fs::exists(earth)) GTEST_SKIP() << "the earth binary is not built";
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to hand the run to nobody";
+  fs::TempDir dir("/tmp", "earth-debug-run-foreign-");
+  ::chmod(dir.path().c_str(), 0777);
+  std::string rootfs = fs::join(dir.path(), "rootfs");
+  testing::make_busybox_rootfs(rootfs);
+  fs::make_dirs(fs::join(rootfs, "proc")).take();
+  fs::make_dirs(fs::join(rootfs, "dev")).take();
+  auto r = run_process({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--", "env",
+                        "TMPDIR=" + dir.path(), earth, "debug", "run", "--rootfs", rootfs, "--",
+                        "sh", "-c", "id -u; head -1 /etc/passwd"});
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->exit_status, 0) << r->err;
+  EXPECT_EQ(r->out, "0\nroot:x:0:0:root:/root:/bin/sh\n");
 }
 
 } // namespace
