@@ -129,6 +129,15 @@ FileId Resolver::load_dir(const std::string& abs_dir, FileId from, const syntax:
     throw DiagnosticError(std::move(d), &file->source);
   }
   file->ast = std::move(parsed.earthfile);
+  if (file->ast.version && !file->ast.version->args.empty()) {
+    const auto& args = file->ast.version->args;
+    const std::string& number = args.back();
+    auto has = [&](std::string_view flag) {
+      return std::find(args.begin(), args.end(), flag) != args.end();
+    };
+    file->arg_scope_and_set = number >= "0.8" || has("--arg-scope-and-set");
+    file->explicit_global = number >= "0.7" || has("--explicit-global");
+  }
   graph_.files.push_back(std::move(file));
   FileId id = static_cast<FileId>(graph_.files.size() - 1);
   file_index_.emplace(abs_dir, id);

@@ -97,6 +97,8 @@ public:
   void walk_command(Walk& w, const syntax::Command& cmd);
   void eval_base(Walk& w, Frame& frame);
   void cmd_arg(Walk& w, const syntax::Command& cmd);
+  void old_arg(Walk& w, const syntax::Command& cmd, const std::string& name,
+               const std::optional<std::string>& default_text, bool required, bool global);
   void cmd_let_set(Walk& w, const syntax::Command& cmd, bool is_set);
   void cmd_env(Walk& w, const syntax::Command& cmd);
   void cmd_from(Walk& w, const syntax::Command& cmd);

@@ -318,6 +318,9 @@ void Resolver::cmd_arg(Walk& w, const Command& cmd) {
   if (global && !w.frames.back().base)
     fail(file, cmd.span,
          fmt::format("ARG --global {} is only allowed in the base recipe", kv.name));
+  const LoadedFile& lf = *graph_.files[file];
+  if (!lf.explicit_global && w.frames.back().base) global = true; // 0.6: every base ARG
+  if (!lf.arg_scope_and_set) return old_arg(w, cmd, kv.name, kv.value, required, global);
   Frame& frame = w.frames.back();
   if (find_var(frame, kv.name, true))
     fail(file, cmd.span,
@@ -354,9 +357,45 @@ void Resolver::cmd_arg(Walk& w, const Command& cmd) {
   w.frames.back().vars.push_back({kv.name, std::move(value), kind});
 }
 
+// Before 0.8 (without --arg-scope-and-set): redeclaring is allowed and an
+// ARG keeps a value already in scope (a global wins over the default).
+void Resolver::old_arg(Walk& w, const Command& cmd, const std::string& name,
+                       const std::optional<std::string>& default_text, bool required, bool global) {
+  FileId file = w.frames.back().file;
+  Value value;
+  VarKind kind = global ? VarKind::global : VarKind::arg;
+  if (is_builtin(name)) {
+    value = builtin_value(w, name);
+    kind = VarKind::builtin;
+  } else if (const Value* o = find_override(w.frames.back().overrides, name)) {
+    value = *o;
+  } else if (const Value* existing = lookup(w, name)) {
+    value = *existing;
+  } else if (required && !options_.placeholder_required) {
+    fail(file, cmd.span,
+         fmt::format("ARG {} is required but was not set (pass --{}=<value>)", name, name));
+  } else if (required) {
+    value = {"<required>", true};
+  } else if (default_text) {
+    if (has_shell_out(*default_text) && !w.has_env)
+      fail(file, cmd.span, fmt::format("ARG {}: $(…) needs a FROM or LOCALLY first", name));
+    value = expand(w, *default_text, cmd.span);
+  }
+  auto& vars = w.frames.back().vars;
+  for (auto& b : vars)
+    if (b.name == name && b.kind == kind) {
+      b.value = std::move(value); // a redeclaration updates the ARG in place
+      return;
+    }
+  vars.push_back({name, std::move(value), kind});
+}
+
 void Resolver::cmd_let_set(Walk& w, const Command& cmd, bool is_set) {
   FileId file = w.frames.back().file;
   const char* what = is_set ? "SET" : "LET";
+  if (!graph_.files[file]->arg_scope_and_set)
+    fail(file, cmd.span,
+         fmt::format("{} needs VERSION 0.8 or VERSION --arg-scope-and-set 0.7", what));
   KeyValue kv = split_key_value(cmd.args, 0);
   if (kv.name.empty() || !kv.value)
     fail(file, cmd.span, fmt::format("{} needs name = value", what));

@@ -27,6 +27,9 @@ struct LoadedFile {
   std::string abs_dir; // absolute directory, for the loader's cache
   syntax::SourceFile source;
   syntax::Earthfile ast;
+  // VERSION features that change ARG scoping (reference §1.4).
+  bool arg_scope_and_set = true; // 0.8: LET/SET, no redeclaring, local ARGs shadow globals
+  bool explicit_global = true;   // 0.7: base ARGs are global only with --global
 };
 
 enum class VarKind : uint8_t { arg, global, let, env, builtin };
