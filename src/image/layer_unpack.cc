@@ -69,7 +69,7 @@ private:
   const UnpackOptions& opts_;
   std::string layer_;
   std::unordered_set<std::string> safe_dirs_; // verified real directories
-  std::unordered_set<std::string> written_;   // paths this layer made (apply mode)
+  std::unordered_set<std::string> written_;   // paths this layer made
 };
 
 Result<std::string> Unpacker::clean(std::string_view raw, std::string_view entry) const {
@@ -111,10 +111,8 @@ Result<void> Unpacker::check_parents(const std::string& rel, std::string_view en
 
 Result<void> Unpacker::whiteout(const std::string& rel, std::string_view entry) {
   std::string path = abs(rel);
-  if (opts_.whiteouts == WhiteoutMode::apply) {
-    if (written_.count(rel)) return {}; // whiteouts hide lower layers only
-    return fs::remove_all(path);
-  }
+  if (written_.count(rel)) return {}; // whiteouts hide lower layers only
+  if (opts_.whiteouts == WhiteoutMode::apply) return fs::remove_all(path);
   if (auto r = fs::make_dirs(fs::dirname(path)); !r) return fail(entry, r.error());
   if (fs::exists(path))
     if (auto r = fs::remove_all(path); !r) return fail(entry, r.error());
@@ -197,7 +195,8 @@ Result<void> Unpacker::entry(archive* tar, archive* disk, archive_entry* e, Unpa
   }
   struct stat old {};
   bool exists = ::lstat(abs(*rel).c_str(), &old) == 0;
-  if (exists && S_ISDIR(old.st_mode) && type != AE_IFDIR && !rel->empty())
+  // A directory replaces a file or whiteout device, and the other way round.
+  if (exists && S_ISDIR(old.st_mode) != (type == AE_IFDIR) && !rel->empty())
     if (auto r = fs::remove_all(abs(*rel)); !r) return fail(raw, r.error());
   if (rel->empty() && type != AE_IFDIR) return refuse(raw, "the root must be a directory");
   archive_entry_set_pathname(e, abs(*rel).c_str());
@@ -207,7 +206,7 @@ Result<void> Unpacker::entry(archive* tar, archive* disk, archive_entry* e, Unpa
     if (auto c = copy_data(tar, disk, raw); !c) return c;
   if (archive_write_finish_entry(disk) < ARCHIVE_WARN) return fail(raw, archive_message(disk));
   if (type != AE_IFDIR) safe_dirs_.erase(*rel);
-  if (opts_.whiteouts == WhiteoutMode::apply) written_.insert(*rel);
+  written_.insert(*rel);
   return {};
 }
 

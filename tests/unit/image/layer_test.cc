@@ -113,6 +113,23 @@ TEST_F(LayerTest, OverlayModeWritesOverlayWhiteouts) {
   EXPECT_EQ(read("o/new"), "4");
 }
 
+TEST_F(LayerTest, WhiteoutsNeverHideTheirOwnLayer) {
+  for (auto mode : {WhiteoutMode::apply, WhiteoutMode::overlay}) {
+    ASSERT_TRUE(fs::remove_all(dest).ok());
+    ASSERT_TRUE(fs::make_dirs(dest).ok());
+    // Whiteout after the entry, and an entry (a dir) after its whiteout.
+    auto r = unpack(tar({{TarEntry::file, "f", "kept"},
+                         {TarEntry::file, ".wh.f", ""},
+                         {TarEntry::file, ".wh.d", ""},
+                         {TarEntry::dir, "d"},
+                         {TarEntry::file, "d/x", "y"}}),
+                    mode);
+    ASSERT_TRUE(r.ok()) << r.error();
+    EXPECT_EQ(read("f"), "kept");
+    EXPECT_EQ(read("d/x"), "y");
+  }
+}
+
 TEST_F(LayerTest, KeepsOwnersXattrsAndDevicesWhenPrivileged) {
   if (::geteuid() != 0) GTEST_SKIP() << "owners and device nodes need root";
   auto r = unpack(tar({{TarEntry::file, "owned", "x", 0600, 1234, 5678, {{"user.note", "v1"}}},
