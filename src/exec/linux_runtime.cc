@@ -34,6 +34,8 @@ constexpr int kMaxRuns = 256;
 std::atomic<pid_t> g_running[kMaxRuns];
 std::atomic<bool> g_interrupted{false};
 
+// -1 when more than kMaxRuns sandboxes run at once: that one then dies only
+// with earth (PR_SET_PDEATHSIG), not on interrupt_all_runs().
 int register_run(pid_t pid) {
   for (int i = 0; i < kMaxRuns; ++i) {
     pid_t expected = 0;
@@ -75,9 +77,9 @@ Result<void> make_pipe(Fd& read_end, Fd& write_end) {
   return {};
 }
 
-std::string hosts_content(const RunSpec& spec) {
+std::string hosts_content(const RunSpec& spec, const std::string& hostname) {
   std::string out = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
-  out += "127.0.1.1\t" + spec.hostname + "\n";
+  out += "127.0.1.1\t" + hostname + "\n";
   for (const auto& [name, address] : spec.extra_hosts) out += address + "\t" + name + "\n";
   return out;
 }
@@ -165,12 +167,12 @@ Result<void> prepare_strings(const RunSpec& spec, bool rootless, const ResolvedU
     s.lowers.push_back(s.empty_lower);
   }
   s.legacy_options = legacy_overlay_options(s, rootless);
-  s.hosts_text = hosts_content(spec);
+  s.hostname = spec.hostname.empty() ? "earth" : spec.hostname;
+  s.hosts_text = hosts_content(spec, s.hostname);
   if (spec.network == Network::host) {
     auto host_resolv = fs::read_file("/etc/resolv.conf");
     if (host_resolv) s.resolv_text = *host_resolv;
   }
-  s.hostname = spec.hostname.empty() ? "earth" : spec.hostname;
   s.cwd = fs::normalize(spec.cwd.empty() ? "/" : "/" + spec.cwd);
   s.argv = spec.argv;
   s.env = merged_env(spec.env, user);
