@@ -5,7 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <mutex>
+#include <thread>
 
 #include "earth/base/fs.h"
 #include "earth/image/archive.h"
@@ -13,6 +16,7 @@
 #include "earth/image/reference.h"
 #include "earth/image/registry.h"
 #include "earth/store/blob_store.h"
+#include "earth/store/cleanup.h"
 #include "earth/store/image_index.h"
 #include "earth/store/snapshots.h"
 
@@ -37,6 +41,8 @@ public:
 
 private:
   Result<ImageRecord> record(const std::string& name, const Digest& manifest);
+  Result<std::string> snapshot(const std::string& name, const Descriptor& layer,
+                               const Digest& diff_id);
   Result<std::optional<Digest>> local(const Reference& ref);
   RegistryClient& registry();
 
@@ -111,24 +117,44 @@ Result<ImageRecord> LocalImageStore::record(const std::string& name, const Diges
                   config->config,
                   config->diff_ids,
                   {}};
-  for (size_t i = 0; i < manifest->layers.size(); ++i) {
-    const Descriptor& layer = manifest->layers[i];
-    const Digest& diff_id = config->diff_ids[i];
-    auto dir = snaps_.ensure(diff_id, [&](const std::string& tmp) -> Result<void> {
-      if (!blobs_.has(layer.digest))
-        return Failure{name + ": layer " + layer.digest.oci() + " is not in the store"};
-      auto stats =
-          unpack_layer(blobs_.path(layer.digest), tmp, UnpackOptions(), layer.digest.oci());
-      if (!stats) return Failure{name + ": " + stats.error()};
-      if (stats->diff_id != diff_id)
-        return Failure{name + ": layer " + layer.digest.oci() + " unpacks to " +
-                       stats->diff_id.oci() + ", the config says " + diff_id.oci()};
-      return {};
-    });
-    if (!dir) return Failure{dir.error()};
-    rec.layer_dirs.push_back(*dir);
-  }
+  rec.layer_dirs.resize(manifest->layers.size());
+  std::string first_error;
+  std::mutex mu;
+  std::atomic<size_t> next{0};
+  // Missing snapshots unpack in parallel (decompression is CPU-bound).
+  auto worker = [&] {
+    for (size_t i; (i = next++) < manifest->layers.size();) {
+      auto dir = snapshot(name, manifest->layers[i], config->diff_ids[i]);
+      std::lock_guard lock(mu);
+      if (dir)
+        rec.layer_dirs[i] = *dir;
+      else if (first_error.empty())
+        first_error = dir.error();
+    }
+  };
+  size_t missing = 0;
+  for (const auto& id : config->diff_ids) missing += !snaps_.has(id);
+  size_t threads = std::min<size_t>(missing, std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& th : pool) th.join();
+  if (!first_error.empty()) return Failure{first_error};
   return rec;
+}
+
+Result<std::string> LocalImageStore::snapshot(const std::string& name, const Descriptor& layer,
+                                              const Digest& diff_id) {
+  return snaps_.ensure(diff_id, [&](const std::string& tmp) -> Result<void> {
+    if (!blobs_.has(layer.digest))
+      return Failure{name + ": layer " + layer.digest.oci() + " is not in the store"};
+    auto stats = unpack_layer(blobs_.path(layer.digest), tmp, UnpackOptions(), layer.digest.oci());
+    if (!stats) return Failure{name + ": " + stats.error()};
+    if (stats->diff_id != diff_id)
+      return Failure{name + ": layer " + layer.digest.oci() + " unpacks to " +
+                     stats->diff_id.oci() + ", the config says " + diff_id.oci()};
+    return {};
+  });
 }
 
 Result<Digest> LocalImageStore::pull(std::string_view text) {
@@ -260,6 +286,7 @@ std::string ImageStore::default_cache_dir() {
 Result<std::unique_ptr<ImageStore>> ImageStore::open(const std::string& cache_dir) {
   auto blobs = store::BlobStore::open(cache_dir);
   if (!blobs) return Failure{blobs.error()};
+  (void)store::remove_stale_temps(cache_dir); // best effort: leftovers of killed processes
   auto snaps = store::SnapshotStore::open(cache_dir);
   if (!snaps) return Failure{snaps.error()};
   return std::unique_ptr<ImageStore>(
