@@ -31,7 +31,8 @@ struct ws : seq<sp, star<sor<sp, line_continuation>>> {};
 
 // The end of a line: trailing blanks, an optional comment, newline or EOF.
 struct line_end : seq<star<sp>, opt<comment>, sor<nl, eof>> {};
-struct blank_line : seq<not_at<eof>, star<sp>, sor<nl, eof>> {};
+// Each alternative consumes input, so analyze() can prove star<> progresses.
+struct blank_line : sor<seq<star<sp>, nl>, seq<plus<sp>, eof>> {};
 struct comment_line : seq<star<sp>, comment, sor<nl, eof>> {};
 
 // ---------------------------------------------------------------------------
@@ -203,8 +204,8 @@ struct misplaced_version : kw_version {};
 struct misplaced_project : kw_project {};
 struct unknown_command : plus<not_one<' ', '\t', '\r', '\n'>> {};
 struct statement_error
-    : sor<seq<at<stray_closer>, raise<stray_closer>>, seq<at<kw_version>, raise<misplaced_version>>,
-          seq<at<kw_project>, raise<misplaced_project>>, raise<unknown_command>> {};
+    : sor<seq<at<stray_closer>, tao::pegtl::raise<stray_closer>>, seq<at<kw_version>, tao::pegtl::raise<misplaced_version>>,
+          seq<at<kw_project>, tao::pegtl::raise<misplaced_project>>, tao::pegtl::raise<unknown_command>> {};
 struct statement : sor<if_statement, for_statement, wait_statement, with_statement, try_statement,
                        command_statement, statement_error> {};
 
@@ -230,7 +231,7 @@ struct spaced_header : seq<target_name, plus<sp>, one<':'>> {};
 // The base recipe: unindented statements before the first header.
 struct base_statement : sor<seq<project_command, must<line_end>>, statement> {};
 struct header_error
-    : sor<seq<at<spaced_header>, raise<spaced_header>>, seq<at<bad_header>, raise<bad_header>>> {};
+    : sor<seq<at<spaced_header>, tao::pegtl::raise<spaced_header>>, seq<at<bad_header>, tao::pegtl::raise<bad_header>>> {};
 struct base_line : sor<comment_line, blank_line,
                        seq<not_at<eof>, not_at<header_line>, not_at<sp>,
                            sor<header_error, base_statement>>> {};
@@ -240,8 +241,8 @@ struct unindented_command : sor<plain_keyword, json_keyword, kv_keyword, kw_env,
                                 kw_for, kw_wait, kw_try, kw_with> {};
 struct indented_base_line : sp {};
 struct top_level_error
-    : sor<header_error, seq<at<unindented_command>, raise<unindented_command>>,
-          seq<at<indented_base_line>, raise<indented_base_line>>, raise<top_level_error>> {};
+    : sor<header_error, seq<at<unindented_command>, tao::pegtl::raise<unindented_command>>,
+          seq<at<indented_base_line>, tao::pegtl::raise<indented_base_line>>, tao::pegtl::raise<top_level_error>> {};
 
 struct section : sor<target, function> {};
 struct section_line : sor<comment_line, blank_line, section> {};

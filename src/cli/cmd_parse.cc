@@ -40,7 +40,9 @@ int cmd_debug_ast(Args& args) {
   bool source_map = args.flag("--source-map");
   std::string path = find_earthfile(single_path(args, "debug ast"));
   auto file = syntax::parse_file_or_throw(path);
-  std::printf("%s\n", syntax::to_json(file, source_map).dump(2).c_str());
+  std::printf("%s\n", syntax::to_json(file, source_map)
+                          .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+                          .c_str());
   return 0;
 }
 

@@ -73,6 +73,13 @@ public:
   void finish(); // closes the last section
 
   const std::vector<Frame>& frames() const { return frames_; }
+  bool shell_out_failed(size_t at) const {
+    return at < shell_out_failed_.size() && shell_out_failed_[at];
+  }
+  void mark_shell_out_failed(size_t at) {
+    if (shell_out_failed_.size() <= at) shell_out_failed_.resize(source_.text().size() + 1);
+    shell_out_failed_[at] = true;
+  }
   std::vector<size_t> quote_stack; // offsets of open quotes
   Earthfile file;
 
@@ -85,6 +92,7 @@ private:
   const char* base_;
   std::vector<Frame> frames_;
   std::vector<std::string> docs_;
+  std::vector<bool> shell_out_failed_; // by offset; see control<shell_out>
   bool docs_indented_ = false;
   // The command being parsed.
   Command command_;

@@ -201,6 +201,21 @@ template <typename Rule> struct control : pegtl::normal<Rule> {
   }
 };
 
+// `$(` inside double quotes inside `$(`… can fail only at the end of the
+// input and be retried from every enclosing level: remember where a
+// shell-out failed so each offset is tried once (the fuzzer's F2).
+template <> struct control<g::shell_out> : pegtl::normal<g::shell_out> {
+  template <pegtl::apply_mode A, pegtl::rewind_mode M, template <typename...> class Action,
+            template <typename...> class Control, typename In>
+  static bool match(In& in, ParseState& st) {
+    size_t at = st.offset(in.current());
+    if (st.shell_out_failed(at)) return false;
+    if (pegtl::normal<g::shell_out>::template match<A, M, Action, Control>(in, st)) return true;
+    st.mark_shell_out_failed(at);
+    return false;
+  }
+};
+
 Diagnostic to_diagnostic(const ParseState& st, const detail::SyntaxError& e) {
   Diagnostic d;
   d.path = st.source().path();

@@ -88,7 +88,8 @@ std::string render_all(const ParseResult& r, const SourceFile& source) {
 
 // Compares `got` with the JSON in `expected_path`; in accept mode rewrites it.
 void check_json(const nlohmann::ordered_json& got, const fs::path& expected_path) {
-  std::string got_text = got.dump(2) + "\n";
+  // Non-UTF-8 bytes in words dump as U+FFFD, as `earth debug ast` prints them.
+  std::string got_text = got.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   bool exists = fs::exists(expected_path);
   nlohmann::json expected;
   if (exists) {

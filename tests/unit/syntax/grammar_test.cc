@@ -11,11 +11,5 @@
 
 TEST(Grammar, AnalyzeFindsNoIssues) {
   size_t issues = tao::pegtl::analyze<earth::grammar::earthfile>(1);
-  // Known at 9264861: 13 "cycle without progress" warnings, because line rules
-  // that end in `sor<nl, eof>` may match at EOF without consuming input while
-  // sitting under star<> (tests/golden/parse/DISCREPANCIES.md #3). Remove this
-  // skip when the grammar is fixed; a new issue still fails the test.
-  constexpr size_t known_issues = 13;
-  if (issues > 0 && issues <= known_issues) GTEST_SKIP() << issues << " known analyze() issues";
   EXPECT_EQ(issues, 0u);
 }
