@@ -1,9 +1,15 @@
 #include "earth/image/image_store.h"
 
 #include <gtest/gtest.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "earth/base/fs.h"
 #include "earth/base/subprocess.h"
@@ -162,4 +168,42 @@ TEST_F(ImageStoreTest, CommitAddsALayerAndConfig) {
     EXPECT_EQ(a.exit_status, 0) << a.err;
     EXPECT_NE(a.out.find("hello.txt"), std::string::npos) << a.out;
   }
+}
+
+// The snapshots of a committed image, stacked by overlayfs the way the
+// sandbox does it, show the whiteouts of the upper layer.
+TEST_F(ImageStoreTest, SnapshotsStackAsOverlayfsLowerDirs) {
+  if (::geteuid() != 0) GTEST_SKIP() << "mounting overlayfs needs root";
+  // A private mount namespace: nothing stays mounted if the test dies.
+  if (::unshare(CLONE_NEWNS) != 0 ||
+      ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+    GTEST_SKIP() << "cannot make a mount namespace: " << std::strerror(errno);
+  ASSERT_TRUE(store->import(busybox_fixture().archive()).ok());
+  auto base = store->resolve("busybox").value();
+  std::string upper = cache.path() + "/upper";
+  ASSERT_TRUE(fs::make_dirs(upper + "/usr/bin").ok());
+  ASSERT_TRUE(fs::make_dirs(upper + "/etc").ok());
+  ASSERT_TRUE(fs::write_file_atomic(upper + "/usr/bin/only", "x").ok());
+  ASSERT_EQ(::setxattr((upper + "/usr/bin").c_str(), "trusted.overlay.opaque", "y", 1, 0), 0);
+  ASSERT_EQ(::mknod((upper + "/etc/group").c_str(), S_IFCHR, makedev(0, 0)), 0);
+  auto rec = store->commit(base, upper, base.config, "earth-test/overlay:1");
+  ASSERT_TRUE(rec.ok()) << rec.error();
+  std::string lower;
+  for (auto it = rec->layer_dirs.rbegin(); it != rec->layer_dirs.rend(); ++it)
+    lower += (lower.empty() ? "" : ":") + *it;
+  std::string merged = cache.path() + "/merged";
+  ASSERT_TRUE(fs::make_dirs(merged).ok());
+  if (::mount("overlay", merged.c_str(), "overlay", 0, ("lowerdir=" + lower).c_str()) != 0)
+    GTEST_SKIP() << "cannot mount overlayfs here: " << std::strerror(errno);
+  bool group = fs::exists(merged + "/etc/group");
+  bool passwd = fs::exists(merged + "/etc/passwd");
+  bool only = fs::exists(merged + "/usr/bin/only");
+  bool env = fs::exists(merged + "/usr/bin/env");
+  bool busybox = fs::exists(merged + "/bin/busybox");
+  ::umount2(merged.c_str(), MNT_DETACH);
+  EXPECT_FALSE(group);
+  EXPECT_TRUE(passwd);
+  EXPECT_TRUE(only);
+  EXPECT_FALSE(env); // hidden by the opaque /usr/bin
+  EXPECT_TRUE(busybox);
 }
