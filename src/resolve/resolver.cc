@@ -70,9 +70,10 @@ std::string Resolver::where(FileId file, const syntax::Span& span) const {
 std::vector<std::string> Resolver::trace() const {
   std::vector<std::string> lines;
   for (size_t k = stack_.size(); k-- > 0;) {
-    std::string line = "while building " + stack_[k].name;
+    bool fn = stack_[k].function;
+    std::string line = (fn ? "in function " : "while building ") + stack_[k].name;
     if (k > 0)
-      line += fmt::format(", needed by {} ({})", stack_[k - 1].name,
+      line += fmt::format(", {} {} ({})", fn ? "called from" : "needed by", stack_[k - 1].name,
                           where(stack_[k].file, stack_[k].span));
     lines.push_back(std::move(line));
   }

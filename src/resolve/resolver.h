@@ -65,6 +65,7 @@ struct StackEntry {
   std::string name;
   FileId file; // where the reference to `node` is (kNone for the CLI)
   syntax::Span span;
+  bool function = false; // a DO'd function, inlined into the entry below
 };
 
 class Resolver;

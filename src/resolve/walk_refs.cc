@@ -356,7 +356,7 @@ void Resolver::cmd_do(Walk& w, const Command& cmd) {
   eval_base(w, w.frames.back());
   w.functions.push_back(canon);
   ++w.depth;
-  stack_.push_back({kNone, canon, file, cmd.span});
+  stack_.push_back({kNone, canon, file, cmd.span, true});
   walk_block(w, fn->recipe);
   stack_.pop_back();
   --w.depth;
