@@ -43,17 +43,18 @@ PY
 shm=$(mktemp -d /dev/shm/earth-sandbox-bench.XXXXXX)
 trap 'rm -rf "$work" "$shm"' EXIT
 cmds=(
-  "env TMPDIR=$work $runner $rootfs /bin/true"
-  "env TMPDIR=$shm $runner $rootfs /bin/true"
+  "$runner --scratch $work $rootfs /bin/true"
+  "$runner --scratch $shm $rootfs /bin/true"
   "unshare -m -u -i -p -f chroot $rootfs /bin/true"
   "bwrap --bind $rootfs / --proc /proc --dev /dev --unshare-pid --unshare-uts --unshare-ipc /bin/true"
   "runc --root $work/runc-state run --bundle $work/bundle earth-bench"
 )
 names=(earth "earth (tmpfs scratch)" unshare+chroot bwrap runc)
 [[ -x "$build/earth" ]] && {
-  cmds+=("env -u TMPDIR $build/earth debug run --rootfs $rootfs -- /bin/true")
+  cmds+=("$build/earth debug run --rootfs $rootfs -- /bin/true")
   names+=("earth debug run")
 }
+unset TMPDIR # earth debug run: its throw-away layer goes to /dev/shm
 args=()
 for i in "${!cmds[@]}"; do args+=(-n "${names[$i]}" "${cmds[$i]}"); done
 hyperfine -N --warmup 10 --runs "$runs" --export-json "$work/result.json" "${args[@]}" >&2

@@ -1,5 +1,6 @@
-// earth_sandbox_run [--loop N] ROOTFS CMD...: runs CMD in a LinuxRuntime
-// sandbox with ROOTFS as the only layer and a throw-away upper dir.
+// earth_sandbox_run [--loop N] [--scratch DIR] ROOTFS CMD...: runs CMD in a
+// LinuxRuntime sandbox with ROOTFS as the only layer and a throw-away upper
+// dir under DIR (default $TMPDIR or /tmp).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -12,13 +13,19 @@
 
 int main(int argc, char** argv) {
   int loops = 0;
+  const char* tmp = std::getenv("TMPDIR");
+  std::string scratch_parent = tmp && *tmp ? tmp : "/tmp";
   int i = 1;
-  if (argc > 2 && std::strcmp(argv[1], "--loop") == 0) {
-    loops = std::atoi(argv[2]);
-    i = 3;
+  for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
+    if (std::strcmp(argv[i], "--loop") == 0)
+      loops = std::atoi(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--scratch") == 0)
+      scratch_parent = argv[i + 1];
+    else
+      break;
   }
   if (argc - i < 2) {
-    std::fprintf(stderr, "usage: earth_sandbox_run [--loop N] ROOTFS CMD...\n");
+    std::fprintf(stderr, "usage: earth_sandbox_run [--loop N] [--scratch DIR] ROOTFS CMD...\n");
     return 2;
   }
   using namespace earth;
@@ -27,8 +34,7 @@ int main(int argc, char** argv) {
   spec.lower_dirs = {argv[i]};
   spec.argv.assign(argv + i + 1, argv + argc);
   spec.on_stdout = [](std::string_view l) { std::printf("%.*s\n", int(l.size()), l.data()); };
-  const char* tmp = std::getenv("TMPDIR");
-  fs::TempDir scratch(tmp && *tmp ? tmp : "/tmp", ".earth-bench-");
+  fs::TempDir scratch(scratch_parent, ".earth-bench-");
   int status = 0;
   auto start = std::chrono::steady_clock::now();
   for (int n = 0; n < (loops ? loops : 1); ++n) {
@@ -45,7 +51,8 @@ int main(int argc, char** argv) {
     status = r->exit_status;
   }
   if (loops) {
-    auto total = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start);
+    auto total =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start);
     std::printf("%d runs, %.3f ms per run\n", loops, total.count() / loops);
   }
   return status;
