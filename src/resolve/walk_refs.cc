@@ -400,13 +400,12 @@ void Resolver::cmd_save(Walk& w, const Command& cmd) {
   std::vector<std::string> words;
   for (const auto& a : cmd.args) words.push_back(expand(w, a, cmd.span).text);
   if (cmd.name == "SAVE ARTIFACT") {
-    auto as = std::find(words.begin(), words.end(), "AS");
-    if (as != words.end() && as + 2 < words.end() + 1 && as + 1 != words.end() &&
-        *(as + 1) == "LOCAL") {
+    size_t as = std::find(words.begin(), words.end(), "AS") - words.begin();
+    if (as + 1 < words.size() && words[as + 1] == "LOCAL") {
       std::vector<std::string> src;
-      for (auto it = words.begin(); it != as; ++it)
-        if (!it->starts_with("--")) src.push_back(*it);
-      std::string dest = as + 2 < words.end() ? *(as + 2) : "";
+      for (size_t i = 0; i < as; ++i)
+        if (!words[i].starts_with("--")) src.push_back(words[i]);
+      std::string dest = as + 2 < words.size() ? words[as + 2] : "";
       w.node.local_outputs.push_back(
           fmt::format("artifact {} AS LOCAL {}", src.empty() ? "" : src[0], dest));
     }
