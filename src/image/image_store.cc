@@ -30,6 +30,7 @@ public:
       : blobs_(std::move(blobs)), snaps_(std::move(snaps)), index_(dir) {}
 
   Result<ImageRecord> resolve(std::string_view ref, const ResolveOptions& opts) override;
+  Result<Digest> manifest_digest(std::string_view ref, const ResolveOptions& opts) override;
   Result<Digest> pull(std::string_view ref) override;
   Result<std::vector<std::string>> import(const std::string& path, std::string_view name) override;
   Result<void> export_archive(std::string_view ref, const std::string& path,
@@ -77,24 +78,24 @@ Result<std::optional<Digest>> LocalImageStore::local(const Reference& ref) {
   return std::optional<Digest>();
 }
 
-Result<ImageRecord> LocalImageStore::resolve(std::string_view text, const ResolveOptions& opts) {
+Result<Digest> LocalImageStore::manifest_digest(std::string_view text, const ResolveOptions& opts) {
   auto ref = Reference::parse(text);
   if (!ref) return Failure{ref.error()};
-  std::optional<Digest> manifest;
   if (!opts.always_pull) {
     auto found = local(*ref);
     if (!found) return Failure{found.error()};
-    manifest = *found;
+    if (*found) return **found;
   }
-  if (!manifest) {
-    if (!opts.pull_if_missing && !opts.always_pull)
-      return Failure{"image " + ref->familiar() + " is not in the local store (earth image pull " +
-                     ref->familiar() + ")"};
-    auto pulled = pull(text);
-    if (!pulled) return Failure{pulled.error()};
-    manifest = *pulled;
-  }
-  return record(ref->str(), *manifest);
+  if (!opts.pull_if_missing && !opts.always_pull)
+    return Failure{"image " + ref->familiar() + " is not in the local store (earth image pull " +
+                   ref->familiar() + ")"};
+  return pull(text);
+}
+
+Result<ImageRecord> LocalImageStore::resolve(std::string_view text, const ResolveOptions& opts) {
+  auto digest = manifest_digest(text, opts);
+  if (!digest) return Failure{digest.error()};
+  return record(Reference::parse(text)->str(), *digest);
 }
 
 Result<ImageRecord> LocalImageStore::record(const std::string& name, const Digest& digest) {

@@ -60,6 +60,10 @@ public:
   // has no snapshot yet. Thread-safe and safe across processes.
   virtual Result<ImageRecord> resolve(std::string_view ref, const ResolveOptions& opts = {}) = 0;
 
+  // The manifest digest `ref` names (pulling per `opts`) without unpacking
+  // anything: what a cache key needs, at the cost of an index read when local.
+  virtual Result<Digest> manifest_digest(std::string_view ref, const ResolveOptions& opts = {}) = 0;
+
   // Pulls `ref` from its registry (config file mirrors and credentials apply)
   // and names it `ref` in the store. Does not unpack.
   virtual Result<Digest> pull(std::string_view ref) = 0;

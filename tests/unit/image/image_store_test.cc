@@ -64,6 +64,7 @@ TEST_F(ImageStoreTest, ImportsOciArchiveAndResolvesOffline) {
   auto again = store->resolve("docker.io/library/busybox:latest", offline);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->layer_dirs, rec->layer_dirs);
+  EXPECT_EQ(store->manifest_digest("busybox:latest", offline).value(), rec->manifest_digest);
   auto by_digest = store->resolve("busybox@" + busybox_fixture().manifest, offline);
   ASSERT_TRUE(by_digest.ok()) << by_digest.error();
   EXPECT_EQ(by_digest->manifest_digest, rec->manifest_digest);
