@@ -208,3 +208,41 @@ TEST_F(ImageStoreTest, SnapshotsStackAsOverlayfsLowerDirs) {
   EXPECT_FALSE(env); // hidden by the opaque /usr/bin
   EXPECT_TRUE(busybox);
 }
+
+// A docker-archive written by skopeo (an independent producer) imports, and
+// its uncompressed layer lands in the same snapshot as the OCI original.
+TEST_F(ImageStoreTest, ImportsDockerArchiveMadeBySkopeo) {
+  if (!have_program("skopeo")) GTEST_SKIP() << "skopeo is not installed";
+  std::string docker = cache.path() + "/skopeo-docker.tar";
+  auto r = earth::run_process({"skopeo", "copy", "oci-archive:" + busybox_fixture().archive(),
+                               "docker-archive:" + docker + ":example.com/team/box:7"})
+               .value();
+  ASSERT_EQ(r.exit_status, 0) << r.err;
+  auto names = store->import(docker);
+  ASSERT_TRUE(names.ok()) << names.error();
+  EXPECT_EQ(*names, std::vector<std::string>{"example.com/team/box:7"});
+  auto rec = store->resolve("example.com/team/box:7", ResolveOptions{false, false});
+  ASSERT_TRUE(rec.ok()) << rec.error();
+  ASSERT_TRUE(store->import(busybox_fixture().archive()).ok());
+  EXPECT_EQ(rec->layer_dirs, store->resolve("busybox").value().layer_dirs);
+}
+
+TEST_F(ImageStoreTest, CompressedAndBrokenArchives) {
+  std::string gz = cache.path() + "/busybox.tar.gz";
+  auto r =
+      earth::run_process({"sh", "-c", "gzip -c '" + busybox_fixture().archive() + "' > " + gz});
+  ASSERT_EQ(r.value().exit_status, 0);
+  EXPECT_TRUE(store->import(gz).ok());
+  auto data = fs::read_file(busybox_fixture().archive()).value();
+  std::string cut = cache.path() + "/cut.tar", junk = cache.path() + "/junk.tar";
+  ASSERT_TRUE(fs::write_file_atomic(cut, data.substr(0, data.size() / 2)).ok());
+  ASSERT_TRUE(fs::write_file_atomic(junk, std::string(5000, 'j')).ok());
+  fs::TempDir fresh_cache("/tmp", "earth-store-fresh-");
+  auto fresh = ImageStore::open(fresh_cache.path()).value();
+  for (const auto& bad : {cut, junk}) {
+    auto imported = fresh->import(bad);
+    ASSERT_FALSE(imported.ok()) << bad;
+    EXPECT_NE(imported.error().find(bad), std::string::npos) << imported.error();
+  }
+  EXPECT_TRUE(fresh->list().value().empty());
+}
