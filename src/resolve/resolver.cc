@@ -77,6 +77,13 @@ std::vector<std::string> Resolver::trace() const {
                           where(stack_[k].file, stack_[k].span));
     lines.push_back(std::move(line));
   }
+  // A deep chain keeps its two ends.
+  constexpr size_t kKeep = 5;
+  if (lines.size() > 2 * kKeep + 1) {
+    size_t hidden = lines.size() - 2 * kKeep;
+    lines.erase(lines.begin() + kKeep, lines.end() - kKeep);
+    lines.insert(lines.begin() + kKeep, fmt::format("… ({} more)", hidden));
+  }
   return lines;
 }
 
@@ -258,6 +265,7 @@ NodeId Resolver::instance(FileId file, const std::string& name, Overrides overri
   frame.overrides = std::move(overrides);
   w.frames.push_back(std::move(frame));
 
+  check_depth(w.node.canonical, ref_file, ref_span);
   stack_.push_back({kNone, w.node.canonical, ref_file, ref_span});
   walk_target(w, file, is_base ? ast.base_recipe : target->recipe, is_base);
 
@@ -329,6 +337,23 @@ NodeId Resolver::instance(FileId file, const std::string& name, Overrides overri
   in_progress_[id] = false;
   stack_.pop_back();
   return id;
+}
+
+// Instances nest on the C++ stack; a target that references itself with
+// ever-changing args would recurse forever.
+void Resolver::check_depth(const std::string& canonical, FileId ref_file,
+                           const syntax::Span& ref_span) const {
+  constexpr size_t kMaxDepth = 4000, kMaxSame = 64;
+  size_t same = 0;
+  for (const auto& e : stack_) same += e.name.starts_with(canonical + " ") || e.name == canonical;
+  if (same >= kMaxSame)
+    fail(ref_file, ref_span,
+         fmt::format("{} is nested in itself {} times with different build args (a recursion "
+                     "that never reaches the same instance twice)",
+                     canonical, same));
+  if (stack_.size() >= kMaxDepth)
+    fail(ref_file, ref_span,
+         fmt::format("the chain of targets is deeper than {} (at {})", kMaxDepth, canonical));
 }
 
 void Resolver::run(const std::string& target) {

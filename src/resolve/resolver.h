@@ -90,6 +90,8 @@ public:
   NodeId instance(FileId file, const std::string& name, Overrides overrides,
                   const std::string& platform, FileId ref_file, const syntax::Span& ref_span);
   NodeId remote_node(const Reference& ref);
+  void check_depth(const std::string& canonical, FileId ref_file,
+                   const syntax::Span& ref_span) const;
   NodeId function_node(FileId file, const std::string& name);
 
   // --- walking (walk.cc)
