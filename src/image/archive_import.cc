@@ -22,7 +22,10 @@ namespace earth::image {
 
 namespace {
 
+// JSON files are kept in memory; these bounds keep a hostile archive from
+// making that unbounded.
 constexpr la_int64_t max_small_file = 16 << 20;
+constexpr size_t max_small_total = 64 << 20;
 
 // What a tar or a layout dir holds, once read.
 struct Contents {
@@ -63,6 +66,7 @@ Result<Contents> read_tar(const std::string& path, store::BlobStore& blobs) {
   if (archive_read_open_filename(a.get(), path.c_str(), 1 << 16) != ARCHIVE_OK)
     return Failure{path + ": " + archive_message(a.get())};
   Contents c;
+  size_t small_total = 0;
   for (;;) {
     archive_entry* e = nullptr;
     int r = archive_read_next_header(a.get(), &e);
@@ -81,10 +85,16 @@ Result<Contents> read_tar(const std::string& path, store::BlobStore& blobs) {
       auto d = ingest(a.get(), blobs, std::nullopt, where);
       if (!d) return Failure{d.error()};
       c.stored[name] = *d;
-    } else if (archive_entry_size(e) <= max_small_file) {
+    } else if (archive_entry_size(e) >= 0 && archive_entry_size(e) <= max_small_file) {
+      small_total += static_cast<size_t>(archive_entry_size(e));
+      if (small_total > max_small_total) return Failure{path + ": too many metadata files"};
       std::string data(static_cast<size_t>(archive_entry_size(e)), '\0');
-      la_ssize_t n = archive_read_data(a.get(), data.data(), data.size());
-      if (n < 0 || static_cast<size_t>(n) != data.size()) return Failure{where + ": short read"};
+      for (size_t done = 0; done < data.size();) { // reads may stop at block boundaries
+        la_ssize_t n = archive_read_data(a.get(), data.data() + done, data.size() - done);
+        if (n < 0) return Failure{where + ": " + archive_message(a.get())};
+        if (n == 0) return Failure{where + ": truncated"};
+        done += static_cast<size_t>(n);
+      }
       c.small[name] = std::move(data);
     }
   }
