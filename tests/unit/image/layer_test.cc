@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "earth/base/fs.h"
+#include "earth/base/subprocess.h"
 #include "tar_builder.h"
 
 namespace fs = earth::fs;
@@ -257,4 +258,35 @@ TEST_F(LayerTest, WriteLayerConvertsOverlayWhiteouts) {
   EXPECT_FALSE(present("gone"));
   EXPECT_FALSE(present("o/old"));
   EXPECT_TRUE(fs::is_dir(fs::join(dest, "o")));
+}
+
+// Mutated tars may fail, but never crash or write outside the target.
+TEST_F(LayerTest, MutatedLayersNeverCrash) {
+  std::string good = tar({{TarEntry::dir, "d"},
+                          {TarEntry::file, "d/f", std::string(3000, 'a')},
+                          {TarEntry::symlink, "d/l", "f"},
+                          {TarEntry::hardlink, "d/h", "d/f"},
+                          {TarEntry::file, "d/.wh.x", ""}});
+  auto data = fs::read_file(good).value();
+  uint32_t x = 12345;
+  std::string mutated = fs::join(tmp.path(), "mutated.tar");
+  for (int round = 0; round < 200; ++round) {
+    std::string m = data;
+    for (int k = 0; k < 4; ++k) {
+      x = x * 1103515245 + 12345;
+      m[(x >> 8) % std::min<size_t>(m.size(), 4096)] = static_cast<char>(x >> 24);
+    }
+    FILE* f = std::fopen(mutated.c_str(), "wb"); // no fsync: this is scratch
+    ASSERT_TRUE(f);
+    std::fwrite(m.data(), 1, m.size(), f);
+    std::fclose(f);
+    std::string out = fs::join(tmp.path(), "m" + std::to_string(round));
+    ASSERT_TRUE(fs::make_dirs(out).ok());
+    UnpackOptions opts;
+    opts.whiteouts = round % 2 ? WhiteoutMode::apply : WhiteoutMode::overlay;
+    (void)unpack_layer(mutated, out, opts);
+    ASSERT_TRUE(fs::remove_all(out).ok());
+  }
+  auto left = earth::run_process({"ls", "-A", tmp.path()}).value();
+  EXPECT_EQ(left.out, "layer0.tar\nmutated.tar\nroot\n");
 }
