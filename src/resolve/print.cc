@@ -146,16 +146,14 @@ std::string to_dot(const Graph& g) {
   std::string out = "digraph earth {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n";
   for (NodeId id = 0; id < g.nodes.size(); ++id) {
     const Node& n = g.nodes[id];
-    std::string label = n.canonical;
+    std::string label = dot_escape(n.canonical);
     for (const auto& b : n.args) label += "\\n--" + dot_escape(b.name + "=" + value_text(b.value));
     if (!n.platform.empty()) label += "\\n[" + dot_escape(n.platform) + "]";
     std::string style = n.kind == Node::Kind::function ? "shape=component"
                         : n.file == kNone              ? "style=dashed"
                         : n.output                     ? "style=bold"
                                                        : "";
-    out += fmt::format("  n{} [label=\"{}\"{}{}];\n", id,
-                       dot_escape(n.canonical) == label ? label : label, style.empty() ? "" : ", ",
-                       style);
+    out += fmt::format("  n{} [label=\"{}\"{}{}];\n", id, label, style.empty() ? "" : ", ", style);
   }
   size_t imports = 0;
   for (const auto& e : g.edges) {
