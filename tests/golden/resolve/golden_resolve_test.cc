@@ -1,9 +1,9 @@
 // Golden tests for the resolver. A case is a directory:
 //   resolve-ok-NAME/    Earthfiles, `args`, expected.txt (the dry-run graph dump)
 //   resolve-fail-NAME/  Earthfiles, `args`, expected.txt (the rendered diagnostic)
-// `args` holds the CLI words: `[graph|json] +target [--K=v…]`; with `graph`,
-// remote references become placeholder nodes as in `earth graph`, and `json`
-// also prints `earth graph --format json`. A `.arg`
+// `args` holds the CLI words: `[graph|json|dot] +target [--K=v…]`; with
+// `graph`, remote references become placeholder nodes as in `earth graph`;
+// `json` and `dot` also print `earth graph --format json|dot`. A `.arg`
 // file in the case directory is read like the one in the CLI's cwd.
 // EARTH_TEST_ACCEPT=1 rewrites expected.txt.
 #include <dirent.h>
@@ -51,7 +51,8 @@ std::string run_case(const std::string& dir) {
   if (!args_text.ok()) return "missing args file\n";
   std::vector<std::string> words = split_words(*args_text);
   bool json = !words.empty() && words[0] == "json";
-  bool graph = !words.empty() && (words[0] == "graph" || json);
+  bool dot = !words.empty() && words[0] == "dot";
+  bool graph = !words.empty() && (words[0] == "graph" || json || dot);
   if (graph) words.erase(words.begin());
   if (words.empty()) return "empty args file\n";
   Options o;
@@ -75,7 +76,7 @@ std::string run_case(const std::string& dir) {
   try {
     o.overrides = collect_overrides(fs::join(dir, ".arg"), build_args, flags);
     Graph g = resolve(words[0], o);
-    return json ? to_json(g) : dry_run_text(g);
+    return json ? to_json(g) : dot ? to_dot(g) : dry_run_text(g);
   } catch (const Error& e) {
     return std::string(e.what()) + "\n";
   }
