@@ -208,7 +208,10 @@ void Resolver::cmd_from(Walk& w, const Command& cmd) {
   w.has_env = true;
   w.locally = false;
   Value ref = expand(w, words[f.next], cmd.span);
-  if (!ref.dynamic && !has_unescaped_plus(ref.text)) return; // an image
+  // An image, unless it names a target: `FROM alpine:$(cat v)` is an image,
+  // `FROM $(cat t)` may be either and is left to the build.
+  bool whole_shell_out = ref.dynamic && ref.text.starts_with("$(");
+  if (!whole_shell_out && !has_unescaped_plus(ref.text)) return;
   auto args = f.build_args;
   auto rest = words_from(words, f.next + 1);
   args.insert(args.end(), rest.begin(), rest.end());
