@@ -78,17 +78,22 @@ Reference Resolver::dealias(const Frame& frame, Reference ref) const {
   return ref;
 }
 
+// What a referenced target receives before its explicit args (Earthly's
+// prepOverridingVars): a reference without an Earthfile part (`+t`, `./+t`)
+// gets the caller's overrides; `--pass-args` gives the caller's globals, then its ARGs,
+// then its overrides (later wins).
 Overrides Resolver::base_overrides(Walk& w, const Reference& ref, bool pass_args) {
   const Frame& frame = w.frames.back();
+  bool same_file =
+      ref.earthfile.kind == EarthfileRef::Kind::local_internal ||
+      (ref.earthfile.kind == EarthfileRef::Kind::local_path && ref.earthfile.path == "./");
+  if ((same_file || pass_args) && w.frames.size() == 1) w.same_file_refs = true;
+  if (!pass_args) return same_file ? frame.overrides : Overrides{};
   Overrides out;
-  bool same_file = ref.earthfile.kind == EarthfileRef::Kind::local_internal;
-  if (same_file || pass_args) out = frame.overrides;
-  if (same_file && w.frames.size() == 1) w.same_file_refs = true;
-  if (pass_args) {
-    if (w.frames.size() == 1) w.same_file_refs = true;
+  for (VarKind kind : {VarKind::global, VarKind::arg})
     for (const auto& b : frame.vars)
-      if (b.kind == VarKind::arg || b.kind == VarKind::global) set_override(out, b.name, b.value);
-  }
+      if (b.kind == kind) set_override(out, b.name, b.value);
+  for (const auto& [k, v] : frame.overrides) set_override(out, k, v);
   return out;
 }
 
@@ -145,10 +150,9 @@ void Resolver::add_ref_edge(Walk& w, EdgeKind kind, const Value& ref_word,
       fail(file, span, fmt::format("remote Earthfiles are not supported yet: {}", p.ref_text));
   }
   note_alias_use(w, p.ref, span);
-  // An alias or path that names this same file still counts as "same file".
-  Reference same = p.ref;
-  if (p.ref_file == file) same.earthfile.kind = EarthfileRef::Kind::local_internal;
-  Overrides base = base_overrides(w, same, pass_args);
+  // As in Earthly, only `+t` passes overrides on implicitly, even when a path
+  // or an alias names this same file.
+  Overrides base = base_overrides(w, p.ref, pass_args);
 
   auto flags = parse_build_arg_flags(arg_words);
   if (!flags.ok()) fail(file, span, flags.error());
