@@ -247,6 +247,44 @@ std::string display_of(const Node& n) {
          std::move(notes));
 }
 
+namespace {
+
+// Identity (§5.2): the declared ARGs (globals included; a local ARG shadows
+// a global of the same name), the platform, and the undeclared overrides that
+// flow on to same-file targets.
+void set_identity(Walk& w) {
+  const Frame& f = w.frames.front();
+  for (const auto& b : f.vars) {
+    if (b.kind != VarKind::arg && b.kind != VarKind::global) continue;
+    auto same = std::find_if(w.node.args.begin(), w.node.args.end(),
+                             [&](const Binding& a) { return a.name == b.name; });
+    if (same == w.node.args.end())
+      w.node.args.push_back(b);
+    else if (b.kind == VarKind::arg)
+      *same = b;
+  }
+  if (!w.same_file_refs) return;
+  for (const auto& o : f.overrides) {
+    bool declared = std::any_of(w.node.args.begin(), w.node.args.end(),
+                                [&](const Binding& b) { return b.name == o.first; });
+    if (!declared) w.node.passed.push_back({o.first, o.second, VarKind::arg});
+  }
+}
+
+} // namespace
+
+std::string Resolver::cycle_path(NodeId id) const {
+  std::string path;
+  size_t k = 0;
+  while (k < stack_.size() && stack_[k].node != id) ++k;
+  for (size_t i = k; i < stack_.size(); ++i) {
+    if (i > k) path += " → ";
+    path += stack_[i].name;
+    if (i > k) path += " (" + where(stack_[i].file, stack_[i].span) + ")";
+  }
+  return path;
+}
+
 NodeId Resolver::instance(FileId file, const std::string& name, Overrides overrides,
                           const std::string& platform, FileId ref_file,
                           const syntax::Span& ref_span) {
@@ -268,38 +306,12 @@ NodeId Resolver::instance(FileId file, const std::string& name, Overrides overri
   check_depth(w.node.canonical, ref_file, ref_span);
   stack_.push_back({kNone, w.node.canonical, ref_file, ref_span});
   walk_target(w, file, is_base ? ast.base_recipe : target->recipe, is_base);
-
-  // Identity: the declared ARGs (globals included), the platform, and the
-  // undeclared overrides that flow on to same-file targets.
-  const Frame& f = w.frames.front();
-  // A local ARG shadows a global of the same name: keep the local one.
-  for (const auto& b : f.vars) {
-    if (b.kind != VarKind::arg && b.kind != VarKind::global) continue;
-    auto same = std::find_if(w.node.args.begin(), w.node.args.end(),
-                             [&](const Binding& a) { return a.name == b.name; });
-    if (same == w.node.args.end())
-      w.node.args.push_back(b);
-    else if (b.kind == VarKind::arg)
-      *same = b;
-  }
-  if (w.same_file_refs)
-    for (const auto& o : f.overrides) {
-      bool declared = std::any_of(w.node.args.begin(), w.node.args.end(),
-                                  [&](const Binding& b) { return b.name == o.first; });
-      if (!declared) w.node.passed.push_back({o.first, o.second, VarKind::arg});
-    }
+  set_identity(w);
   std::string key = Graph::key_of(w.node);
   stack_.back().name = display_of(w.node);
   if (NodeId id = graph_.find(key); id != kNone) {
     if (in_progress_[id]) {
-      std::string path;
-      size_t k = 0;
-      while (k < stack_.size() && stack_[k].node != id) ++k;
-      for (size_t i = k; i < stack_.size(); ++i) {
-        if (i > k) path += " → ";
-        path += stack_[i].name;
-        if (i > k) path += " (" + where(stack_[i].file, stack_[i].span) + ")";
-      }
+      std::string path = cycle_path(id);
       stack_.pop_back();
       fail(ref_file, ref_span, "dependency cycle: " + path);
     }
@@ -309,15 +321,22 @@ NodeId Resolver::instance(FileId file, const std::string& name, Overrides overri
   NodeId id = graph_.add(std::move(w.node), std::move(key));
   in_progress_.push_back(true);
   stack_.back().node = id;
+  add_edges(id, w.pending);
+  in_progress_[id] = false;
+  stack_.pop_back();
+  return id;
+}
 
-  for (auto& p : w.pending) {
+// Resolves the targets a new node references (recursively) and records the
+// edges, on the node and on the steps that made them.
+void Resolver::add_edges(NodeId id, std::vector<PendingEdge>& pending) {
+  for (auto& p : pending) {
     NodeId to = p.fixed_to;
     if (p.kind != EdgeKind::do_function && p.kind != EdgeKind::import && !p.dynamic) {
-      if (p.ref.earthfile.kind == EarthfileRef::Kind::remote) {
+      if (p.ref.earthfile.kind == EarthfileRef::Kind::remote)
         to = remote_node(p.ref);
-      } else {
+      else
         to = instance(p.ref_file, p.ref.name, std::move(p.overrides), p.platform, p.file, p.span);
-      }
     }
     Edge e;
     e.kind = p.kind;
@@ -334,9 +353,6 @@ NodeId Resolver::instance(FileId file, const std::string& name, Overrides overri
     graph_.nodes[id].out.push_back(eid);
     if (p.step != kNone) graph_.nodes[id].steps[p.step].edges.push_back(eid);
   }
-  in_progress_[id] = false;
-  stack_.pop_back();
-  return id;
 }
 
 // Instances nest on the C++ stack; a target that references itself with

@@ -90,6 +90,8 @@ public:
   NodeId instance(FileId file, const std::string& name, Overrides overrides,
                   const std::string& platform, FileId ref_file, const syntax::Span& ref_span);
   NodeId remote_node(const Reference& ref);
+  void add_edges(NodeId id, std::vector<PendingEdge>& pending);
+  std::string cycle_path(NodeId id) const;
   void check_depth(const std::string& canonical, FileId ref_file,
                    const syntax::Span& ref_span) const;
   NodeId function_node(FileId file, const std::string& name);
