@@ -149,8 +149,12 @@ bool Resolver::is_builtin(std::string_view name) const {
 const GitInfo& Resolver::git(FileId file) {
   const std::string& dir = graph_.files[file]->abs_dir;
   auto it = git_cache_.find(dir);
-  if (it == git_cache_.end()) it = git_cache_.emplace(dir, options_.git(dir)).first;
-  return it->second;
+  if (it != git_cache_.end()) return it->second;
+  // Git facts are the same for every directory of one repository.
+  for (const auto& [probed, info] : git_cache_)
+    if (!info.toplevel.empty() && (dir == info.toplevel || dir.starts_with(info.toplevel + "/")))
+      return git_cache_.emplace(dir, info).first->second;
+  return git_cache_.emplace(dir, options_.git(dir)).first->second;
 }
 
 Value Resolver::builtin_value(Walk& w, std::string_view name) {
