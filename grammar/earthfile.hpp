@@ -203,9 +203,10 @@ struct stray_closer : sor<kw_end, kw_else_if, kw_else, kw_catch, kw_finally> {};
 struct misplaced_version : kw_version {};
 struct misplaced_project : kw_project {};
 struct unknown_command : plus<not_one<' ', '\t', '\r', '\n'>> {};
-struct statement_error
-    : sor<seq<at<stray_closer>, tao::pegtl::raise<stray_closer>>, seq<at<kw_version>, tao::pegtl::raise<misplaced_version>>,
-          seq<at<kw_project>, tao::pegtl::raise<misplaced_project>>, tao::pegtl::raise<unknown_command>> {};
+struct statement_error : sor<seq<at<stray_closer>, tao::pegtl::raise<stray_closer>>,
+                             seq<at<kw_version>, tao::pegtl::raise<misplaced_version>>,
+                             seq<at<kw_project>, tao::pegtl::raise<misplaced_project>>,
+                             tao::pegtl::raise<unknown_command>> {};
 struct statement : sor<if_statement, for_statement, wait_statement, with_statement, try_statement,
                        command_statement, statement_error> {};
 
@@ -230,11 +231,11 @@ struct bad_header : seq<plus<sor<ascii::alnum, one<'.', '-', '_'>>>, one<':'>> {
 struct spaced_header : seq<target_name, plus<sp>, one<':'>> {};
 // The base recipe: unindented statements before the first header.
 struct base_statement : sor<seq<project_command, must<line_end>>, statement> {};
-struct header_error
-    : sor<seq<at<spaced_header>, tao::pegtl::raise<spaced_header>>, seq<at<bad_header>, tao::pegtl::raise<bad_header>>> {};
-struct base_line : sor<comment_line, blank_line,
-                       seq<not_at<eof>, not_at<header_line>, not_at<sp>,
-                           sor<header_error, base_statement>>> {};
+struct header_error : sor<seq<at<spaced_header>, tao::pegtl::raise<spaced_header>>,
+                          seq<at<bad_header>, tao::pegtl::raise<bad_header>>> {};
+struct base_line
+    : sor<comment_line, blank_line,
+          seq<not_at<eof>, not_at<header_line>, not_at<sp>, sor<header_error, base_statement>>> {};
 struct version_line : seq<kw_version, args, must<line_end>> {};
 
 struct unindented_command : sor<plain_keyword, json_keyword, kv_keyword, kw_env, kw_label, kw_if,
@@ -242,7 +243,8 @@ struct unindented_command : sor<plain_keyword, json_keyword, kv_keyword, kw_env,
 struct indented_base_line : sp {};
 struct top_level_error
     : sor<header_error, seq<at<unindented_command>, tao::pegtl::raise<unindented_command>>,
-          seq<at<indented_base_line>, tao::pegtl::raise<indented_base_line>>, tao::pegtl::raise<top_level_error>> {};
+          seq<at<indented_base_line>, tao::pegtl::raise<indented_base_line>>,
+          tao::pegtl::raise<top_level_error>> {};
 
 struct section : sor<target, function> {};
 struct section_line : sor<comment_line, blank_line, section> {};
@@ -251,7 +253,10 @@ struct earthfile : seq<opt<TAO_PEGTL_STRING("\xEF\xBB\xBF")>, star<sor<comment_l
                        opt<version_line>, star<base_line>, star<section_line>,
                        sor<earthfile_end, top_level_error>> {};
 
-// Where parsing resumes after an error: the next header.
+// Where parsing resumes after an error: the next header, the next line of a
+// target's recipe, or the next line of the base recipe.
 struct sections : seq<star<section_line>, sor<earthfile_end, top_level_error>> {};
+struct recipe_rest : seq<star<recipe_line>, sections> {};
+struct base_rest : seq<star<base_line>, sections> {};
 
 } // namespace earth::grammar

@@ -49,6 +49,11 @@ std::string command_hint(std::string_view word) {
   std::string up = upper(word);
   for (auto k : kKeywords)
     if (up == k) return "; commands are upper case: did you mean " + up + "?";
+  std::string multi;
+  for (auto k : kKeywords)
+    if (k.starts_with(up + " ")) multi += (multi.empty() ? "" : " or ") + std::string(k);
+  if (!multi.empty())
+    return "; did you mean " + multi + "? (the words of a keyword are separated by one space)";
   std::string_view best;
   size_t best_distance = 3;
   for (auto k : kKeywords) {

@@ -20,6 +20,19 @@ SyntaxError missing_end(const ParseState& st, size_t offset, std::string_view re
 SyntaxError unterminated_quote(const ParseState& st, size_t offset, char quote);
 SyntaxError unexpected_text(size_t offset, std::string_view rest, std::string_view context);
 
+template <typename Rule> SyntaxError::Recovery recovery_for() {
+  namespace g = earth::grammar;
+  using R = SyntaxError::Recovery;
+  if constexpr (std::is_same_v<Rule, g::end_line>) return R::at_failure;
+  if constexpr (std::is_same_v<Rule, g::dq_close> || std::is_same_v<Rule, g::sq_close> ||
+                std::is_same_v<Rule, g::header_end> || std::is_same_v<Rule, g::spaced_header> ||
+                std::is_same_v<Rule, g::bad_header> ||
+                std::is_same_v<Rule, g::unindented_command> ||
+                std::is_same_v<Rule, g::top_level_error>)
+    return R::next_header;
+  return R::next_line;
+}
+
 template <typename Rule>
 SyntaxError error_for(const ParseState& st, size_t offset, std::string_view rest) {
   namespace g = earth::grammar;

@@ -273,12 +273,13 @@ void ParseState::close_block(const char* end) {
   append(std::move(f.stmt));
 }
 
-void ParseState::abandon_section() {
+size_t ParseState::abandon_blocks() {
+  size_t depth = frames_.empty() ? 0 : frames_.size() - 1;
   while (frames_.size() > 1) frames_.pop_back();
-  if (!frames_.empty() && frames_.front().kind != Frame::Kind::base) frames_.clear();
   command_ = Command{};
   docs_.clear();
   quote_stack.clear();
+  return depth;
 }
 
 void ParseState::finish() {

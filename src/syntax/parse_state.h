@@ -40,10 +40,19 @@ struct Frame {
 
 // A syntax error found while parsing, before it becomes a Diagnostic.
 struct SyntaxError {
+  // Where parsing goes on after this error, so one run reports the errors of
+  // the whole file.
+  enum class Recovery {
+    next_line,   // the next statement of the same recipe (after any open block)
+    next_header, // the next target or function header
+    at_failure,  // where the parser stopped (a header or EOF ended a block)
+  };
   size_t offset;
   size_t length;
   std::string message;
   std::vector<Note> notes;
+  size_t at = 0; // where the parser failed
+  Recovery recovery = Recovery::next_line;
 };
 
 class ParseState {
@@ -68,8 +77,12 @@ public:
   void open_block(Frame::Kind kind, std::string keyword, const char* begin, bool with_words);
   void open_branch(Frame::Section section, const char* begin, bool with_words);
   void close_block(const char* end);
-  // Drops the half-parsed section and any open blocks, after an error.
-  void abandon_section();
+  // Drops the blocks open in the current section, after an error; returns
+  // how many there were.
+  size_t abandon_blocks();
+  bool in_base_recipe() const {
+    return frames_.empty() || frames_.front().kind == Frame::Kind::base;
+  }
   void finish(); // closes the last section
 
   const std::vector<Frame>& frames() const { return frames_; }

@@ -196,8 +196,11 @@ template <> struct action<g::sq_string> : action<g::dq_string> {};
 template <typename Rule> struct control : pegtl::normal<Rule> {
   template <typename In, typename... States>
   [[noreturn]] static void raise(const In& in, ParseState& st, States&&...) {
-    throw detail::error_for<Rule>(st, st.offset(in.current()),
-                                  std::string_view(in.current(), in.size(4096)));
+    detail::SyntaxError e = detail::error_for<Rule>(st, st.offset(in.current()),
+                                                    std::string_view(in.current(), in.size(4096)));
+    e.at = st.offset(in.current());
+    e.recovery = detail::recovery_for<Rule>();
+    throw e;
   }
 };
 
@@ -225,43 +228,102 @@ Diagnostic to_diagnostic(const ParseState& st, const detail::SyntaxError& e) {
   return d;
 }
 
+bool is_header_at(std::string_view text, size_t pos) {
+  pegtl::memory_input<pegtl::tracking_mode::lazy> in(text.data() + pos, text.data() + text.size(),
+                                                     "");
+  return pegtl::parse<pegtl::seq<g::header_line, g::header_end>>(in);
+}
+
+// The offset of the line after the one holding `from`; npos at the end.
+size_t next_line(std::string_view text, size_t from) {
+  size_t pos = text.find('\n', from);
+  return pos == std::string_view::npos ? pos : pos + 1;
+}
+
 // The offset of the next line at column 1 that starts a target or function
 // header, after `from`; npos if there is none.
 size_t next_header(std::string_view text, size_t from) {
-  size_t pos = from;
-  while (true) {
-    pos = text.find('\n', pos);
-    if (pos == std::string_view::npos) return pos;
-    ++pos;
-    pegtl::memory_input<pegtl::tracking_mode::lazy> in(text.data() + pos, text.data() + text.size(),
-                                                       "");
-    if (pegtl::parse<pegtl::seq<g::header_line, g::header_end>>(in)) return pos;
+  for (size_t pos = next_line(text, from); pos != std::string_view::npos;
+       pos = next_line(text, pos))
+    if (is_header_at(text, pos)) return pos;
+  return std::string_view::npos;
+}
+
+// The first word of the line at `pos`, after its indentation.
+std::string_view first_word(std::string_view text, size_t pos) {
+  while (pos < text.size() && (text[pos] == ' ' || text[pos] == '\t')) ++pos;
+  size_t end = pos;
+  while (end < text.size() && text[end] != ' ' && text[end] != '\t' && text[end] != '\n' &&
+         text[end] != '\r')
+    ++end;
+  return text.substr(pos, end - pos);
+}
+
+enum class Resume { sections, recipe, base };
+struct ResumePoint {
+  size_t offset;
+  Resume grammar;
+};
+
+// Where to go on after `e`: skips the rest of `depth` open blocks (counting
+// block keywords against END), stopping early at a header.
+ResumePoint resume_after(std::string_view text, const detail::SyntaxError& e, size_t depth,
+                         bool in_base) {
+  using R = detail::SyntaxError::Recovery;
+  constexpr size_t npos = std::string_view::npos;
+  if (e.recovery == R::at_failure) return {e.at, Resume::sections};
+  if (e.recovery == R::next_header) return {next_header(text, e.at), Resume::sections};
+  // A block head that failed opened no frame, but its body and END follow.
+  size_t line_start = text.rfind('\n', e.at ? e.at - 1 : 0);
+  line_start = line_start == npos || e.at == 0 ? 0 : line_start + 1;
+  std::string_view head = first_word(text, line_start);
+  if (head == "IF" || head == "FOR" || head == "WAIT" || head == "TRY" || head == "WITH") ++depth;
+  size_t pos = next_line(text, e.at);
+  while (pos != npos && depth > 0) {
+    if (is_header_at(text, pos)) return {pos, Resume::sections};
+    std::string_view w = first_word(text, pos);
+    if (w == "IF" || w == "FOR" || w == "WAIT" || w == "TRY" || w == "WITH") ++depth;
+    if (w == "END") --depth;
+    pos = next_line(text, pos);
   }
+  if (pos == npos) return {npos, Resume::sections};
+  return {pos, in_base ? Resume::base : Resume::recipe};
+}
+
+template <typename Grammar> void parse_from(std::string_view text, size_t start, ParseState& st) {
+  pegtl::memory_input<pegtl::tracking_mode::lazy> in(text.data() + start, text.data() + text.size(),
+                                                     st.source().path());
+  pegtl::parse<Grammar, action, control>(in, st);
 }
 
 } // namespace
 
 ParseResult parse_syntax_only(const SourceFile& source) {
   ParseResult result;
-  const std::string& text = source.text();
+  std::string_view text = source.text();
   ParseState st(source, text.data());
   st.file.path = source.path();
-  size_t start = 0;
+  ResumePoint from{0, Resume::sections};
   bool first = true;
-  while (true) {
-    pegtl::memory_input<pegtl::tracking_mode::lazy> in(text.data() + start,
-                                                       text.data() + text.size(), source.path());
+  for (;;) {
     try {
       if (first)
-        pegtl::parse<g::earthfile, action, control>(in, st);
+        parse_from<g::earthfile>(text, 0, st);
+      else if (from.grammar == Resume::recipe)
+        parse_from<g::recipe_rest>(text, from.offset, st);
+      else if (from.grammar == Resume::base)
+        parse_from<g::base_rest>(text, from.offset, st);
       else
-        pegtl::parse<g::sections, action, control>(in, st);
+        parse_from<g::sections>(text, from.offset, st);
       break;
     } catch (const detail::SyntaxError& e) {
       result.diagnostics.push_back(to_diagnostic(st, e));
-      st.abandon_section();
-      start = next_header(text, e.offset);
-      if (start == std::string::npos) break;
+      bool in_base = st.in_base_recipe();
+      size_t depth = st.abandon_blocks();
+      ResumePoint next = resume_after(text, e, depth, in_base);
+      // Always move forward, so a file cannot loop the recovery.
+      if (next.offset == std::string_view::npos || (!first && next.offset <= from.offset)) break;
+      from = next;
       first = false;
     }
   }

@@ -30,7 +30,8 @@ Position SourceFile::position(size_t offset) const {
   // of the previous answer and the next few before a binary search.
   size_t line = 0;
   for (size_t l = last_line_; l < line_starts_.size() && l < last_line_ + 4; ++l) {
-    if (line_starts_[l] <= offset && (l + 1 == line_starts_.size() || offset < line_starts_[l + 1])) {
+    if (line_starts_[l] <= offset &&
+        (l + 1 == line_starts_.size() || offset < line_starts_[l + 1])) {
       line = l + 1;
       break;
     }
