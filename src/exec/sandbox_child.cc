@@ -22,8 +22,6 @@
 #include <csignal>
 #include <cstring>
 
-#include <grp.h>
-
 namespace earth::exec::detail {
 
 namespace {
@@ -251,9 +249,13 @@ int command_main(void*) {
       fail("drop capability");
   }
   if (!p.rootless) {
-    check(::setgroups(p.groups.size(), p.groups.data()), "setgroups");
-    check(::setgid(p.gid), "setgid");
-    check(::setuid(p.uid), "setuid");
+    // Raw system calls: glibc's setuid() family signals every thread of the
+    // process it believes it has (earth's, copied into this child) and waits
+    // for them, forever.
+    check(static_cast<int>(::syscall(SYS_setgroups, p.groups.size(), p.groups.data())),
+          "setgroups");
+    check(static_cast<int>(::syscall(SYS_setresgid, p.gid, p.gid, p.gid)), "setresgid");
+    check(static_cast<int>(::syscall(SYS_setresuid, p.uid, p.uid, p.uid)), "setresuid");
   }
   if (p.report_fd > 3) ::close_range(3, static_cast<unsigned>(p.report_fd) - 1, 0);
   ::close_range(static_cast<unsigned>(p.report_fd) + 1, ~0U, 0);

@@ -10,6 +10,7 @@
 
 #include <fstream>
 #include <memory>
+#include <thread>
 
 #include "busybox_rootfs.h"
 #include "earth/base/fs.h"
@@ -259,6 +260,23 @@ TEST_F(LinuxRuntimeTest, ManyLayersUseTheNewMountApi) {
   auto c = sh("ls /layers | wc -l; cat /top", spec);
   ASSERT_TRUE(c.result.ok()) << c.result.error();
   EXPECT_EQ(c.out, (std::vector<std::string>{"200", "199"}));
+}
+
+TEST_F(LinuxRuntimeTest, RunsConcurrentlyFromThreads) {
+  // The engine runs independent steps in parallel on one runtime.
+  std::vector<Captured> results(6);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 6; ++i)
+    threads.emplace_back([&, i] {
+      RunSpec spec;
+      spec.hostname = "h" + std::to_string(i);
+      results[i] = sh("sleep 0.1; hostname; echo $$", spec);
+    });
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_TRUE(results[i].result.ok()) << results[i].result.error();
+    EXPECT_EQ(results[i].out, (std::vector<std::string>{"h" + std::to_string(i), "2"}));
+  }
 }
 
 TEST_F(LinuxRuntimeTest, MissingProgramIsAFailure) {
