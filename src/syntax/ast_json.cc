@@ -91,6 +91,7 @@ struct Dumper {
           }
         },
         s.node);
+    locate(j, s.span);
     return j;
   }
 };
