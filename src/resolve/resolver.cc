@@ -145,6 +145,8 @@ FileId Resolver::load_dir(const std::string& abs_dir, FileId from, const syntax:
     };
     file->arg_scope_and_set = number >= "0.8" || has("--arg-scope-and-set");
     file->explicit_global = number >= "0.7" || has("--explicit-global");
+    file->wildcard_builds = has("--wildcard-builds");
+    file->wildcard_copy = has("--wildcard-copy");
   }
   graph_.files.push_back(std::move(file));
   FileId id = static_cast<FileId>(graph_.files.size() - 1);

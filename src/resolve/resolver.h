@@ -121,6 +121,8 @@ public:
   void add_ref_edge(Walk& w, EdgeKind kind, const Value& ref_word,
                     const std::vector<std::string>& arg_words, bool artifact, bool pass_args,
                     const std::vector<std::string>& platforms, const syntax::Span& span);
+  std::vector<std::string> glob_refs(Walk& w, const Reference& ref, EdgeKind kind,
+                                     const syntax::Span& span);
   Overrides base_overrides(Walk& w, const Reference& ref, bool pass_args);
   // An alias reference with the alias replaced by what IMPORT named.
   Reference dealias(const Frame& frame, Reference ref) const;

@@ -1,9 +1,12 @@
 // The statements that reference other targets and functions: FROM, BUILD,
 // COPY, DO, IMPORT, WITH DOCKER --load; plus SAVE (local outputs) and FOR.
+#include <glob.h>
+
 #include <algorithm>
 
 #include <fmt/format.h>
 
+#include "earth/base/fs.h"
 #include "earth/base/strings.h"
 #include "resolver.h"
 
@@ -97,6 +100,43 @@ Overrides Resolver::base_overrides(Walk& w, const Reference& ref, bool pass_args
   return out;
 }
 
+// `./services/*+build`: one reference per matching directory that holds an
+// Earthfile (gates --wildcard-builds / --wildcard-copy), in sorted order.
+std::vector<std::string> Resolver::glob_refs(Walk& w, const Reference& ref, EdgeKind kind,
+                                             const Span& span) {
+  FileId file = w.frames.back().file;
+  const LoadedFile& lf = *graph_.files[file];
+  bool build = kind == EdgeKind::build;
+  if (build ? !lf.wildcard_builds : !lf.wildcard_copy)
+    fail(file, span,
+         fmt::format("{} needs VERSION {} (a wildcard in the Earthfile path)", ref.to_string(),
+                     build ? "--wildcard-builds" : "--wildcard-copy"));
+  if (kind != EdgeKind::build && kind != EdgeKind::copy)
+    fail(file, span, fmt::format("{}: wildcards work only in BUILD and COPY", ref.to_string()));
+  std::string pattern =
+      ref.earthfile.path[0] == '/' ? ref.earthfile.path : lf.abs_dir + "/" + ref.earthfile.path;
+  glob_t g{};
+  std::vector<std::string> out;
+  if (::glob(pattern.c_str(), GLOB_ONLYDIR, nullptr, &g) == 0) {
+    for (size_t i = 0; i < g.gl_pathc; ++i) {
+      std::string dir = clean_path(g.gl_pathv[i]);
+      if (!fs::exists(dir + "/Earthfile") && !fs::exists(dir + "/build.earth")) continue;
+      std::string rel =
+          dir.starts_with(lf.abs_dir + "/") ? "./" + dir.substr(lf.abs_dir.size() + 1) : dir;
+      Reference one = ref;
+      one.earthfile.path = rel;
+      out.push_back(one.to_string());
+    }
+  }
+  globfree(&g);
+  if (out.empty())
+    fail(file, span,
+         fmt::format("{}: no directory with an Earthfile matches {}", ref.to_string(),
+                     ref.earthfile.path));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 void Resolver::note_alias_use(Walk& w, const Reference& ref, const Span& span) {
   if (ref.earthfile.kind != EarthfileRef::Kind::alias) return;
   Frame& frame = w.frames.back();
@@ -137,6 +177,12 @@ void Resolver::add_ref_edge(Walk& w, EdgeKind kind, const Value& ref_word,
   auto parsed = artifact ? parse_artifact_ref(ref_word.text) : parse_target_ref(ref_word.text);
   if (!parsed.ok()) fail(file, span, parsed.error());
   p.ref = std::move(parsed).value();
+  if (p.ref.earthfile.kind == EarthfileRef::Kind::local_path &&
+      p.ref.earthfile.path.find_first_of("*?[") != std::string::npos) {
+    for (const auto& ref : glob_refs(w, p.ref, kind, span))
+      add_ref_edge(w, kind, Value{ref, false}, arg_words, artifact, pass_args, platforms, span);
+    return;
+  }
   p.ref_text = p.ref.to_string();
   if (p.ref.is_function())
     fail(file, span,

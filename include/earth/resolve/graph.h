@@ -30,6 +30,8 @@ struct LoadedFile {
   // VERSION features that change ARG scoping (reference §1.4).
   bool arg_scope_and_set = true; // 0.8: LET/SET, no redeclaring, local ARGs shadow globals
   bool explicit_global = true;   // 0.7: base ARGs are global only with --global
+  bool wildcard_builds = false;  // VERSION --wildcard-builds: BUILD ./svc/*+t
+  bool wildcard_copy = false;    // VERSION --wildcard-copy: COPY ./svc/*+t/file
 };
 
 enum class VarKind : uint8_t { arg, global, let, env, builtin };
