@@ -15,7 +15,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                    std::string(reinterpret_cast<const char*>(data), size));
   earth::syntax::ParseResult r = earth::syntax::parse(source);
   size_t sink = 0;
-  for (const auto& d : r.diagnostics) sink += earth::syntax::render(d, &source).size();
+  for (const auto& d : r.diagnostics) {
+    // Every error points into the file: a real line, at most one past its end.
+    const auto& b = d.span.begin;
+    if (b.line > source.line_count() || (b.line && b.column > source.line(b.line).size() + 1))
+      __builtin_trap();
+    sink += earth::syntax::render(d, &source).size();
+  }
   // `replace`: words are bytes as written, and a non-UTF-8 byte makes a strict
   // dump throw (found by this fuzzer; corpus/parser/crash-non-utf8-word.earth).
   // The CLI decides how to print those; here the rest of the dump is exercised.
