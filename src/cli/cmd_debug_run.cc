@@ -128,7 +128,10 @@ int cmd_debug_run(Args& args) {
 
   install_interrupt_handlers();
   exec::LinuxRuntime runtime;
-  auto result = runtime.run(spec).take();
+  auto ran = runtime.run(spec);
+  // The throw-away layer may hold directories its owner cannot list.
+  if (keep_upper.empty()) exec::remove_scratch(spec.upper_dir);
+  auto result = std::move(ran).take();
   if (result.interrupted) return static_cast<int>(ExitCode::interrupted);
   if (result.timed_out) {
     std::fprintf(stderr, "earth debug run: timed out\n");

@@ -1,5 +1,7 @@
 #include "layer_stubs.h"
 
+#include "earth/exec/linux_runtime.h"
+
 #include <dirent.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
@@ -35,27 +37,6 @@ bool remove_if_empty(const std::string& path) {
   return S_ISDIR(st.st_mode) && !is_opaque(path) && ::rmdir(path.c_str()) == 0;
 }
 
-// rm -rf that first makes each directory searchable: overlayfs leaves its
-// work dirs with mode 000, which their (non-root) owner cannot list.
-void remove_tree(const std::string& path) {
-  struct stat st {};
-  if (::lstat(path.c_str(), &st) != 0) return;
-  if (!S_ISDIR(st.st_mode)) {
-    ::unlink(path.c_str());
-    return;
-  }
-  ::chmod(path.c_str(), 0700);
-  std::vector<std::string> names;
-  if (DIR* dir = ::opendir(path.c_str())) {
-    while (dirent* e = ::readdir(dir))
-      if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
-        names.emplace_back(e->d_name);
-    ::closedir(dir);
-  }
-  for (const auto& name : names) remove_tree(fs::join(path, name));
-  ::rmdir(path.c_str());
-}
-
 } // namespace
 
 std::vector<std::string> find_missing_mount_points(const std::vector<std::string>& lower_dirs,
@@ -76,10 +57,31 @@ void remove_mount_stubs(const std::string& upper_dir, const std::vector<std::str
   }
 }
 
+// rm -rf that first makes each directory searchable: overlayfs leaves its
+// work dirs with mode 000, which their (non-root) owner cannot list.
+void remove_scratch(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return;
+  if (!S_ISDIR(st.st_mode)) {
+    ::unlink(path.c_str());
+    return;
+  }
+  ::chmod(path.c_str(), 0700);
+  std::vector<std::string> names;
+  if (DIR* dir = ::opendir(path.c_str())) {
+    while (dirent* e = ::readdir(dir))
+      if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
+        names.emplace_back(e->d_name);
+    ::closedir(dir);
+  }
+  for (const auto& name : names) remove_scratch(fs::join(path, name));
+  ::rmdir(path.c_str());
+}
+
 void clear_work_dir(const std::string& work_dir) {
-  remove_tree(fs::join(work_dir, "work"));
-  remove_tree(fs::join(work_dir, "index"));
-  remove_tree(fs::normalize(work_dir) + ".empty");
+  remove_scratch(fs::join(work_dir, "work"));
+  remove_scratch(fs::join(work_dir, "index"));
+  remove_scratch(fs::normalize(work_dir) + ".empty");
 }
 
 } // namespace earth::exec

@@ -4,6 +4,8 @@
 // docs/sandbox.md for what is and is not isolated.
 #pragma once
 
+#include <string>
+
 #include "earth/exec/runtime.h"
 
 namespace earth::exec {
@@ -27,5 +29,11 @@ void interrupt_all_runs();
 bool runs_interrupted();
 // Lets runs start again after interrupt_all_runs(); for tests.
 void clear_interrupt();
+
+// rm -rf for scratch dirs: copes with the mode-000 directories overlayfs
+// leaves in a work dir, which a non-root owner cannot otherwise list. For
+// work dirs of runs that never finished (earth was killed) and for
+// throw-away upper dirs.
+void remove_scratch(const std::string& path);
 
 } // namespace earth::exec

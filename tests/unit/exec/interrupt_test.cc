@@ -50,6 +50,8 @@ protected:
   void TearDown() override {
     clear_interrupt();
     EXPECT_EQ(testing::count_mounts(dir_.path()), 0);
+    // A killed run leaves overlayfs's mode-000 work dirs behind.
+    remove_scratch(dir_.path());
   }
   RunSpec sleeper(const std::string& marker) {
     RunSpec spec;

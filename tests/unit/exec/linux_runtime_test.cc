@@ -32,6 +32,7 @@ protected:
     testing::make_busybox_rootfs(rootfs_);
   }
   static void TearDownTestSuite() {
+    remove_scratch(dir_->path());
     delete dir_;
     dir_ = nullptr;
   }
