@@ -5,6 +5,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -245,4 +246,28 @@ TEST_F(ImageStoreTest, CompressedAndBrokenArchives) {
     EXPECT_NE(imported.error().find(bad), std::string::npos) << imported.error();
   }
   EXPECT_TRUE(fresh->list().value().empty());
+}
+
+// Several earth processes resolving the same image into one cache at once:
+// all succeed and share one snapshot per layer.
+TEST_F(ImageStoreTest, ConcurrentProcessesShareOneCache) {
+  ASSERT_TRUE(store->import(busybox_fixture().archive()).ok());
+  std::vector<pid_t> children;
+  for (int i = 0; i < 4; ++i) {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      auto s = ImageStore::open(cache.path());
+      bool ok = s && (*s)->resolve("busybox", ResolveOptions{false, false}).ok() &&
+                (*s)->import(busybox_fixture().archive(), "copy" + std::to_string(i)).ok();
+      ::_exit(ok ? 0 : 1);
+    }
+    children.push_back(pid);
+  }
+  for (pid_t pid : children) {
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  EXPECT_EQ(snapshot_count(), "1\n");
+  EXPECT_EQ(store->list().value().size(), 5u); // no index update was lost
 }
