@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <unordered_set>
 
@@ -201,6 +202,10 @@ Result<void> Unpacker::entry(archive* tar, archive* disk, archive_entry* e, Unpa
   if (rel->empty() && type != AE_IFDIR) return refuse(raw, "the root must be a directory");
   archive_entry_set_pathname(e, abs(*rel).c_str());
   int r = archive_write_header(disk, e);
+  if (r < ARCHIVE_WARN && (type == AE_IFCHR || type == AE_IFBLK)) {
+    ++stats.skipped_devices; // "root" without CAP_MKNOD, e.g. in a user namespace
+    return {};
+  }
   if (r < ARCHIVE_WARN) return fail(raw, archive_message(disk));
   if (archive_entry_size(e) > 0 && !archive_entry_hardlink(e))
     if (auto c = copy_data(tar, disk, raw); !c) return c;
@@ -232,9 +237,24 @@ Result<void> Unpacker::run(archive* tar, UnpackStats& stats) {
 
 } // namespace
 
+bool running_privileged() {
+  // Root of the initial user namespace only: "root" in a user namespace may
+  // not make devices or set trusted.* xattrs, and its overlayfs mounts read
+  // user.overlay.* (userxattr).
+  static const bool privileged = [] {
+    if (::geteuid() != 0) return false;
+    auto map = fs::read_file("/proc/self/uid_map");
+    if (!map) return true;
+    unsigned long inside = 1, outside = 1, count = 0;
+    return std::sscanf(map->c_str(), "%lu %lu %lu", &inside, &outside, &count) == 3 &&
+           inside == 0 && outside == 0 && count == 4294967295ul;
+  }();
+  return privileged;
+}
+
 UnpackOptions::UnpackOptions()
-    : privileged(::geteuid() == 0),
-      opaque_xattr(::geteuid() == 0 ? "trusted.overlay.opaque" : "user.overlay.opaque") {}
+    : privileged(running_privileged()),
+      opaque_xattr(running_privileged() ? "trusted.overlay.opaque" : "user.overlay.opaque") {}
 
 Compression compression_of(std::string_view mt) {
   if (mt.ends_with("+zstd") || mt.ends_with(".zstd")) return Compression::zstd;

@@ -30,11 +30,15 @@ enum class WhiteoutMode {
   overlay,
 };
 
+// Whether earth is root in the initial user namespace (owners, devices and
+// trusted.* xattrs can be restored; overlayfs uses trusted.overlay.*).
+bool running_privileged();
+
 struct UnpackOptions {
   WhiteoutMode whiteouts = WhiteoutMode::overlay;
-  // Restore owners and device nodes; default: when running as root.
+  // Restore owners and device nodes; default: running_privileged().
   bool privileged;
-  // "trusted.overlay.opaque" as root, "user.overlay.opaque" otherwise.
+  // "trusted.overlay.opaque" when privileged, "user.overlay.opaque" otherwise.
   std::string opaque_xattr;
   UnpackOptions();
 };
