@@ -1,7 +1,5 @@
 #include "earth/store/snapshots.h"
 
-#include <fcntl.h>
-
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -11,7 +9,6 @@
 
 #include "earth/base/fs.h"
 #include "earth/base/subprocess.h"
-#include "earth/store/cleanup.h"
 
 namespace fs = earth::fs;
 using earth::Digest;
@@ -74,18 +71,4 @@ TEST(Snapshots, ConcurrentEnsureUnpacksOnce) {
   auto snaps = SnapshotStore::open(dir.path()).value();
   ASSERT_TRUE(snaps.remove(id).ok());
   EXPECT_FALSE(snaps.has(id));
-}
-
-TEST(Cleanup, RemovesOnlyStaleTemps) {
-  fs::TempDir dir("/tmp", "earth-cleanup-test-");
-  ASSERT_TRUE(fs::make_dirs(dir.path() + "/tmp/old-dir/sub").ok());
-  ASSERT_TRUE(fs::write_file_atomic(dir.path() + "/tmp/old-file", "x").ok());
-  ASSERT_TRUE(fs::write_file_atomic(dir.path() + "/tmp/new-file", "x").ok());
-  struct timespec old_times[2] = {{1000, 0}, {1000, 0}};
-  ASSERT_EQ(::utimensat(AT_FDCWD, (dir.path() + "/tmp/old-dir").c_str(), old_times, 0), 0);
-  ASSERT_EQ(::utimensat(AT_FDCWD, (dir.path() + "/tmp/old-file").c_str(), old_times, 0), 0);
-  EXPECT_EQ(earth::store::remove_stale_temps(dir.path()).value(), 2);
-  EXPECT_TRUE(fs::exists(dir.path() + "/tmp/new-file"));
-  EXPECT_FALSE(fs::exists(dir.path() + "/tmp/old-dir"));
-  EXPECT_EQ(earth::store::remove_stale_temps(dir.path() + "/missing").value(), 0);
 }
