@@ -57,6 +57,10 @@ struct Walk {
   int conditional = 0;   // > 0 inside IF / dynamic FOR
   uint32_t depth = 0;    // DO depth
   uint32_t step = kNone; // the step being walked
+  // Bumped whenever the visible variables change; a step takes a new scope
+  // snapshot only when it differs from the last one taken.
+  uint64_t scope_version = 1;
+  uint64_t snapshot_version = 0;
 };
 
 // The chain of instances being resolved, for traces and cycle paths.

@@ -231,12 +231,19 @@ void Resolver::walk_command(Walk& w, const Command& cmd) {
   step.command = &cmd;
   step.file = frame.file;
   step.depth = w.depth;
-  step.scope = frame.vars;
-  step.scope.insert(step.scope.end(), w.envs.begin(), w.envs.end());
+  // Consecutive steps with the same variables share one snapshot.
+  if (w.scope_version != w.snapshot_version || w.node.scopes.empty()) {
+    std::vector<Binding> scope = frame.vars;
+    scope.insert(scope.end(), w.envs.begin(), w.envs.end());
+    w.node.scopes.push_back(std::move(scope));
+    w.snapshot_version = w.scope_version;
+  }
+  step.scope = static_cast<uint32_t>(w.node.scopes.size() - 1);
   w.node.steps.push_back(std::move(step));
   w.step = static_cast<uint32_t>(w.node.steps.size() - 1);
 
   const std::string& n = cmd.name;
+  if (n == "ARG" || n == "LET" || n == "SET" || n == "ENV" || n == "DO") ++w.scope_version;
   if (n == "ARG")
     cmd_arg(w, cmd);
   else if (n == "LET")

@@ -407,6 +407,7 @@ void Resolver::cmd_do(Walk& w, const Command& cmd) {
   frame.overrides = std::move(overrides);
   w.frames.push_back(std::move(frame));
   eval_base(w, w.frames.back());
+  ++w.scope_version;
   w.functions.push_back(canon);
   ++w.depth;
   stack_.push_back({kNone, canon, file, cmd.span, true});
@@ -415,6 +416,7 @@ void Resolver::cmd_do(Walk& w, const Command& cmd) {
   --w.depth;
   w.functions.pop_back();
   w.frames.pop_back();
+  ++w.scope_version;
 }
 
 void Resolver::cmd_import(Walk& w, const Command& cmd) {
@@ -540,10 +542,12 @@ void Resolver::walk_for(Walk& w, const syntax::ForStmt& node, const Span& span) 
   }
   for (auto& item : items) {
     w.frames.back().vars.push_back({var, std::move(item), VarKind::arg});
+    ++w.scope_version;
     size_t mark = w.frames.back().vars.size() - 1;
     walk_block(w, node.body);
     auto& vars = w.frames.back().vars;
     vars.erase(vars.begin() + static_cast<long>(mark));
+    ++w.scope_version;
   }
   if (dynamic) --w.conditional;
 }

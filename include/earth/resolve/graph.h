@@ -63,9 +63,9 @@ struct Edge {
 struct Step {
   const syntax::Command* command = nullptr;
   FileId file = kNone;
-  uint32_t depth = 0;         // 0: the target's own recipe; n: inside n DOs
-  std::vector<Binding> scope; // visible variables, in declaration order
-  std::vector<EdgeId> edges;  // edges this command creates
+  uint32_t depth = 0;        // 0: the target's own recipe; n: inside n DOs
+  uint32_t scope = kNone;    // Node::scopes index: the visible variables
+  std::vector<EdgeId> edges; // edges this command creates
 };
 
 struct Node {
@@ -79,6 +79,8 @@ struct Node {
   std::string platform;        // empty: the native platform
   std::vector<EdgeId> out;     // in statement order
   std::vector<Step> steps;
+  // Variable snapshots, in declaration order, shared by consecutive steps.
+  std::vector<std::vector<Binding>> scopes;
   std::vector<std::string> local_outputs; // "artifact /x AS LOCAL ./x", "image app:latest"
   bool output = false;                    // reached from the CLI target by BUILDs only (§5.6)
   bool push = false;                      // `output` and the run has --push

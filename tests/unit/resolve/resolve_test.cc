@@ -107,11 +107,34 @@ TEST_F(ResolveTest, StepsCarryTheirScope) {
   Graph g = resolve("+t", options());
   const Node& n = node(g, "+t");
   ASSERT_EQ(n.steps.size(), 4u);
-  const auto& scope = n.steps[3].scope;
+  const auto& scope = n.scopes[n.steps[3].scope];
+  EXPECT_EQ(n.steps[0].scope, 0u); // FROM and ARG see nothing yet
+  EXPECT_EQ(n.steps[1].scope, 0u);
+  EXPECT_EQ(n.scopes[n.steps[2].scope].size(), 1u); // LET sees X
   ASSERT_EQ(scope.size(), 2u);
   EXPECT_EQ(scope[1].name, "Y");
   EXPECT_EQ(scope[1].value.text, "1-2");
   EXPECT_EQ(scope[1].kind, VarKind::let);
+}
+
+TEST_F(ResolveTest, ForIterationsAndFunctionsGetTheirOwnScopes) {
+  write("Earthfile", "VERSION 0.8\nt:\n  FROM alpine\n  FOR x IN a b\n    RUN echo\n  END\n"
+                     "  DO +F --Y=1\n  RUN last\nF:\n  FUNCTION\n  RUN inner\n");
+  Graph g = resolve("+t", options());
+  const Node& n = node(g, "+t");
+  // FROM, RUN (x=a), RUN (x=b), DO, FUNCTION, RUN inner, RUN last
+  ASSERT_EQ(n.steps.size(), 7u);
+  auto value_of = [&](const Step& s, const std::string& name) {
+    for (const auto& b : n.scopes[s.scope])
+      if (b.name == name) return b.value.text;
+    return std::string("<unset>");
+  };
+  EXPECT_EQ(value_of(n.steps[1], "x"), "a");
+  EXPECT_EQ(value_of(n.steps[2], "x"), "b");
+  EXPECT_EQ(value_of(n.steps[3], "x"), "<unset>");
+  EXPECT_EQ(value_of(n.steps[5], "Y"), "<unset>"); // not declared in F
+  EXPECT_EQ(n.steps[5].depth, 1u);
+  EXPECT_EQ(n.scopes[n.steps[6].scope].size(), n.scopes[n.steps[3].scope].size());
 }
 
 TEST_F(ResolveTest, DynamicValuesStayUnexpanded) {
