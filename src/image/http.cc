@@ -2,7 +2,11 @@
 
 #include <curl/curl.h>
 
+#include <sys/stat.h>
+
 #include <cctype>
+#include <cerrno>
+#include <cstdio>
 #include <mutex>
 
 namespace earth::image {
@@ -55,6 +59,10 @@ size_t on_body(char* data, size_t size, size_t n, void* user) {
   return size * n;
 }
 
+size_t on_upload(char* buf, size_t size, size_t n, void* user) {
+  return std::fread(buf, 1, size * n, static_cast<FILE*>(user));
+}
+
 // One handle per thread, reset between requests, so connections are reused.
 CURL* thread_handle() {
   struct Handle {
@@ -77,6 +85,23 @@ Result<HttpResponse> http_send(const HttpRequest& req) {
   curl_slist* headers = nullptr;
   for (const auto& h : req.headers) headers = curl_slist_append(headers, h.c_str());
   curl_easy_setopt(curl, CURLOPT_URL, req.url.c_str());
+  FILE* upload = nullptr;
+  if (!req.body_file.empty()) {
+    upload = std::fopen(req.body_file.c_str(), "rb");
+    if (!upload) {
+      curl_slist_free_all(headers);
+      return Failure{errno_message(req.body_file, errno)};
+    }
+    struct stat st {};
+    ::fstat(::fileno(upload), &st);
+    curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(curl, CURLOPT_READFUNCTION, on_upload);
+    curl_easy_setopt(curl, CURLOPT_READDATA, upload);
+    curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(st.st_size));
+  } else if (req.method == "PUT" || req.method == "POST") {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req.body.data());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+  }
   if (req.method == "HEAD")
     curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
   else if (req.method != "GET")
@@ -100,6 +125,7 @@ Result<HttpResponse> http_send(const HttpRequest& req) {
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
   CURLcode rc = curl_easy_perform(curl);
   curl_slist_free_all(headers);
+  if (upload) std::fclose(upload);
   if (!t.sink_error.empty()) return Failure{req.url + ": " + t.sink_error};
   if (rc != CURLE_OK)
     return Failure{req.url + ": " + (errbuf[0] ? std::string(errbuf) : curl_easy_strerror(rc))};

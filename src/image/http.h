@@ -15,6 +15,9 @@ struct HttpRequest {
   std::string url;
   std::vector<std::string> headers; // "Name: value"
   bool tls_verify = true;
+  // The request body: `body`, or the contents of `body_file` when set.
+  std::string body;
+  std::string body_file;
   // When set, a 2xx response body streams here instead of into `body`.
   std::function<Result<void>(const char* data, size_t len)> sink;
 };

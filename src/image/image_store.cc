@@ -32,6 +32,7 @@ public:
   Result<ImageRecord> resolve(std::string_view ref, const ResolveOptions& opts) override;
   Result<Digest> manifest_digest(std::string_view ref, const ResolveOptions& opts) override;
   Result<Digest> pull(std::string_view ref) override;
+  Result<Digest> push(std::string_view ref, std::string_view dest) override;
   Result<std::vector<std::string>> import(const std::string& path, std::string_view name) override;
   Result<void> export_archive(std::string_view ref, const std::string& path,
                               ArchiveFormat format) override;
@@ -167,6 +168,20 @@ Result<Digest> LocalImageStore::pull(std::string_view text) {
   if (!digest) return Failure{digest.error()};
   if (auto r = index_.set(ref->str(), *digest); !r) return Failure{r.error()};
   return digest;
+}
+
+Result<Digest> LocalImageStore::push(std::string_view text, std::string_view dest_text) {
+  auto ref = Reference::parse(text);
+  if (!ref) return Failure{ref.error()};
+  auto dest = Reference::parse(dest_text.empty() ? text : dest_text);
+  if (!dest) return Failure{dest.error()};
+  auto found = local(*ref);
+  if (!found) return Failure{found.error()};
+  if (!*found) return Failure{"image " + ref->familiar() + " is not in the local store"};
+  auto& client = registry();
+  if (!registry_error_.empty()) return Failure{registry_error_};
+  if (auto r = client.push(*dest, **found, blobs_); !r) return Failure{r.error()};
+  return **found;
 }
 
 Result<std::vector<std::string>> LocalImageStore::import(const std::string& path,

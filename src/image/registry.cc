@@ -71,17 +71,17 @@ struct RegistryClient::Impl {
   std::mutex mu;
   std::map<std::string, std::string> auth; // "base repo" -> Authorization header
 
-  std::vector<Endpoint> endpoints(const Reference& ref) const;
+  std::vector<Endpoint> endpoints(const Reference& ref, bool mirrors = true) const;
   Result<std::string> authorize(const Endpoint& ep, const Reference& ref, const HttpResponse& r);
   Result<HttpResponse> request(const Endpoint& ep, const Reference& ref, const std::string& path,
                                std::vector<std::string> headers, const HttpRequest& proto);
 };
 
-std::vector<Endpoint> RegistryClient::Impl::endpoints(const Reference& ref) const {
+std::vector<Endpoint> RegistryClient::Impl::endpoints(const Reference& ref, bool mirrors) const {
   std::vector<Endpoint> out;
   RegistryHostConfig host;
   if (auto it = config.hosts.find(ref.registry); it != config.hosts.end()) host = it->second;
-  for (const auto& m : host.mirrors) {
+  for (const auto& m : mirrors ? host.mirrors : std::vector<std::string>{}) {
     Endpoint ep;
     std::string h = m;
     if (h.starts_with("http://") || h.starts_with("https://")) {
@@ -142,7 +142,13 @@ Result<HttpResponse> RegistryClient::Impl::request(const Endpoint& ep, const Ref
   std::string key = ep.base + " " + ref.repository;
   for (int attempt = 0; attempt < 2; ++attempt) {
     HttpRequest req = proto;
-    req.url = ep.base + "/v2/" + ref.repository + path;
+    // `path` is below the repository, or an upload URL the registry handed out.
+    if (path.starts_with("http://") || path.starts_with("https://"))
+      req.url = path;
+    else if (path.starts_with("/v2/"))
+      req.url = ep.base + path;
+    else
+      req.url = ep.base + "/v2/" + ref.repository + path;
     req.tls_verify = ep.tls_verify;
     req.headers = headers;
     {
@@ -273,6 +279,60 @@ Result<Digest> RegistryClient::pull(const Reference& ref, store::BlobStore& blob
   // The manifest goes in last: a manifest in the store means its blobs are too.
   if (auto r = blobs.put(m.body, m.digest); !r) return Failure{r.error()};
   return m.digest;
+}
+
+} // namespace earth::image
+
+namespace earth::image {
+
+Result<void> RegistryClient::push_blob(const Reference& dest, const Descriptor& desc,
+                                       store::BlobStore& blobs) {
+  Endpoint ep = impl_->endpoints(dest, false).back();
+  HttpRequest head;
+  head.method = "HEAD";
+  auto exists = impl_->request(ep, dest, "/blobs/" + desc.digest.oci(), {}, head);
+  if (!exists) return Failure{exists.error()};
+  if (exists->status == 200) return {};
+  HttpRequest start;
+  start.method = "POST";
+  auto upload = impl_->request(ep, dest, "/blobs/uploads/", {}, start);
+  if (!upload) return Failure{upload.error()};
+  std::string location = upload->header("location");
+  if (upload->status != 202 || location.empty())
+    return Failure{"push " + dest.name() + ": cannot start an upload: " + http_error(*upload)};
+  HttpRequest put;
+  put.method = "PUT";
+  put.body_file = blobs.path(desc.digest);
+  location += (location.find('?') == std::string::npos ? "?" : "&");
+  location += "digest=" + url_escape(desc.digest.oci());
+  auto done = impl_->request(ep, dest, location, {"Content-Type: application/octet-stream"}, put);
+  if (!done) return Failure{done.error()};
+  if (done->status != 201)
+    return Failure{"push " + dest.name() + ": blob " + desc.digest.oci() + ": " +
+                   http_error(*done)};
+  return {};
+}
+
+Result<void> RegistryClient::push(const Reference& dest, const Digest& manifest,
+                                  store::BlobStore& blobs) {
+  auto text = blobs.get(manifest);
+  if (!text) return Failure{text.error()};
+  auto m = parse_manifest(*text);
+  if (!m) return Failure{manifest.oci() + ": " + m.error()};
+  std::vector<Descriptor> all = m->layers;
+  all.push_back(m->config);
+  for (const auto& d : all) // sequential: registries dislike parallel uploads to one repo
+    if (auto r = push_blob(dest, d, blobs); !r) return r;
+  HttpRequest put;
+  put.method = "PUT";
+  put.body = *text;
+  Endpoint ep = impl_->endpoints(dest, false).back();
+  auto resp = impl_->request(ep, dest, "/manifests/" + dest.reference(),
+                             {"Content-Type: " + m->media_type}, put);
+  if (!resp) return Failure{resp.error()};
+  if (resp->status != 201 && resp->status != 200)
+    return Failure{"push " + dest.str() + ": manifest: " + http_error(*resp)};
+  return {};
 }
 
 } // namespace earth::image

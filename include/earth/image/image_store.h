@@ -68,6 +68,10 @@ public:
   // and names it `ref` in the store. Does not unpack.
   virtual Result<Digest> pull(std::string_view ref) = 0;
 
+  // Uploads image `ref` from the store to its registry, or to `dest` when
+  // given (`SAVE IMAGE --push`); returns the manifest digest.
+  virtual Result<Digest> push(std::string_view ref, std::string_view dest = {}) = 0;
+
   // Loads an OCI archive, an OCI layout directory or a `docker save` archive.
   // `name` overrides the name recorded in the archive; returns the names added.
   virtual Result<std::vector<std::string>> import(const std::string& path,

@@ -68,6 +68,12 @@ public:
   // (several at once), and returns the platform manifest's digest.
   Result<Digest> pull(const Reference& ref, store::BlobStore& blobs);
 
+  // Uploads the image whose manifest is `manifest` (with its config and
+  // layers, each skipped when the registry has it) and tags it `dest`.
+  // Mirrors are never pushed to.
+  Result<void> push(const Reference& dest, const Digest& manifest, store::BlobStore& blobs);
+  Result<void> push_blob(const Reference& dest, const Descriptor& desc, store::BlobStore& blobs);
+
   struct Impl;
 
 private:

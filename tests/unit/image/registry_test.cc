@@ -134,6 +134,38 @@ TEST_F(RegistryTest, DockerHubNamesGoThroughAConfiguredMirror) {
   EXPECT_EQ(names[0].name, "docker.io/library/busybox:1.36");
 }
 
+TEST_F(RegistryTest, PushesWithBasicAuthAndPullsBack) {
+  TestRegistry reg(tmp.path() + "/reg", "earth", "s3cret");
+  if (!reg.error().empty()) GTEST_FAIL() << reg.error();
+  write_docker_auth(reg.host(), "ZWFydGg6czNjcmV0"); // earth:s3cret
+  auto store = open_store();
+  ASSERT_TRUE(store->import(busybox_fixture().archive()).ok());
+  // A committed image: the base's gzip layer plus a new zstd layer.
+  auto base = store->resolve("busybox").value();
+  std::string upper = tmp.path() + "/upper";
+  ASSERT_TRUE(fs::make_dirs(upper).ok());
+  ASSERT_TRUE(fs::write_file_atomic(upper + "/pushed.txt", "over the wire\n").ok());
+  ASSERT_TRUE(store->commit(base, upper, base.config, "earth-test/pushed:1").ok());
+  std::string dest = reg.host() + "/team/pushed:1";
+  auto digest = store->push("earth-test/pushed:1", dest);
+  ASSERT_TRUE(digest.ok()) << digest.error();
+  auto inspect = earth::run_process({"skopeo", "inspect", "--tls-verify=false",
+                                     "--creds=earth:s3cret", "docker://" + dest})
+                     .value();
+  ASSERT_EQ(inspect.exit_status, 0) << inspect.err;
+  EXPECT_NE(inspect.out.find(digest->oci()), std::string::npos) << inspect.out;
+  // Pushing again uploads nothing new and still succeeds.
+  EXPECT_TRUE(store->push("earth-test/pushed:1", dest).ok());
+  fs::TempDir fresh("/tmp", "earth-push-back-");
+  auto other = ImageStore::open(fresh.path()).value();
+  auto rec = other->resolve(dest);
+  ASSERT_TRUE(rec.ok()) << rec.error();
+  EXPECT_EQ(rec->manifest_digest, *digest);
+  EXPECT_EQ(fs::read_file(rec->layer_dirs[1] + "/pushed.txt").value(), "over the wire\n");
+  write_docker_auth(reg.host(), "ZWFydGg6d3Jvbmc="); // earth:wrong
+  EXPECT_FALSE(open_store()->push("busybox", reg.host() + "/team/denied:1").ok());
+}
+
 TEST(RegistryConfig, ReadsKeysAndRejectsUnknownOnes) {
   fs::TempDir tmp("/tmp", "earth-regconf-");
   std::string path = tmp.path() + "/config.yml";
