@@ -1,4 +1,4 @@
-// earth image import|ls|rm|export|pull: the local image store from the shell.
+// earth image import|ls|rm|export|pull|push: the local image store from the shell.
 #include <cstdio>
 
 #include "earth/base/error.h"
@@ -63,6 +63,14 @@ int cmd_image_pull(Args& args) {
   if (words.size() != 1) throw Error("usage: earth image pull REF");
   auto digest = open_store()->pull(words[0]).take();
   std::printf("%s %s\n", words[0].c_str(), digest.oci().c_str());
+  return 0;
+}
+
+int cmd_image_push(Args& args) {
+  auto words = args.positional("image push");
+  if (words.empty() || words.size() > 2) throw Error("usage: earth image push NAME [DEST]");
+  auto digest = open_store()->push(words[0], words.size() == 2 ? words[1] : "").take();
+  std::printf("%s %s\n", (words.size() == 2 ? words[1] : words[0]).c_str(), digest.oci().c_str());
   return 0;
 }
 

@@ -88,6 +88,7 @@ const std::vector<Subcommand>& subcommands() {
       {"image export", "NAME -o FILE [--format oci|docker]", "write an image archive",
        cmd_image_export},
       {"image pull", "REF", "pull an image from its registry", cmd_image_pull},
+      {"image push", "NAME [DEST]", "push an image to its registry (or to DEST)", cmd_image_push},
   };
   return table;
 }

@@ -51,6 +51,7 @@ int cmd_image_ls(Args& args);
 int cmd_image_rm(Args& args);
 int cmd_image_export(Args& args);
 int cmd_image_pull(Args& args);
+int cmd_image_push(Args& args);
 
 // The build invocation `earth [flags] +TARGET [--ARG=value...]` (cmd_build.cc),
 // also used by `earth graph`.
