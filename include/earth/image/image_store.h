@@ -1,11 +1,13 @@
 // The local image store: what `FROM`, `earth debug run IMAGE` and
 // `earth image ...` use. An image is a name in the store's index pointing at a
 // manifest blob; its layers are unpacked once into snapshot directories that a
-// sandbox stacks as overlayfs lower dirs (bottom first in `layer_dirs`).
+// sandbox stacks as overlayfs lower dirs (bottom first in `layer_dirs`, so the
+// lowerdir= option lists them reversed).
 //
 // Snapshot whiteouts use the overlayfs encoding, so the dirs can be given to
 // overlayfs as they are: a deleted path is a char device 0/0, an opaque
-// directory carries `trusted.overlay.opaque=y` when earth runs as root and
+// directory carries `trusted.overlay.opaque=y` when earth is root of the
+// initial user namespace (running_privileged() in layer.h) and
 // `user.overlay.opaque=y` otherwise (mount with `userxattr` then). See
 // docs/images.md.
 #pragma once
@@ -82,7 +84,8 @@ public:
 
   // Creates a new image from `base` plus one layer made from `upper_dir`
   // (overlayfs whiteouts become OCI whiteouts), with `config`, named `name`.
-  // This is how `SAVE IMAGE` records a build result.
+  // This is how `SAVE IMAGE` records a build result. An empty `upper_dir`
+  // adds no layer; a default-constructed `base` (zero digest) is FROM scratch.
   virtual Result<ImageRecord> commit(const ImageRecord& base, const std::string& upper_dir,
                                      const RuntimeConfig& config, std::string_view name) = 0;
 
