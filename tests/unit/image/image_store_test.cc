@@ -271,3 +271,22 @@ TEST_F(ImageStoreTest, ConcurrentProcessesShareOneCache) {
   EXPECT_EQ(snapshot_count(), "1\n");
   EXPECT_EQ(store->list().value().size(), 5u); // no index update was lost
 }
+
+TEST_F(ImageStoreTest, CommitFromScratchAndWithoutChanges) {
+  std::string upper = cache.path() + "/upper";
+  ASSERT_TRUE(fs::make_dirs(upper + "/bin").ok());
+  ASSERT_TRUE(fs::write_file_atomic(upper + "/bin/tool", "#!/bin/sh\n", 0755).ok());
+  RuntimeConfig cfg;
+  cfg.entrypoint = {"/bin/tool"};
+  auto scratch = store->commit(ImageRecord{}, upper, cfg, "earth-test/scratch:1");
+  ASSERT_TRUE(scratch.ok()) << scratch.error();
+  ASSERT_EQ(scratch->layer_dirs.size(), 1u);
+  EXPECT_EQ(scratch->config.entrypoint, cfg.entrypoint);
+  EXPECT_EQ(scratch->os, "linux");
+  cfg.cmd = {"--help"};
+  auto same = store->commit(*scratch, "", cfg, "earth-test/scratch:2");
+  ASSERT_TRUE(same.ok()) << same.error();
+  EXPECT_EQ(same->layer_dirs, scratch->layer_dirs);
+  EXPECT_EQ(same->config.cmd, cfg.cmd);
+  EXPECT_NE(same->manifest_digest, scratch->manifest_digest);
+}
