@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "earth/base/strings.h"
+#include "flags.h"
 #include "resolver.h"
 
 namespace earth::resolve {
@@ -44,67 +45,7 @@ bool base_has_environment(const syntax::Block& base) {
   return false;
 }
 
-// Flag parsing for one command: `--name value`, `--name=value`, bool flags;
-// stops at the first non-flag word or after `--`.
-struct Flags {
-  std::vector<std::pair<std::string, std::string>> values;
-  std::vector<std::string> bools;
-  size_t next = 0; // first positional word
-
-  bool has(std::string_view n) const {
-    for (const auto& b : bools)
-      if (b == n) return true;
-    return false;
-  }
-  std::vector<std::string> all(std::string_view n) const {
-    std::vector<std::string> out;
-    for (const auto& [k, v] : values)
-      if (k == n) out.push_back(v);
-    return out;
-  }
-};
-
 } // namespace
-
-// Parses leading flags; `valued` lists the flags that take a value. An
-// unknown flag fails.
-static Flags parse_flags(Resolver& r, FileId file, const Span& span, const std::string& command,
-                         const std::vector<std::string>& words,
-                         std::initializer_list<std::string_view> valued,
-                         std::initializer_list<std::string_view> boolean) {
-  Flags f;
-  size_t i = 0;
-  for (; i < words.size(); ++i) {
-    const std::string& w = words[i];
-    if (w == "--") {
-      ++i;
-      break;
-    }
-    if (!w.starts_with("--")) break;
-    size_t eq = w.find('=');
-    std::string name = w.substr(0, eq);
-    bool is_valued = std::find(valued.begin(), valued.end(), name) != valued.end();
-    bool is_bool = std::find(boolean.begin(), boolean.end(), name) != boolean.end();
-    if (is_valued) {
-      if (eq != std::string::npos) {
-        f.values.emplace_back(name, w.substr(eq + 1));
-      } else if (i + 1 < words.size()) {
-        f.values.emplace_back(name, words[++i]);
-      } else {
-        r.fail(file, span, fmt::format("{} {} needs a value", command, name));
-      }
-    } else if (is_bool) {
-      std::string v = eq == std::string::npos ? "true" : w.substr(eq + 1);
-      if (v == "true") f.bools.push_back(name);
-    } else if (name == "--from" && command == "COPY") {
-      r.fail(file, span, "COPY --from is not supported; use COPY +target/path instead");
-    } else {
-      r.fail(file, span, fmt::format("unknown flag {} for {}", name, command));
-    }
-  }
-  f.next = i;
-  return f;
-}
 
 const Value* Resolver::lookup(Walk& w, std::string_view name) {
   const Frame& frame = w.frames.back();

@@ -8,6 +8,7 @@
 
 #include "earth/base/fs.h"
 #include "earth/base/strings.h"
+#include "flags.h"
 #include "resolver.h"
 
 namespace earth::resolve {
@@ -34,41 +35,13 @@ RefFlags parse_ref_flags(Resolver& r, FileId file, const Span& span, const std::
                          const std::vector<std::string>& words,
                          std::initializer_list<std::string_view> valued,
                          std::initializer_list<std::string_view> boolean) {
+  Flags flags = parse_flags(r, file, span, command, words, valued, boolean);
   RefFlags f;
-  size_t i = 0;
-  for (; i < words.size(); ++i) {
-    const std::string& w = words[i];
-    if (w == "--") {
-      ++i;
-      break;
-    }
-    if (!w.starts_with("--")) break;
-    size_t eq = w.find('=');
-    std::string name = w.substr(0, eq);
-    if (std::find(valued.begin(), valued.end(), name) != valued.end()) {
-      std::string value;
-      if (eq != std::string::npos)
-        value = w.substr(eq + 1);
-      else if (i + 1 < words.size())
-        value = words[++i];
-      else
-        r.fail(file, span, fmt::format("{} {} needs a value", command, name));
-      if (name == "--platform")
-        f.platforms.push_back(value);
-      else if (name == "--build-arg")
-        f.build_args.push_back("--" + value);
-      else if (name == "--load")
-        f.loads.push_back(value);
-    } else if (std::find(boolean.begin(), boolean.end(), name) != boolean.end()) {
-      bool on = eq == std::string::npos || w.substr(eq + 1) == "true";
-      if (name == "--pass-args") f.pass_args = on;
-    } else if (name == "--from" && command == "COPY") {
-      r.fail(file, span, "COPY --from is not supported; use COPY +target/path instead");
-    } else {
-      r.fail(file, span, fmt::format("unknown flag {} for {}", name, command));
-    }
-  }
-  f.next = i;
+  f.platforms = flags.all("--platform");
+  for (const auto& arg : flags.all("--build-arg")) f.build_args.push_back("--" + arg);
+  f.loads = flags.all("--load");
+  f.pass_args = flags.has("--pass-args");
+  f.next = flags.next;
   return f;
 }
 

@@ -1,0 +1,49 @@
+#include "flags.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace earth::resolve {
+
+// Parses leading flags; `valued` lists the flags that take a value. An
+// unknown flag fails.
+Flags parse_flags(Resolver& r, FileId file, const syntax::Span& span, const std::string& command,
+                  const std::vector<std::string>& words,
+                  std::initializer_list<std::string_view> valued,
+                  std::initializer_list<std::string_view> boolean) {
+  Flags f;
+  size_t i = 0;
+  for (; i < words.size(); ++i) {
+    const std::string& w = words[i];
+    if (w == "--") {
+      ++i;
+      break;
+    }
+    if (!w.starts_with("--")) break;
+    size_t eq = w.find('=');
+    std::string name = w.substr(0, eq);
+    bool is_valued = std::find(valued.begin(), valued.end(), name) != valued.end();
+    bool is_bool = std::find(boolean.begin(), boolean.end(), name) != boolean.end();
+    if (is_valued) {
+      if (eq != std::string::npos) {
+        f.values.emplace_back(name, w.substr(eq + 1));
+      } else if (i + 1 < words.size()) {
+        f.values.emplace_back(name, words[++i]);
+      } else {
+        r.fail(file, span, fmt::format("{} {} needs a value", command, name));
+      }
+    } else if (is_bool) {
+      std::string v = eq == std::string::npos ? "true" : w.substr(eq + 1);
+      if (v == "true") f.bools.push_back(name);
+    } else if (name == "--from" && command == "COPY") {
+      r.fail(file, span, "COPY --from is not supported; use COPY +target/path instead");
+    } else {
+      r.fail(file, span, fmt::format("unknown flag {} for {}", name, command));
+    }
+  }
+  f.next = i;
+  return f;
+}
+
+} // namespace earth::resolve
