@@ -113,9 +113,10 @@ BuildRequest parse_build_request(const std::vector<std::string>& words) {
 int cmd_build(Args& args) {
   std::vector<std::string> words = args.rest();
   BuildRequest req = parse_build_request(words);
+  // Resolve first, so a wrong target or argument is reported as such.
+  resolve::Graph graph = resolve::resolve(req.target, req.options);
   if (!req.dry_run)
     throw Error("earth: building is not implemented yet; use --dry-run to see what would be built");
-  resolve::Graph graph = resolve::resolve(req.target, req.options);
   std::fputs(resolve::dry_run_text(graph).c_str(), stdout);
   return 0;
 }
