@@ -155,7 +155,7 @@ void ParseState::append(Statement stmt) {
 
 void ParseState::set_version(const char*) {
   Command c = take_command();
-  file.version = Version{std::move(c.args), c.span};
+  file.version = Version{std::move(c.args), std::move(c.arg_spans), c.span};
 }
 
 void ParseState::open_section(Frame::Kind kind, std::string_view name, const char* begin) {

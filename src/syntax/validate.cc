@@ -102,14 +102,16 @@ private:
     }
     const Version& v = *f.version;
     int numbers = 0;
-    for (const auto& arg : v.args) {
+    for (size_t i = 0; i < v.args.size(); ++i) {
+      const std::string& arg = v.args[i];
+      const Span& at = i < v.arg_spans.size() ? v.arg_spans[i] : v.span;
       if (arg.starts_with("--")) {
         std::string_view name = std::string_view(arg).substr(0, arg.find('='));
-        if (!kFeatureFlags.count(name)) error(v.span, "unknown VERSION feature flag '" + arg + "'");
+        if (!kFeatureFlags.count(name)) error(at, "unknown VERSION feature flag '" + arg + "'");
       } else if (kVersions.count(arg)) {
         ++numbers;
       } else {
-        error(v.span, "unsupported VERSION '" + arg + "': earth reads 0.6, 0.7 and 0.8");
+        error(at, "unsupported VERSION '" + arg + "': earth reads 0.6, 0.7 and 0.8");
         ++numbers;
       }
     }

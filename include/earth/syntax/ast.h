@@ -85,6 +85,7 @@ struct Function {
 
 struct Version {
   std::vector<std::string> args; // flags then the version number
+  std::vector<Span> arg_spans;   // parallel to args
   Span span;
 };
 
