@@ -14,4 +14,30 @@ const Function* Earthfile::find_function(std::string_view name) const {
   return nullptr;
 }
 
+void for_each_command(const Block& block, const std::function<void(const Command&)>& f) {
+  for (const auto& s : block) {
+    std::visit(
+        [&](const auto& n) {
+          using T = std::decay_t<decltype(n)>;
+          if constexpr (std::is_same_v<T, Command>) {
+            f(n);
+          } else if constexpr (std::is_same_v<T, IfStmt>) {
+            for_each_command(n.if_branch.body, f);
+            for (const auto& b : n.else_ifs) for_each_command(b.body, f);
+            if (n.else_body) for_each_command(*n.else_body, f);
+          } else if constexpr (std::is_same_v<T, TryStmt>) {
+            for_each_command(n.try_body, f);
+            if (n.catch_body) for_each_command(*n.catch_body, f);
+            if (n.finally_body) for_each_command(*n.finally_body, f);
+          } else if constexpr (std::is_same_v<T, WithStmt>) {
+            f(n.command);
+            for_each_command(n.body, f);
+          } else {
+            for_each_command(n.body, f);
+          }
+        },
+        s.node);
+  }
+}
+
 } // namespace earth::syntax

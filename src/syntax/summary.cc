@@ -63,39 +63,18 @@ void add_images(const Command& c, RecipeSummary& out) {
   }
 }
 
-void walk(const Block& block, RecipeSummary& out) {
-  for (const auto& s : block) {
-    std::visit(
-        [&](const auto& n) {
-          using T = std::decay_t<decltype(n)>;
-          if constexpr (std::is_same_v<T, Command>) {
-            if (n.name == "ARG")
-              add_arg(n, out);
-            else if (n.name == "SAVE ARTIFACT")
-              add_artifact(n, out);
-            else if (n.name == "SAVE IMAGE")
-              add_images(n, out);
-          } else if constexpr (std::is_same_v<T, IfStmt>) {
-            walk(n.if_branch.body, out);
-            for (const auto& b : n.else_ifs) walk(b.body, out);
-            if (n.else_body) walk(*n.else_body, out);
-          } else if constexpr (std::is_same_v<T, TryStmt>) {
-            walk(n.try_body, out);
-            if (n.catch_body) walk(*n.catch_body, out);
-            if (n.finally_body) walk(*n.finally_body, out);
-          } else {
-            walk(n.body, out);
-          }
-        },
-        s.node);
-  }
-}
-
 } // namespace
 
 RecipeSummary summarize(const Block& recipe) {
   RecipeSummary out;
-  walk(recipe, out);
+  for_each_command(recipe, [&](const Command& c) {
+    if (c.name == "ARG")
+      add_arg(c, out);
+    else if (c.name == "SAVE ARTIFACT")
+      add_artifact(c, out);
+    else if (c.name == "SAVE IMAGE")
+      add_images(c, out);
+  });
   return out;
 }
 

@@ -147,35 +147,11 @@ private:
     } else if (!first->args.empty()) {
       error(first->span, first->name + " takes no arguments; declare them with ARG");
     }
-    for (size_t i = 0; i < fn.recipe.size(); ++i)
-      walk_statement(fn.recipe[i], Where::function, i == 0);
+    walk(fn.recipe, Where::function, first);
   }
 
-  void walk(const Block& block, Where where) {
-    for (const auto& s : block) walk_statement(s, where, false);
-  }
-
-  void walk_statement(const Statement& s, Where where, bool function_header) {
-    std::visit(
-        [&](const auto& n) {
-          using T = std::decay_t<decltype(n)>;
-          if constexpr (std::is_same_v<T, Command>) {
-            check_command(n, where, function_header);
-          } else if constexpr (std::is_same_v<T, IfStmt>) {
-            walk(n.if_branch.body, where);
-            for (const auto& b : n.else_ifs) walk(b.body, where);
-            if (n.else_body) walk(*n.else_body, where);
-          } else if constexpr (std::is_same_v<T, TryStmt>) {
-            walk(n.try_body, where);
-            if (n.catch_body) walk(*n.catch_body, where);
-            if (n.finally_body) walk(*n.finally_body, where);
-          } else if constexpr (std::is_same_v<T, WithStmt>) {
-            walk(n.body, where);
-          } else {
-            walk(n.body, where);
-          }
-        },
-        s.node);
+  void walk(const Block& block, Where where, const Command* header = nullptr) {
+    for_each_command(block, [&](const Command& c) { check_command(c, where, &c == header); });
   }
 
   void check_command(const Command& c, Where where, bool function_header) {

@@ -3,6 +3,7 @@
 // removed); resolution and expansion happen later, in `resolve`.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <variant>
@@ -99,5 +100,9 @@ struct Earthfile {
   const Target* find_target(std::string_view name) const;
   const Function* find_function(std::string_view name) const;
 };
+
+// Calls `f` on every command of `block` in source order, descending into
+// IF/FOR/WAIT/TRY/WITH bodies (the DOCKER command of a WITH included).
+void for_each_command(const Block& block, const std::function<void(const Command&)>& f);
 
 } // namespace earth::syntax
