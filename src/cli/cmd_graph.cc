@@ -26,12 +26,9 @@ int cmd_graph(Args& args) {
   if (all) {
     // Every target of ./Earthfile; required ARGs get a placeholder.
     req.options.placeholder_required = true;
-    for (const char* name : {"Earthfile", "build.earth"})
-      if (fs::exists(name)) {
-        for (const auto& t : syntax::parse_file_or_throw(name).targets)
-          targets.push_back("+" + t.name);
-        break;
-      }
+    if (std::string path = syntax::earthfile_in("."); !path.empty())
+      for (const auto& t : syntax::parse_file_or_throw(path).targets)
+        targets.push_back("+" + t.name);
     if (targets.size() > 1) targets.erase(targets.begin());
   }
   resolve::Graph graph = resolve::resolve_all(targets, req.options);

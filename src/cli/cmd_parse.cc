@@ -21,11 +21,9 @@ std::string find_earthfile(const std::string& path) {
     if (fs::exists(dir)) return dir;
     throw Error("no such directory: " + dir);
   }
-  for (const char* name : {"Earthfile", "build.earth"}) {
-    std::string candidate = fs::join(dir, name);
-    if (fs::exists(candidate)) return candidate;
-  }
-  throw Error("no Earthfile in " + dir);
+  std::string found = syntax::earthfile_in(dir);
+  if (found.empty()) throw Error("no Earthfile in " + dir);
+  return found;
 }
 
 std::string single_path(Args& args, std::string_view command) {

@@ -110,14 +110,7 @@ FileId Resolver::load_dir(const std::string& abs_dir, FileId from, const syntax:
   std::string shown = shown_dir(abs_dir);
   if (!fs::is_dir(abs_dir))
     fail(from, span, fmt::format("no such directory {} (for {})", shown, shown_ref));
-  std::string path;
-  for (const char* name : {"Earthfile", "build.earth"}) {
-    std::string candidate = abs_dir + "/" + name;
-    if (fs::exists(candidate)) {
-      path = candidate;
-      break;
-    }
-  }
+  std::string path = syntax::earthfile_in(abs_dir);
   if (path.empty())
     fail(from, span,
          fmt::format("no Earthfile in {} (for {}; tried {}/Earthfile and {}/build.earth)", shown,

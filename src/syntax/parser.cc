@@ -338,6 +338,14 @@ ParseResult parse(const SourceFile& source) {
   return r;
 }
 
+std::string earthfile_in(const std::string& dir) {
+  for (const char* name : {"Earthfile", "build.earth"}) {
+    std::string candidate = fs::join(dir, name);
+    if (fs::exists(candidate)) return candidate;
+  }
+  return {};
+}
+
 Earthfile parse_file_or_throw(const std::string& path) {
   auto text = fs::read_file(path);
   if (!text.ok()) throw Error(text.error());

@@ -22,6 +22,10 @@ ParseResult parse(const SourceFile& source);
 // Parses without the post-parse validation (for tools and tests).
 ParseResult parse_syntax_only(const SourceFile& source);
 
+// The Earthfile of directory `dir`: `Earthfile`, else the legacy
+// `build.earth`; empty if there is neither.
+std::string earthfile_in(const std::string& dir);
+
 // Reads `path` and parses it; a missing file throws earth::Error. On any
 // diagnostic throws earth::Error whose message is every rendered diagnostic.
 Earthfile parse_file_or_throw(const std::string& path);
