@@ -36,8 +36,9 @@ public:
   Result<std::vector<std::string>> import(const std::string& path, std::string_view name) override;
   Result<void> export_archive(std::string_view ref, const std::string& path,
                               ArchiveFormat format) override;
-  Result<ImageRecord> commit(const ImageRecord& base, const std::string& upper_dir,
-                             const RuntimeConfig& config, std::string_view name) override;
+  Result<ImageRecord> commit(const ImageRecord& base, const std::vector<std::string>& upper_dirs,
+                             const RuntimeConfig& config,
+                             const std::vector<std::string>& names) override;
   Result<std::vector<ImageSummary>> list() override;
   Result<void> remove(std::string_view ref) override;
 
@@ -226,10 +227,17 @@ std::string oci_layer_type(const std::string& mt) {
   return mt;
 }
 
-Result<ImageRecord> LocalImageStore::commit(const ImageRecord& base, const std::string& upper_dir,
-                                            const RuntimeConfig& runtime, std::string_view name) {
-  auto ref = Reference::parse(name);
-  if (!ref) return Failure{ref.error()};
+Result<ImageRecord> LocalImageStore::commit(const ImageRecord& base,
+                                            const std::vector<std::string>& upper_dirs,
+                                            const RuntimeConfig& runtime,
+                                            const std::vector<std::string>& names) {
+  if (names.empty()) return Failure{"commit: no image name given"};
+  std::vector<Reference> refs;
+  for (const auto& name : names) {
+    auto ref = Reference::parse(name);
+    if (!ref) return Failure{ref.error()};
+    refs.push_back(std::move(*ref));
+  }
   Manifest m{media::oci_manifest, {}, {}, {}};
   ImageConfig c{host_platform(), {}, {}, nlohmann::json::object()};
   if (!base.manifest_digest.is_zero()) {
@@ -247,7 +255,7 @@ Result<ImageRecord> LocalImageStore::commit(const ImageRecord& base, const std::
   }
   auto& history = c.raw["history"];
   if (!history.is_array()) history = nlohmann::json::array();
-  if (!upper_dir.empty()) {
+  for (const auto& upper_dir : upper_dirs) {
     LayerWriteOptions opts;
     opts.compression = Compression::zstd; // performance.md: zstd for the local cache
     auto layer = write_layer(upper_dir, blobs_, opts);
@@ -256,9 +264,8 @@ Result<ImageRecord> LocalImageStore::commit(const ImageRecord& base, const std::
         {layer->media_type, layer->digest, static_cast<int64_t>(layer->size), {}, {}});
     c.diff_ids.push_back(layer->diff_id);
     history.push_back({{"created_by", "earth"}});
-  } else {
-    history.push_back({{"created_by", "earth"}, {"empty_layer", true}});
   }
+  if (upper_dirs.empty()) history.push_back({{"created_by", "earth"}, {"empty_layer", true}});
   c.config = runtime;
   std::string config_json = to_json(c);
   auto config_digest = blobs_.put(config_json);
@@ -266,8 +273,9 @@ Result<ImageRecord> LocalImageStore::commit(const ImageRecord& base, const std::
   m.config = {media::oci_config, *config_digest, static_cast<int64_t>(config_json.size()), {}, {}};
   auto digest = blobs_.put(to_json(m));
   if (!digest) return Failure{digest.error()};
-  if (auto r = index_.set(ref->str(), *digest); !r) return Failure{r.error()};
-  return record(ref->str(), *digest);
+  for (const auto& ref : refs)
+    if (auto r = index_.set(ref.str(), *digest); !r) return Failure{r.error()};
+  return record(refs.front().str(), *digest);
 }
 
 Result<std::vector<ImageSummary>> LocalImageStore::list() {

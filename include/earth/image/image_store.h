@@ -82,12 +82,15 @@ public:
   virtual Result<void> export_archive(std::string_view ref, const std::string& path,
                                       ArchiveFormat format) = 0;
 
-  // Creates a new image from `base` plus one layer made from `upper_dir`
-  // (overlayfs whiteouts become OCI whiteouts), with `config`, named `name`.
-  // This is how `SAVE IMAGE` records a build result. An empty `upper_dir`
-  // adds no layer; a default-constructed `base` (zero digest) is FROM scratch.
-  virtual Result<ImageRecord> commit(const ImageRecord& base, const std::string& upper_dir,
-                                     const RuntimeConfig& config, std::string_view name) = 0;
+  // Creates a new image from `base` plus one layer per dir of `upper_dirs`
+  // (bottom first; overlayfs whiteouts become OCI whiteouts), with `config`,
+  // under every name of `names` (at least one). This is how `SAVE IMAGE`
+  // records a build result. No dirs add no layer; a default-constructed
+  // `base` (zero digest) is FROM scratch.
+  virtual Result<ImageRecord> commit(const ImageRecord& base,
+                                     const std::vector<std::string>& upper_dirs,
+                                     const RuntimeConfig& config,
+                                     const std::vector<std::string>& names) = 0;
 
   virtual Result<std::vector<ImageSummary>> list() = 0;
   // Removes a name; blobs and snapshots stay until garbage collection.

@@ -145,7 +145,7 @@ TEST_F(ImageStoreTest, CommitAddsALayerAndConfig) {
   RuntimeConfig cfg = base.config;
   cfg.working_dir = "/app";
   cfg.cmd = {"cat", "hello.txt"};
-  auto rec = store->commit(base, upper, cfg, "earth-test/app:1");
+  auto rec = store->commit(base, {upper}, cfg, {"earth-test/app:1"});
   ASSERT_TRUE(rec.ok()) << rec.error();
   ASSERT_EQ(rec->layer_dirs.size(), 2u);
   EXPECT_EQ(rec->layer_dirs[0], base.layer_dirs[0]);
@@ -188,7 +188,7 @@ TEST_F(ImageStoreTest, SnapshotsStackAsOverlayfsLowerDirs) {
   ASSERT_TRUE(fs::write_file_atomic(upper + "/usr/bin/only", "x").ok());
   ASSERT_EQ(::setxattr((upper + "/usr/bin").c_str(), "trusted.overlay.opaque", "y", 1, 0), 0);
   ASSERT_EQ(::mknod((upper + "/etc/group").c_str(), S_IFCHR, makedev(0, 0)), 0);
-  auto rec = store->commit(base, upper, base.config, "earth-test/overlay:1");
+  auto rec = store->commit(base, {upper}, base.config, {"earth-test/overlay:1"});
   ASSERT_TRUE(rec.ok()) << rec.error();
   std::string lower;
   for (auto it = rec->layer_dirs.rbegin(); it != rec->layer_dirs.rend(); ++it)
@@ -278,13 +278,13 @@ TEST_F(ImageStoreTest, CommitFromScratchAndWithoutChanges) {
   ASSERT_TRUE(fs::write_file_atomic(upper + "/bin/tool", "#!/bin/sh\n", 0755).ok());
   RuntimeConfig cfg;
   cfg.entrypoint = {"/bin/tool"};
-  auto scratch = store->commit(ImageRecord{}, upper, cfg, "earth-test/scratch:1");
+  auto scratch = store->commit(ImageRecord{}, {upper}, cfg, {"earth-test/scratch:1"});
   ASSERT_TRUE(scratch.ok()) << scratch.error();
   ASSERT_EQ(scratch->layer_dirs.size(), 1u);
   EXPECT_EQ(scratch->config.entrypoint, cfg.entrypoint);
   EXPECT_EQ(scratch->os, "linux");
   cfg.cmd = {"--help"};
-  auto same = store->commit(*scratch, "", cfg, "earth-test/scratch:2");
+  auto same = store->commit(*scratch, {}, cfg, {"earth-test/scratch:2"});
   ASSERT_TRUE(same.ok()) << same.error();
   EXPECT_EQ(same->layer_dirs, scratch->layer_dirs);
   EXPECT_EQ(same->config.cmd, cfg.cmd);

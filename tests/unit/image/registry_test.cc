@@ -145,7 +145,7 @@ TEST_F(RegistryTest, PushesWithBasicAuthAndPullsBack) {
   std::string upper = tmp.path() + "/upper";
   ASSERT_TRUE(fs::make_dirs(upper).ok());
   ASSERT_TRUE(fs::write_file_atomic(upper + "/pushed.txt", "over the wire\n").ok());
-  ASSERT_TRUE(store->commit(base, upper, base.config, "earth-test/pushed:1").ok());
+  ASSERT_TRUE(store->commit(base, {upper}, base.config, {"earth-test/pushed:1"}).ok());
   std::string dest = reg.host() + "/team/pushed:1";
   auto digest = store->push("earth-test/pushed:1", dest);
   ASSERT_TRUE(digest.ok()) << digest.error();
