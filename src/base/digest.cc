@@ -1,5 +1,7 @@
 #include "earth/base/digest.h"
 
+#include <endian.h>
+
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <unistd.h>
@@ -58,7 +60,9 @@ Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
     throw std::runtime_error("OpenSSL: cannot initialise SHA-256");
 }
 
-Sha256::~Sha256() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
+Sha256::~Sha256() {
+  EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_));
+}
 
 void Sha256::update(const void* data, size_t len) {
   EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), data, len);
@@ -77,7 +81,7 @@ Hasher::Hasher(std::string_view domain, DebugSink debug) : debug_(std::move(debu
 
 void Hasher::field(std::string_view tag, char type, std::string_view bytes) {
   // tag length, tag, type byte, value length, value: unambiguous framing.
-  uint64_t lens[2] = {tag.size(), bytes.size()};
+  uint64_t lens[2] = {htole64(tag.size()), htole64(bytes.size())}; // fixed-width little-endian
   sha_.update(&lens[0], sizeof lens[0]);
   sha_.update(tag);
   sha_.update(&type, 1);
@@ -92,7 +96,9 @@ Hasher& Hasher::add(std::string_view tag, std::string_view value) {
 }
 
 Hasher& Hasher::add(std::string_view tag, int64_t value) {
-  field(tag, 'i', std::string_view(reinterpret_cast<const char*>(&value), sizeof value));
+  // Little-endian on every host, so keys are the same on every machine.
+  uint64_t le = htole64(static_cast<uint64_t>(value));
+  field(tag, 'i', std::string_view(reinterpret_cast<const char*>(&le), sizeof le));
   if (debug_) debug_(tag, std::to_string(value));
   return *this;
 }
@@ -104,7 +110,9 @@ Hasher& Hasher::add(std::string_view tag, const Digest& value) {
   return *this;
 }
 
-Digest Hasher::finish() { return sha_.finish(); }
+Digest Hasher::finish() {
+  return sha_.finish();
+}
 
 std::optional<Digest> digest_file(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

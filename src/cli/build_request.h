@@ -13,6 +13,11 @@ struct BuildRequest {
   std::vector<std::string> arg_flags; // the words after the target
   std::string arg_file = ".arg";
   bool dry_run = false;
+  bool no_cache = false, allow_privileged = false, no_output = false, strict = false;
+  bool verbose = false;
+  unsigned jobs = 0;
+  std::string artifact, artifact_dest; // --artifact +t/path [dest]
+  bool image_only = false;             // --image +t
   resolve::Options options;
 };
 

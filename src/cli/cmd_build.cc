@@ -1,12 +1,18 @@
-// `earth [flags] +TARGET [--ARG=value...]`: for now only --dry-run, which
-// resolves the target DAG and prints what would be built (building is a
-// later issue).
+// `earth [flags] +TARGET [--ARG=value...]`: resolve, then build (or, with
+// --dry-run, print what would be built).
+#include <signal.h>
+
 #include <cstdio>
 #include <set>
+#include <thread>
 
 #include "build_request.h"
 #include "earth/base/error.h"
+#include "earth/build/build.h"
 #include "earth/cli/commands.h"
+#include "earth/exec/linux_runtime.h"
+#include "earth/image/image_store.h"
+#include "earth/output/status.h"
 #include "earth/resolve/resolve.h"
 
 namespace earth::cli {
@@ -14,11 +20,22 @@ namespace earth::cli {
 namespace {
 
 // Build flags that take a value; the rest of kBuildBools are booleans.
-const std::set<std::string, std::less<>> kValued = {
-    "--build-arg", "--platform",      "--arg-file-path",    "--secret",
-    "-s",          "--secret-file",   "--remote-cache",     "--cache-from",
-    "--config",    "--env-file-path", "--secret-file-path", "--artifact",
-    "-a",          "--image"};
+const std::set<std::string, std::less<>> kValued = {"--build-arg",
+                                                    "--platform",
+                                                    "--arg-file-path",
+                                                    "--secret",
+                                                    "-s",
+                                                    "--secret-file",
+                                                    "--remote-cache",
+                                                    "--cache-from",
+                                                    "--config",
+                                                    "--env-file-path",
+                                                    "--secret-file-path",
+                                                    "--artifact",
+                                                    "-a",
+                                                    "--image",
+                                                    "-j",
+                                                    "--jobs"};
 const std::set<std::string, std::less<>> kBools = {"--dry-run",
                                                    "--push",
                                                    "--no-output",
@@ -40,6 +57,27 @@ const std::set<std::string, std::less<>> kBools = {"--dry-run",
                                                    "--auto-skip",
                                                    "--no-auto-skip",
                                                    "--profile"};
+
+unsigned parse_jobs(const std::string& v) {
+  char* end = nullptr;
+  unsigned long n = std::strtoul(v.c_str(), &end, 10);
+  if (v.empty() || *end || n == 0 || n > 1024)
+    throw Error("earth: -j needs a number of jobs from 1 to 1024, not '" + v + "'");
+  return static_cast<unsigned>(n);
+}
+
+void on_interrupt(int) {
+  exec::interrupt_all_runs();
+}
+
+void install_interrupt_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_interrupt;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  ::sigaction(SIGHUP, &sa, nullptr);
+}
 
 bool env_true(const char* a, const char* b) {
   for (const char* name : {a, b})
@@ -86,6 +124,12 @@ BuildRequest parse_build_request(const std::vector<std::string>& words) {
         req.options.platform = value;
       else if (name == "--arg-file-path")
         req.arg_file = value;
+      else if (name == "-j" || name == "--jobs")
+        req.jobs = parse_jobs(value);
+      else if (name == "--artifact" || name == "-a")
+        req.artifact = value;
+      else if (name == "--image")
+        req.target = value, have_target = true, req.image_only = true;
       continue;
     }
     if (kBools.count(name)) {
@@ -93,11 +137,28 @@ BuildRequest parse_build_request(const std::vector<std::string>& words) {
       if (name == "--dry-run") req.dry_run = on;
       if (name == "--push") req.options.push = on;
       if (name == "--ci") req.options.ci = on;
+      if (name == "--no-cache") req.no_cache = on;
+      if (name == "-P" || name == "--allow-privileged") req.allow_privileged = on;
+      if (name == "--no-output") req.no_output = on;
+      if (name == "--strict") req.strict = on;
+      if (name == "-V" || name == "--verbose") req.verbose = on;
       continue;
     }
     if (w.starts_with("-")) throw Error("earth: unknown flag " + w + " (see earth --help)");
     req.target = w;
     have_target = true;
+  }
+  if (!req.artifact.empty() && !have_target) {
+    // --artifact +t/path [dest]: the target is the artifact's, the next word the dest.
+    size_t slash = req.artifact.find('/', req.artifact.find('+'));
+    if (slash == std::string::npos)
+      throw Error("earth: --artifact needs +target/path, not " + req.artifact);
+    req.target = req.artifact.substr(0, slash);
+    have_target = true;
+    if (!req.arg_flags.empty() && !req.arg_flags[0].starts_with("-")) {
+      req.artifact_dest = req.arg_flags[0];
+      req.arg_flags.erase(req.arg_flags.begin());
+    }
   }
   if (!have_target) throw Error("earth: expected a target reference such as +build");
   if (const char* p = std::getenv("EARTHLY_ARG_FILE_PATH"); p && req.arg_file == ".arg")
@@ -106,6 +167,10 @@ BuildRequest parse_build_request(const std::vector<std::string>& words) {
     req.arg_file = p;
   req.options.push |= env_true("EARTHLY_PUSH", "EARTH_PUSH");
   req.options.ci |= env_true("EARTHLY_CI", "EARTH_CI");
+  req.no_cache |= env_true("EARTHLY_NO_CACHE", "EARTH_NO_CACHE");
+  req.allow_privileged |= env_true("EARTHLY_ALLOW_PRIVILEGED", "EARTH_ALLOW_PRIVILEGED");
+  req.strict |= env_true("EARTHLY_STRICT", "EARTH_STRICT");
+  if (req.options.ci) req.no_output = req.strict = true;
   req.options.overrides = resolve::collect_overrides(req.arg_file, build_args, req.arg_flags);
   return req;
 }
@@ -115,9 +180,30 @@ int cmd_build(Args& args) {
   BuildRequest req = parse_build_request(words);
   // Resolve first, so a wrong target or argument is reported as such.
   resolve::Graph graph = resolve::resolve(req.target, req.options);
-  if (!req.dry_run)
-    throw Error("earth: building is not implemented yet; use --dry-run to see what would be built");
-  std::fputs(resolve::dry_run_text(graph).c_str(), stdout);
+  if (req.dry_run) {
+    std::fputs(resolve::dry_run_text(graph).c_str(), stdout);
+    return 0;
+  }
+  build::BuildOptions opts;
+  opts.cache_dir = image::ImageStore::default_cache_dir();
+  opts.jobs = req.jobs;
+  opts.no_cache = req.no_cache;
+  opts.allow_privileged = req.allow_privileged;
+  opts.no_output = req.no_output;
+  opts.strict = req.strict;
+  opts.push = req.options.push;
+  if (!req.artifact.empty()) {
+    opts.only_artifact = req.artifact.substr(req.artifact.find('/', req.artifact.find('+')));
+    opts.only_artifact_dest = req.artifact_dest.empty() ? "." : req.artifact_dest;
+  }
+  opts.only_image = req.image_only;
+  auto store = image::ImageStore::open(opts.cache_dir);
+  if (!store) throw Error(store.error());
+  exec::LinuxRuntime runtime;
+  auto status = output::make_plain_status(stderr, req.verbose);
+  build::BuildServices services{runtime, **store, *status};
+  install_interrupt_handlers();
+  build::build(graph, opts, services);
   return 0;
 }
 

@@ -154,6 +154,8 @@ Result<ImageConfig> parse_config(std::string_view text) {
     r.exposed_ports = key_list(*rc, "ExposedPorts");
     r.volumes = key_list(*rc, "Volumes");
     r.stop_signal = str_field(*rc, "StopSignal");
+    if (auto hc = rc->find("Healthcheck"); hc != rc->end() && hc->is_object())
+      r.healthcheck = hc->dump();
   }
   auto rootfs = j->find("rootfs");
   if (rootfs == j->end() || !rootfs->is_object()) return Failure{"image config has no rootfs"};
@@ -232,6 +234,10 @@ std::string to_json(const ImageConfig& c) {
   set_keys("ExposedPorts", r.exposed_ports);
   set_keys("Volumes", r.volumes);
   set_str("StopSignal", r.stop_signal);
+  if (r.healthcheck.empty())
+    rc.erase("Healthcheck");
+  else
+    rc["Healthcheck"] = json::parse(r.healthcheck);
   j["config"] = rc;
   json ids = json::array();
   for (const auto& d : c.diff_ids) ids.push_back(d.oci());

@@ -6,13 +6,11 @@
 
 namespace earth::resolve {
 
-// Parses leading flags; `valued` lists the flags that take a value. An
-// unknown flag fails.
-Flags parse_flags(Resolver& r, FileId file, const syntax::Span& span, const std::string& command,
-                  const std::vector<std::string>& words,
-                  std::initializer_list<std::string_view> valued,
-                  std::initializer_list<std::string_view> boolean) {
-  Flags f;
+Result<CommandFlags> parse_command_flags(std::string_view command,
+                                         const std::vector<std::string>& words,
+                                         std::initializer_list<std::string_view> valued,
+                                         std::initializer_list<std::string_view> boolean) {
+  CommandFlags f;
   size_t i = 0;
   for (; i < words.size(); ++i) {
     const std::string& w = words[i];
@@ -26,24 +24,32 @@ Flags parse_flags(Resolver& r, FileId file, const syntax::Span& span, const std:
     bool is_valued = std::find(valued.begin(), valued.end(), name) != valued.end();
     bool is_bool = std::find(boolean.begin(), boolean.end(), name) != boolean.end();
     if (is_valued) {
-      if (eq != std::string::npos) {
+      if (eq != std::string::npos)
         f.values.emplace_back(name, w.substr(eq + 1));
-      } else if (i + 1 < words.size()) {
+      else if (i + 1 < words.size())
         f.values.emplace_back(name, words[++i]);
-      } else {
-        r.fail(file, span, fmt::format("{} {} needs a value", command, name));
-      }
+      else
+        return Failure{fmt::format("{} {} needs a value", command, name)};
     } else if (is_bool) {
       std::string v = eq == std::string::npos ? "true" : w.substr(eq + 1);
       if (v == "true") f.bools.push_back(name);
     } else if (name == "--from" && command == "COPY") {
-      r.fail(file, span, "COPY --from is not supported; use COPY +target/path instead");
+      return Failure{"COPY --from is not supported; use COPY +target/path instead"};
     } else {
-      r.fail(file, span, fmt::format("unknown flag {} for {}", name, command));
+      return Failure{fmt::format("unknown flag {} for {}", name, command)};
     }
   }
   f.next = i;
   return f;
+}
+
+Flags parse_flags(Resolver& r, FileId file, const syntax::Span& span, const std::string& command,
+                  const std::vector<std::string>& words,
+                  std::initializer_list<std::string_view> valued,
+                  std::initializer_list<std::string_view> boolean) {
+  auto f = parse_command_flags(command, words, valued, boolean);
+  if (!f) r.fail(file, span, f.error());
+  return std::move(f).value();
 }
 
 } // namespace earth::resolve

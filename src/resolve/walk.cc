@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "earth/base/strings.h"
+#include "earth/resolve/scope.h"
 #include "flags.h"
 #include "resolver.h"
 
@@ -48,21 +49,7 @@ bool base_has_environment(const syntax::Block& base) {
 } // namespace
 
 const Value* Resolver::lookup(Walk& w, std::string_view name) {
-  const Frame& frame = w.frames.back();
-  const Value* best = nullptr;
-  int best_rank = 99;
-  for (auto it = frame.vars.rbegin(); it != frame.vars.rend(); ++it) {
-    if (it->name != name) continue;
-    int rank = it->kind == VarKind::let ? 0 : it->kind == VarKind::global ? 3 : 1;
-    if (rank < best_rank) best = &it->value, best_rank = rank;
-  }
-  if (best_rank > 2)
-    for (auto it = w.envs.rbegin(); it != w.envs.rend(); ++it)
-      if (it->name == name) {
-        best = &it->value;
-        break;
-      }
-  return best;
+  return resolve::lookup(w.frames.back().vars, w.envs, name);
 }
 
 Value Resolver::expand(Walk& w, const std::string& word, const Span& span) {
@@ -215,35 +202,6 @@ void Resolver::walk_command(Walk& w, const Command& cmd) {
 }
 
 namespace {
-
-// Splits ARG/LET/SET/ENV words into name and value: ["X","=","v"],
-// ["X=v"], ["X"], ["X","v"] (ENV).
-struct KeyValue {
-  std::string name;
-  std::optional<std::string> value;
-};
-
-KeyValue split_key_value(const std::vector<std::string>& words, size_t i) {
-  KeyValue kv;
-  if (i >= words.size()) return kv;
-  std::string first = words[i];
-  size_t eq = first.find('=');
-  if (eq != std::string::npos && eq > 0) {
-    kv.name = first.substr(0, eq);
-    std::vector<std::string> rest{first.substr(eq + 1)};
-    rest.insert(rest.end(), words.begin() + static_cast<long>(i) + 1, words.end());
-    kv.value = join(rest, " ");
-    return kv;
-  }
-  kv.name = first;
-  if (i + 1 < words.size()) {
-    size_t v = words[i + 1] == "=" ? i + 2 : i + 1;
-    std::vector<std::string> rest(words.begin() + static_cast<long>(std::min(v, words.size())),
-                                  words.end());
-    kv.value = join(rest, " ");
-  }
-  return kv;
-}
 
 const Binding* find_var(const Frame& f, std::string_view name, bool lets) {
   for (auto it = f.vars.rbegin(); it != f.vars.rend(); ++it)

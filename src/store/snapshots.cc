@@ -11,8 +11,8 @@
 
 namespace earth::store {
 
-Result<SnapshotStore> SnapshotStore::open(const std::string& cache_dir) {
-  std::string root = fs::join(cache_dir, "snapshots");
+Result<SnapshotStore> SnapshotStore::open(const std::string& cache_dir, std::string_view kind) {
+  std::string root = fs::join(cache_dir, kind);
   std::string tmp = fs::join(cache_dir, "tmp");
   std::string locks = fs::join(cache_dir, "locks");
   for (const auto& d : {root, tmp, locks})

@@ -1,5 +1,7 @@
 #include "earth/syntax/ast.h"
 
+#include <utility>
+
 namespace earth::syntax {
 
 const Target* Earthfile::find_target(std::string_view name) const {
@@ -12,6 +14,48 @@ const Function* Earthfile::find_function(std::string_view name) const {
   for (const auto& f : functions)
     if (f.name == name) return &f;
   return nullptr;
+}
+
+CommandKind command_kind(std::string_view keyword) {
+  static constexpr std::pair<std::string_view, CommandKind> kinds[] = {
+      {"FROM", CommandKind::from},
+      {"FROM DOCKERFILE", CommandKind::from_dockerfile},
+      {"LOCALLY", CommandKind::locally},
+      {"RUN", CommandKind::run},
+      {"COPY", CommandKind::copy},
+      {"SAVE ARTIFACT", CommandKind::save_artifact},
+      {"SAVE IMAGE", CommandKind::save_image},
+      {"BUILD", CommandKind::build},
+      {"WORKDIR", CommandKind::workdir},
+      {"ENV", CommandKind::env},
+      {"ARG", CommandKind::arg},
+      {"LET", CommandKind::let},
+      {"SET", CommandKind::set},
+      {"USER", CommandKind::user},
+      {"ENTRYPOINT", CommandKind::entrypoint},
+      {"CMD", CommandKind::cmd},
+      {"EXPOSE", CommandKind::expose},
+      {"LABEL", CommandKind::label},
+      {"VOLUME", CommandKind::volume},
+      {"HEALTHCHECK", CommandKind::healthcheck},
+      {"HOST", CommandKind::host},
+      {"CACHE", CommandKind::cache},
+      {"DO", CommandKind::do_function},
+      {"IMPORT", CommandKind::import},
+      {"FUNCTION", CommandKind::function},
+      {"COMMAND", CommandKind::command},
+      {"VERSION", CommandKind::version},
+      {"PROJECT", CommandKind::project},
+      {"GIT CLONE", CommandKind::git_clone},
+      {"ADD", CommandKind::add},
+      {"STOPSIGNAL", CommandKind::stopsignal},
+      {"ONBUILD", CommandKind::onbuild},
+      {"SHELL", CommandKind::shell},
+      {"DOCKER", CommandKind::docker},
+  };
+  for (const auto& [name, kind] : kinds)
+    if (name == keyword) return kind;
+  return CommandKind::unknown;
 }
 
 void for_each_command(const Block& block, const std::function<void(const Command&)>& f) {

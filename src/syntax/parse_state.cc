@@ -112,6 +112,7 @@ static std::string render_docs(const std::vector<std::string>& lines) {
 void ParseState::begin_command(std::string name, const char* begin, bool json) {
   command_ = Command{};
   command_.name = std::move(name);
+  command_.kind = command_kind(command_.name);
   command_.args.reserve(6);
   command_.arg_spans.reserve(6);
   command_begin_ = offset(begin);
@@ -211,6 +212,7 @@ void ParseState::open_block(Frame::Kind kind, std::string keyword, const char* b
     break;
   case Frame::Kind::with_block:
     head.name = "DOCKER";
+    head.kind = CommandKind::docker;
     f.stmt.node = WithStmt{std::move(head), {}};
     break;
   default:

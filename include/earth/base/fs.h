@@ -19,6 +19,10 @@ Result<void> make_dirs(const std::string& path, int mode = 0755);
 Result<void> remove_all(const std::string& path);
 bool exists(const std::string& path);
 bool is_dir(const std::string& path);
+// The process's working directory.
+std::string current_dir();
+// The names in directory `path` (without "." and ".."), unsorted.
+Result<std::vector<std::string>> list_dir(const std::string& path);
 // A new, empty directory under `parent` whose name starts with `prefix`.
 Result<std::string> make_temp_dir(const std::string& parent, std::string_view prefix);
 // "a/b" + "c" -> "a/b/c"; an absolute `b` still nests under `a`.

@@ -75,6 +75,7 @@ struct RuntimeConfig {
   std::vector<std::string> exposed_ports; // "80/tcp"
   std::vector<std::string> volumes;
   std::string stop_signal;
+  std::string healthcheck; // the "Healthcheck" object as JSON text; empty: none
 };
 
 struct ImageConfig {

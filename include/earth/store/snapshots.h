@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "earth/base/digest.h"
 #include "earth/base/error.h"
@@ -14,8 +15,11 @@ namespace earth::store {
 
 class SnapshotStore {
 public:
-  // Creates <cache>/snapshots, <cache>/tmp and <cache>/locks when missing.
-  static Result<SnapshotStore> open(const std::string& cache_dir);
+  // Creates <cache>/<kind>, <cache>/tmp and <cache>/locks when missing.
+  // "snapshots" holds unpacked image layers by diff_id; "steps" holds the
+  // layers and artifact trees of build steps by step key (docs/formats.md).
+  static Result<SnapshotStore> open(const std::string& cache_dir,
+                                    std::string_view kind = "snapshots");
 
   std::string path(const Digest& diff_id) const;
   bool has(const Digest& diff_id) const;

@@ -3,9 +3,11 @@
 // removed); resolution and expansion happen later, in `resolve`.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -16,11 +18,54 @@ namespace earth::syntax {
 struct Statement;
 using Block = std::vector<Statement>;
 
+// Every command keyword, set once by the parser: later stages switch on the
+// kind instead of comparing keyword strings.
+enum class CommandKind : uint8_t {
+  unknown,
+  from,
+  from_dockerfile,
+  locally,
+  run,
+  copy,
+  save_artifact,
+  save_image,
+  build,
+  workdir,
+  env,
+  arg,
+  let,
+  set,
+  user,
+  entrypoint,
+  cmd,
+  expose,
+  label,
+  volume,
+  healthcheck,
+  host,
+  cache,
+  do_function,
+  import,
+  function,
+  command,
+  version,
+  project,
+  git_clone,
+  add,
+  stopsignal,
+  onbuild,
+  shell,
+  docker, // `WITH DOCKER`'s head
+};
+// The kind of a keyword written with single spaces ("SAVE ARTIFACT").
+CommandKind command_kind(std::string_view keyword);
+
 // One command: `name` is the keyword as written with single spaces
 // ("SAVE ARTIFACT"); `args` are its words; `exec_mode` when the argument text
 // was a JSON string array (then `args` are the decoded strings).
 struct Command {
   std::string name;
+  CommandKind kind = CommandKind::unknown;
   std::vector<std::string> args;
   std::vector<Span> arg_spans; // parallel to args
   bool exec_mode = false;

@@ -1,0 +1,54 @@
+// The builder (DESIGN.md "build"): runs a resolved graph. Each target
+// instance's recipe is interpreted in order, one step at a time; every step
+// has a key made of its inputs (plan/keys.h) and a step whose key has a
+// stored result is reused without starting a sandbox. Independent targets
+// run in parallel. Outputs (SAVE ARTIFACT … AS LOCAL, SAVE IMAGE) of the CLI
+// target and its BUILD chain are written only after the whole build
+// succeeded.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "earth/base/error.h"
+#include "earth/exec/runtime.h"
+#include "earth/image/image_store.h"
+#include "earth/output/status.h"
+#include "earth/resolve/graph.h"
+
+namespace earth::build {
+
+struct BuildOptions {
+  std::string cache_dir;         // the store's directory (steps/, mounts/, tmp/ …)
+  unsigned jobs = 0;             // targets built at once; 0: the number of cores
+  bool no_cache = false;         // --no-cache: run every step again
+  bool allow_privileged = false; // -P: RUN --privileged is allowed
+  bool no_output = false;        // --no-output / --ci: write no local outputs
+  bool strict = false;           // --strict / --ci
+  bool push = false;             // --push
+  // --artifact +t/path [dest] and --image +t: output only these.
+  std::string only_artifact, only_artifact_dest;
+  bool only_image = false;
+};
+
+// Services the builder uses; tests pass fakes (FakeRuntime, a temp store).
+struct BuildServices {
+  exec::Runtime& runtime;
+  image::ImageStore& images;
+  output::Status& status;
+};
+
+// A failed build: the failing target and step, located, with the last
+// lines of the step's output. what() is the rendered message.
+class BuildError : public Error {
+public:
+  explicit BuildError(std::string message, ExitCode code = ExitCode::user_error)
+      : Error(std::move(message), code) {}
+};
+
+// Builds `graph` (every target reachable from its roots). Throws BuildError
+// when a step fails or cannot run; on success returns what was done.
+output::BuildTotals build(const resolve::Graph& graph, const BuildOptions& options,
+                          BuildServices& services);
+
+} // namespace earth::build

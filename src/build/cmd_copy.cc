@@ -1,0 +1,177 @@
+// COPY from the build context (the Earthfile's directory) and from other
+// targets' artifacts (+t/path), into a new layer.
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include "commands.h"
+#include "earth/base/fs.h"
+#include "earth/exec/user_db.h"
+#include "earth/plan/keys.h"
+#include "earth/resolve/reference.h"
+#include "tree.h"
+
+namespace earth::build {
+
+namespace {
+
+// One thing to copy: a path in a view, and where its copy goes.
+struct Source {
+  const LayerView* view;
+  std::string path; // absolute in the view
+  std::string rel;  // context sources: relative to the context, for ignore rules
+  bool is_dir = false;
+};
+
+struct CopyPlan {
+  LayerView context;
+  IgnoreRules ignore;
+  std::vector<LayerView> artifact_views; // one per artifact source
+  std::vector<Source> sources;
+};
+
+// The context path a COPY source names, or a located error when it leaves
+// the context.
+std::string context_path(TargetRun& t, const syntax::Command& cmd, const std::string& word) {
+  if (word.starts_with("/"))
+    t.fail(cmd, fmt::format("COPY source '{}' is absolute; sources are relative to the "
+                            "Earthfile's directory",
+                            word));
+  std::string p = fs::normalize("/" + word);
+  std::string raw = fs::normalize(word);
+  if (raw == ".." || raw.starts_with("../"))
+    t.fail(cmd,
+           fmt::format("COPY source '{}' is outside the build context ({})", word, t.file().dir));
+  return p;
+}
+
+void add_matches(TargetRun& t, const syntax::Command& cmd, const LayerView& view,
+                 const std::string& pattern, const std::string& shown, bool if_exists,
+                 const IgnoreRules* ignore, std::vector<Source>& out) {
+  std::vector<std::string> paths;
+  if (has_glob(pattern)) {
+    paths = glob(view, pattern);
+  } else if (view.find(pattern)) {
+    paths.push_back(pattern);
+  }
+  size_t before = out.size();
+  for (const auto& p : paths) {
+    std::string rel = p.size() > 1 ? p.substr(1) : "";
+    if (ignore && !rel.empty() && ignore->ignored(rel)) continue;
+    auto e = view.find(p);
+    out.push_back({&view, p, rel, e && S_ISDIR(e->st.st_mode)});
+  }
+  if (out.size() == before && !if_exists)
+    t.fail(cmd, fmt::format("COPY {}: no such file or directory{}", shown,
+                            ignore && !ignore->empty() ? " (or excluded by .earthlyignore)" : ""));
+}
+
+CopyOptions copy_options(TargetRun& t, const syntax::Command& cmd, const resolve::CommandFlags& f) {
+  CopyOptions o;
+  o.keep_ts = f.has("--keep-ts");
+  o.keep_own = f.has("--keep-own");
+  std::string chown = f.last("--chown");
+  if (!chown.empty()) {
+    chown = t.expand(cmd, chown);
+    auto u = exec::resolve_user(chown, t.env().layers);
+    if (!u) t.fail(cmd, fmt::format("COPY --chown {}: {}", chown, u.error()));
+    o.uid = u->uid;
+    o.gid = u->gid;
+    o.keep_own = false;
+  }
+  std::string chmod = f.last("--chmod");
+  if (!chmod.empty()) {
+    chmod = t.expand(cmd, chmod);
+    char* end = nullptr;
+    unsigned long m = std::strtoul(chmod.c_str(), &end, 8);
+    if (chmod.empty() || *end || m > 07777)
+      t.fail(cmd, fmt::format("COPY --chmod needs an octal mode like 0755, not '{}'", chmod));
+    o.chmod = static_cast<mode_t>(m);
+  }
+  return o;
+}
+
+} // namespace
+
+void cmd_copy(TargetRun& t, const syntax::Command& cmd) {
+  auto words = resolve::join_grouped_words(cmd.args);
+  auto f = t.flags(cmd, words, {"--chmod", "--chown", "--platform", "--build-arg"},
+                   {"--dir", "--keep-ts", "--keep-own", "--if-exists", "--symlink-no-follow",
+                    "--allow-privileged", "--pass-args"});
+  if (words.size() < f.next + 2) t.fail(cmd, "COPY needs at least one source and a destination");
+  if (!t.env().started) t.fail(cmd, "COPY needs a FROM first");
+  bool dir_mode = f.has("--dir"), if_exists = f.has("--if-exists");
+  CopyOptions opts = copy_options(t, cmd, f);
+
+  CopyPlan plan{LayerView({t.file().abs_dir}), {}, {}, {}};
+  auto ignore = IgnoreRules::load(t.file().abs_dir);
+  if (!ignore) t.fail(cmd, ignore.error());
+  plan.ignore = std::move(*ignore);
+  auto artifact_edges = t.edges(resolve::EdgeKind::copy);
+  size_t next_edge = 0;
+  size_t n_sources = words.size() - 1 - f.next;
+  plan.artifact_views.reserve(n_sources);
+
+  plan::KeyBuilder key("COPY", t.env().key);
+  for (size_t i = f.next; i + 1 < words.size(); ++i) {
+    auto group = resolve::split_grouped_ref(words[i]);
+    std::string word = group ? group->ref : t.expand(cmd, words[i]);
+    if (group || resolve::has_unescaped_plus(word)) {
+      if (next_edge >= artifact_edges.size() || artifact_edges[next_edge]->to == resolve::kNone)
+        t.fail(cmd, fmt::format("COPY {}: this artifact reference is not supported yet", word));
+      const auto* edge = artifact_edges[next_edge++];
+      const TargetResult& dep = t.ctx().results[edge->to];
+      plan.artifact_views.emplace_back(dep.artifacts.layers);
+      std::string path = fs::normalize("/" + edge->artifact);
+      key.add("artifact-of", dep.artifacts.key).add("artifact", path);
+      add_matches(t, cmd, plan.artifact_views.back(), path, word, if_exists, nullptr, plan.sources);
+      continue;
+    }
+    std::string path = context_path(t, cmd, word);
+    key.add("context", path);
+    add_matches(t, cmd, plan.context, path, word, if_exists, &plan.ignore, plan.sources);
+  }
+  for (const auto& s : plan.sources) {
+    CopyOptions o = opts;
+    if (s.view == &plan.context && !plan.ignore.empty())
+      o.skip = [&](const std::string& rel) {
+        return plan.ignore.ignored(s.rel.empty() ? rel : s.rel + "/" + rel);
+      };
+    key.add("source", s.path);
+    if (auto r = hash_entry(*s.view, s.path, o, key.hasher()); !r) t.fail(cmd, r.error());
+  }
+
+  std::string dest_word = t.expand(cmd, words.back());
+  std::string dest = t.in_workdir(dest_word);
+  LayerView rootfs(t.env().layers);
+  auto resolved = rootfs.resolve(dest);
+  if (!resolved) t.fail(cmd, resolved.error());
+  bool dest_is_dir = dest_word.ends_with("/") || plan.sources.size() > 1 ||
+                     (resolved->entry && S_ISDIR(resolved->entry->st.st_mode)) ||
+                     (plan.sources.size() == 1 && plan.sources[0].is_dir && !dir_mode);
+  key.add("dest", resolved->path).add("dest-is-dir", dest_is_dir ? 1 : 0);
+  key.add("dir", dir_mode ? 1 : 0).add("keep-ts", opts.keep_ts ? 1 : 0);
+  key.add("keep-own", opts.keep_own ? 1 : 0).add("owner", int64_t(opts.uid) << 32 | opts.gid);
+  key.add("chmod", opts.chmod ? int64_t(*opts.chmod) : -1);
+  Digest k = key.finish();
+
+  std::string dir = t.make_dir(cmd, k, [&](const std::string& layer) -> Result<void> {
+    std::string base = resolved->path;
+    std::string parent = dest_is_dir ? base : fs::dirname(base);
+    if (auto r = make_parents(layer, parent); !r) return r;
+    for (const auto& s : plan.sources) {
+      std::string to = base;
+      if (dest_is_dir && (!s.is_dir || dir_mode)) to = fs::join(base, fs::basename(s.path));
+      CopyOptions o = opts;
+      if (s.view == &plan.context && !plan.ignore.empty())
+        o.skip = [&](const std::string& rel) {
+          return plan.ignore.ignored(s.rel.empty() ? rel : s.rel + "/" + rel);
+        };
+      if (auto r = copy_entry(*s.view, s.path, layer + to, o); !r) return r;
+    }
+    return {};
+  });
+  t.env().layers.push_back(dir);
+  t.env().key = k;
+}
+
+} // namespace earth::build

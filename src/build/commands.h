@@ -1,0 +1,23 @@
+// The engine's command handlers, one file per group (STYLE.md rule 14):
+// each reads its command from the current step of `t` and updates t.env().
+#pragma once
+
+#include "target_run.h"
+
+namespace earth::build {
+
+// cmd_from.cc
+void cmd_from(TargetRun& t, const syntax::Command& cmd);
+void from_target(TargetRun& t, resolve::NodeId dep);
+// cmd_run.cc
+void cmd_run(TargetRun& t, const syntax::Command& cmd);
+// cmd_copy.cc
+void cmd_copy(TargetRun& t, const syntax::Command& cmd);
+// cmd_save.cc
+void cmd_save_artifact(TargetRun& t, const syntax::Command& cmd);
+void cmd_save_image(TargetRun& t, const syntax::Command& cmd);
+// cmd_config.cc: ENV, WORKDIR, USER, ENTRYPOINT, CMD, EXPOSE, LABEL, VOLUME,
+// HEALTHCHECK, HOST, CACHE, and ARG/LET/SET (values come from the resolver).
+void cmd_config(TargetRun& t, const syntax::Command& cmd);
+
+} // namespace earth::build

@@ -1,0 +1,84 @@
+// Internal to the build module: what one build shares between its worker
+// threads, and the state a target's recipe carries from step to step.
+#pragma once
+
+#include <atomic>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "earth/base/digest.h"
+#include "earth/build/build.h"
+#include "earth/image/image_store.h"
+#include "earth/store/snapshots.h"
+
+namespace earth::build {
+
+// A CACHE directory: mounted into every later RUN of the target.
+struct CacheDir {
+  std::string target;    // absolute path inside the sandbox
+  std::string host_dir;  // <cache>/mounts/<id digest>
+  std::string lock_path; // held while a RUN uses it (sharing=locked)
+};
+
+// The build environment at one point of a recipe: a filesystem made of
+// layers and an image config.
+struct EnvState {
+  Digest key;                      // identity of everything below (zero: no FROM yet)
+  image::ImageRecord base;         // the FROM image (zero manifest digest: scratch)
+  std::vector<std::string> layers; // layer dirs, bottom first: the base's, then the steps'
+  size_t own_from = 0;             // layers[own_from..] were made by build steps
+  image::RuntimeConfig config;
+  std::vector<std::pair<std::string, std::string>> hosts; // HOST name address
+  std::vector<CacheDir> caches;
+  bool started = false; // a FROM (or implicit FROM +base) happened
+};
+
+// The artifact tree of a target: SAVE ARTIFACT results stacked in order.
+struct ArtifactState {
+  Digest key; // identity of the tree (chained over the SAVE ARTIFACT keys)
+  std::vector<std::string> layers;
+};
+
+// `SAVE ARTIFACT … AS LOCAL`: written after a successful build.
+struct ArtifactOutput {
+  std::vector<std::string> paths; // absolute paths in the artifact tree
+  std::string host_dest;          // absolute host path as written ("…/dist/" keeps its slash)
+  std::string shown_dest;         // as written in the Earthfile
+  bool glob = false;              // several sources: the dest is a directory
+  ArtifactState tree;             // the tree as of that step
+};
+
+// `SAVE IMAGE name…`: committed to the local image store after the build.
+struct ImageOutput {
+  std::vector<std::string> names;
+  EnvState env;
+};
+
+struct TargetResult {
+  EnvState env;
+  ArtifactState artifacts;
+  std::vector<ArtifactOutput> local_artifacts;
+  std::vector<ImageOutput> images;
+  bool all_cached = true;
+};
+
+struct Context {
+  Context(const resolve::Graph& g, const BuildOptions& o, BuildServices& s, store::SnapshotStore st)
+      : graph(g), options(o), services(s), steps(std::move(st)), results(g.nodes.size()) {}
+  const resolve::Graph& graph;
+  const BuildOptions& options;
+  BuildServices& services;
+  store::SnapshotStore steps; // <cache>/steps: step layers and artifact trees by key
+  std::string tmp_dir;        // <cache>/tmp
+  std::string mounts_dir;     // <cache>/mounts
+  // Per node; complete before Plan::finished(node), read-only afterwards.
+  std::vector<TargetResult> results;
+  std::atomic<bool> cancelled{false};
+  std::atomic<uint32_t> steps_run{0}, steps_cached{0};
+};
+
+// The name a target instance is shown with: "+build", "./lib+t".
+std::string display_name(const resolve::Graph& graph, resolve::NodeId id);
+
+} // namespace earth::build

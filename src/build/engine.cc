@@ -1,0 +1,178 @@
+// The builder loop: workers take ready targets from the Plan, interpret
+// their recipes (TargetRun), and report to Status; the first failure stops
+// the build (running sandboxes are killed). Outputs are written only after
+// every target succeeded.
+#include <fmt/format.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <thread>
+
+#include "earth/base/fs.h"
+#include "earth/build/build.h"
+#include "earth/exec/linux_runtime.h"
+#include "earth/plan/plan.h"
+#include "outputs.h"
+#include "target_run.h"
+#include "tree.h"
+
+namespace earth::build {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+class Scheduler {
+public:
+  Scheduler(Context& ctx, unsigned jobs) : ctx_(ctx), plan_(ctx.graph), jobs_(jobs) {}
+
+  // Runs every target; rethrows the first failure.
+  void run() {
+    std::vector<std::thread> workers;
+    unsigned n = std::max(1u, std::min<unsigned>(jobs_, plan_.wanted()));
+    for (unsigned i = 0; i < n; ++i) workers.emplace_back([this] { work(); });
+    for (auto& w : workers) w.join();
+    if (cancelled_by_us_) exec::clear_interrupt();
+    if (error_) std::rethrow_exception(error_);
+  }
+
+private:
+  void work() {
+    for (;;) {
+      resolve::NodeId id;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return error_ || !plan_.more_to_do() || plan_.has_ready(); });
+        if (error_ || !plan_.more_to_do()) return;
+        id = plan_.pop_ready();
+      }
+      build_one(id);
+    }
+  }
+
+  void build_one(resolve::NodeId id) {
+    std::string name = display_name(ctx_.graph, id);
+    auto& status = ctx_.services.status;
+    auto start = Clock::now();
+    try {
+      status.target_started(name);
+      TargetResult r = TargetRun(ctx_, id).run();
+      bool cached = r.all_cached;
+      ctx_.results[id] = std::move(r);
+      status.target_finished(name, cached, Clock::now() - start);
+      std::lock_guard lock(mu_);
+      plan_.finished(id);
+    } catch (...) {
+      std::lock_guard lock(mu_);
+      if (!error_) {
+        error_ = std::current_exception();
+        status.target_failed(name);
+        ctx_.cancelled = true;
+        if (!exec::runs_interrupted()) {
+          exec::interrupt_all_runs(); // stop the other targets' sandboxes
+          cancelled_by_us_ = true;
+        }
+      }
+      plan_.failed(id);
+    }
+    cv_.notify_all();
+  }
+
+  Context& ctx_;
+  plan::Plan plan_;
+  unsigned jobs_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::exception_ptr error_;
+  bool cancelled_by_us_ = false;
+};
+
+// --artifact +t/path [dest]: only that artifact of the CLI target.
+void write_only_artifact(Context& ctx, output::BuildTotals& totals) {
+  resolve::NodeId root = ctx.graph.root;
+  ArtifactOutput out;
+  out.tree = ctx.results[root].artifacts;
+  LayerView view(out.tree.layers);
+  std::string path = fs::normalize(ctx.options.only_artifact);
+  out.glob = has_glob(path);
+  out.paths = out.glob ? glob(view, path) : std::vector<std::string>{path};
+  if (out.paths.empty() || (!out.glob && !view.find(path)))
+    throw BuildError(
+        fmt::format("--artifact: {} has no artifact {}", display_name(ctx.graph, root), path));
+  const std::string& dest = ctx.options.only_artifact_dest;
+  out.host_dest = dest.starts_with("/") ? dest : fs::join(fs::current_dir(), dest);
+  if (dest.ends_with("/") || dest == ".") out.host_dest += "/";
+  auto written = write_artifact(out);
+  if (!written) throw BuildError("--artifact: " + written.error());
+  for (auto& w : *written)
+    totals.outputs.push_back(
+        {output::OutputInfo::Kind::artifact, display_name(ctx.graph, root), std::move(w)});
+}
+
+// Writes the outputs of the CLI target and its BUILD chain (Node::output).
+void write_outputs(Context& ctx, output::BuildTotals& totals) {
+  const auto& opts = ctx.options;
+  if (!opts.only_artifact.empty()) return write_only_artifact(ctx, totals);
+  for (resolve::NodeId id : ctx.graph.build_order()) {
+    if (!ctx.graph.nodes[id].output) continue;
+    if (opts.only_image && id != ctx.graph.root) continue;
+    const TargetResult& r = ctx.results[id];
+    std::string name = display_name(ctx.graph, id);
+    if (!opts.no_output && !opts.only_image)
+      for (const auto& a : r.local_artifacts) {
+        auto written = write_artifact(a);
+        if (!written)
+          throw BuildError(
+              fmt::format("{}: writing artifact to {}: {}", name, a.shown_dest, written.error()));
+        for (auto& w : *written)
+          totals.outputs.push_back({output::OutputInfo::Kind::artifact, name, std::move(w)});
+      }
+    for (const auto& img : r.images) {
+      auto d = write_image(ctx.services.images, img, ctx.options.cache_dir);
+      if (!d) throw BuildError(fmt::format("{}: SAVE IMAGE {}: {}", name, img.names[0], d.error()));
+      for (const auto& n : img.names)
+        totals.outputs.push_back({output::OutputInfo::Kind::image, name, n});
+    }
+  }
+}
+
+} // namespace
+
+output::BuildTotals build(const resolve::Graph& graph, const BuildOptions& options,
+                          BuildServices& services) {
+  auto start = Clock::now();
+  auto steps = store::SnapshotStore::open(options.cache_dir, "steps");
+  if (!steps) throw BuildError(steps.error(), ExitCode::internal_error);
+  Context ctx(graph, options, services, std::move(*steps));
+  ctx.tmp_dir = fs::join(options.cache_dir, "tmp");
+  ctx.mounts_dir = fs::join(options.cache_dir, "mounts");
+  for (const auto& d : {ctx.tmp_dir, ctx.mounts_dir})
+    if (auto r = fs::make_dirs(d); !r) throw BuildError(r.error(), ExitCode::internal_error);
+
+  unsigned jobs = options.jobs ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
+  output::BuildTotals totals;
+  try {
+    Scheduler(ctx, jobs).run();
+  } catch (...) {
+    totals.wall = Clock::now() - start;
+    totals.steps_run = ctx.steps_run;
+    totals.steps_cached = ctx.steps_cached;
+    services.status.build_finished(totals);
+    throw;
+  }
+  for (resolve::NodeId id : graph.build_order()) {
+    ++totals.targets;
+    totals.targets_cached += ctx.results[id].all_cached ? 1 : 0;
+  }
+  totals.steps_run = ctx.steps_run;
+  totals.steps_cached = ctx.steps_cached;
+  write_outputs(ctx, totals);
+  totals.success = true;
+  totals.wall = Clock::now() - start;
+  services.status.build_finished(totals);
+  return totals;
+}
+
+} // namespace earth::build

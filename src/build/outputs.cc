@@ -1,0 +1,102 @@
+// Writing outputs after a successful build: AS LOCAL artifacts onto the
+// host (each atomically: a temp sibling renamed into place) and SAVE IMAGE
+// images into the local store.
+#include "outputs.h"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "earth/base/fs.h"
+#include "earth/exec/linux_runtime.h"
+#include "earth/plan/keys.h"
+#include "tree.h"
+
+namespace earth::build {
+
+namespace {
+
+std::string temp_sibling(const std::string& path) {
+  return fs::join(fs::dirname(path),
+                  ".earth-tmp-" + fs::basename(path) + "-" + std::to_string(::getpid()));
+}
+
+// Puts the artifact entry `src` of `view` at host path `dest`, replacing
+// what was there, so a reader sees the old or the new, never half of it.
+Result<void> replace_with(const LayerView& view, const std::string& src, const std::string& dest) {
+  if (auto r = fs::make_dirs(fs::dirname(dest)); !r) return r;
+  std::string tmp = temp_sibling(dest);
+  (void)fs::remove_all(tmp);
+  CopyOptions o;
+  o.keep_ts = true;
+  o.keep_own = ::geteuid() != 0; // root writes files owned as in the artifact
+  if (auto r = copy_entry(view, src, tmp, o); !r) {
+    (void)fs::remove_all(tmp);
+    return r;
+  }
+  struct stat st;
+  bool old_dir = ::lstat(dest.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+  std::string old = tmp + ".old";
+  if (old_dir && ::rename(dest.c_str(), old.c_str()) != 0)
+    return Failure{errno_message("move " + dest + " aside", errno)};
+  if (::rename(tmp.c_str(), dest.c_str()) != 0) {
+    int err = errno;
+    if (old_dir) ::rename(old.c_str(), dest.c_str());
+    (void)fs::remove_all(tmp);
+    return Failure{errno_message("write " + dest, err)};
+  }
+  if (old_dir) (void)fs::remove_all(old);
+  return {};
+}
+
+} // namespace
+
+Result<std::vector<std::string>> write_artifact(const ArtifactOutput& out) {
+  LayerView view(out.tree.layers);
+  std::vector<std::string> written;
+  std::string dest = out.host_dest;
+  bool into_dir = dest.ends_with("/") || out.glob;
+  for (const auto& p : out.paths) {
+    auto e = view.find(p);
+    if (!e) return Failure{"artifact " + p + " is missing"};
+    std::string to = dest;
+    if (!S_ISDIR(e->st.st_mode)) {
+      if (into_dir || fs::is_dir(dest)) to = fs::join(dest, fs::basename(p));
+    }
+    if (to.ends_with("/")) to.pop_back();
+    if (auto r = replace_with(view, p, to); !r) return Failure{r.error()};
+    written.push_back(to);
+  }
+  return written;
+}
+
+Result<std::string> write_image(image::ImageStore& images, const ImageOutput& out,
+                                const std::string& cache_dir) {
+  const EnvState& env = out.env;
+  // An image already committed from the same state under the same names is
+  // not written again: the no-op path must not tar layers.
+  plan::KeyBuilder kb("image", env.key);
+  kb.add_list("names", out.names);
+  Digest key = kb.finish();
+  std::string marker = fs::join(fs::join(cache_dir, "outputs"), key.hex());
+  if (auto text = fs::read_file(marker); text) {
+    bool same = true;
+    for (const auto& n : out.names) {
+      auto d = images.manifest_digest(n, {.pull_if_missing = false});
+      same &= d && d->hex() == *text;
+    }
+    if (same) return *text;
+  }
+  std::vector<std::string> layers;
+  for (size_t i = env.own_from; i < env.layers.size(); ++i) {
+    auto names = fs::list_dir(env.layers[i]);
+    if (names && !names->empty()) layers.push_back(env.layers[i]);
+  }
+  auto rec = images.commit(env.base, layers, env.config, out.names);
+  if (!rec) return Failure{rec.error()};
+  (void)fs::make_dirs(fs::dirname(marker));
+  (void)fs::write_file_atomic(marker, rec->manifest_digest.hex());
+  return rec->manifest_digest.hex();
+}
+
+} // namespace earth::build

@@ -1,0 +1,19 @@
+// Outputs of a successful build (reference §5.6), written by the engine
+// after every target succeeded.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "context.h"
+
+namespace earth::build {
+
+// Writes an AS LOCAL artifact; returns the host paths written.
+Result<std::vector<std::string>> write_artifact(const ArtifactOutput& out);
+// Commits a SAVE IMAGE into the local store (skipped when the same state
+// is already stored under the same names); returns the manifest digest.
+Result<std::string> write_image(image::ImageStore& images, const ImageOutput& out,
+                                const std::string& cache_dir);
+
+} // namespace earth::build

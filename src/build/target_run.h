@@ -1,0 +1,83 @@
+// Interprets one target instance's recipe, in order: each statement is
+// dispatched on its command kind to a handler (commands.h) that computes
+// the step's key, reuses a stored result or runs the step, and updates the
+// target's EnvState. Runs on one worker thread; reads the results of the
+// targets it depends on, which the Plan guarantees are finished.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "context.h"
+#include "earth/output/status.h"
+#include "earth/resolve/command_flags.h"
+#include "earth/resolve/graph.h"
+#include "earth/syntax/ast.h"
+
+namespace earth::build {
+
+class TargetRun {
+public:
+  TargetRun(Context& ctx, resolve::NodeId id);
+  // Runs the recipe; throws BuildError (located) when a step fails.
+  TargetResult run();
+
+  // --- for command handlers
+  Context& ctx() { return ctx_; }
+  const resolve::Node& node() const { return node_; }
+  const resolve::LoadedFile& file() const;
+  EnvState& env() { return result_.env; }
+  TargetResult& result() { return result_; }
+  const std::string& name() const { return name_; }
+
+  // The current command's variables and edges.
+  const std::vector<resolve::Binding>& scope() const;
+  const resolve::Step& step() const { return *step_; }
+  // The targets the current command references, in statement order.
+  std::vector<const resolve::Edge*> edges(resolve::EdgeKind kind) const;
+
+  // Expands `word` with the current scope; fails located on bad syntax and
+  // on `$(…)`, which the engine does not run yet.
+  std::string expand(const syntax::Command& cmd, const std::string& word) const;
+  [[noreturn]] void fail(const syntax::Command& cmd, const std::string& message) const;
+  // `detail` (e.g. the command's last output lines) follows the code frame.
+  [[noreturn]] void fail_at(const syntax::Span& span, const std::string& message,
+                            const std::string& detail = {}) const;
+  // The command's flags, or a located error.
+  resolve::CommandFlags flags(const syntax::Command& cmd, const std::vector<std::string>& words,
+                              std::initializer_list<std::string_view> valued,
+                              std::initializer_list<std::string_view> boolean) const;
+  output::StepInfo info(const syntax::Command& cmd) const;
+
+  // A step that makes a directory (a layer or an artifact tree): reuses the
+  // stored dir of `key` when there is one (reported as cached), else calls
+  // `fill` on an empty dir and stores it. `key` is made unique first when
+  // the cache is off for this step (--no-cache). Returns the dir.
+  using Fill = std::function<Result<void>(const std::string& dir)>;
+  std::string make_dir(const syntax::Command& cmd, Digest& key, const Fill& fill);
+  // Whether this step must not be reused (CLI --no-cache, or an earlier
+  // RUN --no-cache in this target); `no_cache_from_here` starts the latter.
+  bool cache_off() const { return ctx_.options.no_cache || no_cache_rest_; }
+  void no_cache_from_here() { no_cache_rest_ = true; }
+  // Reports a step that ran without a dir (config steps are never shown).
+  void mark_ran() { result_.all_cached = false; }
+
+  // An absolute path inside the target's filesystem: `p` relative to WORKDIR.
+  std::string in_workdir(const std::string& p) const;
+
+private:
+  void run_block(const syntax::Block& block);
+  void run_command(const syntax::Command& cmd);
+  void implicit_base();
+
+  Context& ctx_;
+  resolve::NodeId id_;
+  const resolve::Node& node_;
+  std::string name_;
+  TargetResult result_;
+  const resolve::Step* step_ = nullptr;
+  bool no_cache_rest_ = false;
+};
+
+} // namespace earth::build

@@ -1,0 +1,73 @@
+// Copying file trees into a new layer or artifact tree, and digesting the
+// build-context files a COPY reads. Sources are LayerViews: a build context
+// is a one-layer view, a target's filesystem or artifacts a stack of them.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "earth/base/digest.h"
+#include "earth/base/error.h"
+#include "layer_view.h"
+
+namespace earth::build {
+
+// Copied files get this mtime unless --keep-ts (Earthly: 2020-04-16T12:00:00Z).
+inline constexpr int64_t kConstantMtime = 1587038400;
+
+struct CopyOptions {
+  bool keep_ts = false;
+  bool keep_own = false; // keep the source's owner, else uid/gid below
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::optional<mode_t> chmod; // replaces the permission bits of every entry
+  // Paths (relative to the copy's source root) to leave out; build-context
+  // copies pass the .earthlyignore matcher.
+  std::function<bool(const std::string& rel)> skip;
+};
+
+// Copies the entry at `src` (absolute in `view`, not following a final
+// symlink) to host path `dest`, recursively. Existing directories at `dest`
+// are merged into; other existing entries are replaced.
+Result<void> copy_entry(const LayerView& view, const std::string& src, const std::string& dest,
+                        const CopyOptions& opts);
+
+// Creates every missing directory of `dir` under host dir `root` (mode
+// 0755, owner root), so that root+dir exists.
+Result<void> make_parents(const std::string& root, const std::string& dir);
+
+// Adds what a copy of `src` would produce to `h`: relative paths, types,
+// permission bits, sizes, contents and link targets (mtimes and owners only
+// when the copy keeps them). Honours opts.skip.
+Result<void> hash_entry(const LayerView& view, const std::string& src, const CopyOptions& opts,
+                        Hasher& h);
+
+// Whether `word` has glob characters (* ? [).
+bool has_glob(std::string_view word);
+// The absolute paths in `view` matching glob `pattern` (absolute), sorted.
+std::vector<std::string> glob(const LayerView& view, const std::string& pattern);
+
+// .earthlyignore / .earthignore patterns of a build context (dockerignore
+// syntax: globs, `**`, `!` exceptions). Empty when the context has none.
+class IgnoreRules {
+public:
+  static Result<IgnoreRules> load(const std::string& context_dir);
+  bool ignored(const std::string& rel) const;
+  bool empty() const { return rules_.empty(); }
+  // The rules' text, for cache keys.
+  const std::string& text() const { return text_; }
+
+private:
+  struct Rule {
+    std::string pattern;
+    bool negate = false;
+  };
+  std::vector<Rule> rules_;
+  std::string text_;
+};
+
+} // namespace earth::build
