@@ -243,7 +243,6 @@ Result<void> RegistryClient::fetch_blob(const Reference& ref, const Descriptor& 
 Result<Digest> RegistryClient::pull(const Reference& ref, store::BlobStore& blobs) {
   auto top = get_manifest(ref, ref.reference());
   if (!top) return Failure{top.error()};
-  if (auto r = blobs.put(top->body, top->digest); !r) return Failure{r.error()};
   FetchedManifest m = *top;
   if (is_index_media_type(top->media_type)) {
     auto idx = parse_index(top->body);
@@ -252,6 +251,10 @@ Result<Digest> RegistryClient::pull(const Reference& ref, store::BlobStore& blob
     if (!pick) return Failure{ref.str() + ": " + pick.error()};
     auto got = get_manifest(ref, pick->digest.oci());
     if (!got) return Failure{got.error()};
+    if (static_cast<int64_t>(got->body.size()) != pick->size)
+      return Failure{ref.str() + ": manifest " + pick->digest.oci() + " is declared as " +
+                     std::to_string(pick->size) + " bytes but has " +
+                     std::to_string(got->body.size())};
     m = *got;
   }
   auto manifest = parse_manifest(m.body);
@@ -276,8 +279,11 @@ Result<Digest> RegistryClient::pull(const Reference& ref, store::BlobStore& blob
   worker();
   for (auto& th : threads) th.join();
   if (!first_error.empty()) return Failure{first_error};
-  // The manifest goes in last: a manifest in the store means its blobs are too.
+  // The manifests go in last, so a failed pull leaves none behind (and the
+  // store also checks for the whole image before calling one local).
   if (auto r = blobs.put(m.body, m.digest); !r) return Failure{r.error()};
+  if (top->digest != m.digest)
+    if (auto r = blobs.put(top->body, top->digest); !r) return Failure{r.error()};
   return m.digest;
 }
 
