@@ -117,9 +117,12 @@ Result<std::string> RegistryClient::Impl::authorize(const Endpoint& ep, const Re
   if (scheme != "bearer" || params["realm"].empty())
     return Failure{ep.host + ": unsupported authentication challenge '" +
                    r.header("www-authenticate") + "'"};
+  if (auto ok = check_server_url(params["realm"], ep.base); !ok)
+    return Failure{"token for " + ep.host + ": " + ok.error()};
   std::string scope =
       params.count("scope") ? params["scope"] : "repository:" + ref.repository + ":pull";
   HttpRequest tok;
+  tok.timeout = config.transfer_timeout;
   tok.url = params["realm"] + (params["realm"].find('?') == std::string::npos ? "?" : "&") +
             "scope=" + url_escape(scope);
   if (params.count("service")) tok.url += "&service=" + url_escape(params["service"]);
@@ -150,6 +153,7 @@ Result<HttpResponse> RegistryClient::Impl::request(const Endpoint& ep, const Ref
     else
       req.url = ep.base + "/v2/" + ref.repository + path;
     req.tls_verify = ep.tls_verify;
+    req.timeout = config.transfer_timeout;
     req.headers = headers;
     {
       std::lock_guard lock(mu);
@@ -306,6 +310,9 @@ Result<void> RegistryClient::push_blob(const Reference& dest, const Descriptor& 
   std::string location = upload->header("location");
   if (upload->status != 202 || location.empty())
     return Failure{"push " + dest.name() + ": cannot start an upload: " + http_error(*upload)};
+  if (location.find("://") != std::string::npos)
+    if (auto ok = check_server_url(location, ep.base); !ok)
+      return Failure{"push " + dest.name() + ": upload location: " + ok.error()};
   HttpRequest put;
   put.method = "PUT";
   put.body_file = blobs.path(desc.digest);
