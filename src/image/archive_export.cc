@@ -22,6 +22,12 @@ namespace {
 
 using nlohmann::json;
 
+Failure damaged_blob(const Digest& d) {
+  return Failure{"blob " + d.oci() +
+                 " in the store is damaged (its content does not match its digest); remove the "
+                 "image and pull or import it again"};
+}
+
 Entry make_entry(const std::string& name, mode_t type, int64_t size) {
   Entry e(archive_entry_new());
   archive_entry_set_pathname(e.get(), name.c_str());
@@ -52,7 +58,10 @@ public:
     if (archive_write_data(a_.get(), data.data(), data.size()) < 0) return error(name);
     return {};
   }
-  Result<void> file(const std::string& name, const std::string& src) {
+  // Copies the file at `src`; when `expected` is set, its bytes are hashed on
+  // the way and must have that digest (a damaged blob is never exported).
+  Result<void> file(const std::string& name, const std::string& src,
+                    std::optional<Digest> expected = std::nullopt) {
     struct stat st {};
     if (::stat(src.c_str(), &st) != 0) return Failure{errno_message(src, errno)};
     FILE* in = std::fopen(src.c_str(), "rb");
@@ -60,11 +69,19 @@ public:
     auto e = make_entry(name, AE_IFREG, st.st_size);
     Result<void> result;
     if (archive_write_header(a_.get(), e.get()) < ARCHIVE_WARN) result = error(name);
+    Sha256 sha;
     char buf[1 << 16];
     size_t n;
-    while (result && (n = std::fread(buf, 1, sizeof buf, in)) > 0)
+    int64_t copied = 0;
+    while (result && (n = std::fread(buf, 1, sizeof buf, in)) > 0) {
+      sha.update(buf, n);
+      copied += static_cast<int64_t>(n);
       if (archive_write_data(a_.get(), buf, n) < 0) result = error(name);
+    }
+    if (result && std::ferror(in)) result = Failure{errno_message(src, errno)};
     std::fclose(in);
+    if (result && expected && (copied != st.st_size || sha.finish() != *expected))
+      result = damaged_blob(*expected);
     return result;
   }
   Result<void> close() {
@@ -90,11 +107,13 @@ Result<Parts> load_parts(const ArchivedImage& image, store::BlobStore& blobs) {
   auto text = blobs.get(image.manifest);
   if (!text) return Failure{text.error()};
   p.manifest_json = *text;
+  if (Digest::of(*text) != image.manifest) return damaged_blob(image.manifest);
   auto m = parse_manifest(*text);
   if (!m) return Failure{image.manifest.oci() + ": " + m.error()};
   p.manifest = *m;
   auto config = blobs.get(m->config.digest);
   if (!config) return Failure{config.error()};
+  if (Digest::of(*config) != m->config.digest) return damaged_blob(m->config.digest);
   p.config_json = *config;
   for (const auto& l : m->layers)
     if (!blobs.has(l.digest)) return Failure{"layer " + l.digest.oci() + " is not in the store"};
@@ -119,7 +138,24 @@ Result<void> write_oci(TarOut& tar, const ArchivedImage& image, const Parts& p,
                  tar.bytes("blobs/sha256/" + p.manifest.config.digest.hex(), p.config_json)})
     if (!r) return r;
   for (const auto& l : p.manifest.layers)
-    if (auto r = tar.file("blobs/sha256/" + l.digest.hex(), blobs.path(l.digest)); !r) return r;
+    if (auto r = tar.file("blobs/sha256/" + l.digest.hex(), blobs.path(l.digest), l.digest); !r)
+      return r;
+  return {};
+}
+
+// Re-digests a stored blob (docker archives re-pack layers, so the copy
+// itself cannot be checked on the way).
+Result<void> verify_blob(store::BlobStore& blobs, const Digest& d) {
+  FILE* in = std::fopen(blobs.path(d).c_str(), "rb");
+  if (!in) return Failure{errno_message(blobs.path(d), errno)};
+  Sha256 sha;
+  char buf[1 << 16];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, in)) > 0) sha.update(buf, n);
+  bool failed = std::ferror(in);
+  std::fclose(in);
+  if (failed) return Failure{"read error: " + blobs.path(d)};
+  if (sha.finish() != d) return damaged_blob(d);
   return {};
 }
 
@@ -138,18 +174,19 @@ Result<void> write_docker(TarOut& tar, const ArchivedImage& image, const Parts& 
     std::string id = config->diff_ids[i].hex();
     std::string tmp = fs::join(blobs.tmp_dir(), "export-" + std::to_string(::getpid()) + "-" +
                                                     std::to_string(std::random_device{}()));
+    const Digest& blob = p.manifest.layers[i].digest;
+    if (auto v = verify_blob(blobs, blob); !v) return v;
     FILE* out = std::fopen(tmp.c_str(), "wb");
     if (!out) return Failure{errno_message(tmp, errno)};
-    auto diff = read_uncompressed(blobs.path(p.manifest.layers[i].digest),
-                                  [out, &tmp](const void* d, size_t n) -> Result<void> {
-                                    if (std::fwrite(d, 1, n, out) != n)
-                                      return Failure{errno_message(tmp, errno)};
-                                    return {};
-                                  });
+    auto diff =
+        read_uncompressed(blobs.path(blob), [out, &tmp](const void* d, size_t n) -> Result<void> {
+          if (std::fwrite(d, 1, n, out) != n) return Failure{errno_message(tmp, errno)};
+          return {};
+        });
     std::fclose(out);
     Result<void> r = diff ? (*diff == config->diff_ids[i]
                                  ? tar.file(id + "/layer.tar", tmp)
-                                 : Result<void>(Failure{"layer " + std::to_string(i) +
+                                 : Result<void>(Failure{"layer " + blob.oci() +
                                                         " does not match its diff_id " + id}))
                           : Result<void>(Failure{diff.error()});
     ::unlink(tmp.c_str());

@@ -130,6 +130,9 @@ Result<std::string> load(Contents& c, store::BlobStore& blobs, const Digest& d) 
 Result<Digest> resolve_manifest(Contents& c, store::BlobStore& blobs, const Descriptor& desc) {
   auto text = load(c, blobs, desc.digest);
   if (!text) return Failure{text.error()};
+  if (static_cast<int64_t>(text->size()) != desc.size)
+    return Failure{desc.digest.oci() + " is declared as " + std::to_string(desc.size) +
+                   " bytes but has " + std::to_string(text->size())};
   auto doc = nlohmann::json::parse(*text, nullptr, false);
   if (is_index_media_type(desc.media_type) ||
       (!doc.is_discarded() && is_index_media_type(sniff_media_type(doc)))) {
@@ -147,16 +150,20 @@ Result<Digest> resolve_manifest(Contents& c, store::BlobStore& blobs, const Desc
   return desc.digest;
 }
 
-std::string name_from_annotations(const std::map<std::string, std::string>& a) {
+// The name an index entry gives its image, if any; a name that is not a
+// valid reference is an error, never silently dropped.
+Result<std::string> name_from_annotations(const std::map<std::string, std::string>& a) {
   for (const char* key : {"io.containerd.image.name", "org.opencontainers.image.ref.name"}) {
     auto it = a.find(key);
     if (it == a.end()) continue;
     // A bare tag ("latest") names no repository.
     if (it->second.find('/') == std::string::npos && it->second.find(':') == std::string::npos)
       continue;
-    if (auto ref = Reference::parse(it->second)) return ref->str();
+    auto ref = Reference::parse(it->second);
+    if (!ref) return Failure{"index.json: annotation " + std::string(key) + ": " + ref.error()};
+    return ref->str();
   }
-  return {};
+  return std::string();
 }
 
 Result<std::vector<ArchivedImage>> import_oci(Contents& c, store::BlobStore& blobs) {
@@ -164,9 +171,11 @@ Result<std::vector<ArchivedImage>> import_oci(Contents& c, store::BlobStore& blo
   if (!idx) return Failure{"index.json: " + idx.error()};
   std::vector<ArchivedImage> out;
   for (const auto& desc : idx->manifests) {
+    auto name = name_from_annotations(desc.annotations);
+    if (!name) return Failure{name.error()};
     auto m = resolve_manifest(c, blobs, desc);
     if (!m) return Failure{m.error()};
-    out.push_back({name_from_annotations(desc.annotations), *m});
+    out.push_back({*name, *m});
   }
   return out;
 }
@@ -226,9 +235,10 @@ Result<std::vector<ArchivedImage>> import_docker(Contents& c, store::BlobStore& 
     auto tags = item.value("RepoTags", nlohmann::json::array());
     if (!tags.is_array() || tags.empty()) out.push_back({"", *digest});
     for (const auto& t : tags) {
-      if (!t.is_string()) continue;
+      if (!t.is_string()) return Failure{"docker archive: RepoTags entry is not a string"};
       auto ref = Reference::parse(t.get<std::string>());
-      out.push_back({ref ? ref->str() : "", *digest});
+      if (!ref) return Failure{"docker archive: RepoTags: " + ref.error()};
+      out.push_back({ref->str(), *digest});
     }
   }
   return out;

@@ -1,6 +1,7 @@
 // A small blocking HTTP client over libcurl, private to the registry client.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <string>
@@ -20,6 +21,8 @@ struct HttpRequest {
   std::string body_file;
   // When set, a 2xx response body streams here instead of into `body`.
   std::function<Result<void>(const char* data, size_t len)> sink;
+  // The whole exchange, redirects included, must end within this.
+  std::chrono::milliseconds timeout = std::chrono::minutes(10);
 };
 
 struct HttpResponse {
@@ -32,9 +35,16 @@ struct HttpResponse {
   }
 };
 
-// Sends `req`, following redirects (without forwarding credentials to other
-// hosts). Fails on transport errors and sink failures, not on HTTP statuses.
+// Sends `req`, following redirects of GET and HEAD requests (without
+// forwarding credentials to other hosts; only to URLs check_server_url
+// allows). Fails on transport errors, sink failures, the deadline and
+// oversized headers, not on HTTP statuses.
 Result<HttpResponse> http_send(const HttpRequest& req);
+// Whether a URL a server handed out (a redirect, a token realm, an upload
+// location) may be fetched after a request to `from`: https anywhere; http
+// only to a loopback host, or to the host of `from` when that was plain http
+// (an insecure registry). Other schemes (file:, dict:, ...) never.
+Result<void> check_server_url(const std::string& url, const std::string& from);
 // Percent-encodes a query parameter value.
 std::string url_escape(const std::string& s);
 

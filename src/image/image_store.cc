@@ -19,6 +19,7 @@
 #include "earth/store/cleanup.h"
 #include "earth/store/image_index.h"
 #include "earth/store/snapshots.h"
+#include "image_check.h"
 
 namespace earth::image {
 
@@ -68,14 +69,16 @@ RegistryClient& LocalImageStore::registry() {
 }
 
 // The manifest a reference names locally: by name, or by digest when the
-// manifest itself is in the store.
+// whole image (manifest, config, layers) is in the store. A manifest alone
+// does not count: an interrupted pull or import may have left it behind.
 Result<std::optional<Digest>> LocalImageStore::local(const Reference& ref) {
   auto named = index_.get(ref.str());
   if (!named) return Failure{named.error()};
   if (*named) return named;
-  if (ref.digest && blobs_.has(*ref.digest)) {
-    auto text = blobs_.get(*ref.digest);
-    if (text && parse_manifest(*text)) return std::optional<Digest>(*ref.digest);
+  if (ref.digest) {
+    auto whole = check_image(*ref.digest, blobs_);
+    if (!whole) return Failure{ref.familiar() + ": " + whole.error()};
+    if (*whole) return std::optional<Digest>(*ref.digest);
   }
   return std::optional<Digest>();
 }
@@ -101,6 +104,11 @@ Result<ImageRecord> LocalImageStore::resolve(std::string_view text, const Resolv
 }
 
 Result<ImageRecord> LocalImageStore::record(const std::string& name, const Digest& digest) {
+  auto whole = check_image(digest, blobs_);
+  if (!whole) return Failure{name + ": " + whole.error()};
+  if (!*whole)
+    return Failure{name + ": the image " + digest.oci() +
+                   " is incomplete in the store (a blob is missing): pull or import it again"};
   auto text = blobs_.get(digest);
   if (!text) return Failure{name + ": " + text.error()};
   auto manifest = parse_manifest(*text);
@@ -167,6 +175,9 @@ Result<Digest> LocalImageStore::pull(std::string_view text) {
   if (!registry_error_.empty()) return Failure{registry_error_};
   auto digest = client.pull(*ref, blobs_);
   if (!digest) return Failure{digest.error()};
+  auto whole = check_image(*digest, blobs_);
+  if (!whole) return Failure{ref->familiar() + ": " + whole.error()};
+  if (!*whole) return Failure{ref->familiar() + ": the pull left a blob missing"};
   if (auto r = index_.set(ref->str(), *digest); !r) return Failure{r.error()};
   return digest;
 }
@@ -187,14 +198,23 @@ Result<Digest> LocalImageStore::push(std::string_view text, std::string_view des
 
 Result<std::vector<std::string>> LocalImageStore::import(const std::string& path,
                                                          std::string_view name) {
-  auto images = import_archive(path, blobs_);
-  if (!images) return Failure{images.error()};
-  std::vector<std::string> names;
-  if (!name.empty()) {
+  std::optional<Reference> rename;
+  if (!name.empty()) { // checked before the archive is read
     auto ref = Reference::parse(name);
     if (!ref) return Failure{ref.error()};
-    if (auto r = index_.set(ref->str(), images->front().manifest); !r) return Failure{r.error()};
-    return std::vector<std::string>{ref->str()};
+    rename = *ref;
+  }
+  auto images = import_archive(path, blobs_);
+  if (!images) return Failure{images.error()};
+  for (const auto& img : *images) {
+    auto whole = check_image(img.manifest, blobs_);
+    if (!whole) return Failure{path + ": " + whole.error()};
+    if (!*whole) return Failure{path + ": the image " + img.manifest.oci() + " is incomplete"};
+  }
+  std::vector<std::string> names;
+  if (rename) {
+    if (auto r = index_.set(rename->str(), images->front().manifest); !r) return Failure{r.error()};
+    return std::vector<std::string>{rename->str()};
   }
   for (const auto& img : *images) {
     if (img.name.empty()) continue;

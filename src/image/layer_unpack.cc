@@ -13,7 +13,10 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <tuple>
 #include <unordered_set>
+#include <vector>
 
 #include "archive_util.h"
 #include "earth/base/fs.h"
@@ -41,6 +44,26 @@ la_ssize_t tar_read(archive* a, void* client, const void** out) {
 }
 
 constexpr std::string_view whiteout_prefix = ".wh.";
+
+// Unprivileged, only user.* xattrs can be set: the others are dropped up
+// front, so that every warning the disk writer gives is a real failure.
+void keep_user_xattrs(archive_entry* e) {
+  std::vector<std::tuple<std::string, std::string>> keep;
+  archive_entry_xattr_reset(e);
+  const char* name;
+  const void* value;
+  size_t size;
+  bool dropped = false;
+  while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
+    if (std::string_view(name).starts_with("user."))
+      keep.emplace_back(name, std::string(static_cast<const char*>(value), size));
+    else
+      dropped = true;
+  }
+  if (!dropped) return;
+  archive_entry_xattr_clear(e);
+  for (const auto& [k, v] : keep) archive_entry_xattr_add_entry(e, k.c_str(), v.data(), v.size());
+}
 constexpr std::string_view opaque_marker = ".wh..wh..opq";
 
 // One layer being unpacked into `root`.
@@ -57,6 +80,12 @@ private:
   }
   Failure fail(std::string_view entry, const std::string& why) const {
     return Failure{"layer " + layer_ + ": entry '" + std::string(entry) + "': " + why};
+  }
+  // A disk writer failure, with its errno ("Write failed: No space left on device").
+  Failure disk_fail(std::string_view entry, archive* disk) const {
+    std::string why = archive_message(disk);
+    if (int err = archive_errno(disk); err > 0) why += std::string(": ") + std::strerror(err);
+    return fail(entry, why);
   }
   std::string abs(const std::string& rel) const { return rel.empty() ? root_ : root_ + "/" + rel; }
   Result<std::string> clean(std::string_view raw, std::string_view entry) const;
@@ -155,9 +184,12 @@ Result<void> Unpacker::copy_data(archive* tar, archive* disk, std::string_view e
   for (;;) {
     int r = archive_read_data_block(tar, &buf, &size, &offset);
     if (r == ARCHIVE_EOF) return {};
-    if (r < ARCHIVE_WARN) return fail(entry, archive_message(tar));
-    if (archive_write_data_block(disk, buf, size, offset) < ARCHIVE_WARN)
-      return fail(entry, archive_message(disk));
+    if (r < ARCHIVE_WARN)
+      return Failure{"layer " + layer_ + ": the layer is corrupt (at entry '" + std::string(entry) +
+                     "'): " + archive_message(tar)};
+    // A failed write(2) (a full disk) is only ARCHIVE_WARN: any warning fails.
+    if (archive_write_data_block(disk, buf, size, offset) < ARCHIVE_OK)
+      return disk_fail(entry, disk);
   }
 }
 
@@ -175,8 +207,10 @@ Result<void> Unpacker::entry(archive* tar, archive* disk, archive_entry* e, Unpa
     std::string dir = rel->find('/') == std::string::npos ? "" : fs::dirname(*rel);
     if (base == opaque_marker) return opaque(dir, raw);
     if (base.starts_with(".wh..wh.")) return {}; // other AUFS metadata: not content
-    std::string target = dir.empty() ? base.substr(whiteout_prefix.size())
-                                     : dir + "/" + base.substr(whiteout_prefix.size());
+    std::string hidden = base.substr(whiteout_prefix.size());
+    if (hidden.empty() || hidden == "." || hidden == "..")
+      return refuse(raw, "a whiteout must name a file ('" + hidden + "' does not)");
+    std::string target = dir.empty() ? hidden : dir + "/" + hidden;
     return whiteout(target, raw);
   }
   mode_t type = archive_entry_filetype(e);
@@ -200,16 +234,17 @@ Result<void> Unpacker::entry(archive* tar, archive* disk, archive_entry* e, Unpa
   if (exists && S_ISDIR(old.st_mode) != (type == AE_IFDIR) && !rel->empty())
     if (auto r = fs::remove_all(abs(*rel)); !r) return fail(raw, r.error());
   if (rel->empty() && type != AE_IFDIR) return refuse(raw, "the root must be a directory");
+  if (!opts_.privileged) keep_user_xattrs(e);
   archive_entry_set_pathname(e, abs(*rel).c_str());
   int r = archive_write_header(disk, e);
   if (r < ARCHIVE_WARN && (type == AE_IFCHR || type == AE_IFBLK)) {
     ++stats.skipped_devices; // "root" without CAP_MKNOD, e.g. in a user namespace
     return {};
   }
-  if (r < ARCHIVE_WARN) return fail(raw, archive_message(disk));
+  if (r < ARCHIVE_OK) return disk_fail(raw, disk);
   if (archive_entry_size(e) > 0 && !archive_entry_hardlink(e))
     if (auto c = copy_data(tar, disk, raw); !c) return c;
-  if (archive_write_finish_entry(disk) < ARCHIVE_WARN) return fail(raw, archive_message(disk));
+  if (archive_write_finish_entry(disk) < ARCHIVE_OK) return disk_fail(raw, disk);
   if (type != AE_IFDIR) safe_dirs_.erase(*rel);
   written_.insert(*rel);
   return {};
@@ -226,11 +261,14 @@ Result<void> Unpacker::run(archive* tar, UnpackStats& stats) {
     archive_entry* e = nullptr;
     int r = archive_read_next_header(tar, &e);
     if (r == ARCHIVE_EOF) break;
-    if (r < ARCHIVE_WARN) return Failure{"layer " + layer_ + ": " + archive_message(tar)};
+    // ARCHIVE_RETRY is a damaged header (what a corrupt compressed stream
+    // gives): its entry is empty, and must not be taken for the root.
+    if (r == ARCHIVE_RETRY || r < ARCHIVE_WARN)
+      return Failure{"layer " + layer_ + ": the layer is corrupt: " + archive_message(tar)};
     if (auto res = entry(tar, disk.get(), e, stats); !res) return res;
   }
   // Directory modes and times are fixed up at close.
-  if (archive_write_close(disk.get()) < ARCHIVE_WARN)
+  if (archive_write_close(disk.get()) < ARCHIVE_OK)
     return Failure{"layer " + layer_ + ": " + archive_message(disk.get())};
   return {};
 }
@@ -294,20 +332,23 @@ Result<UnpackStats> unpack_layer(const std::string& blob, const std::string& des
   char real[PATH_MAX];
   // libarchive's symlink check walks the whole path: give it one without links.
   if (!::realpath(dest.c_str(), real)) return Failure{errno_message(dest, errno)};
+  if (!fs::exists(blob)) return Failure{"layer " + layer + ": " + blob + " is missing"};
   Decompressed in;
-  if (auto r = in.open(blob); !r) return Failure{r.error()};
+  if (auto r = in.open(blob); !r)
+    return Failure{"layer " + layer + ": the layer is corrupt: " + r.error()};
   auto src = std::make_unique<TarSource>();
   src->in = &in;
   ReadArchive tar(archive_read_new());
   archive_read_support_format_tar(tar.get());
   archive_read_support_format_empty(tar.get());
   if (archive_read_open(tar.get(), src.get(), nullptr, tar_read, nullptr) != ARCHIVE_OK)
-    return Failure{"layer " + layer + ": " + archive_message(tar.get())};
+    return Failure{"layer " + layer + ": the layer is corrupt: " + archive_message(tar.get()) +
+                   " (neither a tar nor a gzip or zstd compressed tar)"};
   UnpackStats stats;
   Unpacker unpacker(real, opts, layer);
   if (auto r = unpacker.run(tar.get(), stats); !r) return Failure{r.error()};
   auto diff_id = in.finish();
-  if (!diff_id) return Failure{diff_id.error()};
+  if (!diff_id) return Failure{"layer " + layer + ": the layer is corrupt: " + diff_id.error()};
   stats.diff_id = *diff_id;
   stats.tar_bytes = in.total();
   return stats;

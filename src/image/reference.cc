@@ -13,9 +13,64 @@ bool looks_like_host(std::string_view part) {
          part == "localhost";
 }
 
-bool valid_path_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' ||
-         c == '/';
+// Docker's limit on "registry/repository".
+constexpr size_t max_name_length = 255;
+
+bool lower_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+// host[:port], host being dot-separated [A-Za-z0-9-] labels (no leading or
+// trailing '-'), or [IPv6][:port].
+bool valid_host(std::string_view host) {
+  std::string_view name = host, port;
+  if (host.starts_with("[")) {
+    auto end = host.find(']');
+    if (end == std::string_view::npos || end == 1) return false;
+    for (char c : host.substr(1, end - 1))
+      if (!std::isxdigit(static_cast<unsigned char>(c)) && c != ':') return false;
+    if (end + 1 == host.size()) return true;
+    if (host[end + 1] != ':') return false;
+    port = host.substr(end + 2);
+    name = {};
+  } else if (auto colon = host.find(':'); colon != std::string_view::npos) {
+    name = host.substr(0, colon);
+    port = host.substr(colon + 1);
+    if (port.empty()) return false;
+  }
+  if (port.size() > 5) return false;
+  for (char c : port)
+    if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+  if (host.starts_with("[")) return true;
+  size_t start = 0;
+  while (start <= name.size()) {
+    size_t end = name.find('.', start);
+    if (end == std::string_view::npos) end = name.size();
+    std::string_view label = name.substr(start, end - start);
+    if (label.empty() || label.front() == '-' || label.back() == '-') return false;
+    for (char c : label)
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
+    start = end + 1;
+  }
+  return true;
+}
+
+// One path component: [a-z0-9]+ joined by ".", "_", "__" or any run of "-".
+bool valid_component(std::string_view part) {
+  if (part.empty() || !lower_alnum(part.front()) || !lower_alnum(part.back())) return false;
+  for (size_t i = 0; i < part.size();) {
+    if (lower_alnum(part[i])) {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < part.size() && !lower_alnum(part[j])) ++j;
+    std::string_view sep = part.substr(i, j - i);
+    if (sep != "." && sep != "_" && sep != "__" && sep.find_first_not_of('-') != sep.npos)
+      return false;
+    i = j;
+  }
+  return true;
 }
 
 bool valid_tag(std::string_view tag) {
@@ -27,10 +82,13 @@ bool valid_tag(std::string_view tag) {
 }
 
 bool valid_repository(std::string_view repo) {
-  if (repo.empty() || repo.front() == '/' || repo.back() == '/') return false;
-  if (repo.find("//") != std::string_view::npos) return false;
-  for (char c : repo)
-    if (!valid_path_char(c)) return false;
+  size_t start = 0;
+  while (start <= repo.size()) {
+    size_t end = repo.find('/', start);
+    if (end == std::string_view::npos) end = repo.size();
+    if (!valid_component(repo.substr(start, end - start))) return false;
+    start = end + 1;
+  }
   return true;
 }
 
@@ -52,6 +110,8 @@ Result<Reference> Reference::parse(std::string_view text) {
   if (rest.empty()) return bad("empty name");
   size_t slash = rest.find('/');
   if (slash != std::string_view::npos && looks_like_host(rest.substr(0, slash))) {
+    if (!valid_host(rest.substr(0, slash)))
+      return bad("'" + std::string(rest.substr(0, slash)) + "' is not a registry host[:port]");
     ref.registry = std::string(rest.substr(0, slash));
     rest = rest.substr(slash + 1);
   } else {
@@ -67,8 +127,13 @@ Result<Reference> Reference::parse(std::string_view text) {
   } else if (!ref.digest) {
     ref.tag = "latest";
   }
-  if (!valid_repository(rest)) return bad("repository must be lower-case [a-z0-9._-/]");
+  if (!valid_repository(rest))
+    return bad("repository components must be lower-case [a-z0-9] joined by '.', '_', '__' or "
+               "'-', separated by '/'");
   ref.repository = std::string(rest);
+  if (size_t n = (ref.registry + "/" + ref.repository).size(); n > max_name_length)
+    return bad("the name is " + std::to_string(n) + " characters long, more than " +
+               std::to_string(max_name_length));
   if (ref.registry == docker_hub && ref.repository.find('/') == std::string::npos)
     ref.repository = "library/" + ref.repository;
   return ref;

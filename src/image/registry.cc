@@ -117,9 +117,12 @@ Result<std::string> RegistryClient::Impl::authorize(const Endpoint& ep, const Re
   if (scheme != "bearer" || params["realm"].empty())
     return Failure{ep.host + ": unsupported authentication challenge '" +
                    r.header("www-authenticate") + "'"};
+  if (auto ok = check_server_url(params["realm"], ep.base); !ok)
+    return Failure{"token for " + ep.host + ": " + ok.error()};
   std::string scope =
       params.count("scope") ? params["scope"] : "repository:" + ref.repository + ":pull";
   HttpRequest tok;
+  tok.timeout = config.transfer_timeout;
   tok.url = params["realm"] + (params["realm"].find('?') == std::string::npos ? "?" : "&") +
             "scope=" + url_escape(scope);
   if (params.count("service")) tok.url += "&service=" + url_escape(params["service"]);
@@ -150,6 +153,7 @@ Result<HttpResponse> RegistryClient::Impl::request(const Endpoint& ep, const Ref
     else
       req.url = ep.base + "/v2/" + ref.repository + path;
     req.tls_verify = ep.tls_verify;
+    req.timeout = config.transfer_timeout;
     req.headers = headers;
     {
       std::lock_guard lock(mu);
@@ -243,7 +247,6 @@ Result<void> RegistryClient::fetch_blob(const Reference& ref, const Descriptor& 
 Result<Digest> RegistryClient::pull(const Reference& ref, store::BlobStore& blobs) {
   auto top = get_manifest(ref, ref.reference());
   if (!top) return Failure{top.error()};
-  if (auto r = blobs.put(top->body, top->digest); !r) return Failure{r.error()};
   FetchedManifest m = *top;
   if (is_index_media_type(top->media_type)) {
     auto idx = parse_index(top->body);
@@ -252,6 +255,10 @@ Result<Digest> RegistryClient::pull(const Reference& ref, store::BlobStore& blob
     if (!pick) return Failure{ref.str() + ": " + pick.error()};
     auto got = get_manifest(ref, pick->digest.oci());
     if (!got) return Failure{got.error()};
+    if (static_cast<int64_t>(got->body.size()) != pick->size)
+      return Failure{ref.str() + ": manifest " + pick->digest.oci() + " is declared as " +
+                     std::to_string(pick->size) + " bytes but has " +
+                     std::to_string(got->body.size())};
     m = *got;
   }
   auto manifest = parse_manifest(m.body);
@@ -276,8 +283,11 @@ Result<Digest> RegistryClient::pull(const Reference& ref, store::BlobStore& blob
   worker();
   for (auto& th : threads) th.join();
   if (!first_error.empty()) return Failure{first_error};
-  // The manifest goes in last: a manifest in the store means its blobs are too.
+  // The manifests go in last, so a failed pull leaves none behind (and the
+  // store also checks for the whole image before calling one local).
   if (auto r = blobs.put(m.body, m.digest); !r) return Failure{r.error()};
+  if (top->digest != m.digest)
+    if (auto r = blobs.put(top->body, top->digest); !r) return Failure{r.error()};
   return m.digest;
 }
 
@@ -300,6 +310,9 @@ Result<void> RegistryClient::push_blob(const Reference& dest, const Descriptor& 
   std::string location = upload->header("location");
   if (upload->status != 202 || location.empty())
     return Failure{"push " + dest.name() + ": cannot start an upload: " + http_error(*upload)};
+  if (location.find("://") != std::string::npos)
+    if (auto ok = check_server_url(location, ep.base); !ok)
+      return Failure{"push " + dest.name() + ": upload location: " + ok.error()};
   HttpRequest put;
   put.method = "PUT";
   put.body_file = blobs.path(desc.digest);

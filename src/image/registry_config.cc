@@ -57,6 +57,8 @@ Result<RegistryConfig> load_registry_config(const std::string& path) {
     }
     if (auto pull = root["pull"]; pull && pull["parallel"])
       config.parallel_downloads = std::max(1, pull["parallel"].as<int>());
+    if (auto pull = root["pull"]; pull && pull["timeout"])
+      config.transfer_timeout = std::chrono::seconds(std::max(1, pull["timeout"].as<int>()));
   } catch (const YAML::Exception& e) {
     return Failure{path + ": " + e.what()};
   }

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "earth/base/fs.h"
+#include "earth/store/cleanup.h"
 
 namespace earth::store {
 
@@ -23,7 +24,12 @@ Result<BlobStore> BlobStore::open(const std::string& cache_dir) {
   std::string tmp = fs::join(cache_dir, "tmp");
   if (auto r = fs::make_dirs(root); !r) return Failure{r.error()};
   if (auto r = fs::make_dirs(tmp); !r) return Failure{r.error()};
-  return BlobStore(root, tmp);
+  return BlobStore(root, cache_dir);
+}
+
+std::string BlobStore::tmp_dir() const {
+  auto dir = process_temp_dir(cache_);
+  return dir ? *dir : fs::join(cache_, "tmp");
 }
 
 std::string BlobStore::path(const Digest& d) const {
@@ -35,8 +41,9 @@ bool BlobStore::has(const Digest& d) const {
 }
 
 Result<BlobStore::Writer> BlobStore::writer() const {
-  std::string tmp = fs::join(tmp_, "blob-" + std::to_string(::getpid()) + "-" +
-                                       std::to_string(std::random_device{}()));
+  auto dir = process_temp_dir(cache_);
+  if (!dir) return Failure{dir.error()};
+  std::string tmp = fs::join(*dir, "blob-" + std::to_string(std::random_device{}()));
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return Failure{errno_message(tmp, errno)};
   FILE* file = ::fdopen(fd, "wb");

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "earth/base/fs.h"
+#include "earth/store/cleanup.h"
 #include "earth/store/file_lock.h"
 
 namespace earth::store {
@@ -36,7 +37,9 @@ Result<std::string> SnapshotStore::ensure(const Digest& diff_id, const Fill& fil
   if (!lock) return Failure{lock.error()};
   if (fs::is_dir(dest)) return dest;
 
-  auto tmp = fs::make_temp_dir(tmp_, "snapshot-" + diff_id.hex().substr(0, 12) + "-");
+  auto own = process_temp_dir(fs::dirname(root_));
+  if (!own) return Failure{own.error()};
+  auto tmp = fs::make_temp_dir(*own, "snapshot-" + diff_id.hex().substr(0, 12) + "-");
   if (!tmp) return Failure{tmp.error()};
   ::chmod(tmp->c_str(), 0755); // mkdtemp makes 0700; a layer's "./" entry may override
   if (auto r = fill(*tmp); !r) {
@@ -56,7 +59,9 @@ Result<void> SnapshotStore::remove(const Digest& diff_id) {
   // Rename first so a half-deleted snapshot is never visible under its name.
   std::string dest = path(diff_id);
   if (!fs::exists(dest)) return {};
-  std::string doomed = fs::join(tmp_, "doomed-" + diff_id.hex() + "-" + std::to_string(::getpid()));
+  auto own = process_temp_dir(fs::dirname(root_));
+  if (!own) return Failure{own.error()};
+  std::string doomed = fs::join(*own, "doomed-" + diff_id.hex());
   if (::rename(dest.c_str(), doomed.c_str()) != 0) return Failure{errno_message(dest, errno)};
   return fs::remove_all(doomed);
 }

@@ -4,6 +4,7 @@
 // registries from earth's config file (docs/images.md).
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -30,6 +31,9 @@ struct RegistryHostConfig {
 struct RegistryConfig {
   std::map<std::string, RegistryHostConfig> hosts; // by registry name, "docker.io"
   int parallel_downloads = 3;
+  // The longest one transfer (a blob, a manifest, a token) may take in all,
+  // however steadily it trickles ("pull: timeout:" in the config file).
+  std::chrono::seconds transfer_timeout = std::chrono::hours(1);
 };
 
 // $EARTH_CONFIG, else ~/.earth/config.yml.

@@ -31,7 +31,9 @@ public:
   // Reads a whole blob (manifests, configs: small).
   Result<std::string> get(const Digest& d) const;
   Result<void> remove(const Digest& d);
-  const std::string& tmp_dir() const { return tmp_; }
+  // This process's temp dir (store::process_temp_dir): removed on SIGINT and
+  // SIGTERM, and by the next store opened after a SIGKILL.
+  std::string tmp_dir() const;
 
   // Streams a blob in: write() pieces, then commit(). A Writer dropped
   // without commit() leaves nothing behind.
@@ -58,10 +60,10 @@ public:
   Result<Writer> writer() const;
 
 private:
-  explicit BlobStore(std::string root, std::string tmp)
-      : root_(std::move(root)), tmp_(std::move(tmp)) {}
-  std::string root_; // <cache>/blobs/sha256
-  std::string tmp_;  // <cache>/tmp
+  explicit BlobStore(std::string root, std::string cache)
+      : root_(std::move(root)), cache_(std::move(cache)) {}
+  std::string root_;  // <cache>/blobs/sha256
+  std::string cache_; // <cache>
 };
 
 } // namespace earth::store

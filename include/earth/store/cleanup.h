@@ -1,5 +1,12 @@
-// Repairs after a crash: a process killed mid-write leaves only entries in
-// <cache>/tmp, which nothing reads. Old ones are removed when a store opens.
+// Repairs after a crash or a signal. Every temp file or dir a process writes
+// lives in its own <cache>/tmp/proc-<pid>-<random>/, whose sibling lock file
+// proc-<pid>-<random>.lock it flocks for as long as it lives:
+// - SIGINT/SIGTERM remove that dir at once (then the signal's previous
+//   disposition applies: the default kills, a handler is called);
+// - after a SIGKILL the lock is free, and the next store opened removes the
+//   dir, across pid namespaces and regardless of its age.
+// Entries of <cache>/tmp that no such lock covers (older earth versions) are
+// removed once a day old.
 #pragma once
 
 #include <chrono>
@@ -9,8 +16,12 @@
 
 namespace earth::store {
 
-// Removes entries of <cache_dir>/tmp last modified more than `age` ago (long
-// enough that no live writer can still own them); returns how many.
+// This process's temp dir under <cache_dir>/tmp, created (and its lock taken,
+// and the signal handlers installed) on first use; recreated if removed.
+Result<std::string> process_temp_dir(const std::string& cache_dir);
+
+// Removes the temp dirs of dead processes, and other entries of
+// <cache_dir>/tmp last modified more than `age` ago; returns how many.
 Result<int> remove_stale_temps(const std::string& cache_dir,
                                std::chrono::seconds age = std::chrono::hours(24));
 

@@ -19,6 +19,9 @@ public:
   explicit ImageIndex(std::string cache_dir);
 
   // All names. A missing file is an empty index; an unknown version an error.
+  // A damaged file (empty, truncated, not JSON) is repaired: the damaged copy
+  // is kept as images.json.damaged, the names still readable in it are kept,
+  // and a warning on stderr says so.
   Result<std::map<std::string, Digest>> load() const;
   Result<std::optional<Digest>> get(const std::string& name) const;
   Result<void> set(const std::string& name, const Digest& manifest);
@@ -26,6 +29,8 @@ public:
   Result<bool> remove(const std::string& name);
 
 private:
+  Result<std::map<std::string, Digest>> repair() const;
+  Result<std::map<std::string, Digest>> load_locked() const;
   std::string file_;
   std::string lock_;
 };

@@ -50,6 +50,28 @@ TEST(Reference, RejectsMalformed) {
   }
 }
 
+// Docker's grammar: path components are [a-z0-9] runs joined by ".", "_",
+// "__" or dashes; hosts are DNS labels with an optional port; at most 255
+// characters of name.
+TEST(Reference, FollowsDockersGrammar) {
+  for (const char* good : {"a__b", "a---b", "a.b_c", "my-registry.io:5000/a/b-c:v1.0_x",
+                           "[::1]:5000/x", "localhost/a", "A.example.com/x"})
+    EXPECT_TRUE(Reference::parse(good).ok()) << good << ": " << Reference::parse(good).error();
+  for (const char* bad :
+       {"../../etc:x", "../x", "a/../b", "a/./b", "./a", "a_", "-a", "a..b", "a___b", "a._b",
+        ".host:5000/x", "host-:1/x", "host:port/x", "host:123456/x", "[zz]:1/x", "ok:bad tag!"}) {
+    auto r = Reference::parse(bad);
+    EXPECT_FALSE(r.ok()) << bad;
+    if (!r.ok()) {
+      EXPECT_NE(r.error().find("invalid image reference"), std::string::npos);
+    }
+  }
+  EXPECT_TRUE(Reference::parse(std::string(245, 'a')).ok()); // docker.io/ + 245 = 255
+  auto r = Reference::parse(std::string(246, 'a'));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("256 characters long, more than 255"), std::string::npos) << r.error();
+}
+
 TEST(Reference, LoopbackRegistries) {
   using earth::image::is_loopback_registry;
   EXPECT_TRUE(is_loopback_registry("localhost"));

@@ -26,16 +26,36 @@ TEST(ImageIndex, SetGetRemove) {
   EXPECT_NE(text.find("\"version\": 1"), std::string::npos);
 }
 
-TEST(ImageIndex, RefusesUnknownVersionAndGarbage) {
+TEST(ImageIndex, RefusesUnknownVersion) {
   fs::TempDir dir("/tmp", "earth-index-test-");
   std::string file = fs::join(dir.path(), "images.json");
   ASSERT_TRUE(fs::write_file_atomic(file, R"({"version": 99, "images": {}})").ok());
   auto r = ImageIndex(dir.path()).load();
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().find("version"), std::string::npos);
-  ASSERT_TRUE(fs::write_file_atomic(file, "{garbage").ok());
-  EXPECT_FALSE(ImageIndex(dir.path()).load().ok());
   EXPECT_FALSE(ImageIndex(dir.path()).set("a", Digest::of("a")).ok());
+  EXPECT_FALSE(fs::exists(file + ".damaged")); // another version is not damage
+}
+
+// Damage (garbage, truncation) is repaired: the readable names are kept, the
+// damaged file is kept aside, and writers carry on.
+TEST(ImageIndex, RepairsDamagedFile) {
+  fs::TempDir dir("/tmp", "earth-index-test-");
+  std::string file = fs::join(dir.path(), "images.json");
+  ASSERT_TRUE(fs::write_file_atomic(file, "{garbage").ok());
+  EXPECT_TRUE(ImageIndex(dir.path()).load().value().empty());
+  EXPECT_EQ(fs::read_file(file + ".damaged").value(), "{garbage");
+  ImageIndex index(dir.path());
+  ASSERT_TRUE(index.set("a", Digest::of("a")).ok());
+  ASSERT_TRUE(index.set("b", Digest::of("b")).ok());
+  auto text = fs::read_file(file).value();
+  std::string cut = text.substr(0, text.find(Digest::of("b").hex()) + 10);
+  ASSERT_TRUE(fs::write_file_atomic(file, cut).ok());
+  ASSERT_TRUE(index.set("c", Digest::of("c")).ok()); // a writer repairs too
+  auto names = index.load().value();
+  EXPECT_EQ(names.size(), 2u);
+  EXPECT_EQ(names.count("a") + names.count("c"), 2u);
+  EXPECT_EQ(fs::read_file(file + ".damaged").value(), cut);
 }
 
 TEST(ImageIndex, ConcurrentWritersLoseNothing) {
