@@ -16,10 +16,16 @@
 # ${XDG_CACHE_HOME:-~/.cache}/earth-base-images), so a rerun, or an import into
 # another store (EARTH_CACHE_DIR), costs seconds. See docs/base-images.md.
 #
-# Usage: scripts/base-images.sh [--busybox-only] [--rebuild] [--check]
+# The Debian image also gets the CA certificates the host added locally
+# (/usr/local/share/ca-certificates/*.crt; a TLS-inspecting proxy's, say), where
+# Debian's ca-certificates picks them up once a build installs it: npm and curl
+# inside then trust what the host trusts. --no-host-ca leaves them out.
+#
+# Usage: scripts/base-images.sh [--busybox-only] [--rebuild] [--check] [--no-host-ca]
 #   --busybox-only  only busybox:latest (seconds; no network needed once
 #                   busybox-static is installed)
 #   --rebuild       rebuild the archives and re-import, even if cached
+#   --no-host-ca    do not copy the host's local CA certificates into Debian
 #   --check         afterwards, run each image in the sandbox (needs root and
 #                   network for the Debian check: apt-get install hello)
 # Env: EARTH (the earth binary; default build/earth, else `earth` on PATH),
@@ -28,12 +34,13 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-busybox_only=false rebuild=false check=false
+busybox_only=false rebuild=false check=false host_ca=true
 for a in "$@"; do
   case $a in
     --busybox-only) busybox_only=true ;;
     --rebuild) rebuild=true ;;
     --check) check=true ;;
+    --no-host-ca) host_ca=false ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "base-images.sh: unknown argument '$a' (try --help)" >&2; exit 2 ;;
   esac
@@ -80,16 +87,17 @@ sha() { sha256sum "$1" | cut -d' ' -f1; }
 size() { stat -c %s "$1"; }
 
 # write_oci ROOTFS OUT TAG CMD_JSON: a one-layer OCI image archive of ROOTFS.
-# The layer is a gzip'd tar sorted by name with numeric owners; the archive is an
-# OCI image layout (oci-layout, index.json, blobs/sha256/*) in a tar, written to
-# OUT atomically.
+# The layer is a gzip'd tar sorted by name, with numeric owners and mtimes
+# clamped to SOURCE_DATE_EPOCH, so the same files make the same image. The
+# archive is an OCI image layout (oci-layout, index.json, blobs/sha256/*) in a
+# tar, written to OUT atomically.
 write_oci() {
   local rootfs=$1 out=$2 tag=$3 cmd=$4
   local work
   work=$(mktemp -d "$cache/.oci.XXXXXX")
   mkdir -p "$work/blobs/sha256"
   # /dev, /proc and /sys stay empty directories: the sandbox mounts its own.
-  tar -C "$rootfs" --sort=name --numeric-owner --xattrs --xattrs-include='security.capability' \
+  tar -C "$rootfs" --sort=name --numeric-owner --mtime="@$sde" --clamp-mtime --xattrs --xattrs-include='security.capability' \
     --exclude='./dev/*' --exclude='./proc/*' --exclude='./sys/*' --format=posix \
     --pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime \
     -cf "$work/layer.tar" .
@@ -231,6 +239,14 @@ build_debian() { # build_debian OUT
     --dpkgopt='path-exclude=/usr/share/locale/*' \
     --customize-hook='rm -f "$1/etc/resolv.conf" "$1/etc/hostname"' \
     bookworm "$rootfs" "${sources[@]}"
+  if $host_ca && [[ -d /usr/local/share/ca-certificates ]]; then
+    local crt n=0
+    while IFS= read -r -d '' crt; do
+      install -D -m 644 "$crt" "$rootfs/usr/local/share/ca-certificates/${crt#/usr/local/share/ca-certificates/}"
+      n=$((n + 1))
+    done < <(find /usr/local/share/ca-certificates -name '*.crt' -type f -print0)
+    ((n == 0)) || log "copied the host's $n local CA certificate(s) into /usr/local/share/ca-certificates"
+  fi
   write_oci "$rootfs" "$1" bookworm-slim '["bash"]'
   rm -rf "$rootfs"
 }
