@@ -1,3 +1,3 @@
 module example.com/go-service
 
-go 1.22
+go 1.19

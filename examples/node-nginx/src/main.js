@@ -1,3 +1,3 @@
 import { greet } from "./greet.js";
 
-document.querySelector("#app").textContent = greet("earth");
+document.querySelector("#app").textContent = greet("browser");

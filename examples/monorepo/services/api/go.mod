@@ -1,3 +1,0 @@
-module example.com/monorepo/services/api
-
-go 1.22

@@ -1,3 +1,0 @@
-module example.com/monorepo/services/worker
-
-go 1.22
