@@ -2,13 +2,20 @@
 // then validation. All errors of a file are reported, not just the first.
 #pragma once
 
+#include <cstddef>
+#include <string>
 #include <vector>
 
+#include "earth/base/error.h"
 #include "earth/syntax/ast.h"
 #include "earth/syntax/diagnostic.h"
 #include "earth/syntax/source.h"
 
 namespace earth::syntax {
+
+// At most this many IF/FOR/WAIT/TRY/WITH blocks may be open at once; a
+// deeper block is a syntax error located at its keyword (docs/language.md).
+inline constexpr size_t kMaxBlockDepth = 256;
 
 struct ParseResult {
   Earthfile earthfile;
