@@ -115,7 +115,7 @@ FileId Resolver::load_dir(const std::string& abs_dir, FileId from, const syntax:
     fail(from, span,
          fmt::format("no Earthfile in {} (for {}; tried {}/Earthfile and {}/build.earth)", shown,
                      shown_ref, shown, shown));
-  auto text = fs::read_file(path);
+  auto text = syntax::read_earthfile(path);
   if (!text.ok()) fail(from, span, text.error());
   std::string display = (shown == "." ? std::string(".") : shown) + "/" + fs::basename(path);
   auto file = std::make_unique<LoadedFile>(LoadedFile{

@@ -49,11 +49,74 @@ TEST(Parser, VeryDeepBlocksDoNotExhaustTheStack) {
   EXPECT_NE(r.diagnostics[0].message.find("nest too deeply"), std::string::npos);
 }
 
+TEST(Parser, NulByteIsRefusedWithItsLocation) {
+  std::string text = "VERSION 0.8\nt:\n    RUN echo a";
+  text += '\0';
+  text += "b\n    RUN x";
+  text += '\0';
+  text += "\n";
+  ParseResult r = parse(SourceFile("Earthfile", text));
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(r.diagnostics[0].span.begin, (Position{3, 15}));
+  EXPECT_EQ(r.diagnostics[0].message,
+            "NUL byte in the Earthfile (an Earthfile is text; 2 NUL bytes in all)");
+  EXPECT_EQ(render(r.diagnostics[0], nullptr),
+            "Earthfile:3:15: error: NUL byte in the Earthfile (an Earthfile is text; 2 NUL "
+            "bytes in all)\n");
+}
+
 class ReadTest : public ::testing::Test {
 protected:
   fs::TempDir dir{"/tmp", "earth-parser-test"};
   std::string path(const std::string& rel) { return fs::join(dir.path(), rel); }
 };
+
+TEST_F(ReadTest, FifoIsRefusedWithoutBlocking) {
+  ASSERT_EQ(::mkfifo(path("Earthfile").c_str(), 0644), 0);
+  EXPECT_EQ(earthfile_in(dir.path()), path("Earthfile"));
+  auto r = read_earthfile(path("Earthfile"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error(), path("Earthfile") + ": is a FIFO; an Earthfile must be a regular file");
+  EXPECT_THROW(parse_file_or_throw(path("Earthfile")), Error);
+}
+
+TEST_F(ReadTest, DirectoryIsRefused) {
+  ASSERT_TRUE(fs::make_dirs(path("Earthfile")).ok());
+  auto r = read_earthfile(path("Earthfile"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("is a directory"), std::string::npos) << r.error();
+}
+
+TEST_F(ReadTest, RegularFileIsRead) {
+  ASSERT_TRUE(fs::write_file_atomic(path("build.earth"), "VERSION 0.8\n").ok());
+  EXPECT_EQ(earthfile_in(dir.path()), path("build.earth"));
+  EXPECT_EQ(read_earthfile(path("build.earth")).value(), "VERSION 0.8\n");
+  EXPECT_EQ(earthfile_in(path("missing")), "");
+}
+
+// A directory that cannot be searched is not "no Earthfile": the read says
+// "Permission denied" and names the path. Root ignores modes, so as root the
+// check runs in a child that has dropped to nobody.
+TEST_F(ReadTest, UnsearchableDirectorySaysPermissionDenied) {
+  ASSERT_TRUE(fs::make_dirs(path("locked")).ok());
+  ASSERT_TRUE(fs::write_file_atomic(path("locked/Earthfile"), "VERSION 0.8\n").ok());
+  ASSERT_EQ(::chmod(path("locked").c_str(), 0), 0);
+  ASSERT_EQ(::chmod(dir.path().c_str(), 0755), 0);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) ::_exit(3);
+    std::string found = earthfile_in(path("locked"));
+    if (found != path("locked/Earthfile")) ::_exit(1);
+    auto r = read_earthfile(found);
+    ::_exit(!r.ok() && r.error() == found + ": Permission denied" ? 0 : 2);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ::chmod(path("locked").c_str(), 0755);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
 
 } // namespace
 } // namespace earth::syntax
