@@ -1,5 +1,6 @@
 #include "earth/resolve/resolve.h"
 
+#include <algorithm>
 #include <map>
 
 #include <gtest/gtest.h>
@@ -200,6 +201,20 @@ TEST_F(ResolveTest, DeclaredArgs) {
   EXPECT_TRUE(args[0].required);
   EXPECT_EQ(args[1].default_text, "x y");
   EXPECT_FALSE(args[2].has_default);
+}
+
+TEST_F(ResolveTest, DeepExpansionIsALocatedError) {
+  std::string word = "x";
+  for (int i = 0; i < 20000; ++i) word = "${A:-" + word + "}";
+  write("Earthfile", "VERSION 0.8\nt:\n  FROM alpine\n  ARG B=" + word + "\n");
+  try {
+    resolve("+t", options());
+    FAIL() << "expanded 20,000 nested ${…}";
+  } catch (const DiagnosticError& e) {
+    EXPECT_EQ(e.diagnostic().path, "./Earthfile");
+    EXPECT_EQ(e.diagnostic().span.begin.line, 4u);
+    EXPECT_NE(e.diagnostic().message.find("nested more than 256 deep"), std::string::npos);
+  }
 }
 
 } // namespace
