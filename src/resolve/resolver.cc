@@ -182,19 +182,19 @@ FileId Resolver::file_of(const EarthfileRef& ref, const Frame& frame, const synt
 
 NodeId Resolver::remote_node(const Reference& ref) {
   std::string canonical = ref.target_string();
-  std::string key = "remote\n" + canonical;
+  Digest key = Graph::key_of("remote", canonical);
   if (NodeId id = graph_.find(key); id != kNone) return id;
   Node node;
   node.kind = ref.is_function() ? Node::Kind::function : Node::Kind::target;
   node.name = ref.name;
   node.canonical = canonical;
   in_progress_.push_back(false);
-  return graph_.add(std::move(node), std::move(key));
+  return graph_.add(std::move(node), key);
 }
 
 NodeId Resolver::function_node(FileId file, const std::string& name) {
   std::string canonical = this->canonical(file, name);
-  std::string key = "function\n" + canonical;
+  Digest key = Graph::key_of("function", canonical);
   if (NodeId id = graph_.find(key); id != kNone) return id;
   Node node;
   node.kind = Node::Kind::function;
@@ -202,7 +202,7 @@ NodeId Resolver::function_node(FileId file, const std::string& name) {
   node.name = name;
   node.canonical = canonical;
   in_progress_.push_back(false);
-  return graph_.add(std::move(node), std::move(key));
+  return graph_.add(std::move(node), key);
 }
 
 namespace {
@@ -302,7 +302,7 @@ NodeId Resolver::instance(FileId file, const std::string& name, Overrides overri
   stack_.push_back({kNone, w.node.canonical, ref_file, ref_span});
   walk_target(w, file, is_base ? ast.base_recipe : target->recipe, is_base);
   set_identity(w);
-  std::string key = Graph::key_of(w.node);
+  Digest key = Graph::key_of(w.node);
   stack_.back().name = display_of(w.node);
   if (NodeId id = graph_.find(key); id != kNone) {
     if (in_progress_[id]) {
@@ -313,7 +313,7 @@ NodeId Resolver::instance(FileId file, const std::string& name, Overrides overri
     stack_.pop_back();
     return id;
   }
-  NodeId id = graph_.add(std::move(w.node), std::move(key));
+  NodeId id = graph_.add(std::move(w.node), key);
   in_progress_.push_back(true);
   stack_.back().node = id;
   add_edges(id, w.pending);

@@ -203,6 +203,23 @@ TEST_F(ResolveTest, DeclaredArgs) {
   EXPECT_FALSE(args[2].has_default);
 }
 
+// Arg values that hold the old key's delimiters ('\n', '=') must not make
+// two different instances one node.
+TEST_F(ResolveTest, InstancesWithDelimitersInValuesStayApart) {
+  write("Earthfile", "VERSION 0.8\n"
+                     "all:\n  ARG P\n  ARG R\n"
+                     "  BUILD +t --A=$P --B=z\n  BUILD +t --A=x --B=$R\n"
+                     "t:\n  ARG A\n  ARG B\n  FROM alpine\n");
+  Graph g = resolve("+all", options({{"P", "x\nB=y"}, {"R", "y\nB=z"}}));
+  ASSERT_EQ(count(g, "+t"), 2u);
+  std::vector<std::pair<std::string, std::string>> seen;
+  for (const auto& n : g.nodes)
+    if (n.canonical == "+t") seen.emplace_back(arg(n, "A"), arg(n, "B"));
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(seen[0], std::make_pair(std::string("x"), std::string("y\nB=z")));
+  EXPECT_EQ(seen[1], std::make_pair(std::string("x\nB=y"), std::string("z")));
+}
+
 TEST_F(ResolveTest, DeepExpansionIsALocatedError) {
   std::string word = "x";
   for (int i = 0; i < 20000; ++i) word = "${A:-" + word + "}";
