@@ -15,13 +15,30 @@
 
 namespace earth::resolve {
 
+namespace {
+
+std::string render_all(const std::vector<syntax::Diagnostic>& ds,
+                       const syntax::SourceFile* source) {
+  std::string s;
+  for (const auto& d : ds) s += syntax::render(d, source);
+  if (!s.empty() && s.back() == '\n') s.pop_back();
+  return s;
+}
+
+std::vector<syntax::Diagnostic> one(syntax::Diagnostic d) {
+  std::vector<syntax::Diagnostic> ds;
+  ds.push_back(std::move(d));
+  return ds;
+}
+
+} // namespace
+
 DiagnosticError::DiagnosticError(syntax::Diagnostic d, const syntax::SourceFile* source)
-    : Error([&] {
-        std::string s = syntax::render(d, source);
-        if (!s.empty() && s.back() == '\n') s.pop_back();
-        return s;
-      }()),
-      diagnostic_(std::move(d)) {}
+    : DiagnosticError(one(std::move(d)), source) {}
+
+DiagnosticError::DiagnosticError(std::vector<syntax::Diagnostic> ds,
+                                 const syntax::SourceFile* source)
+    : Error(render_all(ds, source)), diagnostics_(std::move(ds)) {}
 
 const Value* find_override(const Overrides& o, std::string_view name) {
   for (auto it = o.rbegin(); it != o.rend(); ++it)
@@ -122,12 +139,10 @@ FileId Resolver::load_dir(const std::string& abs_dir, FileId from, const syntax:
       shown, display, abs_dir, syntax::SourceFile(display, std::move(text).value()), {}});
   syntax::ParseResult parsed = parse_(file->source);
   if (!parsed.ok()) {
-    syntax::Diagnostic d = parsed.diagnostics.front();
-    for (size_t i = 1; i < parsed.diagnostics.size(); ++i)
-      d.notes.push_back(
-          {parsed.diagnostics[i].path, parsed.diagnostics[i].span, parsed.diagnostics[i].message});
-    d.trace = trace();
-    throw DiagnosticError(std::move(d), &file->source);
+    // Every error with its code frame, as `earth debug ast` shows them; the
+    // trace once, after the last.
+    parsed.diagnostics.back().trace = trace();
+    throw DiagnosticError(std::move(parsed.diagnostics), &file->source);
   }
   file->ast = std::move(parsed.earthfile);
   if (file->ast.version && !file->ast.version->args.empty()) {

@@ -220,6 +220,27 @@ TEST_F(ResolveTest, InstancesWithDelimitersInValuesStayApart) {
   EXPECT_EQ(seen[1], std::make_pair(std::string("x\nB=y"), std::string("z")));
 }
 
+TEST_F(ResolveTest, UnparsableDependencyReportsEveryError) {
+  write("Earthfile", "VERSION 0.8\nall:\n  BUILD ./lib+a\n");
+  write("lib/Earthfile", "VERSION 0.8\na:\n  BOGUS 1\n  END\n");
+  try {
+    resolve("+all", options());
+    FAIL() << "resolved a broken Earthfile";
+  } catch (const DiagnosticError& e) {
+    ASSERT_EQ(e.diagnostics().size(), 2u);
+    std::string what = e.what();
+    // Each error with its code frame, not folded into a note.
+    EXPECT_NE(what.find("./lib/Earthfile:3:3: error: unknown command 'BOGUS'\n 3 |   BOGUS 1\n"),
+              std::string::npos)
+        << what;
+    EXPECT_NE(
+        what.find("./lib/Earthfile:4:3: error: END without IF/FOR/WAIT/TRY/WITH\n 4 |   END\n"),
+        std::string::npos)
+        << what;
+    EXPECT_EQ(what.find("note:"), std::string::npos) << what;
+  }
+}
+
 TEST_F(ResolveTest, DeepExpansionIsALocatedError) {
   std::string word = "x";
   for (int i = 0; i < 20000; ++i) word = "${A:-" + word + "}";
