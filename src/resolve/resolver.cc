@@ -62,7 +62,7 @@ Resolver::Resolver(const Options& options, Graph& graph) : options_(options), gr
     std::string cwd = getcwd(buf, sizeof buf) ? buf : "/";
     dir = cwd + "/" + dir;
   }
-  project_abs_ = clean_path(dir);
+  project_abs_ = fs::normalize(dir);
   parse_ = options.parse ? options.parse : ParseFn(syntax::parse);
 }
 
@@ -192,7 +192,7 @@ FileId Resolver::file_of(const EarthfileRef& ref, const Frame& frame, const synt
     path = std::string(home ? home : "/") + path.substr(1);
   }
   if (path[0] != '/') path = graph_.files[frame.file]->abs_dir + "/" + path;
-  return load_dir(clean_path(path), frame.file, span, shown_ref);
+  return load_dir(fs::normalize(path), frame.file, span, shown_ref);
 }
 
 NodeId Resolver::remote_node(const Reference& ref) {
@@ -399,7 +399,7 @@ void Resolver::run(const std::string& target) {
     const char* home = std::getenv("HOME");
     dir = std::string(home ? home : "/") + dir.substr(1);
   }
-  std::string abs = clean_path(dir[0] == '/' ? dir : project_abs_ + "/" + dir);
+  std::string abs = fs::normalize(dir[0] == '/' ? dir : project_abs_ + "/" + dir);
   FileId file = load_dir(abs, kNone, {}, target);
   Overrides overrides;
   for (const auto& [k, v] : options_.overrides) set_override(overrides, k, Value{v, false});
