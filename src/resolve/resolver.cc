@@ -2,9 +2,11 @@
 // output rule. The statement walk is in walk.cc.
 #include "resolver.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <deque>
 
@@ -125,8 +127,13 @@ FileId Resolver::load_dir(const std::string& abs_dir, FileId from, const syntax:
                           const std::string& shown_ref) {
   if (auto it = file_index_.find(abs_dir); it != file_index_.end()) return it->second;
   std::string shown = shown_dir(abs_dir);
-  if (!fs::is_dir(abs_dir))
+  if (!fs::is_dir(abs_dir)) {
+    // Only a missing directory is "no such directory"; EACCES and the like say so.
+    struct stat st {};
+    if (::stat(abs_dir.c_str(), &st) != 0 && errno != ENOENT && errno != ENOTDIR)
+      fail(from, span, fmt::format("{} (for {})", errno_message(shown, errno), shown_ref));
     fail(from, span, fmt::format("no such directory {} (for {})", shown, shown_ref));
+  }
   std::string path = syntax::earthfile_in(abs_dir);
   if (path.empty())
     fail(from, span,

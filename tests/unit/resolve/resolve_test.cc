@@ -1,5 +1,9 @@
 #include "earth/resolve/resolve.h"
 
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <map>
 
@@ -253,6 +257,35 @@ TEST_F(ResolveTest, DeepExpansionIsALocatedError) {
     EXPECT_EQ(e.diagnostic().span.begin.line, 4u);
     EXPECT_NE(e.diagnostic().message.find("nested more than 256 deep"), std::string::npos);
   }
+}
+
+// A directory that exists but cannot be searched is not "no such directory"
+// nor "no Earthfile". Root ignores modes: the child drops to nobody.
+TEST_F(ResolveTest, UnsearchableDirectorySaysPermissionDenied) {
+  write("Earthfile", "VERSION 0.8\nall:\n  BUILD ./locked/sub+t\n");
+  write("locked/sub/Earthfile", "VERSION 0.8\nt:\n  FROM alpine\n");
+  std::string locked = fs::join(dir.path(), "locked");
+  ASSERT_EQ(::chmod(dir.path().c_str(), 0755), 0);
+  ASSERT_EQ(::chmod(locked.c_str(), 0), 0);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) ::_exit(3);
+    try {
+      resolve("+all", options());
+    } catch (const DiagnosticError& e) {
+      ::_exit(e.diagnostic().message == "./locked/sub: Permission denied (for ./locked/sub+t)" &&
+                      e.diagnostic().span.begin.line == 3
+                  ? 0
+                  : 1);
+    }
+    ::_exit(2);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ::chmod(locked.c_str(), 0755);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 } // namespace
