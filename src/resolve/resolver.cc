@@ -139,9 +139,13 @@ FileId Resolver::load_dir(const std::string& abs_dir, FileId from, const syntax:
     fail(from, span,
          fmt::format("no Earthfile in {} (for {}; tried {}/Earthfile and {}/build.earth)", shown,
                      shown_ref, shown, shown));
-  auto text = syntax::read_earthfile(path);
-  if (!text.ok()) fail(from, span, text.error());
   std::string display = (shown == "." ? std::string(".") : shown) + "/" + fs::basename(path);
+  auto text = syntax::read_earthfile(path);
+  if (!text.ok()) {
+    std::string message = text.error(); // names the file by its absolute path
+    if (message.starts_with(path)) message.replace(0, path.size(), display);
+    fail(from, span, fmt::format("{} (for {})", message, shown_ref));
+  }
   auto file = std::make_unique<LoadedFile>(LoadedFile{
       shown, display, abs_dir, syntax::SourceFile(display, std::move(text).value()), {}});
   syntax::ParseResult parsed = parse_(file->source);

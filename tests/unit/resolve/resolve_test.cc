@@ -259,6 +259,21 @@ TEST_F(ResolveTest, DeepExpansionIsALocatedError) {
   }
 }
 
+// The loader reads only regular files: a FIFO would block forever.
+TEST_F(ResolveTest, FifoEarthfileIsRefusedAtTheReference) {
+  write("Earthfile", "VERSION 0.8\nall:\n  BUILD ./pipe+t\n");
+  ASSERT_TRUE(fs::make_dirs(fs::join(dir.path(), "pipe")).ok());
+  ASSERT_EQ(::mkfifo(fs::join(dir.path(), "pipe/Earthfile").c_str(), 0644), 0);
+  try {
+    resolve("+all", options());
+    FAIL() << "resolved a FIFO";
+  } catch (const DiagnosticError& e) {
+    EXPECT_EQ(e.diagnostic().message,
+              "./pipe/Earthfile: is a FIFO; an Earthfile must be a regular file (for ./pipe+t)");
+    EXPECT_EQ(e.diagnostic().span.begin.line, 3u);
+  }
+}
+
 // A directory that exists but cannot be searched is not "no such directory"
 // nor "no Earthfile". Root ignores modes: the child drops to nobody.
 TEST_F(ResolveTest, UnsearchableDirectorySaysPermissionDenied) {
