@@ -16,6 +16,10 @@ std::unique_ptr<image::ImageStore> open_store() {
 
 } // namespace
 
+int cmd_image(Args& args) {
+  fail_in_group("image", args);
+}
+
 int cmd_image_import(Args& args) {
   auto words = args.positional("image import");
   if (words.empty() || words.size() > 2) throw Error("usage: earth image import FILE [NAME]");

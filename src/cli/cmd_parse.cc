@@ -1,5 +1,8 @@
 // Subcommands that only need the parser: ls, doc, debug ast.
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 
 #include "earth/base/error.h"
@@ -19,6 +22,10 @@ std::string find_earthfile(const std::string& path) {
   std::string dir = path.empty() ? "." : path;
   if (!fs::is_dir(dir)) {
     if (fs::exists(dir)) return dir;
+    // Only a missing path is "no such directory"; EACCES and the like say so.
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) != 0 && errno != ENOENT && errno != ENOTDIR)
+      throw Error(errno_message(dir, errno));
     throw Error("no such directory: " + dir);
   }
   std::string found = syntax::earthfile_in(dir);

@@ -72,6 +72,20 @@ std::vector<std::string> Args::positional(std::string_view command) {
   return out;
 }
 
+void fail_in_group(std::string_view group, Args& args) {
+  std::string known;
+  std::string prefix = std::string(group) + " ";
+  for (const auto& c : subcommands())
+    if (c.path.starts_with(prefix))
+      known += (known.empty() ? "" : ", ") + std::string(c.path.substr(prefix.size()));
+  std::vector<std::string> words = args.rest();
+  std::string what = words.empty()               ? "a subcommand is missing"
+                     : words[0].starts_with("-") ? "unknown flag " + words[0]
+                                                 : "unknown subcommand '" + words[0] + "'";
+  throw Error("earth " + std::string(group) + ": " + what + " (subcommands: " + known +
+              "; see earth --help)");
+}
+
 const std::vector<Subcommand>& subcommands() {
   static const std::vector<Subcommand> table = {
       {"ls", "[-a|--args] [-l|--long] [PATH]", "list the targets of an Earthfile", cmd_ls},
@@ -81,6 +95,8 @@ const std::vector<Subcommand>& subcommands() {
        cmd_graph},
       {"debug run", "[flags] IMAGE|--rootfs DIR [--] CMD...", "run one command in a sandbox",
        cmd_debug_run},
+      {"image", "SUBCOMMAND [args]", "manage the local image store (the commands below)",
+       cmd_image},
       {"image import", "FILE [NAME]", "load an OCI archive, OCI layout or docker save archive",
        cmd_image_import},
       {"image ls", "[--digests]", "list the images in the local store", cmd_image_ls},

@@ -172,8 +172,17 @@ private:
     }
     if (op != '-' && op != '+' && op != '?' && (colon || (op != '#' && op != '%')))
       return Failure{fmt::format("unsupported modifier '{}' in '{}'", op, text_)};
+    // The nested word recurses: bound it, so a hostile word fails instead
+    // of exhausting the stack.
+    if (depth_ >= kMaxExpansionDepth)
+      return Failure{
+          fmt::format("${{…}} nested more than {} deep (the one at character {} of the word)",
+                      kMaxExpansionDepth, b - 1)};
     Value arg;
-    if (auto r = word(arg, true); !r.ok()) return r;
+    ++depth_;
+    auto r = word(arg, true);
+    --depth_;
+    if (!r.ok()) return r;
     ++pos_; // the '}'
     const Value* v = lookup_(name);
     bool set = v && (!colon || !v->text.empty());
@@ -218,6 +227,7 @@ private:
   std::string_view text_;
   const Lookup& lookup_;
   size_t pos_ = 0;
+  size_t depth_ = 0; // open `${NAME:-word}` words
 };
 
 } // namespace

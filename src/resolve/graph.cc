@@ -20,29 +20,47 @@ const char* edge_kind_name(EdgeKind kind) {
   return "?";
 }
 
-std::string Graph::key_of(const Node& node) {
-  std::string key = node.canonical;
-  key += '\n';
-  key += node.platform;
-  for (const auto* list : {&node.args, &node.passed})
-    for (const auto& b : *list) {
-      key += '\n';
-      key += b.name;
-      key += b.value.dynamic ? "=$" : "=";
-      key += b.value.text;
-    }
-  return key;
+namespace {
+
+constexpr std::string_view kKeyDomain = "earth.resolve.instance.v1";
+
+void add_bindings(Hasher& h, std::string_view list, const std::vector<Binding>& bindings) {
+  h.add(list, static_cast<int64_t>(bindings.size()));
+  for (const auto& b : bindings) {
+    h.add("name", b.name);
+    h.add("value", b.value.text);
+    h.add("dynamic", int64_t{b.value.dynamic});
+  }
 }
 
-NodeId Graph::find(const std::string& key) const {
+} // namespace
+
+Digest Graph::key_of(const Node& node) {
+  Hasher h(kKeyDomain);
+  h.add("kind", "target");
+  h.add("canonical", node.canonical);
+  h.add("platform", node.platform);
+  add_bindings(h, "args", node.args);
+  add_bindings(h, "passed", node.passed);
+  return h.finish();
+}
+
+Digest Graph::key_of(std::string_view kind, std::string_view canonical) {
+  Hasher h(kKeyDomain);
+  h.add("kind", kind);
+  h.add("canonical", canonical);
+  return h.finish();
+}
+
+NodeId Graph::find(const Digest& key) const {
   auto it = index_.find(key);
   return it == index_.end() ? kNone : it->second;
 }
 
-NodeId Graph::add(Node node, std::string key) {
+NodeId Graph::add(Node node, const Digest& key) {
   nodes.push_back(std::move(node));
   NodeId id = static_cast<NodeId>(nodes.size() - 1);
-  index_.emplace(std::move(key), id);
+  index_.emplace(key, id);
   return id;
 }
 

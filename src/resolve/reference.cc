@@ -1,8 +1,8 @@
 #include "earth/resolve/reference.h"
 
-#include "resolver.h"
-
 #include <fmt/format.h>
+
+#include "earth/base/fs.h"
 
 namespace earth::resolve {
 
@@ -17,43 +17,6 @@ bool is_upper(char c) {
 bool is_digit(char c) {
   return c >= '0' && c <= '9';
 }
-
-} // namespace
-
-// Go's path.Clean: "." and empty elements removed, ".." resolved lexically,
-// leading ".." kept for relative paths, "/.." is "/".
-std::string clean_path(std::string_view path) {
-  if (path.empty()) return ".";
-  bool rooted = path[0] == '/';
-  std::vector<std::string_view> parts;
-  size_t dotdots = 0; // leading ".." of a relative path, which stay
-  size_t i = 0;
-  while (i < path.size()) {
-    size_t j = path.find('/', i);
-    if (j == std::string_view::npos) j = path.size();
-    std::string_view part = path.substr(i, j - i);
-    i = j + 1;
-    if (part.empty() || part == ".") continue;
-    if (part == "..") {
-      if (parts.size() > dotdots) {
-        parts.pop_back();
-      } else if (!rooted) {
-        parts.push_back(part);
-        ++dotdots;
-      }
-      continue;
-    }
-    parts.push_back(part);
-  }
-  std::string out = rooted ? "/" : "";
-  for (size_t k = 0; k < parts.size(); ++k) {
-    if (k) out += '/';
-    out += parts[k];
-  }
-  return out.empty() ? "." : out;
-}
-
-namespace {
 
 // Splits at unescaped '+'.
 std::vector<std::string_view> split_plus(std::string_view text) {
@@ -90,7 +53,7 @@ Result<Reference> parse_ref(std::string_view text, bool artifact) {
     std::string path = unescape_plus(rest.substr(slash));
     // Keep globs and a trailing slash as written; only make it clean and absolute.
     bool trailing = path.size() > 1 && path.back() == '/';
-    ref.artifact = clean_path(path);
+    ref.artifact = fs::normalize(path);
     if (trailing && ref.artifact != "/") ref.artifact += '/';
   } else if (artifact) {
     return Failure{fmt::format("invalid artifact reference '{}': expected +target/path", text)};
@@ -142,9 +105,9 @@ Result<EarthfileRef> parse_earthfile_ref(std::string_view text) {
   if (t[0] == '.' || t[0] == '/' || t.starts_with("~/") || t == "~") {
     ref.kind = EarthfileRef::Kind::local_path;
     if (t[0] == '~') {
-      ref.path = "~" + (t.size() > 1 ? clean_path(t.substr(1)) : std::string());
+      ref.path = "~" + (t.size() > 1 ? fs::normalize(t.substr(1)) : std::string());
     } else {
-      ref.path = clean_path(t);
+      ref.path = fs::normalize(t);
       if (ref.path[0] != '/' && ref.path[0] != '.') ref.path = "./" + ref.path;
       if (ref.path == ".") ref.path = "./";
     }

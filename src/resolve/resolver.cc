@@ -2,9 +2,11 @@
 // output rule. The statement walk is in walk.cc.
 #include "resolver.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <deque>
 
@@ -15,13 +17,30 @@
 
 namespace earth::resolve {
 
+namespace {
+
+std::string render_all(const std::vector<syntax::Diagnostic>& ds,
+                       const syntax::SourceFile* source) {
+  std::string s;
+  for (const auto& d : ds) s += syntax::render(d, source);
+  if (!s.empty() && s.back() == '\n') s.pop_back();
+  return s;
+}
+
+std::vector<syntax::Diagnostic> one(syntax::Diagnostic d) {
+  std::vector<syntax::Diagnostic> ds;
+  ds.push_back(std::move(d));
+  return ds;
+}
+
+} // namespace
+
 DiagnosticError::DiagnosticError(syntax::Diagnostic d, const syntax::SourceFile* source)
-    : Error([&] {
-        std::string s = syntax::render(d, source);
-        if (!s.empty() && s.back() == '\n') s.pop_back();
-        return s;
-      }()),
-      diagnostic_(std::move(d)) {}
+    : DiagnosticError(one(std::move(d)), source) {}
+
+DiagnosticError::DiagnosticError(std::vector<syntax::Diagnostic> ds,
+                                 const syntax::SourceFile* source)
+    : Error(render_all(ds, source)), diagnostics_(std::move(ds)) {}
 
 const Value* find_override(const Overrides& o, std::string_view name) {
   for (auto it = o.rbegin(); it != o.rend(); ++it)
@@ -45,7 +64,7 @@ Resolver::Resolver(const Options& options, Graph& graph) : options_(options), gr
     std::string cwd = getcwd(buf, sizeof buf) ? buf : "/";
     dir = cwd + "/" + dir;
   }
-  project_abs_ = clean_path(dir);
+  project_abs_ = fs::normalize(dir);
   parse_ = options.parse ? options.parse : ParseFn(syntax::parse);
 }
 
@@ -108,26 +127,33 @@ FileId Resolver::load_dir(const std::string& abs_dir, FileId from, const syntax:
                           const std::string& shown_ref) {
   if (auto it = file_index_.find(abs_dir); it != file_index_.end()) return it->second;
   std::string shown = shown_dir(abs_dir);
-  if (!fs::is_dir(abs_dir))
+  if (!fs::is_dir(abs_dir)) {
+    // Only a missing directory is "no such directory"; EACCES and the like say so.
+    struct stat st {};
+    if (::stat(abs_dir.c_str(), &st) != 0 && errno != ENOENT && errno != ENOTDIR)
+      fail(from, span, fmt::format("{} (for {})", errno_message(shown, errno), shown_ref));
     fail(from, span, fmt::format("no such directory {} (for {})", shown, shown_ref));
+  }
   std::string path = syntax::earthfile_in(abs_dir);
   if (path.empty())
     fail(from, span,
          fmt::format("no Earthfile in {} (for {}; tried {}/Earthfile and {}/build.earth)", shown,
                      shown_ref, shown, shown));
-  auto text = fs::read_file(path);
-  if (!text.ok()) fail(from, span, text.error());
   std::string display = (shown == "." ? std::string(".") : shown) + "/" + fs::basename(path);
+  auto text = syntax::read_earthfile(path);
+  if (!text.ok()) {
+    std::string message = text.error(); // names the file by its absolute path
+    if (message.starts_with(path)) message.replace(0, path.size(), display);
+    fail(from, span, fmt::format("{} (for {})", message, shown_ref));
+  }
   auto file = std::make_unique<LoadedFile>(LoadedFile{
       shown, display, abs_dir, syntax::SourceFile(display, std::move(text).value()), {}});
   syntax::ParseResult parsed = parse_(file->source);
   if (!parsed.ok()) {
-    syntax::Diagnostic d = parsed.diagnostics.front();
-    for (size_t i = 1; i < parsed.diagnostics.size(); ++i)
-      d.notes.push_back(
-          {parsed.diagnostics[i].path, parsed.diagnostics[i].span, parsed.diagnostics[i].message});
-    d.trace = trace();
-    throw DiagnosticError(std::move(d), &file->source);
+    // Every error with its code frame, as `earth debug ast` shows them; the
+    // trace once, after the last.
+    parsed.diagnostics.back().trace = trace();
+    throw DiagnosticError(std::move(parsed.diagnostics), &file->source);
   }
   file->ast = std::move(parsed.earthfile);
   if (file->ast.version && !file->ast.version->args.empty()) {
@@ -177,24 +203,24 @@ FileId Resolver::file_of(const EarthfileRef& ref, const Frame& frame, const synt
     path = std::string(home ? home : "/") + path.substr(1);
   }
   if (path[0] != '/') path = graph_.files[frame.file]->abs_dir + "/" + path;
-  return load_dir(clean_path(path), frame.file, span, shown_ref);
+  return load_dir(fs::normalize(path), frame.file, span, shown_ref);
 }
 
 NodeId Resolver::remote_node(const Reference& ref) {
   std::string canonical = ref.target_string();
-  std::string key = "remote\n" + canonical;
+  Digest key = Graph::key_of("remote", canonical);
   if (NodeId id = graph_.find(key); id != kNone) return id;
   Node node;
   node.kind = ref.is_function() ? Node::Kind::function : Node::Kind::target;
   node.name = ref.name;
   node.canonical = canonical;
   in_progress_.push_back(false);
-  return graph_.add(std::move(node), std::move(key));
+  return graph_.add(std::move(node), key);
 }
 
 NodeId Resolver::function_node(FileId file, const std::string& name) {
   std::string canonical = this->canonical(file, name);
-  std::string key = "function\n" + canonical;
+  Digest key = Graph::key_of("function", canonical);
   if (NodeId id = graph_.find(key); id != kNone) return id;
   Node node;
   node.kind = Node::Kind::function;
@@ -202,7 +228,7 @@ NodeId Resolver::function_node(FileId file, const std::string& name) {
   node.name = name;
   node.canonical = canonical;
   in_progress_.push_back(false);
-  return graph_.add(std::move(node), std::move(key));
+  return graph_.add(std::move(node), key);
 }
 
 namespace {
@@ -302,7 +328,7 @@ NodeId Resolver::instance(FileId file, const std::string& name, Overrides overri
   stack_.push_back({kNone, w.node.canonical, ref_file, ref_span});
   walk_target(w, file, is_base ? ast.base_recipe : target->recipe, is_base);
   set_identity(w);
-  std::string key = Graph::key_of(w.node);
+  Digest key = Graph::key_of(w.node);
   stack_.back().name = display_of(w.node);
   if (NodeId id = graph_.find(key); id != kNone) {
     if (in_progress_[id]) {
@@ -313,7 +339,7 @@ NodeId Resolver::instance(FileId file, const std::string& name, Overrides overri
     stack_.pop_back();
     return id;
   }
-  NodeId id = graph_.add(std::move(w.node), std::move(key));
+  NodeId id = graph_.add(std::move(w.node), key);
   in_progress_.push_back(true);
   stack_.back().node = id;
   add_edges(id, w.pending);
@@ -384,7 +410,7 @@ void Resolver::run(const std::string& target) {
     const char* home = std::getenv("HOME");
     dir = std::string(home ? home : "/") + dir.substr(1);
   }
-  std::string abs = clean_path(dir[0] == '/' ? dir : project_abs_ + "/" + dir);
+  std::string abs = fs::normalize(dir[0] == '/' ? dir : project_abs_ + "/" + dir);
   FileId file = load_dir(abs, kNone, {}, target);
   Overrides overrides;
   for (const auto& [k, v] : options_.overrides) set_override(overrides, k, Value{v, false});

@@ -12,8 +12,6 @@
 
 namespace earth::resolve {
 
-std::string clean_path(std::string_view path);
-
 using Overrides = std::vector<std::pair<std::string, Value>>; // later entries win
 const Value* find_override(const Overrides& o, std::string_view name);
 void set_override(Overrides& o, const std::string& name, Value v);

@@ -92,7 +92,7 @@ std::vector<std::string> Resolver::glob_refs(Walk& w, const Reference& ref, Edge
   std::vector<std::string> out;
   if (::glob(pattern.c_str(), GLOB_ONLYDIR, nullptr, &g) == 0) {
     for (size_t i = 0; i < g.gl_pathc; ++i) {
-      std::string dir = clean_path(g.gl_pathv[i]);
+      std::string dir = fs::normalize(g.gl_pathv[i]);
       if (!fs::exists(dir + "/Earthfile") && !fs::exists(dir + "/build.earth")) continue;
       std::string rel =
           dir.starts_with(lf.abs_dir + "/") ? "./" + dir.substr(lf.abs_dir.size() + 1) : dir;
@@ -420,7 +420,7 @@ void Resolver::cmd_import(Walk& w, const Command& cmd) {
   // A local path is relative to this file's directory: store it absolute.
   EarthfileRef stored = *ref;
   if (stored.kind == EarthfileRef::Kind::local_path && stored.path[0] == '.')
-    stored.path = clean_path(graph_.files[file]->abs_dir + "/" + stored.path);
+    stored.path = fs::normalize(graph_.files[file]->abs_dir + "/" + stored.path);
   frame.imports.emplace(alias, std::move(stored));
 }
 

@@ -1,5 +1,7 @@
 #include "earth/syntax/ast_json.h"
 
+#include <utility>
+
 namespace earth::syntax {
 
 namespace {
@@ -54,7 +56,7 @@ struct Dumper {
             w["command"] = command(n.command);
             w["body"] = block(n.body);
             locate(w, s.span);
-            j["with"] = w;
+            j["with"] = std::move(w);
           } else if constexpr (std::is_same_v<T, IfStmt>) {
             Json i = branch(n.if_branch, "ifBody");
             if (!n.else_ifs.empty()) {
@@ -62,32 +64,32 @@ struct Dumper {
               for (const auto& e : n.else_ifs) {
                 Json ej = branch(e, "body");
                 locate(ej, e.span);
-                arr.push_back(ej);
+                arr.push_back(std::move(ej));
               }
-              i["elseIf"] = arr;
+              i["elseIf"] = std::move(arr);
             }
             if (n.else_body) i["elseBody"] = block(*n.else_body);
             locate(i, s.span);
-            j["if"] = i;
+            j["if"] = std::move(i);
           } else if constexpr (std::is_same_v<T, TryStmt>) {
             Json t;
             t["tryBody"] = block(n.try_body);
             if (n.catch_body) t["catchBody"] = block(*n.catch_body);
             if (n.finally_body) t["finallyBody"] = block(*n.finally_body);
             locate(t, s.span);
-            j["try"] = t;
+            j["try"] = std::move(t);
           } else if constexpr (std::is_same_v<T, ForStmt>) {
             Json f;
             f["args"] = n.args;
             f["body"] = block(n.body);
             locate(f, s.span);
-            j["for"] = f;
+            j["for"] = std::move(f);
           } else if constexpr (std::is_same_v<T, WaitStmt>) {
             Json w;
             w["args"] = n.args;
             w["body"] = block(n.body);
             locate(w, s.span);
-            j["wait"] = w;
+            j["wait"] = std::move(w);
           }
         },
         s.node);
@@ -105,7 +107,7 @@ nlohmann::ordered_json to_json(const Earthfile& file, bool source_map) {
     Json v;
     v["args"] = file.version->args;
     d.locate(v, file.version->span);
-    j["version"] = v;
+    j["version"] = std::move(v);
   }
   j["baseRecipe"] = d.block(file.base_recipe);
   if (!file.targets.empty()) {
@@ -116,9 +118,9 @@ nlohmann::ordered_json to_json(const Earthfile& file, bool source_map) {
       if (!t.docs.empty()) tj["docs"] = t.docs;
       tj["recipe"] = d.block(t.recipe);
       d.locate(tj, t.span);
-      arr.push_back(tj);
+      arr.push_back(std::move(tj));
     }
-    j["targets"] = arr;
+    j["targets"] = std::move(arr);
   }
   if (!file.functions.empty()) {
     Json arr = Json::array();
@@ -127,9 +129,9 @@ nlohmann::ordered_json to_json(const Earthfile& file, bool source_map) {
       fj["name"] = f.name;
       fj["recipe"] = d.block(f.recipe);
       d.locate(fj, f.span);
-      arr.push_back(fj);
+      arr.push_back(std::move(fj));
     }
-    j["functions"] = arr;
+    j["functions"] = std::move(arr);
   }
   if (source_map && !file.path.empty()) j["sourceLocation"] = {{"file", file.path}};
   return j;

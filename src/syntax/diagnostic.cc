@@ -16,7 +16,11 @@ struct Colors {
 
 // "  7 | RUN echo "x\n    |          ^ "
 void render_frame(std::string& out, const SourceFile& source, const Span& span, const Colors& c) {
-  std::string_view text = source.line(span.begin.line);
+  // Control bytes (a NUL...) would garble the terminal: one '?' each keeps
+  // the caret's column.
+  std::string text(source.line(span.begin.line));
+  for (char& ch : text)
+    if ((static_cast<unsigned char>(ch) < 0x20 && ch != '\t') || ch == 0x7f) ch = '?';
   std::string number = std::to_string(span.begin.line);
   std::string pad(number.size(), ' ');
   out += fmt::format(" {} | {}\n", number, text);

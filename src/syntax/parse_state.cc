@@ -1,5 +1,8 @@
 #include "parse_state.h"
 
+#include <algorithm>
+
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 namespace earth::syntax::detail {
@@ -187,8 +190,29 @@ void ParseState::close_section() {
   frames_.clear();
 }
 
+// Deeper nesting would only exhaust the stack of the recursive passes that
+// follow (validation, the resolver's walk, the JSON dump), so it is refused
+// here, before the parser itself recurses into the body.
+void ParseState::check_block_depth(const std::string& keyword, size_t begin) const {
+  auto is_block = [](const Frame& f) { return f.kind >= Frame::Kind::if_block; };
+  size_t open = static_cast<size_t>(std::count_if(frames_.begin(), frames_.end(), is_block));
+  if (open < kMaxBlockDepth) return;
+  auto outer = std::find_if(frames_.begin(), frames_.end(), is_block);
+  SyntaxError e{begin,
+                keyword.size(),
+                fmt::format("blocks nest too deeply: this {} would be block {} inside {} open "
+                            "IF/FOR/WAIT/TRY/WITH blocks (at most {})",
+                            keyword, open + 1, open, kMaxBlockDepth),
+                {{"", span(outer->begin, outer->begin + outer->keyword.size()),
+                  "the outermost open block starts here"}}};
+  e.at = begin;
+  e.recovery = SyntaxError::Recovery::next_header;
+  throw e;
+}
+
 void ParseState::open_block(Frame::Kind kind, std::string keyword, const char* begin,
                             bool with_words) {
+  check_block_depth(keyword, offset(begin));
   Frame f;
   f.kind = kind;
   f.keyword = std::move(keyword);

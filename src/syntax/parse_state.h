@@ -9,6 +9,7 @@
 
 #include "earth/syntax/ast.h"
 #include "earth/syntax/diagnostic.h"
+#include "earth/syntax/parser.h"
 #include "earth/syntax/source.h"
 
 namespace earth::syntax::detail {
@@ -98,6 +99,8 @@ public:
 
 private:
   Command take_command();
+  // Throws a SyntaxError when a new block would nest deeper than kMaxBlockDepth.
+  void check_block_depth(const std::string& keyword, size_t begin) const;
   void append(Statement stmt);
   void close_section();
 

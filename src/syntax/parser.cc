@@ -3,9 +3,16 @@
 // target header so that one run reports the errors of every section.
 #include "earth/syntax/parser.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <optional>
+
+#include <fmt/format.h>
 #include <tao/pegtl.hpp>
 
 #include "earth/base/error.h"
@@ -296,9 +303,36 @@ template <typename Grammar> void parse_from(std::string_view text, size_t start,
   pegtl::parse<Grammar, action, control>(in, st);
 }
 
+// An Earthfile is text: a NUL byte means a binary or corrupt file, which is
+// refused before parsing (reported at the first NUL, with the count).
+std::optional<Diagnostic> nul_byte(const SourceFile& source) {
+  std::string_view text = source.text();
+  size_t first = text.find('\0');
+  if (first == std::string_view::npos) return std::nullopt;
+  size_t count =
+      static_cast<size_t>(std::count(text.begin() + static_cast<long>(first), text.end(), '\0'));
+  Diagnostic d;
+  d.path = source.path();
+  Position at = source.position(first);
+  d.span = {at, at};
+  d.message = count == 1 ? "NUL byte in the Earthfile (an Earthfile is text)"
+                         : fmt::format("NUL byte in the Earthfile (an Earthfile is text; {} NUL "
+                                       "bytes in all)",
+                                       count);
+  return d;
+}
+
+ParseResult refused(const SourceFile& source, Diagnostic d) {
+  ParseResult result;
+  result.earthfile.path = source.path();
+  result.diagnostics.push_back(std::move(d));
+  return result;
+}
+
 } // namespace
 
 ParseResult parse_syntax_only(const SourceFile& source) {
+  if (auto nul = nul_byte(source)) return refused(source, std::move(*nul));
   ParseResult result;
   std::string_view text = source.text();
   ParseState st(source, text.data());
@@ -333,6 +367,7 @@ ParseResult parse_syntax_only(const SourceFile& source) {
 }
 
 ParseResult parse(const SourceFile& source) {
+  if (auto nul = nul_byte(source)) return refused(source, std::move(*nul));
   ParseResult r = parse_syntax_only(source);
   validate(source, r);
   return r;
@@ -341,13 +376,55 @@ ParseResult parse(const SourceFile& source) {
 std::string earthfile_in(const std::string& dir) {
   for (const char* name : {"Earthfile", "build.earth"}) {
     std::string candidate = fs::join(dir, name);
-    if (fs::exists(candidate)) return candidate;
+    struct stat st {};
+    // Only a name that is certainly absent is skipped: one that cannot be
+    // checked (EACCES...) is returned so that reading it says why.
+    if (::lstat(candidate.c_str(), &st) == 0 || (errno != ENOENT && errno != ENOTDIR))
+      return candidate;
   }
   return {};
 }
 
+Result<std::string> read_earthfile(const std::string& path) {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return Failure{errno_message(path, errno)};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    return Failure{errno_message(path, err)};
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    const char* kind = S_ISDIR(st.st_mode)    ? "a directory"
+                       : S_ISFIFO(st.st_mode) ? "a FIFO"
+                       : S_ISSOCK(st.st_mode) ? "a socket"
+                       : S_ISCHR(st.st_mode)  ? "a character device"
+                       : S_ISBLK(st.st_mode)  ? "a block device"
+                                              : "not a regular file";
+    return Failure{fmt::format("{}: is {}; an Earthfile must be a regular file", path, kind)};
+  }
+  std::string text;
+  text.reserve(static_cast<size_t>(st.st_size));
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      return Failure{errno_message(path, err)};
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return text;
+}
+
 Earthfile parse_file_or_throw(const std::string& path) {
-  auto text = fs::read_file(path);
+  auto text = read_earthfile(path);
   if (!text.ok()) throw Error(text.error());
   SourceFile source(path, std::move(text).value());
   ParseResult r = parse(source);

@@ -41,11 +41,16 @@ struct Subcommand {
 
 const std::vector<Subcommand>& subcommands();
 
+// For `earth GROUP …` when no `GROUP SUB` subcommand matched: throws
+// earth::Error naming the unknown flag or subcommand and the known ones.
+[[noreturn]] void fail_in_group(std::string_view group, Args& args);
+
 // The builtin subcommands, one per cmd_*.cc file.
 int cmd_ls(Args& args);
 int cmd_doc(Args& args);
 int cmd_debug_ast(Args& args);
 int cmd_debug_run(Args& args);
+int cmd_image(Args& args); // `earth image` without a known subcommand
 int cmd_image_import(Args& args);
 int cmd_image_ls(Args& args);
 int cmd_image_rm(Args& args);

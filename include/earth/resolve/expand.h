@@ -4,6 +4,7 @@
 // `$( … )` shell-out is kept verbatim and marks the value dynamic.
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -11,6 +12,8 @@
 #include "earth/base/error.h"
 
 namespace earth::resolve {
+
+inline constexpr size_t kMaxExpansionDepth = 256;
 
 // A variable's value. `dynamic`: the text still holds `$( … )` shell-outs
 // that only the build environment can evaluate.
@@ -28,7 +31,8 @@ using Lookup = std::function<const Value*(std::string_view name)>;
 // reference still parses), and `$NAME`, `${NAME}`, `${NAME:-word}`,
 // `${NAME:+word}`, `${NAME?msg}`, `${NAME:?msg}`, `${NAME#pat}`,
 // `${NAME##pat}`, `${NAME%pat}`, `${NAME%%pat}` are replaced. Fails on
-// unterminated quotes or braces and on `?` forms whose variable is unset.
+// unterminated quotes or braces, on `?` forms whose variable is unset, and on
+// `${…}` nested more than kMaxExpansionDepth deep (docs/language.md).
 Result<Value> expand_word(std::string_view word, const Lookup& lookup);
 
 // Whether `word` contains a `$( … )` outside single quotes.

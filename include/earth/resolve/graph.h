@@ -6,9 +6,11 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "earth/base/digest.h"
 #include "earth/resolve/expand.h"
 #include "earth/syntax/ast.h"
 #include "earth/syntax/source.h"
@@ -97,13 +99,18 @@ public:
   // Every target node reachable from the roots, dependencies first (a valid
   // build order); functions are left out.
   std::vector<NodeId> build_order() const;
-  // The instance key: canonical target, platform, arg values.
-  static std::string key_of(const Node& node);
-  NodeId find(const std::string& key) const;
-  NodeId add(Node node, std::string key);
+  // The instance key (§5.2): a Hasher digest over typed, length-prefixed
+  // fields (canonical target, platform, each arg's name, value and
+  // dynamic flag), so no two different instances share a key.
+  static Digest key_of(const Node& node);
+  // The key of a node identified by its canonical name alone: kind
+  // "function", or "remote" for a placeholder of a remote target.
+  static Digest key_of(std::string_view kind, std::string_view canonical);
+  NodeId find(const Digest& key) const;
+  NodeId add(Node node, const Digest& key);
 
 private:
-  std::unordered_map<std::string, NodeId> index_;
+  std::unordered_map<Digest, NodeId> index_;
 };
 
 } // namespace earth::resolve

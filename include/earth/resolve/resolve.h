@@ -18,15 +18,19 @@
 
 namespace earth::resolve {
 
-// A resolution failure: the Diagnostic is the data, what() its rendering
-// (with the source line when the file is known).
+// A resolution failure: the Diagnostics are the data (several for a file
+// that does not parse), what() their rendering (with the source line when the
+// file is known).
 class DiagnosticError : public Error {
 public:
   explicit DiagnosticError(syntax::Diagnostic d, const syntax::SourceFile* source = nullptr);
-  const syntax::Diagnostic& diagnostic() const { return diagnostic_; }
+  // `ds` must not be empty.
+  DiagnosticError(std::vector<syntax::Diagnostic> ds, const syntax::SourceFile* source);
+  const syntax::Diagnostic& diagnostic() const { return diagnostics_.front(); }
+  const std::vector<syntax::Diagnostic>& diagnostics() const { return diagnostics_; }
 
 private:
-  syntax::Diagnostic diagnostic_;
+  std::vector<syntax::Diagnostic> diagnostics_;
 };
 
 // What `git` says about a directory (reference §2.3); empty when not a repo.

@@ -13,6 +13,13 @@ TEST(Fs, NormalizeIsLexical) {
   EXPECT_EQ(fs::normalize("../x"), "../x");
   EXPECT_EQ(fs::normalize("a/.."), ".");
   EXPECT_EQ(fs::normalize(""), ".");
+  // Go's path.Clean, which the resolver relies on for Earthfile references:
+  // leading ".." stay on a relative path, "/.." is "/".
+  EXPECT_EQ(fs::normalize("../../a/.."), "../..");
+  EXPECT_EQ(fs::normalize("a/../../b"), "../b");
+  EXPECT_EQ(fs::normalize("/.."), "/");
+  EXPECT_EQ(fs::normalize("/a/../../b/./c/"), "/b/c");
+  EXPECT_EQ(fs::normalize("./"), ".");
 }
 
 TEST(Fs, JoinDirnameBasename) {

@@ -59,3 +59,23 @@ TEST_F(CmdImageTest, ImportListExportRemove) {
   EXPECT_EQ(r.exit_status, 1);
   EXPECT_NE(r.err.find("missing.tar"), std::string::npos) << r.err;
 }
+
+// `earth image` with a bad flag or subcommand names the flag, not "unknown
+// command or target 'image'" (no image store is needed for that).
+TEST(CmdImageArgs, UnknownFlagOrSubcommandIsNamed) {
+  std::string earth = std::string(EARTH_BINARY_DIR) + "/earth";
+  if (!fs::exists(earth)) GTEST_SKIP() << earth << " is not built";
+  auto with_known = [](std::string head) {
+    head += "(subcommands: import, ls, rm, export, pull, push; see earth --help)\n";
+    return head;
+  };
+  auto r = earth::run_process({earth, "image", "--bogus"}).value();
+  EXPECT_EQ(r.exit_status, 1);
+  EXPECT_EQ(r.err, with_known("earth image: unknown flag --bogus "));
+  r = earth::run_process({earth, "image", "bogus"}).value();
+  EXPECT_EQ(r.err, with_known("earth image: unknown subcommand 'bogus' "));
+  r = earth::run_process({earth, "image"}).value();
+  EXPECT_EQ(r.err, with_known("earth image: a subcommand is missing "));
+  r = earth::run_process({earth, "image", "ls", "--bogus"}).value();
+  EXPECT_EQ(r.err, "earth image ls: unknown flag --bogus (see earth image ls --help)\n");
+}

@@ -116,5 +116,20 @@ TEST_F(ExpandTest, Modifiers) {
   EXPECT_FALSE(expand_word("${}", lookup).ok());
 }
 
+// Nesting recurses; past the limit it fails instead of overflowing the stack.
+TEST_F(ExpandTest, NestingDepthIsBounded) {
+  auto nested = [](size_t n, bool quoted) {
+    std::string w = "x";
+    for (size_t i = 0; i < n; ++i) w = (quoted ? "\"${U:-" : "${U:-") + w + (quoted ? "}\"" : "}");
+    return w;
+  };
+  EXPECT_EQ(expand_word(nested(kMaxExpansionDepth, false), lookup).value().text, "x");
+  auto deep = expand_word(nested(kMaxExpansionDepth + 1, false), lookup);
+  ASSERT_FALSE(deep.ok());
+  EXPECT_EQ(deep.error(), "${…} nested more than 256 deep (the one at character 1281 of the word)");
+  EXPECT_FALSE(expand_word(nested(20000, false), lookup).ok());
+  EXPECT_FALSE(expand_word(nested(20000, true), lookup).ok());
+}
+
 } // namespace
 } // namespace earth::resolve

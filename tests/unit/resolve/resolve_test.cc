@@ -1,5 +1,10 @@
 #include "earth/resolve/resolve.h"
 
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <map>
 
 #include <gtest/gtest.h>
@@ -200,6 +205,102 @@ TEST_F(ResolveTest, DeclaredArgs) {
   EXPECT_TRUE(args[0].required);
   EXPECT_EQ(args[1].default_text, "x y");
   EXPECT_FALSE(args[2].has_default);
+}
+
+// Arg values that hold the old key's delimiters ('\n', '=') must not make
+// two different instances one node.
+TEST_F(ResolveTest, InstancesWithDelimitersInValuesStayApart) {
+  write("Earthfile", "VERSION 0.8\n"
+                     "all:\n  ARG P\n  ARG R\n"
+                     "  BUILD +t --A=$P --B=z\n  BUILD +t --A=x --B=$R\n"
+                     "t:\n  ARG A\n  ARG B\n  FROM alpine\n");
+  Graph g = resolve("+all", options({{"P", "x\nB=y"}, {"R", "y\nB=z"}}));
+  ASSERT_EQ(count(g, "+t"), 2u);
+  std::vector<std::pair<std::string, std::string>> seen;
+  for (const auto& n : g.nodes)
+    if (n.canonical == "+t") seen.emplace_back(arg(n, "A"), arg(n, "B"));
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(seen[0], std::make_pair(std::string("x"), std::string("y\nB=z")));
+  EXPECT_EQ(seen[1], std::make_pair(std::string("x\nB=y"), std::string("z")));
+}
+
+TEST_F(ResolveTest, UnparsableDependencyReportsEveryError) {
+  write("Earthfile", "VERSION 0.8\nall:\n  BUILD ./lib+a\n");
+  write("lib/Earthfile", "VERSION 0.8\na:\n  BOGUS 1\n  END\n");
+  try {
+    resolve("+all", options());
+    FAIL() << "resolved a broken Earthfile";
+  } catch (const DiagnosticError& e) {
+    ASSERT_EQ(e.diagnostics().size(), 2u);
+    std::string what = e.what();
+    // Each error with its code frame, not folded into a note.
+    EXPECT_NE(what.find("./lib/Earthfile:3:3: error: unknown command 'BOGUS'\n 3 |   BOGUS 1\n"),
+              std::string::npos)
+        << what;
+    EXPECT_NE(
+        what.find("./lib/Earthfile:4:3: error: END without IF/FOR/WAIT/TRY/WITH\n 4 |   END\n"),
+        std::string::npos)
+        << what;
+    EXPECT_EQ(what.find("note:"), std::string::npos) << what;
+  }
+}
+
+TEST_F(ResolveTest, DeepExpansionIsALocatedError) {
+  std::string word = "x";
+  for (int i = 0; i < 20000; ++i) word = "${A:-" + word + "}";
+  write("Earthfile", "VERSION 0.8\nt:\n  FROM alpine\n  ARG B=" + word + "\n");
+  try {
+    resolve("+t", options());
+    FAIL() << "expanded 20,000 nested ${…}";
+  } catch (const DiagnosticError& e) {
+    EXPECT_EQ(e.diagnostic().path, "./Earthfile");
+    EXPECT_EQ(e.diagnostic().span.begin.line, 4u);
+    EXPECT_NE(e.diagnostic().message.find("nested more than 256 deep"), std::string::npos);
+  }
+}
+
+// The loader reads only regular files: a FIFO would block forever.
+TEST_F(ResolveTest, FifoEarthfileIsRefusedAtTheReference) {
+  write("Earthfile", "VERSION 0.8\nall:\n  BUILD ./pipe+t\n");
+  ASSERT_TRUE(fs::make_dirs(fs::join(dir.path(), "pipe")).ok());
+  ASSERT_EQ(::mkfifo(fs::join(dir.path(), "pipe/Earthfile").c_str(), 0644), 0);
+  try {
+    resolve("+all", options());
+    FAIL() << "resolved a FIFO";
+  } catch (const DiagnosticError& e) {
+    EXPECT_EQ(e.diagnostic().message,
+              "./pipe/Earthfile: is a FIFO; an Earthfile must be a regular file (for ./pipe+t)");
+    EXPECT_EQ(e.diagnostic().span.begin.line, 3u);
+  }
+}
+
+// A directory that exists but cannot be searched is not "no such directory"
+// nor "no Earthfile". Root ignores modes: the child drops to nobody.
+TEST_F(ResolveTest, UnsearchableDirectorySaysPermissionDenied) {
+  write("Earthfile", "VERSION 0.8\nall:\n  BUILD ./locked/sub+t\n");
+  write("locked/sub/Earthfile", "VERSION 0.8\nt:\n  FROM alpine\n");
+  std::string locked = fs::join(dir.path(), "locked");
+  ASSERT_EQ(::chmod(dir.path().c_str(), 0755), 0);
+  ASSERT_EQ(::chmod(locked.c_str(), 0), 0);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) ::_exit(3);
+    try {
+      resolve("+all", options());
+    } catch (const DiagnosticError& e) {
+      ::_exit(e.diagnostic().message == "./locked/sub: Permission denied (for ./locked/sub+t)" &&
+                      e.diagnostic().span.begin.line == 3
+                  ? 0
+                  : 1);
+    }
+    ::_exit(2);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ::chmod(locked.c_str(), 0755);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 } // namespace
