@@ -145,7 +145,8 @@ void cmd_copy(TargetRun& t, const syntax::Command& cmd) {
   LayerView rootfs(t.env().layers);
   auto resolved = rootfs.resolve(dest);
   if (!resolved) t.fail(cmd, resolved.error());
-  bool dest_is_dir = dest_word.ends_with("/") || plan.sources.size() > 1 ||
+  bool dest_is_dir = dest_word.ends_with("/") || dest_word == "." || dest_word.ends_with("/.") ||
+                     resolved->path == "/" || plan.sources.size() > 1 ||
                      (resolved->entry && S_ISDIR(resolved->entry->st.st_mode)) ||
                      (plan.sources.size() == 1 && plan.sources[0].is_dir && !dir_mode);
   key.add("dest", resolved->path).add("dest-is-dir", dest_is_dir ? 1 : 0);

@@ -1,0 +1,275 @@
+// The engine against the fake runtime: what runs, what is reused, what is
+// output. RUN scripts are a tiny language the fake understands:
+//   write PATH TEXT   creates PATH (relative to the workdir) in the new layer
+//   fail TEXT         prints TEXT and exits 3
+//   anything else     succeeds and changes nothing
+#include "earth/build/build.h"
+
+#include <gtest/gtest.h>
+
+#include "earth/base/fs.h"
+#include "earth/base/strings.h"
+#include "earth/resolve/resolve.h"
+
+namespace earth::build {
+namespace {
+
+class EngineTest : public ::testing::Test {
+protected:
+  fs::TempDir dir{"/tmp", "earth-engine-test"};
+  fs::TempDir cache{"/tmp", "earth-engine-cache"};
+  exec::FakeRuntime runtime;
+  output::RecordingStatus status;
+  std::unique_ptr<image::ImageStore> images = image::ImageStore::open(cache.path()).value();
+
+  EngineTest() {
+    runtime.set_action([](const exec::RunSpec& spec) -> Result<exec::RunResult> {
+      std::string script = spec.argv.size() == 3 ? spec.argv[2] : join(spec.argv, " ");
+      auto words = split(script, ' ');
+      if (words[0] == "write" && words.size() >= 3) {
+        std::string path = fs::join(spec.upper_dir, fs::join(spec.cwd, words[1]));
+        (void)fs::make_dirs(fs::dirname(path));
+        std::vector<std::string> rest(words.begin() + 2, words.end());
+        (void)fs::write_file_atomic(path, join(rest, " "));
+      }
+      if (words[0] == "fail") {
+        spec.on_stderr(script.substr(5));
+        return exec::RunResult{.exit_status = 3};
+      }
+      return exec::RunResult{.exit_status = 0};
+    });
+  }
+
+  void write(const std::string& rel, const std::string& text) {
+    std::string path = fs::join(dir.path(), rel);
+    ASSERT_TRUE(fs::make_dirs(fs::dirname(path)).ok());
+    ASSERT_TRUE(fs::write_file_atomic(path, text).ok());
+  }
+  std::string read(const std::string& rel) {
+    auto r = fs::read_file(fs::join(dir.path(), rel));
+    return r ? *r : "<missing>";
+  }
+  resolve::Graph resolve(const std::string& target,
+                         std::vector<std::pair<std::string, std::string>> overrides = {}) {
+    resolve::Options o;
+    o.project_dir = dir.path();
+    o.overrides = std::move(overrides);
+    o.native_platform = "linux/amd64";
+    o.git = [](const std::string&) { return resolve::GitInfo{}; };
+    return resolve::resolve(target, o);
+  }
+  output::BuildTotals build(const std::string& target, BuildOptions opts = {},
+                            std::vector<std::pair<std::string, std::string>> overrides = {}) {
+    opts.cache_dir = cache.path();
+    if (!opts.jobs) opts.jobs = 1;
+    BuildServices services{runtime, *images, status};
+    return build::build(resolve(target, std::move(overrides)), opts, services);
+  }
+  // The scripts of every run so far.
+  std::vector<std::string> scripts() const {
+    std::vector<std::string> out;
+    for (const auto& r : runtime.runs()) out.push_back(r.argv.back());
+    return out;
+  }
+};
+
+const char* kTwoStage = R"(VERSION 0.8
+FROM scratch
+WORKDIR /src
+
+lib:
+    COPY lib.txt ./
+    RUN write lib.out built-lib
+    SAVE ARTIFACT lib.out
+
+app:
+    COPY app.txt ./
+    COPY +lib/lib.out ./
+    RUN write app.out built-app
+    SAVE ARTIFACT app.out AS LOCAL ./dist/app.out
+
+other:
+    COPY other.txt ./
+    RUN write other.out built-other
+
+all:
+    BUILD +app
+    BUILD +other
+)";
+
+TEST_F(EngineTest, ARerunWithNothingChangedRunsNoStep) {
+  write("Earthfile", kTwoStage);
+  write("lib.txt", "1");
+  write("app.txt", "1");
+  write("other.txt", "1");
+  auto first = build("+all");
+  EXPECT_EQ(runtime.runs().size(), 3u);
+  EXPECT_EQ(first.steps_run, 3u + 3u /*COPYs*/ + 1u /*COPY artifact*/ + 2u /*SAVEs*/);
+  EXPECT_EQ(read("dist/app.out"), "built-app");
+
+  auto second = build("+all");
+  EXPECT_EQ(runtime.runs().size(), 3u) << "a cached step must not start a sandbox";
+  EXPECT_EQ(second.steps_run, 0u);
+  EXPECT_EQ(second.steps_cached, first.steps_run);
+  EXPECT_EQ(second.targets_cached, second.targets);
+}
+
+TEST_F(EngineTest, ChangingOneFileRerunsExactlyItsDependents) {
+  write("Earthfile", kTwoStage);
+  write("lib.txt", "1");
+  write("app.txt", "1");
+  write("other.txt", "1");
+  build("+all");
+  write("lib.txt", "2");
+  build("+all");
+  std::vector<std::string> expected = {"write lib.out built-lib", "write app.out built-app",
+                                       "write other.out built-other", "write lib.out built-lib",
+                                       "write app.out built-app"};
+  auto got = scripts();
+  std::sort(got.begin() + 3, got.end());
+  std::sort(expected.begin() + 3, expected.end());
+  EXPECT_EQ(std::vector(got.begin() + 3, got.end()),
+            std::vector(expected.begin() + 3, expected.end()));
+}
+
+TEST_F(EngineTest, ContentNotMtimeDecides) {
+  write("Earthfile", kTwoStage);
+  write("lib.txt", "1");
+  write("app.txt", "1");
+  write("other.txt", "1");
+  build("+app");
+  write("lib.txt", "1"); // rewritten, same bytes: a new mtime only
+  build("+app");
+  EXPECT_EQ(runtime.runs().size(), 2u);
+}
+
+TEST_F(EngineTest, NoCacheRerunsEverything) {
+  write("Earthfile", kTwoStage);
+  write("lib.txt", "1");
+  write("app.txt", "1");
+  write("other.txt", "1");
+  build("+app");
+  BuildOptions o;
+  o.no_cache = true;
+  build("+app", o);
+  EXPECT_EQ(runtime.runs().size(), 4u);
+}
+
+TEST_F(EngineTest, RunNoCacheRerunsThatStepAndTheRest) {
+  write("Earthfile", "VERSION 0.8\nFROM scratch\nt:\n  RUN write a 1\n  RUN --no-cache write b "
+                     "2\n  RUN write c 3\n");
+  build("+t");
+  build("+t");
+  EXPECT_EQ(scripts(), (std::vector<std::string>{"write a 1", "write b 2", "write c 3", "write b 2",
+                                                 "write c 3"}));
+}
+
+TEST_F(EngineTest, RunSeesEnvArgsWorkdirAndUser) {
+  write("Earthfile", "VERSION 0.8\nFROM scratch\nt:\n  ARG NAME=x\n  ENV GREETING=hi\n"
+                     "  WORKDIR /w\n  USER nobody\n  RUN true\n");
+  build("+t", {}, {{"NAME", "cli"}});
+  ASSERT_EQ(runtime.runs().size(), 1u);
+  const auto& r = runtime.runs()[0];
+  EXPECT_EQ(r.cwd, "/w");
+  EXPECT_EQ(r.user, "nobody");
+  EXPECT_NE(std::find(r.env.begin(), r.env.end(), "GREETING=hi"), r.env.end());
+  EXPECT_NE(std::find(r.env.begin(), r.env.end(), "NAME=cli"), r.env.end());
+}
+
+TEST_F(EngineTest, AnArgValueIsPartOfTheKey) {
+  write("Earthfile", "VERSION 0.8\nFROM scratch\nt:\n  ARG V=1\n  RUN true\n");
+  build("+t");
+  build("+t", {}, {{"V", "2"}});
+  build("+t", {}, {{"V", "1"}});
+  EXPECT_EQ(runtime.runs().size(), 2u);
+}
+
+TEST_F(EngineTest, AFailingStepIsLocatedAndNothingIsOutput) {
+  write("Earthfile", "VERSION 0.8\nFROM scratch\nok:\n  RUN write x 1\n  SAVE ARTIFACT x AS "
+                     "LOCAL out/x\nbad:\n  RUN fail boom\nall:\n  BUILD +ok\n  BUILD +bad\n");
+  try {
+    build("+all");
+    FAIL() << "the build should fail";
+  } catch (const resolve::DiagnosticError& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find("Earthfile:7:3"), std::string::npos) << m;
+    EXPECT_NE(m.find("exited with status 3"), std::string::npos) << m;
+    EXPECT_NE(m.find("| boom"), std::string::npos) << m;
+    EXPECT_NE(m.find("+bad"), std::string::npos) << m;
+  }
+  EXPECT_EQ(read("out/x"), "<missing>");
+}
+
+TEST_F(EngineTest, OutputsOnlyThroughTheBuildChain) {
+  write("Earthfile", "VERSION 0.8\nFROM scratch\nleaf:\n  RUN write x 1\n  SAVE ARTIFACT x AS "
+                     "LOCAL leaf.out\nmid:\n  FROM +leaf\n  SAVE ARTIFACT x AS LOCAL mid.out\n"
+                     "top:\n  BUILD +mid\n  COPY +leaf/x .\n");
+  build("+top");
+  EXPECT_EQ(read("mid.out"), "1");
+  EXPECT_EQ(read("leaf.out"), "<missing>") << "FROM and COPY do not carry outputs";
+}
+
+TEST_F(EngineTest, NoOutputWritesNothing) {
+  write("Earthfile", "VERSION 0.8\nFROM scratch\nt:\n  RUN write x 1\n  SAVE ARTIFACT x AS LOCAL "
+                     "x.out\n");
+  BuildOptions o;
+  o.no_output = true;
+  build("+t", o);
+  EXPECT_EQ(read("x.out"), "<missing>");
+}
+
+TEST_F(EngineTest, ADirectoryArtifactReplacesTheHostDirectory) {
+  write("Earthfile", "VERSION 0.8\nFROM scratch\nt:\n  RUN write d/new 1\n  SAVE ARTIFACT d AS "
+                     "LOCAL d\n");
+  write("d/old", "stale");
+  build("+t");
+  EXPECT_EQ(read("d/new"), "1");
+  EXPECT_EQ(read("d/old"), "<missing>");
+}
+
+TEST_F(EngineTest, UnsupportedCommandsFailWithALocation) {
+  write("Earthfile", "VERSION 0.8\nFROM scratch\nt:\n  IF true\n    RUN true\n  END\n");
+  try {
+    build("+t");
+    FAIL();
+  } catch (const resolve::DiagnosticError& e) {
+    EXPECT_NE(std::string(e.what()).find("Earthfile:4:3"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("not supported by the engine yet"), std::string::npos);
+  }
+}
+
+TEST_F(EngineTest, PrivilegedNeedsTheFlag) {
+  write("Earthfile", "VERSION 0.8\nFROM scratch\nt:\n  RUN --privileged true\n");
+  EXPECT_THROW(
+      {
+        try {
+          build("+t");
+        } catch (const resolve::DiagnosticError& e) {
+          EXPECT_NE(std::string(e.what()).find("-P"), std::string::npos);
+          throw;
+        }
+      },
+      resolve::DiagnosticError);
+}
+
+TEST_F(EngineTest, CopyOutsideTheContextIsRefused) {
+  write("Earthfile", "VERSION 0.8\nFROM scratch\nt:\n  COPY ../x .\n");
+  EXPECT_THROW(build("+t"), resolve::DiagnosticError);
+}
+
+TEST_F(EngineTest, IgnoredFilesNeitherCopiedNorKeyed) {
+  write("Earthfile", "VERSION 0.8\nFROM scratch\nt:\n  COPY src /src\n  RUN true\n");
+  write(".earthlyignore", "src/*.log\n");
+  write("src/a.c", "1");
+  write("src/debug.log", "1");
+  build("+t");
+  write("src/debug.log", "2");
+  build("+t");
+  EXPECT_EQ(runtime.runs().size(), 1u) << "an ignored file must not change the key";
+  write("src/a.c", "2");
+  build("+t");
+  EXPECT_EQ(runtime.runs().size(), 2u);
+}
+
+} // namespace
+} // namespace earth::build
