@@ -80,7 +80,7 @@ const std::vector<Subcommand>& subcommands() {
       {"graph", "[TARGET] [--format dot|json|text] [--ARG=v...]", "print the resolved target DAG",
        cmd_graph},
       {"debug run", "[flags] IMAGE|--rootfs DIR [--] CMD...", "run one command in a sandbox",
-       cmd_debug_run},
+       cmd_debug_run, true},
       {"image import", "FILE [NAME]", "load an OCI archive, OCI layout or docker save archive",
        cmd_image_import},
       {"image ls", "[--digests]", "list the images in the local store", cmd_image_ls},
