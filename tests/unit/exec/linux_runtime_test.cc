@@ -447,9 +447,10 @@ TEST(LinuxRuntimeRootless, WholeSuiteAsNobody) {
   ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
   ASSERT_GT(n, 0);
   path[n] = '\0';
-  auto r = run_process({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--", path,
-                        "--gtest_filter=LinuxRuntimeTest.*:InterruptTest.*:UserDb.*:DebugRun.*",
-                        "--gtest_brief=1"});
+  auto r = run_process(
+      {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--", path,
+       "--gtest_filter=LinuxRuntimeTest.*:InterruptTest.*:UserDb.*:DebugRun.*:DebugRunRootfs.*",
+       "--gtest_brief=1"});
   ASSERT_TRUE(r.ok()) << r.error();
   EXPECT_EQ(r->exit_status, 0) << r->out << r->err;
 }
