@@ -49,9 +49,9 @@ constexpr uint64_t kept_mask() {
   return mask;
 }
 
-// Docker's masked paths: host-wide kernel state a build has no business
-// reading (keyrings, timers, kernel memory). Files get /dev/null bound over
-// them, directories an empty read-only tmpfs.
+// Masked as Docker masks /proc: host-wide kernel state a build has no
+// business reading (keyrings, timers, kernel memory, interrupt counts). Files
+// get /dev/null bound over them, directories an empty read-only tmpfs.
 constexpr const char* kMaskedPaths[] = {"/proc/acpi",        "/proc/asound", "/proc/interrupts",
                                         "/proc/kcore",       "/proc/keys",   "/proc/latency_stats",
                                         "/proc/sched_debug", "/proc/scsi",   "/proc/timer_list",
