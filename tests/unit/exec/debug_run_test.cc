@@ -75,6 +75,19 @@ TEST(DebugRun, RootlessWithARootfsItDoesNotOwn) {
   EXPECT_EQ(r->out, "0\nroot:x:0:0:root:/root:/bin/sh\n");
 }
 
+// Under ASan the sandbox's PID 1 (earth's code, sharing earth's stderr)
+// warns about the command's clone() stack; that is no output of the command.
+std::string without_asan_warnings(std::string err) {
+  constexpr std::string_view kEnd = "sanitizers/issues/189\n";
+  for (size_t at; (at = err.find("==WARNING: ASan is ignoring")) != std::string::npos;) {
+    size_t begin = err.rfind("==", at - 1);
+    size_t end = err.find(kEnd, at);
+    if (begin == std::string::npos || end == std::string::npos) break;
+    err.erase(begin, end + kEnd.size() - begin);
+  }
+  return err;
+}
+
 class DebugRunRootfs : public ::testing::Test {
 protected:
   void SetUp() override {
@@ -127,7 +140,7 @@ TEST_F(DebugRunRootfs, OutputIsByteExact) {
   EXPECT_EQ(r->exit_status, 0) << r->err;
   EXPECT_EQ(r->out.size(), 150003u);
   EXPECT_TRUE(r->out == "abc" + std::string(150000, 'x')) << "no newline appended or inserted";
-  EXPECT_EQ(r->err, "err");
+  EXPECT_EQ(without_asan_warnings(r->err), "err");
 }
 
 TEST_F(DebugRunRootfs, BadTimeoutIsAUserError) {
