@@ -2,9 +2,13 @@
 // directory), the way a RUN step would run it. The new layer is thrown away
 // unless --upper names a directory to keep it in (which must then be on a
 // filesystem overlayfs accepts as upper: ext4, xfs, btrfs, tmpfs).
+#include <dirent.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -18,6 +22,13 @@
 namespace earth::cli {
 
 namespace {
+
+constexpr const char* kUsage =
+    "[flags] IMAGE|--rootfs DIR [--] CMD...\n"
+    "Runs CMD the way a RUN step would; every word after IMAGE (or after --rootfs DIR's\n"
+    "flags, or after --) belongs to CMD. Flags: -u|--user USER, -w|--workdir DIR,\n"
+    "-e|--env K=V, --hostname NAME, --network host|none, --add-host NAME:ADDR,\n"
+    "--mount SRC:DST[:ro], --timeout SECS, --upper DIR (keep the new layer), --privileged";
 
 void on_interrupt(int) {
   exec::interrupt_all_runs();
@@ -39,6 +50,94 @@ std::string temp_parent() {
   const char* tmp = std::getenv("TMPDIR");
   if (tmp && *tmp) return tmp;
   return ::access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm" : "/tmp";
+}
+
+// Scratch dirs are named .earth-run-PID-XXXXXX, so the scratch of a run that
+// was SIGKILLed (nothing of earth's could clean it) is removed by the next
+// run, once its PID is dead. A reused PID only delays that.
+constexpr std::string_view kScratchPrefix = ".earth-run-";
+
+void remove_dead_scratch(const std::string& parent) {
+  DIR* dir = ::opendir(parent.c_str());
+  if (!dir) return;
+  std::vector<std::string> dead;
+  while (dirent* e = ::readdir(dir)) {
+    std::string_view name = e->d_name;
+    if (!name.starts_with(kScratchPrefix)) continue;
+    name.remove_prefix(kScratchPrefix.size());
+    pid_t pid = 0;
+    auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), pid);
+    if (ec != std::errc() || end == name.data() || *end != '-' || pid <= 0) continue;
+    if (::kill(pid, 0) < 0 && errno == ESRCH) dead.push_back(fs::join(parent, e->d_name));
+  }
+  ::closedir(dir);
+  for (const auto& path : dead) exec::remove_scratch(path);
+}
+
+// --timeout SECS: a non-negative number of seconds.
+std::chrono::milliseconds parse_timeout(const std::string& text) {
+  char* end = nullptr;
+  errno = 0;
+  double seconds = std::strtod(text.c_str(), &end);
+  if (text.empty() || errno != 0 || end != text.c_str() + text.size() || !(seconds >= 0) ||
+      seconds > 1e9)
+    throw Error("earth debug run: --timeout wants a number of seconds, got '" + text + "'");
+  return std::chrono::milliseconds(static_cast<long>(seconds * 1000));
+}
+
+// The flags that take a value; everything else before IMAGE is a boolean.
+constexpr std::string_view kValueFlags[] = {
+    "--user",    "-u",        "--workdir", "-w",         "--env",    "-e",     "--hostname",
+    "--network", "--timeout", "--mount",   "--add-host", "--rootfs", "--upper"};
+constexpr std::string_view kBoolFlags[] = {"--privileged"};
+
+bool is_value_flag(std::string_view word) {
+  for (auto flag : kValueFlags)
+    if (word == flag) return true;
+  return false;
+}
+
+// `earth debug run` words split in three: earth's flags (before the first
+// other word), the IMAGE (absent with --rootfs), and the command, which is
+// everything after the IMAGE (or after --rootfs DIR's flags), an optional
+// leading `--` removed: the command's own flags are never earth's.
+struct Words {
+  std::vector<std::string> flags;
+  std::string image;
+  std::vector<std::string> command;
+  bool help = false;
+};
+
+Words split_words(std::vector<std::string> words) {
+  Words out;
+  bool has_rootfs = false;
+  size_t i = 0;
+  for (; i < words.size(); ++i) {
+    const std::string& w = words[i];
+    if (w == "--" || w.size() < 2 || w[0] != '-') break;
+    std::string name = w.substr(0, w.find('='));
+    if (name == "--rootfs") has_rootfs = true;
+    if (w == "--help" || w == "-h") {
+      out.help = true;
+    } else if (is_value_flag(w)) {
+      if (i + 1 >= words.size()) throw Error(w + " needs a value");
+      out.flags.push_back(w);
+      out.flags.push_back(words[++i]);
+    } else if (w.find('=') != std::string::npos && name.starts_with("--") && is_value_flag(name)) {
+      out.flags.push_back(w);
+    } else if (std::find(std::begin(kBoolFlags), std::end(kBoolFlags), w) != std::end(kBoolFlags)) {
+      out.flags.push_back(w);
+    } else {
+      throw Error("earth debug run: unknown flag " + w + " (see earth debug run --help)");
+    }
+  }
+  if (i < words.size() && words[i] == "--") ++i;
+  if (!has_rootfs && i < words.size()) {
+    out.image = words[i++];
+    if (i < words.size() && words[i] == "--") ++i;
+  }
+  out.command.assign(words.begin() + static_cast<long>(i), words.end());
+  return out;
 }
 
 // "SRC:DST" or "SRC:DST:ro".
@@ -81,46 +180,51 @@ exec::RunSpec spec_from_flags(Args& args) {
     spec.network = exec::Network::none;
   else if (!network.empty() && network != "host" && network != "default")
     throw Error("--network must be host or none, got " + network);
-  if (auto t = args.option("--timeout"); !t.empty())
-    spec.timeout = std::chrono::milliseconds(static_cast<long>(std::stod(t) * 1000));
+  if (args.flag("--privileged")) spec.privileged = true;
+  if (auto t = args.option("--timeout"); !t.empty()) spec.timeout = parse_timeout(t);
   for (const auto& m : args.options("--mount")) spec.mounts.push_back(parse_mount(m));
   for (const auto& h : args.options("--add-host")) {
     auto colon = h.find(':');
     if (colon == std::string::npos) throw Error("--add-host wants NAME:ADDRESS, got " + h);
     spec.extra_hosts.emplace_back(h.substr(0, colon), h.substr(colon + 1));
   }
-  spec.on_stdout = [](std::string_view line) {
-    std::fwrite(line.data(), 1, line.size(), stdout);
-    std::fputc('\n', stdout);
+  // The command's bytes, exactly, as they come.
+  spec.on_stdout_bytes = [](std::string_view bytes) {
+    std::fwrite(bytes.data(), 1, bytes.size(), stdout);
     std::fflush(stdout);
   };
-  spec.on_stderr = [](std::string_view line) {
-    std::fwrite(line.data(), 1, line.size(), stderr);
-    std::fputc('\n', stderr);
+  spec.on_stderr_bytes = [](std::string_view bytes) {
+    std::fwrite(bytes.data(), 1, bytes.size(), stderr);
   };
   return spec;
 }
 
 } // namespace
 
-int cmd_debug_run(Args& args) {
+int cmd_debug_run(Args& all) {
+  Words words = split_words(all.rest());
+  if (words.help) {
+    std::printf("usage: earth debug run %s\n", kUsage);
+    return 0;
+  }
+  Args args(std::move(words.flags));
   std::string rootfs = args.option("--rootfs");
   std::string keep_upper = args.option("--upper");
   exec::RunSpec spec = spec_from_flags(args);
-  auto rest = args.positional("debug run");
   if (rootfs.empty()) {
-    if (rest.empty()) throw Error("earth debug run: expected IMAGE or --rootfs DIR");
-    apply_image(spec, rest.front(), {rest.begin() + 1, rest.end()});
+    if (words.image.empty()) throw Error("earth debug run: expected IMAGE or --rootfs DIR");
+    apply_image(spec, words.image, std::move(words.command));
   } else {
     if (!fs::is_dir(rootfs)) throw Error("earth debug run: no such directory: " + rootfs);
     spec.lower_dirs.push_back(rootfs);
-    spec.argv = rest;
+    spec.argv = std::move(words.command);
     if (spec.cwd.empty()) spec.cwd = "/";
   }
   if (spec.argv.empty()) spec.argv = {"/bin/sh"};
 
   std::string parent = keep_upper.empty() ? temp_parent() : fs::dirname(fs::normalize(keep_upper));
-  fs::TempDir scratch(parent, ".earth-run-");
+  remove_dead_scratch(parent);
+  fs::TempDir scratch(parent, std::string(kScratchPrefix) + std::to_string(::getpid()) + "-");
   spec.work_dir = fs::join(scratch.path(), "work");
   spec.upper_dir = keep_upper.empty() ? fs::join(scratch.path(), "upper") : keep_upper;
   fs::make_dirs(spec.work_dir, 0700).take();

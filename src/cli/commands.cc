@@ -94,7 +94,7 @@ const std::vector<Subcommand>& subcommands() {
       {"graph", "[TARGET] [--format dot|json|text] [--ARG=v...]", "print the resolved target DAG",
        cmd_graph},
       {"debug run", "[flags] IMAGE|--rootfs DIR [--] CMD...", "run one command in a sandbox",
-       cmd_debug_run},
+       cmd_debug_run, true},
       {"image", "SUBCOMMAND [args]", "manage the local image store (the commands below)",
        cmd_image},
       {"image import", "FILE [NAME]", "load an OCI archive, OCI layout or docker save archive",

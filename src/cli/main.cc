@@ -50,12 +50,14 @@ int run(std::vector<std::string> words) {
   size_t consumed = 0;
   if (const auto* cmd = find_subcommand(words, consumed)) {
     std::vector<std::string> rest(words.begin() + static_cast<long>(consumed), words.end());
-    for (const auto& w : rest)
+    for (const auto& w : rest) {
+      if (w == "--" || cmd->own_help) break; // what follows is not earth's
       if (w == "--help" || w == "-h") {
         std::printf("usage: earth %s %s\n%s\n", std::string(cmd->path).c_str(),
                     std::string(cmd->usage).c_str(), std::string(cmd->summary).c_str());
         return 0;
       }
+    }
     earth::cli::Args args(std::move(rest));
     return cmd->run(args);
   }

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -21,6 +22,7 @@
 #include "earth/exec/user_db.h"
 #include "layer_stubs.h"
 #include "sandbox_child.h"
+#include "seccomp_filter.h"
 
 namespace earth::exec {
 
@@ -48,13 +50,19 @@ void unregister_run(int slot) {
   if (slot >= 0) g_running[slot].store(0);
 }
 
+// overlayfs stacks at most this many lower layers (OVL_MAX_STACK).
+constexpr size_t kMaxLayers = 500;
+
 constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 // Owns every string the child's plan points into.
 struct PlanStrings {
   std::string upper, work, empty_lower, legacy_options;
   std::string hosts_text, resolv_text, hostname, cwd;
-  std::vector<std::string> lowers, argv, env, exec_paths, bind_targets;
+  std::vector<std::string> lowers, argv, env, exec_paths;
+  // Bind targets, then tmpfs targets: every mount point the sandbox makes.
+  std::vector<std::string> bind_targets;
+  std::vector<std::string> tmpfs_options;
 };
 
 struct Fd {
@@ -178,6 +186,12 @@ Result<void> prepare_strings(const RunSpec& spec, bool rootless, const ResolvedU
   s.env = merged_env(spec.env, user);
   build_exec_paths(s);
   for (const auto& m : spec.mounts) s.bind_targets.push_back(fs::normalize("/" + m.target));
+  for (const auto& t : spec.tmpfs) {
+    s.bind_targets.push_back(fs::normalize("/" + t.target));
+    std::string options = "mode=1777";
+    if (t.size_bytes > 0) options += ",size=" + std::to_string(t.size_bytes);
+    s.tmpfs_options.push_back(std::move(options));
+  }
   return {};
 }
 
@@ -186,6 +200,7 @@ void fill_plan(const RunSpec& spec, bool rootless, const ResolvedUser& user, Pla
                detail::ChildPlan& plan) {
   plan.rootless = rootless;
   plan.network_none = spec.network == Network::none;
+  plan.privileged = spec.privileged;
   for (const auto& l : s.lowers) plan.lowers.push_back(l.c_str());
   plan.upper = s.upper.c_str();
   plan.work = s.work.c_str();
@@ -196,6 +211,14 @@ void fill_plan(const RunSpec& spec, bool rootless, const ResolvedUser& user, Pla
   for (size_t i = 0; i < spec.mounts.size(); ++i)
     plan.binds.push_back({spec.mounts[i].source.c_str(), s.bind_targets[i].c_str(),
                           spec.mounts[i].read_only, fs::is_dir(spec.mounts[i].source)});
+  for (size_t i = 0; i < spec.tmpfs.size(); ++i)
+    plan.binds.push_back({"tmpfs", s.bind_targets[spec.mounts.size() + i].c_str(), false, true,
+                          s.tmpfs_options[i].c_str()});
+  // A mount over a parent would hide one made before it in a child.
+  std::stable_sort(plan.binds.begin(), plan.binds.end(),
+                   [](const detail::BindPlan& a, const detail::BindPlan& b) {
+                     return std::string_view(a.target) < std::string_view(b.target);
+                   });
   plan.cwd = s.cwd.c_str();
   plan.uid = user.uid;
   plan.gid = user.gid;
@@ -220,11 +243,13 @@ Result<void> map_user(pid_t pid, const ResolvedUser& user) {
   return r;
 }
 
-// One output pipe, split into lines for its sink.
+// One output pipe, passed on as it comes to its byte sink and split into
+// lines for its line sink.
 struct Stream {
   Fd fd;
   std::string pending;
   const LineSink* sink = nullptr;
+  const ByteSink* bytes = nullptr;
 
   void deliver(std::string_view line) {
     if (sink && *sink) (*sink)(line);
@@ -239,6 +264,8 @@ struct Stream {
       pending.clear();
       return false;
     }
+    if (bytes && *bytes) (*bytes)(std::string_view(buf, static_cast<size_t>(n)));
+    if (!sink || !*sink) return true;
     pending.append(buf, static_cast<size_t>(n));
     size_t start = 0;
     for (size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1)
@@ -387,7 +414,19 @@ Result<RunResult> LinuxRuntime::run(const RunSpec& spec) {
     return Failure{"sandbox: upper dir " + spec.upper_dir + " is not a directory"};
   if (!fs::is_dir(spec.work_dir))
     return Failure{"sandbox: work dir " + spec.work_dir + " is not a directory"};
-  if (spec.mounts.size() > 64) return Failure{"sandbox: more than 64 bind mounts"};
+  if (spec.mounts.size() + spec.tmpfs.size() > 64)
+    return Failure{"sandbox: more than 64 bind and tmpfs mounts"};
+  if (spec.lower_dirs.size() > kMaxLayers)
+    return Failure{"sandbox: " + std::to_string(spec.lower_dirs.size()) +
+                   " layers, but overlayfs stacks at most " + std::to_string(kMaxLayers) +
+                   " (squash the image, or build it in fewer steps)"};
+  sock_fprog seccomp{};
+  if (!spec.privileged) {
+    auto program = detail::default_seccomp_program();
+    if (!program) return Failure{"sandbox: " + program.error()};
+    seccomp.len = static_cast<unsigned short>((*program)->size());
+    seccomp.filter = const_cast<sock_filter*>((*program)->data());
+  }
   if (g_interrupted.load()) {
     RunResult r;
     r.interrupted = true;
@@ -401,6 +440,7 @@ Result<RunResult> LinuxRuntime::run(const RunSpec& spec) {
   detail::ChildPlan plan;
   auto prepared = prepare_strings(spec, rootless_, *user, strings);
   if (prepared) fill_plan(spec, rootless_, *user, strings, plan);
+  plan.seccomp = spec.privileged ? nullptr : &seccomp;
   auto stubs = find_missing_mount_points(spec.lower_dirs, strings.bind_targets);
   struct Cleanup {
     const RunSpec& spec;
@@ -417,6 +457,8 @@ Result<RunResult> LinuxRuntime::run(const RunSpec& spec) {
   if (auto opened = open_pipes(s, pipes, plan); !opened) return Failure{opened.error()};
   s.out.sink = &spec.on_stdout;
   s.err.sink = &spec.on_stderr;
+  s.out.bytes = &spec.on_stdout_bytes;
+  s.err.bytes = &spec.on_stderr_bytes;
   // As root nothing needs doing between clone and setup: the go byte is
   // already waiting, so PID 1 never sleeps on its parent. Rootless, it
   // waits until uid_map and gid_map are written.

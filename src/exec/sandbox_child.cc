@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/seccomp.h>
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>
@@ -32,13 +33,32 @@ const ChildPlan* g_plan = nullptr;
 constexpr const char* kDevNodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
 constexpr int kDevNodeCount = sizeof kDevNodes / sizeof kDevNodes[0];
 
-// The capabilities a root command keeps (Docker's default set); every other
-// one leaves the bounding set, so root inside cannot mount, load modules or
-// undo the sandbox.
+// The capabilities a root command keeps: Docker's default set without
+// CAP_NET_RAW (no packet sockets on the host's network). Every other one
+// leaves the bounding set too, so root inside cannot mount, load modules or
+// undo the sandbox. CAP_MKNOD stays: every filesystem the command can write
+// is mounted nodev, so a node it makes opens no device.
 constexpr int kKeptCaps[] = {
-    CAP_CHOWN,      CAP_DAC_OVERRIDE, CAP_FOWNER,      CAP_FSETID,           CAP_KILL,
-    CAP_SETGID,     CAP_SETUID,       CAP_SETPCAP,     CAP_NET_BIND_SERVICE, CAP_NET_RAW,
-    CAP_SYS_CHROOT, CAP_MKNOD,        CAP_AUDIT_WRITE, CAP_SETFCAP};
+    CAP_CHOWN,  CAP_DAC_OVERRIDE, CAP_FOWNER,  CAP_FSETID,           CAP_KILL,
+    CAP_SETGID, CAP_SETUID,       CAP_SETPCAP, CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT,
+    CAP_MKNOD,  CAP_AUDIT_WRITE,  CAP_SETFCAP};
+
+constexpr uint64_t kept_mask() {
+  uint64_t mask = 0;
+  for (int cap : kKeptCaps) mask |= uint64_t{1} << cap;
+  return mask;
+}
+
+// Masked as Docker masks /proc: host-wide kernel state a build has no
+// business reading (keyrings, timers, kernel memory, interrupt counts). Files
+// get /dev/null bound over them, directories an empty read-only tmpfs.
+constexpr const char* kMaskedPaths[] = {"/proc/acpi",        "/proc/asound", "/proc/interrupts",
+                                        "/proc/kcore",       "/proc/keys",   "/proc/latency_stats",
+                                        "/proc/sched_debug", "/proc/scsi",   "/proc/timer_list",
+                                        "/proc/timer_stats"};
+// And its read-only ones: writes there reach the host's kernel.
+constexpr const char* kReadOnlyPaths[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+                                          "/proc/sysrq-trigger"};
 
 void append(char* dst, size_t cap, const char* s) {
   size_t n = ::strnlen(dst, cap);
@@ -115,15 +135,15 @@ bool ensure_target(const char* path, bool is_dir, bool optional = false) {
 }
 
 // A detached copy of a host mount, opened before pivot_root hides the host.
-int clone_host_path(const char* path, bool read_only) {
+int clone_host_path(const char* path, bool read_only, bool nodev) {
   int fd = static_cast<int>(
       ::open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
   check(fd, "open_tree", path);
-  if (read_only) {
+  if (read_only || nodev) {
     mount_attr attr{};
-    attr.attr_set = MOUNT_ATTR_RDONLY;
+    attr.attr_set = (read_only ? MOUNT_ATTR_RDONLY : 0) | (nodev ? MOUNT_ATTR_NODEV : 0);
     check(::mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr),
-          "mount_setattr read-only", path);
+          "mount_setattr", path);
   }
   return fd;
 }
@@ -134,9 +154,11 @@ void attach(int fd, const char* target) {
   ::close(fd);
 }
 
+// nodev: a device node in a layer, or one the command makes, opens nothing.
 void mount_overlay(const ChildPlan& p) {
   if (p.legacy_options) {
-    check(::mount("overlay", p.work, "overlay", 0, p.legacy_options), "mount overlay on", p.work);
+    check(::mount("overlay", p.work, "overlay", MS_NODEV, p.legacy_options), "mount overlay on",
+          p.work);
     return;
   }
   // The new mount API takes one lower dir per call, so neither the 4 KiB
@@ -153,27 +175,47 @@ void mount_overlay(const ChildPlan& p) {
   if (p.rootless)
     check(::fsconfig(fs, FSCONFIG_SET_FLAG, "userxattr", nullptr, 0), "fsconfig userxattr");
   check(::fsconfig(fs, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0), "create overlay on", p.work);
-  int mnt = ::fsmount(fs, FSMOUNT_CLOEXEC, 0);
+  int mnt = ::fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV);
   check(mnt, "fsmount overlay");
   ::close(fs);
   check(::move_mount(mnt, "", AT_FDCWD, p.work, MOVE_MOUNT_F_EMPTY_PATH), "move_mount", p.work);
   ::close(mnt);
 }
 
-// /proc of the new PID namespace, with /proc/sys read-only (it reaches
-// host-wide kernel settings).
-void mount_proc() {
-  constexpr unsigned long kFlags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+constexpr unsigned long kProcFlags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+
+// /proc of the new PID namespace, with the paths that reach host-wide kernel
+// settings (/proc/sys, /proc/sysrq-trigger, ...) read-only unless privileged.
+void mount_proc(bool privileged) {
   ensure_target("/proc", true);
-  check(::mount("proc", "/proc", "proc", kFlags, nullptr), "mount proc on /proc");
-  check(::mount("/proc/sys", "/proc/sys", nullptr, MS_BIND | MS_REC, nullptr), "bind /proc/sys");
-  check(::mount(nullptr, "/proc/sys", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | kFlags, nullptr),
-        "remount /proc/sys read-only");
+  check(::mount("proc", "/proc", "proc", kProcFlags, nullptr), "mount proc on /proc");
+  if (privileged) return;
+  struct stat st {};
+  for (const char* path : kReadOnlyPaths) {
+    if (::lstat(path, &st) < 0) continue;
+    check(::mount(path, path, nullptr, MS_BIND | MS_REC, nullptr), "bind", path);
+    check(::mount(nullptr, path, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | kProcFlags, nullptr),
+          "remount read-only", path);
+  }
+}
+
+// After mount_dev: binds the sandbox's /dev/null over masked files.
+void mask_proc_paths() {
+  struct stat st {};
+  for (const char* path : kMaskedPaths) {
+    if (::lstat(path, &st) < 0) continue;
+    if (S_ISDIR(st.st_mode))
+      check(::mount("tmpfs", path, "tmpfs", MS_RDONLY | kProcFlags, "size=4k"), "mask", path);
+    else
+      check(::mount("/dev/null", path, nullptr, MS_BIND, nullptr), "mask", path);
+  }
 }
 
 void mount_dev(const int (&node_fds)[kDevNodeCount]) {
   ensure_target("/dev", true);
-  check(::mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=65536k"),
+  // nodev: only the host nodes bound below (each its own mount, keeping the
+  // host's flags) open devices; a node made in /dev opens nothing.
+  check(::mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755,size=65536k"),
         "mount tmpfs on /dev");
   char path[64];
   for (int i = 0; i < kDevNodeCount; ++i) {
@@ -228,6 +270,27 @@ void loopback_up() {
   ::close(s);
 }
 
+// Cuts the bounding, ambient and inheritable sets and this process's
+// permitted and effective sets to kKeptCaps (or less, if earth has less).
+// setresuid to a non-root user then clears what is left.
+void drop_capabilities() {
+  for (int cap = 0; cap < 64; ++cap)
+    if (!(kept_mask() & (uint64_t{1} << cap)) && ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 &&
+        errno != EINVAL)
+      fail("drop capability");
+  ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  check(static_cast<int>(::syscall(SYS_capget, &header, data)), "capget");
+  for (int i = 0; i < 2; ++i) {
+    auto kept = static_cast<uint32_t>(kept_mask() >> (32 * i));
+    data[i].permitted &= kept;
+    data[i].effective = data[i].permitted;
+    data[i].inheritable = 0;
+  }
+  check(static_cast<int>(::syscall(SYS_capset, &header, data)), "capset");
+}
+
 // Between pivot_root and exec of the command: become the step's user, with a
 // clean signal state and only fds 0-2 (plus the report pipe, close-on-exec).
 int command_main(void*) {
@@ -242,12 +305,7 @@ int command_main(void*) {
   if (null_fd < 0 || ::dup2(null_fd, 0) < 0 || ::dup2(p.stdout_fd, 1) < 0 ||
       ::dup2(p.stderr_fd, 2) < 0)
     fail("set up stdio");
-  for (int cap = 0; cap < 64; ++cap) {
-    bool keep = false;
-    for (int k : kKeptCaps) keep = keep || k == cap;
-    if (!keep && ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
-      fail("drop capability");
-  }
+  if (!p.privileged) drop_capabilities();
   if (!p.rootless) {
     // Raw system calls: glibc's setuid() family signals every thread of the
     // process it believes it has (earth's, copied into this child) and waits
@@ -259,6 +317,12 @@ int command_main(void*) {
   }
   if (p.report_fd > 3) ::close_range(3, static_cast<unsigned>(p.report_fd) - 1, 0);
   ::close_range(static_cast<unsigned>(p.report_fd) + 1, ~0U, 0);
+  if (!p.privileged) {
+    // Last: from here on only the profile's system calls work (execve does).
+    check(::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "set no_new_privs");
+    check(static_cast<int>(::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, p.seccomp)),
+          "install the seccomp filter");
+  }
   int err = ENOENT;
   for (const char* path : p.exec_paths) {
     ::execve(path, p.argv.data(), p.envp.data());
@@ -342,7 +406,7 @@ int sandbox_init(void* arg) {
     host_node[0] = '\0';
     append(host_node, sizeof host_node, "/dev/");
     append(host_node, sizeof host_node, kDevNodes[i]);
-    node_fds[i] = clone_host_path(host_node, false);
+    node_fds[i] = clone_host_path(host_node, false, false);
   }
   int bind_fds[64];
   if (p.binds.size() > 64) {
@@ -350,7 +414,9 @@ int sandbox_init(void* arg) {
     fail("bind mounts");
   }
   for (size_t i = 0; i < p.binds.size(); ++i)
-    bind_fds[i] = clone_host_path(p.binds[i].source, p.binds[i].read_only);
+    bind_fds[i] = p.binds[i].tmpfs_options
+                      ? -1
+                      : clone_host_path(p.binds[i].source, p.binds[i].read_only, !p.privileged);
 
   mount_overlay(p);
   check(::chdir(p.work), "chdir", p.work);
@@ -360,15 +426,23 @@ int sandbox_init(void* arg) {
   // old root is detached. From here on every path resolves inside the rootfs,
   // so a symlink in an image cannot point a mount at the host.
   check(::syscall(SYS_pivot_root, ".", "."), "pivot_root", p.work);
-  mount_proc();
+  mount_proc(p.privileged);
   check(::umount2(".", MNT_DETACH), "detach the host root");
   check(::chdir("/"), "chdir /");
 
   mount_dev(node_fds);
+  if (!p.privileged) mask_proc_paths();
   bind_text_file(p.hosts_text, "/etc/hosts");
   bind_text_file(p.resolv_text, "/etc/resolv.conf");
-  for (size_t i = 0; i < p.binds.size(); ++i)
-    if (ensure_target(p.binds[i].target, p.binds[i].is_dir)) attach(bind_fds[i], p.binds[i].target);
+  for (size_t i = 0; i < p.binds.size(); ++i) {
+    const BindPlan& b = p.binds[i];
+    if (!ensure_target(b.target, b.is_dir)) continue;
+    if (b.tmpfs_options)
+      check(::mount("tmpfs", b.target, "tmpfs", MS_NOSUID | MS_NODEV, b.tmpfs_options),
+            "mount tmpfs on", b.target);
+    else
+      attach(bind_fds[i], b.target);
+  }
 
   make_dirs(p.cwd, 0755);
   check(::chdir(p.cwd), "chdir", p.cwd);

@@ -4,22 +4,31 @@
 // locks), so the child reads this plan and never allocates.
 #pragma once
 
+#include <linux/filter.h>
 #include <sys/types.h>
 
+#include <cstdint>
 #include <vector>
 
 namespace earth::exec::detail {
 
+// A bind mount of a host path, or a tmpfs when tmpfs_options is set.
 struct BindPlan {
   const char* source;
   const char* target;
   bool read_only;
   bool is_dir;
+  const char* tmpfs_options = nullptr; // "mode=1777[,size=N]"
 };
 
 struct ChildPlan {
   bool rootless = false;
   bool network_none = false;
+  // Privileged: every capability, no no_new_privs, no seccomp, no masked or
+  // read-only /proc paths. Otherwise the command keeps Docker's default
+  // capabilities and gets `seccomp` (a compiled filter, never null then).
+  bool privileged = false;
+  const sock_fprog* seccomp = nullptr;
   int sync_fd = -1;       // read end: one byte once uid_map/gid_map are written
   int sync_write_fd = -1; // the parent's end, closed first thing in the child
   int report_fd = -1;     // write end for Report records

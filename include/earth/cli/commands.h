@@ -37,6 +37,9 @@ struct Subcommand {
   std::string_view usage;   // one line: arguments and flags
   std::string_view summary; // one line: what it does
   int (*run)(Args& args);
+  // Its trailing words are a program's (earth debug run IMAGE CMD...): main
+  // leaves --help and -h to the command instead of printing the usage.
+  bool own_help = false;
 };
 
 const std::vector<Subcommand>& subcommands();

@@ -5,8 +5,11 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -30,9 +33,18 @@ struct BindMount {
   bool read_only = false;
 };
 
+// A tmpfs made inside the sandbox (RUN --mount type=tmpfs): mode 1777,
+// nosuid, nodev. What is written there never reaches the new layer.
+struct TmpfsMount {
+  std::string target;      // absolute path inside the sandbox, created when missing
+  uint64_t size_bytes = 0; // 0: the kernel's default (half of RAM)
+};
+
 // Receives one line of output, without its newline. Lines longer than 64 KiB
 // arrive in pieces.
 using LineSink = std::function<void(std::string_view line)>;
+// Receives output bytes exactly as the command wrote them, in chunks.
+using ByteSink = std::function<void(std::string_view bytes)>;
 
 struct RunSpec {
   std::vector<std::string> lower_dirs; // read-only layers, bottom first; may be empty
@@ -50,7 +62,15 @@ struct RunSpec {
   std::chrono::milliseconds timeout{0};                         // 0: no limit
   LineSink on_stdout;
   LineSink on_stderr;
-  std::vector<BindMount> mounts;
+  // Byte-exact output (earth debug run); each is called alongside the line
+  // sink of the same stream when both are set.
+  ByteSink on_stdout_bytes;
+  ByteSink on_stderr_bytes;
+  std::vector<BindMount> mounts; // nodev, unless privileged
+  std::vector<TmpfsMount> tmpfs; // mounted after `mounts`, parents before children
+  // RUN --privileged: the command keeps every capability, with no seccomp
+  // filter, no_new_privs, masked or read-only /proc paths (docs/sandbox.md).
+  bool privileged = false;
 };
 
 struct RunResult {
@@ -72,24 +92,49 @@ public:
 };
 
 // Records every RunSpec and answers with scripted results, in order; when the
-// script runs out, every run succeeds.
+// script runs out, every run succeeds. Thread-safe: the engine may call run()
+// from several threads while a test scripts and inspects it.
+//
+// Holding lets a test drive concurrency: while hold_runs(true) is on, each
+// run() is recorded and then waits, before its action, until released;
+// release_one() lets the oldest held run go (or, when none waits yet, the
+// next one to arrive), hold_runs(false) lets every run go. A test typically
+// holds, starts the build on a thread, wait_for_held(2) to see two steps in
+// flight at once, then releases them.
 class FakeRuntime : public Runtime {
 public:
-  // Called for every run after it is recorded; may write into spec.upper_dir or
-  // call the line sinks. Its result replaces the scripted one.
+  // Called for every run after it is recorded (and released, when held); may
+  // write into spec.upper_dir or call the sinks. Its result replaces the
+  // scripted one. It runs without the runtime's lock held, possibly on
+  // several threads at once.
   using Action = std::function<Result<RunResult>(const RunSpec&)>;
 
-  void push_result(RunResult result) { results_.push_back(std::move(result)); }
-  void push_failure(std::string message) { results_.push_back(Failure{std::move(message)}); }
-  void set_action(Action action) { action_ = std::move(action); }
-  const std::vector<RunSpec>& runs() const { return runs_; }
+  void push_result(RunResult result);
+  void push_failure(std::string message);
+  void set_action(Action action);
+  // A copy of every spec recorded so far, in the order run() was called.
+  std::vector<RunSpec> runs() const;
+  size_t run_count() const;
+
+  void hold_runs(bool hold);
+  void release_one();
+  // Runs waiting to be released now.
+  size_t held_count() const;
+  // Waits until at least `count` runs are held; false on timeout.
+  bool wait_for_held(size_t count, std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
   Result<RunResult> run(const RunSpec& spec) override;
 
 private:
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
   std::vector<RunSpec> runs_;
   std::deque<Result<RunResult>> results_;
   Action action_;
+  bool hold_ = false;
+  uint64_t next_ticket_ = 0; // held runs, in arrival order
+  uint64_t released_ = 0;    // tickets below this may go
+  size_t held_ = 0;
 };
 
 } // namespace earth::exec

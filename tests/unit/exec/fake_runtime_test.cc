@@ -2,6 +2,9 @@
 
 #include "earth/exec/runtime.h"
 
+#include <atomic>
+#include <thread>
+
 namespace earth::exec {
 namespace {
 
@@ -39,6 +42,68 @@ TEST(FakeRuntime, ActionCanEmitOutput) {
   spec.on_stdout = [&](std::string_view l) { lines.emplace_back(l); };
   ASSERT_TRUE(fake.run(spec).ok());
   EXPECT_EQ(lines, std::vector<std::string>{"hello"});
+}
+
+TEST(FakeRuntime, RecordsRunsFromManyThreads) {
+  FakeRuntime fake;
+  for (int i = 0; i < 50; ++i) fake.push_result(RunResult{.exit_status = 1});
+  std::atomic<int> failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&] {
+      RunSpec spec;
+      spec.argv = {"step"};
+      for (int i = 0; i < 100; ++i)
+        if (!fake.run(spec)->success()) ++failed;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(fake.run_count(), 800u);
+  EXPECT_EQ(fake.runs().size(), 800u);
+  EXPECT_EQ(failed.load(), 50) << "each scripted result is used exactly once";
+}
+
+TEST(FakeRuntime, HeldRunsWaitUntilReleasedInOrder) {
+  FakeRuntime fake;
+  fake.hold_runs(true);
+  std::mutex mutex;
+  std::vector<std::string> finished;
+  fake.set_action([&](const RunSpec& s) -> Result<RunResult> {
+    std::lock_guard lock(mutex);
+    finished.push_back(s.argv[0]);
+    return RunResult{.exit_status = 0};
+  });
+  auto start = [&](std::string name) {
+    return std::thread([&fake, name] {
+      RunSpec spec;
+      spec.argv = {name};
+      (void)fake.run(spec);
+    });
+  };
+  std::thread a = start("a");
+  ASSERT_TRUE(fake.wait_for_held(1));
+  std::thread b = start("b");
+  ASSERT_TRUE(fake.wait_for_held(2)) << "both runs are in flight at once";
+  EXPECT_EQ(fake.run_count(), 2u);
+  {
+    std::lock_guard lock(mutex);
+    EXPECT_TRUE(finished.empty());
+  }
+  fake.release_one();
+  a.join();
+  EXPECT_EQ(fake.held_count(), 1u);
+  {
+    std::lock_guard lock(mutex);
+    EXPECT_EQ(finished, std::vector<std::string>{"a"}) << "the oldest goes first";
+  }
+  fake.hold_runs(false);
+  b.join();
+  EXPECT_EQ(fake.held_count(), 0u);
+  EXPECT_FALSE(fake.wait_for_held(1, std::chrono::milliseconds(10)));
+  fake.hold_runs(true);
+  fake.release_one(); // a credit: the next run goes straight through
+  RunSpec spec;
+  spec.argv = {"c"};
+  EXPECT_TRUE(fake.run(spec).ok());
 }
 
 } // namespace

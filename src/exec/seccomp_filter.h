@@ -1,0 +1,17 @@
+// The seccomp filter a RUN command gets: Docker's default profile, as it
+// applies to Docker's default capability set (docs/sandbox.md).
+#pragma once
+
+#include <linux/filter.h>
+
+#include <vector>
+
+#include "earth/base/error.h"
+
+namespace earth::exec::detail {
+
+// The compiled BPF program, built once per process with libseccomp.
+// Installing it needs no allocation: sock_fprog{size, data()}.
+Result<const std::vector<sock_filter>*> default_seccomp_program();
+
+} // namespace earth::exec::detail
