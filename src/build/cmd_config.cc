@@ -2,6 +2,7 @@
 // never the filesystem: each advances the environment's key.
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <sys/stat.h>
 
 #include "commands.h"
 #include "earth/base/fs.h"
@@ -130,17 +131,22 @@ void cache(TargetRun& t, const syntax::Command& cmd) {
   if (sharing != "locked" && sharing != "shared" && sharing != "private")
     t.fail(cmd, "CACHE --sharing must be locked, shared or private, not " + sharing);
   std::string id = t.expand(cmd, f.last("--id"));
-  Hasher h("earth.cache-mount.v1");
-  if (!id.empty()) {
-    h.add("id", id);
-  } else {
-    h.add("target", t.node().canonical).add("path", target);
-    for (const auto& b : t.node().args) h.add("arg", b.name).add("value", b.value.text);
+  CacheDir c = cache_dir(t, cmd, target, id, sharing);
+  std::string mode = f.last("--mode", f.last("--chmod"));
+  if (!mode.empty()) {
+    mode = t.expand(cmd, mode);
+    char* end = nullptr;
+    unsigned long m = std::strtoul(mode.c_str(), &end, 8);
+    if (*end || m > 07777) t.fail(cmd, "CACHE --mode needs an octal mode like 0755, not " + mode);
+    ::chmod(c.host_dir.c_str(), static_cast<mode_t>(m));
   }
-  std::string dir = fs::join(t.ctx().mounts_dir, h.finish().hex());
-  if (auto r = fs::make_dirs(dir); !r) t.fail(cmd, r.error());
-  t.env().caches.push_back({target, dir, sharing == "locked" ? dir + ".lock" : ""});
-  t.env().key = plan::KeyBuilder("CACHE", t.env().key).add("path", target).add("id", id).finish();
+  t.env().caches.push_back(c);
+  t.env().key = plan::KeyBuilder("CACHE", t.env().key)
+                    .add("path", target)
+                    .add("id", id)
+                    .add("sharing", sharing)
+                    .add("mode", mode)
+                    .finish();
 }
 
 } // namespace
@@ -217,6 +223,20 @@ void cmd_config(TargetRun& t, const syntax::Command& cmd) {
     t.fail(cmd, cmd.name + " is not a config command");
   }
   env.key = key.finish();
+}
+
+CacheDir cache_dir(TargetRun& t, const syntax::Command& cmd, const std::string& target,
+                   const std::string& id, const std::string& sharing) {
+  Hasher h("earth.cache-mount.v1");
+  if (!id.empty()) {
+    h.add("id", id);
+  } else {
+    h.add("target", t.node().canonical).add("path", target);
+    for (const auto& b : t.node().args) h.add("arg", b.name).add("value", b.value.text);
+  }
+  std::string dir = fs::join(t.ctx().mounts_dir, h.finish().hex());
+  if (auto r = fs::make_dirs(dir); !r) t.fail(cmd, r.error());
+  return {target, dir, dir + ".lock", sharing};
 }
 
 } // namespace earth::build

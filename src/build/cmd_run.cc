@@ -60,14 +60,24 @@ std::vector<std::string> run_argv(TargetRun& t, const syntax::Command& cmd,
 
 struct Mounts {
   std::vector<exec::BindMount> binds;
+  std::vector<exec::TmpfsMount> tmpfs;
   std::vector<std::string> key_specs; // what enters the key
-  std::vector<std::string> locks;     // lock files held while the command runs
-  std::vector<std::string> scratch;   // temp dirs removed afterwards
+  std::vector<std::string> locked;    // lock files held while the command runs
+  std::vector<std::string> priv;      // sharing=private: the lock file of each bind
 };
+
+// An octal mode of a mount or CACHE flag ("0755"), or a located error.
+mode_t parse_mode(TargetRun& t, const syntax::Command& cmd, const std::string& text) {
+  char* end = nullptr;
+  unsigned long m = std::strtoul(text.c_str(), &end, 8);
+  if (text.empty() || *end || m > 07777)
+    t.fail(cmd, fmt::format("'{}' is not an octal mode like 0755", text));
+  return static_cast<mode_t>(m);
+}
 
 // `type=cache,target=/x,id=…,sharing=…,mode=…` and `type=tmpfs,target=/x`.
 void add_mount(TargetRun& t, const syntax::Command& cmd, const std::string& spec, Mounts& m) {
-  std::string type, target, id, sharing = "locked", mode;
+  std::string type, target, id, sharing = "locked", mode, size;
   for (const auto& part : split(spec, ',')) {
     size_t eq = part.find('=');
     std::string k = part.substr(0, eq), v = eq == std::string::npos ? "" : part.substr(eq + 1);
@@ -81,6 +91,8 @@ void add_mount(TargetRun& t, const syntax::Command& cmd, const std::string& spec
       sharing = v;
     else if (k == "mode" || k == "chmod")
       mode = v;
+    else if (k == "size" || k == "tmpfs-size")
+      size = v;
     else
       t.fail(cmd, fmt::format("RUN --mount: unknown key '{}' in '{}'", k, spec));
   }
@@ -89,31 +101,52 @@ void add_mount(TargetRun& t, const syntax::Command& cmd, const std::string& spec
   if (type == "cache") {
     if (sharing != "locked" && sharing != "shared" && sharing != "private")
       t.fail(cmd, "RUN --mount sharing must be locked, shared or private, not " + sharing);
-    // Without an id the cache belongs to this target instance and path.
-    Hasher h("earth.cache-mount.v1");
-    if (!id.empty()) {
-      h.add("id", id);
-    } else {
-      h.add("target", t.node().canonical).add("path", target);
-      for (const auto& b : t.node().args) h.add("arg", b.name).add("value", b.value.text);
-    }
-    std::string dir = fs::join(t.ctx().mounts_dir, h.finish().hex());
-    if (auto r = fs::make_dirs(dir); !r) t.fail(cmd, r.error());
-    if (!mode.empty()) ::chmod(dir.c_str(), static_cast<mode_t>(std::stoul(mode, nullptr, 8)));
-    m.binds.push_back({dir, target, false});
-    if (sharing == "locked") m.locks.push_back(dir + ".lock");
+    CacheDir c = cache_dir(t, cmd, target, id, sharing);
+    if (!mode.empty()) ::chmod(c.host_dir.c_str(), parse_mode(t, cmd, mode));
+    m.binds.push_back({c.host_dir, target, false});
+    if (sharing == "locked") m.locked.push_back(c.lock_path);
+    if (sharing == "private") m.priv.push_back(c.lock_path);
     m.key_specs.push_back("cache:" + target + ":" + id + ":" + sharing + ":" + mode);
   } else if (type == "tmpfs") {
-    auto dir = fs::make_temp_dir(t.ctx().tmp_dir, "tmpfs-");
-    if (!dir) t.fail(cmd, dir.error());
-    m.binds.push_back({*dir, target, false});
-    m.scratch.push_back(*dir);
-    m.key_specs.push_back("tmpfs:" + target);
+    uint64_t bytes = 0;
+    if (!size.empty()) {
+      char* end = nullptr;
+      bytes = std::strtoull(size.c_str(), &end, 10);
+      if (*end) t.fail(cmd, "RUN --mount size needs a number of bytes, not '" + size + "'");
+    }
+    m.tmpfs.push_back({target, bytes});
+    m.key_specs.push_back("tmpfs:" + target + ":" + size);
   } else if (type == "secret" || type == "ssh") {
     t.fail(cmd, fmt::format("RUN --mount type={} is not supported yet", type));
   } else {
     t.fail(cmd, fmt::format("RUN --mount type must be cache or tmpfs, not '{}'", type));
   }
+}
+
+// Takes the cache locks of a run: `locked` caches wait for their lock;
+// `private` ones use a fresh empty dir when another run holds theirs.
+Result<std::vector<store::FileLock>> take_locks(TargetRun& t, exec::RunSpec& s, const Mounts& m,
+                                                std::vector<std::string>& scratch) {
+  std::vector<store::FileLock> held;
+  for (const auto& l : m.locked) {
+    auto lock = store::FileLock::acquire(l);
+    if (!lock) return Failure{lock.error()};
+    held.push_back(std::move(*lock));
+  }
+  for (const auto& l : m.priv) {
+    auto lock = store::FileLock::try_acquire(l);
+    if (lock) {
+      held.push_back(std::move(*lock));
+      continue;
+    }
+    std::string dir = l.substr(0, l.size() - 5); // "<dir>.lock"
+    auto fresh = fs::make_temp_dir(t.ctx().tmp_dir, "private-cache-");
+    if (!fresh) return Failure{fresh.error()};
+    scratch.push_back(*fresh);
+    for (auto& b : s.mounts)
+      if (b.source == dir) b.source = *fresh;
+  }
+  return held;
 }
 
 // Lines of output: shown as they come, the last few kept for the error.
@@ -162,15 +195,14 @@ void cmd_run(TargetRun& t, const syntax::Command& cmd) {
     if (f.has(unsupported)) t.fail(cmd, fmt::format("RUN {} is not supported yet", unsupported));
   if (!f.all("--secret").empty() || !f.all("--oidc").empty())
     t.fail(cmd, "RUN --secret is not supported yet");
-  if (f.has("--privileged")) {
-    if (!t.ctx().options.allow_privileged)
-      t.fail(cmd, "RUN --privileged needs -P (--allow-privileged) on the command line");
-    t.fail(cmd, "RUN --privileged is not supported yet");
-  }
+  if (f.has("--privileged") && !t.ctx().options.allow_privileged)
+    t.fail(cmd, "RUN --privileged needs -P (--allow-privileged) on the command line");
+
   if (!t.env().started) t.fail(cmd, "RUN needs a FROM first");
   words.erase(words.begin(), words.begin() + static_cast<long>(f.next));
 
   exec::RunSpec spec;
+  spec.privileged = f.has("--privileged") && t.ctx().options.allow_privileged;
   spec.argv = run_argv(t, cmd, words, f.has("--entrypoint"));
   spec.env = run_env(t, cmd);
   spec.cwd = t.env().config.working_dir.empty() ? "/" : t.env().config.working_dir;
@@ -186,10 +218,12 @@ void cmd_run(TargetRun& t, const syntax::Command& cmd) {
   for (const auto& m : f.all("--mount")) add_mount(t, cmd, t.expand(cmd, m), mounts);
   for (const auto& c : t.env().caches) {
     mounts.binds.push_back({c.host_dir, c.target, false});
-    if (!c.lock_path.empty()) mounts.locks.push_back(c.lock_path);
+    if (c.sharing == "locked") mounts.locked.push_back(c.lock_path);
+    if (c.sharing == "private") mounts.priv.push_back(c.lock_path);
     mounts.key_specs.push_back("CACHE:" + c.target);
   }
   spec.mounts = mounts.binds;
+  spec.tmpfs = mounts.tmpfs;
 
   Digest key = plan::KeyBuilder("RUN", t.env().key)
                    .add_list("argv", spec.argv)
@@ -197,6 +231,7 @@ void cmd_run(TargetRun& t, const syntax::Command& cmd) {
                    .add("cwd", spec.cwd)
                    .add("user", spec.user)
                    .add("network", network)
+                   .add("privileged", spec.privileged ? 1 : 0)
                    .add_pairs("hosts", spec.extra_hosts)
                    .add_list("mounts", mounts.key_specs)
                    .finish();
@@ -206,13 +241,10 @@ void cmd_run(TargetRun& t, const syntax::Command& cmd) {
   std::string dir = t.make_dir(cmd, key, [&](const std::string& upper) -> Result<void> {
     auto work = fs::make_temp_dir(t.ctx().tmp_dir, "work-");
     if (!work) return Failure{work.error()};
-    std::vector<store::FileLock> held;
-    for (const auto& l : mounts.locks) {
-      auto lock = store::FileLock::acquire(l);
-      if (!lock) return Failure{lock.error()};
-      held.push_back(std::move(*lock));
-    }
     exec::RunSpec s = spec;
+    std::vector<std::string> scratch;
+    auto held = take_locks(t, s, mounts, scratch);
+    if (!held) return Failure{held.error()};
     s.lower_dirs = t.env().layers;
     s.upper_dir = upper;
     s.work_dir = *work;
@@ -220,11 +252,14 @@ void cmd_run(TargetRun& t, const syntax::Command& cmd) {
     s.on_stderr = tail.sink();
     auto r = t.ctx().services.runtime.run(s);
     exec::remove_scratch(*work);
-    for (const auto& d : mounts.scratch) exec::remove_scratch(d);
+    for (const auto& d : scratch) exec::remove_scratch(d);
     if (!r) return Failure{r.error()};
     if (r->interrupted) return Failure{"interrupted"};
-    if (!r->success())
-      return Failure{fmt::format("the command {}\n{}", describe_failure(*r), tail.text())};
+    if (!r->success()) {
+      std::string lines = tail.text();
+      return Failure{fmt::format("the command {}{}", describe_failure(*r),
+                                 lines.empty() ? "" : "\nits last lines of output:\n" + lines)};
+    }
     return {};
   });
   t.env().layers.push_back(dir);

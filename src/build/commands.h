@@ -19,5 +19,9 @@ void cmd_save_image(TargetRun& t, const syntax::Command& cmd);
 // cmd_config.cc: ENV, WORKDIR, USER, ENTRYPOINT, CMD, EXPOSE, LABEL, VOLUME,
 // HEALTHCHECK, HOST, CACHE, and ARG/LET/SET (values come from the resolver).
 void cmd_config(TargetRun& t, const syntax::Command& cmd);
+// The host dir of a cache (CACHE or RUN --mount=type=cache) at `target`:
+// global with an `id`, else private to the target instance and path.
+CacheDir cache_dir(TargetRun& t, const syntax::Command& cmd, const std::string& target,
+                   const std::string& id, const std::string& sharing);
 
 } // namespace earth::build

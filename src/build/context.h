@@ -18,7 +18,8 @@ namespace earth::build {
 struct CacheDir {
   std::string target;    // absolute path inside the sandbox
   std::string host_dir;  // <cache>/mounts/<id digest>
-  std::string lock_path; // held while a RUN uses it (sharing=locked)
+  std::string lock_path; // <host_dir>.lock: serialises `locked` users, marks a `private` one busy
+  std::string sharing;   // locked | shared | private
 };
 
 // The build environment at one point of a recipe: a filesystem made of

@@ -102,7 +102,7 @@ void write_only_artifact(Context& ctx, output::BuildTotals& totals) {
     throw BuildError(
         fmt::format("--artifact: {} has no artifact {}", display_name(ctx.graph, root), path));
   const std::string& dest = ctx.options.only_artifact_dest;
-  out.host_dest = dest.starts_with("/") ? dest : fs::join(fs::current_dir(), dest);
+  out.host_dest = fs::normalize(dest.starts_with("/") ? dest : fs::join(fs::current_dir(), dest));
   if (dest.ends_with("/") || dest == ".") out.host_dest += "/";
   auto written = write_artifact(out);
   if (!written) throw BuildError("--artifact: " + written.error());
@@ -156,6 +156,12 @@ output::BuildTotals build(const resolve::Graph& graph, const BuildOptions& optio
   try {
     Scheduler(ctx, jobs).run();
   } catch (...) {
+    for (resolve::NodeId id : graph.build_order()) {
+      const auto& r = ctx.results[id];
+      if (!r.env.started && r.artifacts.layers.empty()) continue; // not finished
+      ++totals.targets;
+      totals.targets_cached += r.all_cached ? 1 : 0;
+    }
     totals.wall = Clock::now() - start;
     totals.steps_run = ctx.steps_run;
     totals.steps_cached = ctx.steps_cached;

@@ -29,7 +29,8 @@ Result<void> replace_with(const LayerView& view, const std::string& src, const s
   (void)fs::remove_all(tmp);
   CopyOptions o;
   o.keep_ts = true;
-  o.keep_own = ::geteuid() != 0; // root writes files owned as in the artifact
+  o.uid = ::geteuid(); // outputs belong to whoever ran earth, as a checkout would
+  o.gid = ::getegid();
   if (auto r = copy_entry(view, src, tmp, o); !r) {
     (void)fs::remove_all(tmp);
     return r;

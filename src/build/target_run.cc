@@ -71,7 +71,8 @@ std::string TargetRun::expand(const Command& cmd, const std::string& word) const
 resolve::CommandFlags TargetRun::flags(const Command& cmd, const std::vector<std::string>& words,
                                        std::initializer_list<std::string_view> valued,
                                        std::initializer_list<std::string_view> boolean) const {
-  auto f = resolve::parse_command_flags(cmd.name, words, valued, boolean);
+  auto f = resolve::parse_command_flags(cmd.name, words, valued, boolean,
+                                        [&](const std::string& v) { return expand(cmd, v); });
   if (!f) fail(cmd, f.error());
   return std::move(f).value();
 }
@@ -101,7 +102,8 @@ std::string TargetRun::make_dir(const Command& cmd, Digest& key, const Fill& fil
     status.step_cached(si);
     return ctx_.steps.path(key);
   }
-  if (ctx_.cancelled) throw BuildError("build cancelled", ExitCode::interrupted);
+  if (ctx_.cancelled || exec::runs_interrupted())
+    throw BuildError("interrupted", ExitCode::interrupted);
   status.step_started(si);
   auto start = std::chrono::steady_clock::now();
   bool filled = false;
@@ -178,7 +180,8 @@ void TargetRun::run_command(const Command& cmd) {
   step_ = nullptr;
   for (const auto& s : node_.steps)
     if (s.command == &cmd && s.depth == 0) step_ = &s;
-  if (ctx_.cancelled) throw BuildError("build cancelled", ExitCode::interrupted);
+  if (ctx_.cancelled || exec::runs_interrupted())
+    throw BuildError("interrupted", ExitCode::interrupted);
   switch (cmd.kind) {
   case CommandKind::from:
     return cmd_from(*this, cmd);
@@ -207,6 +210,7 @@ void TargetRun::run_command(const Command& cmd) {
   case CommandKind::host:
   case CommandKind::cache:
     return cmd_config(*this, cmd);
+  case CommandKind::import: // the resolver applied it
   case CommandKind::version:
   case CommandKind::project:
   case CommandKind::function:

@@ -209,7 +209,6 @@ Result<IgnoreRules> IgnoreRules::load(const std::string& context_dir) {
     if (!fs::exists(path)) continue;
     auto text = fs::read_file(path);
     if (!text) return Failure{text.error()};
-    rules.text_ = *text;
     for (auto line : split(*text, '\n')) {
       line = trim(line);
       if (line.empty() || line.starts_with("#")) continue;

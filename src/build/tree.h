@@ -58,8 +58,6 @@ public:
   static Result<IgnoreRules> load(const std::string& context_dir);
   bool ignored(const std::string& rel) const;
   bool empty() const { return rules_.empty(); }
-  // The rules' text, for cache keys.
-  const std::string& text() const { return text_; }
 
 private:
   struct Rule {
@@ -67,7 +65,6 @@ private:
     bool negate = false;
   };
   std::vector<Rule> rules_;
-  std::string text_;
 };
 
 } // namespace earth::build

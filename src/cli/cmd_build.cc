@@ -126,9 +126,17 @@ BuildRequest parse_build_request(const std::vector<std::string>& words) {
         req.arg_file = value;
       else if (name == "-j" || name == "--jobs")
         req.jobs = parse_jobs(value);
-      else if (name == "--artifact" || name == "-a")
+      else if (name == "--artifact" || name == "-a") {
+        // --artifact +t/path [dest]: the target is the artifact's; a next
+        // word that is no flag is where the artifact goes.
+        size_t slash = value.find('/', value.find('+'));
+        if (value.find('+') == std::string::npos || slash == std::string::npos)
+          throw Error("earth: --artifact needs +target/path, not '" + value + "'");
         req.artifact = value;
-      else if (name == "--image")
+        req.target = value.substr(0, slash);
+        have_target = true;
+        if (i + 1 < words.size() && !words[i + 1].starts_with("-")) req.artifact_dest = words[++i];
+      } else if (name == "--image")
         req.target = value, have_target = true, req.image_only = true;
       continue;
     }
@@ -147,18 +155,6 @@ BuildRequest parse_build_request(const std::vector<std::string>& words) {
     if (w.starts_with("-")) throw Error("earth: unknown flag " + w + " (see earth --help)");
     req.target = w;
     have_target = true;
-  }
-  if (!req.artifact.empty() && !have_target) {
-    // --artifact +t/path [dest]: the target is the artifact's, the next word the dest.
-    size_t slash = req.artifact.find('/', req.artifact.find('+'));
-    if (slash == std::string::npos)
-      throw Error("earth: --artifact needs +target/path, not " + req.artifact);
-    req.target = req.artifact.substr(0, slash);
-    have_target = true;
-    if (!req.arg_flags.empty() && !req.arg_flags[0].starts_with("-")) {
-      req.artifact_dest = req.arg_flags[0];
-      req.arg_flags.erase(req.arg_flags.begin());
-    }
   }
   if (!have_target) throw Error("earth: expected a target reference such as +build");
   if (const char* p = std::getenv("EARTHLY_ARG_FILE_PATH"); p && req.arg_file == ".arg")

@@ -9,7 +9,8 @@ namespace earth::resolve {
 Result<CommandFlags> parse_command_flags(std::string_view command,
                                          const std::vector<std::string>& words,
                                          std::initializer_list<std::string_view> valued,
-                                         std::initializer_list<std::string_view> boolean) {
+                                         std::initializer_list<std::string_view> boolean,
+                                         const ExpandFn& expand_bool) {
   CommandFlags f;
   size_t i = 0;
   for (; i < words.size(); ++i) {
@@ -32,6 +33,9 @@ Result<CommandFlags> parse_command_flags(std::string_view command,
         return Failure{fmt::format("{} {} needs a value", command, name)};
     } else if (is_bool) {
       std::string v = eq == std::string::npos ? "true" : w.substr(eq + 1);
+      if (expand_bool && eq != std::string::npos) v = expand_bool(v);
+      if (expand_bool && v != "true" && v != "false")
+        return Failure{fmt::format("{} {} needs true or false, not '{}'", command, name, v)};
       if (v == "true") f.bools.push_back(name);
     } else if (name == "--from" && command == "COPY") {
       return Failure{"COPY --from is not supported; use COPY +target/path instead"};

@@ -4,6 +4,7 @@
 // resolver and the engine.
 #pragma once
 
+#include <functional>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -39,9 +40,13 @@ struct CommandFlags {
 };
 
 // Fails with "unknown flag --x for RUN" or "RUN --mount needs a value".
+// `expand_bool`, when given, expands a boolean's `=value` first
+// (`--no-cache=$NC`); valued flags are left for the caller to expand.
+using ExpandFn = std::function<std::string(const std::string&)>;
 Result<CommandFlags> parse_command_flags(std::string_view command,
                                          const std::vector<std::string>& words,
                                          std::initializer_list<std::string_view> valued,
-                                         std::initializer_list<std::string_view> boolean);
+                                         std::initializer_list<std::string_view> boolean,
+                                         const ExpandFn& expand_bool = {});
 
 } // namespace earth::resolve

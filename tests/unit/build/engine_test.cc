@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "earth/base/fs.h"
 #include "earth/base/strings.h"
 #include "earth/resolve/resolve.h"
@@ -168,8 +170,9 @@ TEST_F(EngineTest, RunSeesEnvArgsWorkdirAndUser) {
   write("Earthfile", "VERSION 0.8\nFROM scratch\nt:\n  ARG NAME=x\n  ENV GREETING=hi\n"
                      "  WORKDIR /w\n  USER nobody\n  RUN true\n");
   build("+t", {}, {{"NAME", "cli"}});
-  ASSERT_EQ(runtime.runs().size(), 1u);
-  const auto& r = runtime.runs()[0];
+  auto runs = runtime.runs();
+  ASSERT_EQ(runs.size(), 1u);
+  const auto& r = runs[0];
   EXPECT_EQ(r.cwd, "/w");
   EXPECT_EQ(r.user, "nobody");
   EXPECT_NE(std::find(r.env.begin(), r.env.end(), "GREETING=hi"), r.env.end());
@@ -269,6 +272,96 @@ TEST_F(EngineTest, IgnoredFilesNeitherCopiedNorKeyed) {
   write("src/a.c", "2");
   build("+t");
   EXPECT_EQ(runtime.runs().size(), 2u);
+}
+
+const char* kSiblings = R"(VERSION 0.8
+FROM scratch
+a:
+    RUN write a 1
+b:
+    RUN write b 1
+c:
+    FROM +a
+    RUN write c 1
+all:
+    BUILD +b
+    BUILD +c
+)";
+
+TEST_F(EngineTest, IndependentTargetsRunInParallel) {
+  write("Earthfile", kSiblings);
+  runtime.hold_runs(true);
+  BuildOptions o;
+  o.jobs = 2;
+  std::thread t([&] { build("+all", o); });
+  bool both = runtime.wait_for_held(2);
+  runtime.hold_runs(false);
+  t.join();
+  EXPECT_TRUE(both) << "+a and +b should run at once with -j2";
+  EXPECT_EQ(runtime.run_count(), 3u);
+}
+
+TEST_F(EngineTest, OneJobRunsOneStepAtATime) {
+  write("Earthfile", kSiblings);
+  runtime.hold_runs(true);
+  BuildOptions o;
+  o.jobs = 1;
+  std::thread t([&] { build("+all", o); });
+  ASSERT_TRUE(runtime.wait_for_held(1));
+  bool two = runtime.wait_for_held(2, std::chrono::milliseconds(300));
+  runtime.hold_runs(false);
+  t.join();
+  EXPECT_FALSE(two);
+}
+
+TEST_F(EngineTest, ADependentWaitsForItsInput) {
+  write("Earthfile", kSiblings);
+  runtime.hold_runs(true);
+  BuildOptions o;
+  o.jobs = 4;
+  std::thread t([&] { build("+all", o); });
+  ASSERT_TRUE(runtime.wait_for_held(2));
+  EXPECT_FALSE(runtime.wait_for_held(3, std::chrono::milliseconds(300)))
+      << "+c must wait for +a's result";
+  runtime.hold_runs(false);
+  t.join();
+  auto got = scripts();
+  EXPECT_EQ(got.back(), "write c 1");
+}
+
+TEST_F(EngineTest, PrivilegedWithTheFlagRunsPrivilegedAndIsKeyedApart) {
+  write("Earthfile", "VERSION 0.8\nFROM scratch\nt:\n  ARG P=false\n  RUN --privileged=$P true\n");
+  BuildOptions o;
+  o.allow_privileged = true;
+  build("+t", o, {{"P", "true"}});
+  build("+t", o, {{"P", "false"}});
+  auto runs = runtime.runs();
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_TRUE(runs[0].privileged);
+  EXPECT_FALSE(runs[1].privileged);
+}
+
+TEST_F(EngineTest, MountsReachTheSandboxButNotTheKeyOfOtherSteps) {
+  write("Earthfile",
+        "VERSION 0.8\nFROM scratch\nt:\n  CACHE /c\n"
+        "  RUN --mount=type=tmpfs,target=/scratch --mount type=cache,target=/m true\n");
+  build("+t");
+  auto runs = runtime.runs();
+  ASSERT_EQ(runs.size(), 1u);
+  ASSERT_EQ(runs[0].tmpfs.size(), 1u);
+  EXPECT_EQ(runs[0].tmpfs[0].target, "/scratch");
+  std::vector<std::string> targets;
+  for (const auto& m : runs[0].mounts) targets.push_back(m.target);
+  std::sort(targets.begin(), targets.end());
+  EXPECT_EQ(targets, (std::vector<std::string>{"/c", "/m"}));
+  build("+t");
+  EXPECT_EQ(runtime.run_count(), 1u);
+}
+
+TEST_F(EngineTest, BadMountModeIsALocatedError) {
+  write("Earthfile",
+        "VERSION 0.8\nFROM scratch\nt:\n  RUN --mount=type=cache,target=/m,mode=abc true\n");
+  EXPECT_THROW(build("+t"), resolve::DiagnosticError);
 }
 
 } // namespace
