@@ -152,13 +152,14 @@ for r in $(seq "$rounds"); do
   echo "round $r/$rounds" >&2
   hyperfine -N --style none --warmup 1 --runs "$runs" --export-json "$work/round$r.json" \
     "${args[@]}" >/dev/null 2>"$work/hyperfine.err" || { cat "$work/hyperfine.err" >&2; exit 1; }
-  # Keep earth's step cache and buildah's layers from growing over the rounds
-  # (--no-cache records new results every time): not timed.
+  # Keep buildah's layers from piling up over the rounds (each --no-cache
+  # build commits new ones): not timed. earth's --no-cache steps stay in its
+  # cache (about 25 small directories a build).
   [[ -n ${bud:-} ]] && $bud rmi --prune >/dev/null 2>&1 || true
 done
 
 echo "# machine: $(nproc) CPUs, kernel $(uname -r), $(date -u +%Y-%m-%dT%H:%MZ)," \
-  "load $(cut -d' ' -f1-3 /proc/loadavg), earth $(git -C "$root" rev-parse --short HEAD)," \
+  "load $(cut -d' ' -f1-3 /proc/loadavg), earth src at $(git -C "$root" log -1 --format=%h -- src include)," \
   "N=$n, $rounds rounds x $runs runs"
 python3 - "$n" "$work"/round*.json <<'PY'
 import json, statistics, sys
