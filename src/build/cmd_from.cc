@@ -48,6 +48,15 @@ void cmd_from(TargetRun& t, const syntax::Command& cmd) {
   std::string ref = t.expand(cmd, words[f.next]);
   std::string platform = f.last("--platform");
   if (!platform.empty()) platform = t.expand(cmd, platform);
+  if (!platform.empty() && platform != "native") {
+    auto host = image::host_platform();
+    std::string native = host.os + "/" + host.architecture;
+    if (platform != native && platform != host.architecture)
+      t.fail(cmd, fmt::format("FROM --platform={}: building for another platform than {} is not "
+                              "supported yet",
+                              platform, native));
+    platform.clear(); // the native platform, however it is spelled
+  }
   if (ref == "scratch") {
     EnvState env;
     env.key = plan::KeyBuilder("from-scratch", Digest{}).add("platform", platform).finish();

@@ -121,13 +121,15 @@ void cmd_save_artifact(TargetRun& t, const syntax::Command& cmd) {
 
 void cmd_save_image(TargetRun& t, const syntax::Command& cmd) {
   auto f = t.flags(cmd, cmd.args, {"--cache-from"},
-                   {"--push", "--cache-hint", "--no-manifest-list", "--insecure"});
+                   {"--push", "--cache-hint", "--no-manifest-list", "--insecure",
+                    "--without-earthly-labels"});
   if (f.has("--push") && t.ctx().options.push)
     t.fail(cmd, "SAVE IMAGE --push with earth --push is not supported yet");
   if (!t.env().started) t.fail(cmd, "SAVE IMAGE needs a FROM first");
   ImageOutput out;
   for (size_t i = f.next; i < cmd.args.size(); ++i) out.names.push_back(t.expand(cmd, cmd.args[i]));
   out.env = t.env();
+  out.earthly_labels = !f.has("--without-earthly-labels");
   if (!out.names.empty()) t.result().images.push_back(std::move(out));
 }
 

@@ -11,6 +11,7 @@
 #include "earth/build/build.h"
 #include "earth/image/image_store.h"
 #include "earth/store/snapshots.h"
+#include "trash.h"
 
 namespace earth::build {
 
@@ -54,6 +55,7 @@ struct ArtifactOutput {
 struct ImageOutput {
   std::vector<std::string> names;
   EnvState env;
+  bool earthly_labels = true; // add dev.earthly.* labels when written
 };
 
 struct TargetResult {
@@ -75,6 +77,8 @@ struct Context {
   std::string mounts_dir;     // <cache>/mounts
   // Per node; complete before Plan::finished(node), read-only afterwards.
   std::vector<TargetResult> results;
+  std::string stub_layer; // below every RUN: mount points the sandbox needs (empty files)
+  Trash trash;            // overlay work dirs, deleted in the background
   std::atomic<bool> cancelled{false};
   std::atomic<uint32_t> steps_run{0}, steps_cached{0};
 };

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <exception>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -115,6 +116,18 @@ void write_only_artifact(Context& ctx, output::BuildTotals& totals) {
 void write_outputs(Context& ctx, output::BuildTotals& totals) {
   const auto& opts = ctx.options;
   if (!opts.only_artifact.empty()) return write_only_artifact(ctx, totals);
+  std::map<std::string, std::string> labels;
+  bool labels_known = false;
+  auto earthly_labels = [&]() -> const std::map<std::string, std::string>& {
+    if (!labels_known) {
+      labels["dev.earthly.version"] = opts.version;
+      labels["dev.earthly.built-by"] = "earth";
+      if (opts.git_sha)
+        if (std::string sha = opts.git_sha(); !sha.empty()) labels["dev.earthly.git-sha"] = sha;
+      labels_known = true;
+    }
+    return labels;
+  };
   for (resolve::NodeId id : ctx.graph.build_order()) {
     if (!ctx.graph.nodes[id].output) continue;
     if (opts.only_image && id != ctx.graph.root) continue;
@@ -130,12 +143,28 @@ void write_outputs(Context& ctx, output::BuildTotals& totals) {
           totals.outputs.push_back({output::OutputInfo::Kind::artifact, name, std::move(w)});
       }
     for (const auto& img : r.images) {
-      auto d = write_image(ctx.services.images, img, ctx.options.cache_dir);
+      auto d = write_image(ctx.services.images, img, ctx.options.cache_dir, earthly_labels());
       if (!d) throw BuildError(fmt::format("{}: SAVE IMAGE {}: {}", name, img.names[0], d.error()));
       for (const auto& n : img.names)
         totals.outputs.push_back({output::OutputInfo::Kind::image, name, n});
     }
   }
+}
+
+// The bottom layer of every RUN: the mount points the sandbox binds over
+// (/proc, /dev, /etc/hosts, /etc/resolv.conf), so that for images without
+// them the sandbox need not create and remove stubs in the step's layer.
+std::string stub_layer(store::SnapshotStore& steps) {
+  Digest key = Hasher("earth.stub-layer.v1").finish();
+  auto dir = steps.ensure(key, [](const std::string& d) -> Result<void> {
+    for (const char* sub : {"proc", "dev", "etc"})
+      if (auto r = fs::make_dirs(fs::join(d, sub)); !r) return r;
+    for (const char* f : {"etc/hosts", "etc/resolv.conf"})
+      if (auto r = fs::write_file_atomic(fs::join(d, f), ""); !r) return r;
+    return {};
+  });
+  if (!dir) throw BuildError(dir.error(), ExitCode::internal_error);
+  return *dir;
 }
 
 } // namespace
@@ -151,6 +180,7 @@ output::BuildTotals build(const resolve::Graph& graph, const BuildOptions& optio
   for (const auto& d : {ctx.tmp_dir, ctx.mounts_dir})
     if (auto r = fs::make_dirs(d); !r) throw BuildError(r.error(), ExitCode::internal_error);
 
+  ctx.stub_layer = stub_layer(ctx.steps);
   unsigned jobs = options.jobs ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
   output::BuildTotals totals;
   try {

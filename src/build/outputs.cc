@@ -72,12 +72,17 @@ Result<std::vector<std::string>> write_artifact(const ArtifactOutput& out) {
 }
 
 Result<std::string> write_image(image::ImageStore& images, const ImageOutput& out,
-                                const std::string& cache_dir) {
+                                const std::string& cache_dir,
+                                const std::map<std::string, std::string>& labels) {
   const EnvState& env = out.env;
+  image::RuntimeConfig config = env.config;
+  if (out.earthly_labels)
+    for (const auto& [k, v] : labels) config.labels[k] = v;
   // An image already committed from the same state under the same names is
   // not written again: the no-op path must not tar layers.
   plan::KeyBuilder kb("image", env.key);
   kb.add_list("names", out.names);
+  for (const auto& [k, v] : config.labels) kb.add("label", k).add("value", v);
   Digest key = kb.finish();
   std::string marker = fs::join(fs::join(cache_dir, "outputs"), key.hex());
   if (auto text = fs::read_file(marker); text) {
@@ -93,7 +98,7 @@ Result<std::string> write_image(image::ImageStore& images, const ImageOutput& ou
     auto names = fs::list_dir(env.layers[i]);
     if (names && !names->empty()) layers.push_back(env.layers[i]);
   }
-  auto rec = images.commit(env.base, layers, env.config, out.names);
+  auto rec = images.commit(env.base, layers, config, out.names);
   if (!rec) return Failure{rec.error()};
   (void)fs::make_dirs(fs::dirname(marker));
   (void)fs::write_file_atomic(marker, rec->manifest_digest.hex());

@@ -2,6 +2,7 @@
 // after every target succeeded.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -13,7 +14,9 @@ namespace earth::build {
 Result<std::vector<std::string>> write_artifact(const ArtifactOutput& out);
 // Commits a SAVE IMAGE into the local store (skipped when the same state
 // is already stored under the same names); returns the manifest digest.
+// `labels` are added to the image's own (Earthly's dev.earthly.* labels).
 Result<std::string> write_image(image::ImageStore& images, const ImageOutput& out,
-                                const std::string& cache_dir);
+                                const std::string& cache_dir,
+                                const std::map<std::string, std::string>& labels);
 
 } // namespace earth::build

@@ -8,6 +8,7 @@
 
 #include "build_request.h"
 #include "earth/base/error.h"
+#include "earth/base/fs.h"
 #include "earth/build/build.h"
 #include "earth/cli/commands.h"
 #include "earth/exec/linux_runtime.h"
@@ -193,6 +194,13 @@ int cmd_build(Args& args) {
     opts.only_artifact_dest = req.artifact_dest.empty() ? "." : req.artifact_dest;
   }
   opts.only_image = req.image_only;
+  opts.version = req.options.version;
+  std::string project = req.options.project_dir;
+  opts.git_sha = [project] {
+    return resolve::probe_git(project.starts_with("/") ? project
+                                                       : fs::join(fs::current_dir(), project))
+        .hash;
+  };
   auto store = image::ImageStore::open(opts.cache_dir);
   if (!store) throw Error(store.error());
   exec::LinuxRuntime runtime;

@@ -7,6 +7,7 @@
 // succeeded.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,10 @@ struct BuildOptions {
   bool no_output = false;        // --no-output / --ci: write no local outputs
   bool strict = false;           // --strict / --ci
   bool push = false;             // --push
+  std::string version = "0.1.0"; // SAVE IMAGE's dev.earthly.version label
+  // SAVE IMAGE's dev.earthly.git-sha label: asked once, only when an image
+  // is written (it may run git); empty or unset: no label.
+  std::function<std::string()> git_sha;
   // --artifact +t/path [dest] and --image +t: output only these.
   std::string only_artifact, only_artifact_dest;
   bool only_image = false;
