@@ -193,6 +193,16 @@ Result<void> Unpacker::copy_data(archive* tar, archive* disk, std::string_view e
   }
 }
 
+// The device nodes a layer may create (docs/sandbox.md): the harmless
+// character devices /dev also has. Disks, memory, kmsg and the rest are left
+// out, whatever the mount's nodev says.
+static bool safe_device(archive_entry* e) {
+  if (archive_entry_filetype(e) != AE_IFCHR) return false;
+  unsigned major = archive_entry_rdevmajor(e), minor = archive_entry_rdevminor(e);
+  if (major == 1) return minor == 3 || minor == 5 || minor == 7 || minor == 8 || minor == 9;
+  return major == 5 && (minor == 0 || minor == 2); // tty, ptmx
+}
+
 Result<void> Unpacker::entry(archive* tar, archive* disk, archive_entry* e, UnpackStats& stats) {
   const char* raw_c = archive_entry_pathname(e);
   std::string raw = raw_c ? raw_c : "";
@@ -214,8 +224,8 @@ Result<void> Unpacker::entry(archive* tar, archive* disk, archive_entry* e, Unpa
     return whiteout(target, raw);
   }
   mode_t type = archive_entry_filetype(e);
-  if ((type == AE_IFCHR || type == AE_IFBLK) && !opts_.privileged) {
-    ++stats.skipped_devices;
+  if ((type == AE_IFCHR || type == AE_IFBLK) && (!opts_.privileged || !safe_device(e))) {
+    ++stats.skipped_devices; // a layer never brings a way to the host's devices
     return {};
   }
   if (const char* link = archive_entry_hardlink(e)) {

@@ -47,7 +47,7 @@ struct UnpackStats {
   Digest diff_id;         // SHA-256 of the uncompressed tar
   uint64_t tar_bytes = 0; // size of the uncompressed tar
   uint64_t entries = 0;
-  uint64_t skipped_devices = 0; // device nodes not made for lack of privilege
+  uint64_t skipped_devices = 0; // device nodes not made: no privilege, or not in the safe set
 };
 
 // Unpacks the (possibly compressed) layer tar at `blob` into `dest`, which

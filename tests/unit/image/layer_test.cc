@@ -149,6 +149,24 @@ TEST_F(LayerTest, KeepsOwnersXattrsAndDevicesWhenPrivileged) {
   EXPECT_EQ(st.st_rdev, makedev(1, 3));
 }
 
+TEST_F(LayerTest, OnlyTheSafeDevicesAreMade) {
+  if (!running_privileged()) GTEST_SKIP() << "device nodes need real root";
+  auto r = unpack(tar({{TarEntry::chardev, "null", "1:3"},
+                       {TarEntry::chardev, "urandom", "1:9"},
+                       {TarEntry::chardev, "mem", "1:1"},
+                       {TarEntry::blockdev, "sda", "8:0"},
+                       {TarEntry::chardev, "kmsg", "1:11"}}),
+                  WhiteoutMode::overlay);
+  ASSERT_TRUE(r.ok()) << r.error();
+  struct stat st {};
+  EXPECT_EQ(::lstat(fs::join(dest, "null").c_str(), &st), 0);
+  EXPECT_EQ(::lstat(fs::join(dest, "urandom").c_str(), &st), 0);
+  EXPECT_NE(::lstat(fs::join(dest, "mem").c_str(), &st), 0) << "host memory must not be reachable";
+  EXPECT_NE(::lstat(fs::join(dest, "sda").c_str(), &st), 0) << "host disks must not be reachable";
+  EXPECT_NE(::lstat(fs::join(dest, "kmsg").c_str(), &st), 0);
+  EXPECT_EQ(r->skipped_devices, 3u);
+}
+
 TEST_F(LayerTest, RefusesAbsoluteAndDotDotPaths) {
   auto r = unpack(tar({{TarEntry::file, "/etc/evil", "x"}}), WhiteoutMode::apply);
   ASSERT_FALSE(r.ok());

@@ -4,13 +4,14 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
 struct TarEntry {
-  enum Kind { file, dir, symlink, hardlink, chardev } kind = file;
+  enum Kind { file, dir, symlink, hardlink, chardev, blockdev } kind = file;
   std::string path;
-  std::string data; // file content, or link target
+  std::string data; // file content, link target, or a device's "major:minor" (default 1:3)
   int mode = 0644;
   int uid = 0, gid = 0;
   std::vector<std::pair<std::string, std::string>> xattrs;
@@ -55,11 +56,15 @@ inline void write_tar(const std::string& out, const std::vector<TarEntry>& entri
       archive_entry_set_size(e, 0);
       break;
     case TarEntry::chardev:
-      archive_entry_set_filetype(e, AE_IFCHR);
+    case TarEntry::blockdev: {
+      archive_entry_set_filetype(e, t.kind == TarEntry::chardev ? AE_IFCHR : AE_IFBLK);
       archive_entry_set_perm(e, 0666);
-      archive_entry_set_rdevmajor(e, 1);
-      archive_entry_set_rdevminor(e, 3);
+      unsigned major = 1, minor = 3;
+      if (!t.data.empty()) std::sscanf(t.data.c_str(), "%u:%u", &major, &minor);
+      archive_entry_set_rdevmajor(e, major);
+      archive_entry_set_rdevminor(e, minor);
       break;
+    }
     }
     archive_write_header(a, e);
     if (t.kind == TarEntry::file && !t.data.empty())
