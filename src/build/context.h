@@ -64,6 +64,7 @@ struct TargetResult {
   std::vector<ArtifactOutput> local_artifacts;
   std::vector<ImageOutput> images;
   bool all_cached = true;
+  bool finished = false; // the recipe ran to its end
 };
 
 struct Context {

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "earth/base/fs.h"
+#include "earth/base/profile.h"
 #include "earth/build/build.h"
 #include "earth/exec/linux_runtime.h"
 #include "earth/plan/plan.h"
@@ -60,6 +61,7 @@ private:
     try {
       status.target_started(name);
       TargetResult r = TargetRun(ctx_, id).run();
+      r.finished = true;
       bool cached = r.all_cached;
       ctx_.results[id] = std::move(r);
       status.target_finished(name, cached, Clock::now() - start);
@@ -169,42 +171,55 @@ std::string stub_layer(store::SnapshotStore& steps) {
 
 } // namespace
 
-output::BuildTotals build(const resolve::Graph& graph, const BuildOptions& options,
-                          BuildServices& services) {
-  auto start = Clock::now();
+namespace {
+
+std::unique_ptr<Context> open_context(const resolve::Graph& graph, const BuildOptions& options,
+                                      BuildServices& services) {
   auto steps = store::SnapshotStore::open(options.cache_dir, "steps");
   if (!steps) throw BuildError(steps.error(), ExitCode::internal_error);
-  Context ctx(graph, options, services, std::move(*steps));
-  ctx.tmp_dir = fs::join(options.cache_dir, "tmp");
-  ctx.mounts_dir = fs::join(options.cache_dir, "mounts");
-  for (const auto& d : {ctx.tmp_dir, ctx.mounts_dir})
+  auto ctx = std::make_unique<Context>(graph, options, services, std::move(*steps));
+  ctx->tmp_dir = fs::join(options.cache_dir, "tmp");
+  ctx->mounts_dir = fs::join(options.cache_dir, "mounts");
+  for (const auto& d : {ctx->tmp_dir, ctx->mounts_dir})
     if (auto r = fs::make_dirs(d); !r) throw BuildError(r.error(), ExitCode::internal_error);
+  ctx->stub_layer = stub_layer(ctx->steps);
+  return ctx;
+}
 
-  ctx.stub_layer = stub_layer(ctx.steps);
-  unsigned jobs = options.jobs ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
-  output::BuildTotals totals;
-  try {
-    Scheduler(ctx, jobs).run();
-  } catch (...) {
-    for (resolve::NodeId id : graph.build_order()) {
-      const auto& r = ctx.results[id];
-      if (!r.env.started && r.artifacts.layers.empty()) continue; // not finished
-      ++totals.targets;
-      totals.targets_cached += r.all_cached ? 1 : 0;
-    }
-    totals.wall = Clock::now() - start;
-    totals.steps_run = ctx.steps_run;
-    totals.steps_cached = ctx.steps_cached;
-    services.status.build_finished(totals);
-    throw;
-  }
-  for (resolve::NodeId id : graph.build_order()) {
+// Targets that finished (all of them after a success) and step counts.
+void count(const Context& ctx, output::BuildTotals& totals) {
+  for (resolve::NodeId id : ctx.graph.build_order()) {
+    const auto& r = ctx.results[id];
+    if (!r.finished) continue;
     ++totals.targets;
-    totals.targets_cached += ctx.results[id].all_cached ? 1 : 0;
+    totals.targets_cached += r.all_cached ? 1 : 0;
   }
   totals.steps_run = ctx.steps_run;
   totals.steps_cached = ctx.steps_cached;
-  write_outputs(ctx, totals);
+}
+
+} // namespace
+
+// The passes of a build, each timed for --profile: open the cache, run the
+// targets, write the outputs.
+output::BuildTotals build(const resolve::Graph& graph, const BuildOptions& options,
+                          BuildServices& services) {
+  Profile none;
+  Profile& profile = services.profile ? *services.profile : none;
+  auto start = Clock::now();
+  auto ctx = profile.time("open", [&] { return open_context(graph, options, services); });
+  unsigned jobs = options.jobs ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
+  output::BuildTotals totals;
+  try {
+    profile.time("execute", [&] { Scheduler(*ctx, jobs).run(); });
+  } catch (...) {
+    count(*ctx, totals);
+    totals.wall = Clock::now() - start;
+    services.status.build_finished(totals);
+    throw;
+  }
+  count(*ctx, totals);
+  profile.time("export", [&] { write_outputs(*ctx, totals); });
   totals.success = true;
   totals.wall = Clock::now() - start;
   services.status.build_finished(totals);

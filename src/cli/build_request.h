@@ -15,6 +15,7 @@ struct BuildRequest {
   bool dry_run = false;
   bool no_cache = false, allow_privileged = false, no_output = false, strict = false;
   bool verbose = false;
+  bool profile = false; // --profile: print the time of each pass
   unsigned jobs = 0;
   std::string artifact, artifact_dest; // --artifact +t/path [dest]
   bool image_only = false;             // --image +t

@@ -9,6 +9,7 @@
 #include "build_request.h"
 #include "earth/base/error.h"
 #include "earth/base/fs.h"
+#include "earth/base/strings.h"
 #include "earth/build/build.h"
 #include "earth/cli/commands.h"
 #include "earth/exec/linux_runtime.h"
@@ -151,6 +152,7 @@ BuildRequest parse_build_request(const std::vector<std::string>& words) {
       if (name == "--no-output") req.no_output = on;
       if (name == "--strict") req.strict = on;
       if (name == "-V" || name == "--verbose") req.verbose = on;
+      if (name == "--profile") req.profile = on;
       continue;
     }
     if (w.starts_with("-")) throw Error("earth: unknown flag " + w + " (see earth --help)");
@@ -172,15 +174,37 @@ BuildRequest parse_build_request(const std::vector<std::string>& words) {
   return req;
 }
 
-int cmd_build(Args& args) {
-  std::vector<std::string> words = args.rest();
-  BuildRequest req = parse_build_request(words);
-  // Resolve first, so a wrong target or argument is reported as such.
-  resolve::Graph graph = resolve::resolve(req.target, req.options);
-  if (req.dry_run) {
-    std::fputs(resolve::dry_run_text(graph).c_str(), stdout);
-    return 0;
+namespace {
+
+// The commit HEAD names in the git checkout holding `dir`, read from .git's
+// files (no `git` process: this runs on every build that saves an image);
+// empty when `dir` is not in a checkout.
+std::string git_head(std::string dir) {
+  for (;; dir = fs::dirname(dir)) {
+    std::string git = fs::join(dir, ".git");
+    if (fs::is_dir(git)) break;
+    if (auto text = fs::read_file(git); text && text->starts_with("gitdir: ")) {
+      std::string to = std::string(trim(text->substr(8)));
+      dir = to.starts_with("/") ? fs::dirname(to) : fs::dirname(fs::join(dir, to));
+      break;
+    }
+    if (dir == "/" || dir.empty()) return {};
   }
+  std::string git = fs::join(dir, ".git");
+  if (!fs::is_dir(git)) return {};
+  auto head = fs::read_file(fs::join(git, "HEAD"));
+  if (!head) return {};
+  std::string h(trim(*head));
+  if (!h.starts_with("ref: ")) return h;
+  std::string ref = h.substr(5);
+  if (auto sha = fs::read_file(fs::join(git, ref))) return std::string(trim(*sha));
+  if (auto packed = fs::read_file(fs::join(git, "packed-refs")))
+    for (const auto& line : split(*packed, '\n'))
+      if (line.size() > 41 && line.substr(41) == ref) return line.substr(0, 40);
+  return {};
+}
+
+build::BuildOptions build_options(const BuildRequest& req) {
   build::BuildOptions opts;
   opts.cache_dir = image::ImageStore::default_cache_dir();
   opts.jobs = req.jobs;
@@ -197,17 +221,44 @@ int cmd_build(Args& args) {
   opts.version = req.options.version;
   std::string project = req.options.project_dir;
   opts.git_sha = [project] {
-    return resolve::probe_git(project.starts_with("/") ? project
-                                                       : fs::join(fs::current_dir(), project))
-        .hash;
+    return git_head(project.starts_with("/") ? project
+                                             : fs::normalize(fs::join(fs::current_dir(), project)));
   };
-  auto store = image::ImageStore::open(opts.cache_dir);
-  if (!store) throw Error(store.error());
+  return opts;
+}
+
+void run_build(const resolve::Graph& graph, const BuildRequest& req, Profile& profile) {
+  build::BuildOptions opts = build_options(req);
+  install_interrupt_handlers(); // first: the store's temp-file cleanup chains to it
+  auto store = profile.time("store", [&] { return image::ImageStore::open(opts.cache_dir); });
+  if (!store) throw Error(store.error(), ExitCode::internal_error);
   exec::LinuxRuntime runtime;
   auto status = output::make_plain_status(stderr, req.verbose);
-  build::BuildServices services{runtime, **store, *status};
-  install_interrupt_handlers();
+  build::BuildServices services{runtime, **store, *status, &profile};
   build::build(graph, opts, services);
+}
+
+} // namespace
+
+// The driver, as a list of timed passes (--profile prints them): parse the
+// request, load + parse + resolve the Earthfiles, then open the store and
+// build (open, execute, export).
+int cmd_build(Args& args) {
+  Profile profile;
+  std::vector<std::string> words = args.rest();
+  BuildRequest req = parse_build_request(words);
+  // Resolve first, so a wrong target or argument is reported as such.
+  resolve::Graph graph =
+      profile.time("resolve", [&] { return resolve::resolve(req.target, req.options); });
+  if (req.dry_run) {
+    std::fputs(resolve::dry_run_text(graph).c_str(), stdout);
+  } else {
+    run_build(graph, req, profile);
+  }
+  if (req.profile) {
+    std::fprintf(stderr, "earth --profile:\n");
+    profile.print(stderr);
+  }
   return 0;
 }
 

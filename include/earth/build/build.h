@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "earth/base/error.h"
+#include "earth/base/profile.h"
 #include "earth/exec/runtime.h"
 #include "earth/image/image_store.h"
 #include "earth/output/status.h"
@@ -41,6 +42,7 @@ struct BuildServices {
   exec::Runtime& runtime;
   image::ImageStore& images;
   output::Status& status;
+  Profile* profile = nullptr; // --profile: the build's passes are timed into it
 };
 
 // A failed build: the failing target and step, located, with the last
