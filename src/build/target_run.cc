@@ -8,6 +8,7 @@
 #include "earth/base/fs.h"
 #include "earth/base/strings.h"
 #include "earth/exec/linux_runtime.h"
+#include "earth/image/manifest.h"
 #include "earth/plan/keys.h"
 #include "earth/resolve/resolve.h"
 #include "earth/resolve/scope.h"
@@ -146,6 +147,14 @@ void TargetRun::implicit_base() {
 
 TargetResult TargetRun::run() {
   const auto& ast = file().ast;
+  if (!node_.platform.empty()) {
+    auto host = image::host_platform();
+    std::string native = host.os + "/" + host.architecture;
+    if (node_.platform != native && node_.platform != "native")
+      throw BuildError(fmt::format("{}: building for platform {} is not supported yet; earth "
+                                   "builds for the host's platform, {}",
+                                   name_, node_.platform, native));
+  }
   const syntax::Block* recipe = nullptr;
   if (node_.name == "base") {
     recipe = &ast.base_recipe;
