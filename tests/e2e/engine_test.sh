@@ -637,6 +637,11 @@ do:
 FN:
   FUNCTION
   RUN true
+shell-out:
+  ARG X=$(echo hi)
+  RUN echo $X
+push:
+  RUN --push echo pushed
 EOF
   earth_fails +if
   log_has "Earthfile:4:3" "IF blocks are not supported by the engine yet"
@@ -644,6 +649,10 @@ EOF
   log_has "Earthfile:8:3" "FOR blocks are not supported by the engine yet"
   earth_fails +do
   log_has "Earthfile:12:3" "DO is not supported by the engine yet"
+  earth_fails +shell-out
+  log_has "Earthfile:18:3" "shell-outs \$(…) are not supported by the engine yet"
+  earth_fails +push
+  log_has "Earthfile:20:3" "RUN --push is not supported yet"
 }
 
 # ---------------------------------------------------------------- parallelism
