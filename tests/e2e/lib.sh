@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers for the end-to-end tests (sourced by engine_test.sh): each test
 # case gets a scratch directory, a private earth cache with busybox:latest
 # imported, and assertions that print what they saw when they fail.
@@ -38,7 +39,7 @@ setup() {
   export EARTH_CACHE_DIR=$T/cache
   P=$T/project
   mkdir -p "$P"
-  cd "$P"
+  cd "$P" || exit 1
   "$earth" image import "$images_dir/busybox.oci.tar" busybox:latest >/dev/null ||
     fail "earth image import busybox"
 }
