@@ -139,12 +139,17 @@ test_run_privileged() {
 VERSION 0.8
 FROM busybox
 priv:
-  RUN --privileged true
+  RUN --privileged mkdir -p /m && mount -t tmpfs none /m && echo privileged-mount-ok
+unpriv:
+  RUN mkdir -p /m && mount -t tmpfs none /m
 EOF
   earth_fails +priv
   log_has "Earthfile:4:3" "RUN --privileged needs -P (--allow-privileged)"
-  earth_fails -P +priv
-  log_has "Earthfile:4:3" "RUN --privileged is not supported yet"
+  earth_ok -P +priv
+  log_has "privileged-mount-ok"
+  # Without --privileged the capability to mount is gone.
+  earth_fails -P +unpriv
+  log_has "Earthfile:6:3" "exited with status"
 }
 
 # ---------------------------------------------------------------- COPY
