@@ -5,6 +5,11 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/deps.sh" --test
 "$root/scripts/build.sh"
+# The base images the e2e tests and examples build on (busybox in seconds;
+# debian:bookworm-slim needs Debian's archive, ~3 minutes the first time,
+# then cached under ~/.cache/earth-base-images).
+EARTH="$root/build/earth" "$root/scripts/base-images.sh" ||
+  echo "test.sh: base-images.sh failed; the Debian examples will be skipped" >&2
 cd "$root/build"
 ctest --output-on-failure -j2 --timeout 300
 

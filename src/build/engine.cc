@@ -131,11 +131,12 @@ void write_outputs(Context& ctx, output::BuildTotals& totals) {
     return labels;
   };
   for (resolve::NodeId id : ctx.graph.build_order()) {
-    if (!ctx.graph.nodes[id].output) continue;
+    // --no-output: no artifacts and no images (reference §4.2, no local output).
+    if (!ctx.graph.nodes[id].output || opts.no_output) continue;
     if (opts.only_image && id != ctx.graph.root) continue;
     const TargetResult& r = ctx.results[id];
     std::string name = display_name(ctx.graph, id);
-    if (!opts.no_output && !opts.only_image)
+    if (!opts.only_image)
       for (const auto& a : r.local_artifacts) {
         auto written = write_artifact(a);
         if (!written)

@@ -22,6 +22,13 @@ std::string display_name(const resolve::Graph& graph, resolve::NodeId id) {
   const auto& node = graph.nodes[id];
   std::string name = node.canonical;
   if (name.starts_with("./+")) name.erase(0, 2);
+  // Instances of one target with different args ("+lib --V=two") must be
+  // told apart in the log.
+  bool shared = false;
+  for (resolve::NodeId other = 0; other < graph.nodes.size() && !node.args.empty(); ++other)
+    shared |= other != id && graph.nodes[other].canonical == node.canonical;
+  if (shared)
+    for (const auto& b : node.args) name += " --" + b.name + "=" + b.value.text;
   return name;
 }
 

@@ -14,6 +14,7 @@ struct BuildRequest {
   std::string arg_file = ".arg";
   bool dry_run = false;
   bool no_cache = false, allow_privileged = false, no_output = false, strict = false;
+  bool output = false; // --output: outputs even under --ci
   bool verbose = false;
   bool profile = false; // --profile: print the time of each pass
   unsigned jobs = 0;

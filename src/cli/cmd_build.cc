@@ -91,9 +91,16 @@ bool env_true(const char* a, const char* b) {
 } // namespace
 
 bool is_build_invocation(const std::vector<std::string>& words) {
-  for (const auto& w : words) {
+  for (size_t i = 0; i < words.size(); ++i) {
+    const std::string& w = words[i];
     if (w.find('+') != std::string::npos && !w.starts_with("-")) return true;
     std::string name = w.substr(0, w.find('='));
+    // `-j 2 +t`: a valued flag without `=` takes the next word as its value
+    // (which is the target for `--artifact +t/path` and `--image +t`).
+    if (kValued.count(name) && w.find('=') == std::string::npos && i + 1 < words.size()) {
+      if (words[++i].find('+') != std::string::npos) return true;
+      continue;
+    }
     if (kValued.count(name) || kBools.count(name)) continue;
     return false;
   }
@@ -150,6 +157,7 @@ BuildRequest parse_build_request(const std::vector<std::string>& words) {
       if (name == "--no-cache") req.no_cache = on;
       if (name == "-P" || name == "--allow-privileged") req.allow_privileged = on;
       if (name == "--no-output") req.no_output = on;
+      if (name == "--output") req.output = on;
       if (name == "--strict") req.strict = on;
       if (name == "-V" || name == "--verbose") req.verbose = on;
       if (name == "--profile") req.profile = on;
@@ -169,7 +177,12 @@ BuildRequest parse_build_request(const std::vector<std::string>& words) {
   req.no_cache |= env_true("EARTHLY_NO_CACHE", "EARTH_NO_CACHE");
   req.allow_privileged |= env_true("EARTHLY_ALLOW_PRIVILEGED", "EARTH_ALLOW_PRIVILEGED");
   req.strict |= env_true("EARTHLY_STRICT", "EARTH_STRICT");
-  if (req.options.ci) req.no_output = req.strict = true;
+  // --ci is --no-output --strict for a target, only --strict for --artifact
+  // and --image (reference §4.2); --output lets outputs through anyway.
+  if (req.options.ci) {
+    req.strict = true;
+    if (req.artifact.empty() && !req.image_only && !req.output) req.no_output = true;
+  }
   req.options.overrides = resolve::collect_overrides(req.arg_file, build_args, req.arg_flags);
   return req;
 }

@@ -1,0 +1,108 @@
+# shellcheck shell=bash
+# Helpers for the end-to-end tests (sourced by engine_test.sh): each test
+# case gets a scratch directory, a private earth cache with busybox:latest
+# imported, and assertions that print what they saw when they fail.
+#
+# Env: EARTH (the earth binary), EARTH_BASE_IMAGES_DIR (where
+# scripts/base-images.sh keeps busybox.oci.tar; the e2e.setup test makes it).
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+earth=${EARTH:-$root/build/earth}
+images_dir=${EARTH_BASE_IMAGES_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/earth-base-images}
+
+# ctest reads this exit status as "skipped" (SKIP_RETURN_CODE).
+readonly SKIP=77
+
+skip() {
+  echo "SKIP: $*"
+  exit $SKIP
+}
+
+fail() {
+  echo "FAIL: $*" >&2
+  if [[ -s ${T:-/nonexistent}/log ]]; then
+    echo "--- last earth output ($T/log):" >&2
+    tail -40 "$T/log" | sed 's/^/  | /' >&2
+  fi
+  exit 1
+}
+
+# setup: a scratch dir $T (removed at exit), its project dir $P (the cwd),
+# and a private store in $EARTH_CACHE_DIR holding busybox:latest.
+setup() {
+  [[ -x $earth ]] || skip "no earth binary at $earth (set EARTH)"
+  [[ $(id -u) == 0 ]] || skip "the sandbox tests need root"
+  [[ -s $images_dir/busybox.oci.tar ]] ||
+    skip "no $images_dir/busybox.oci.tar: run scripts/base-images.sh --busybox-only"
+  T=$(mktemp -d "${TMPDIR:-/tmp}/earth-e2e.XXXXXX")
+  trap 'cleanup_scratch' EXIT
+  export EARTH_CACHE_DIR=$T/cache
+  P=$T/project
+  mkdir -p "$P"
+  cd "$P" || exit 1
+  "$earth" image import "$images_dir/busybox.oci.tar" busybox:latest >/dev/null ||
+    fail "earth image import busybox"
+}
+
+cleanup_scratch() {
+  local status=$?
+  if [[ -n ${KEEP:-} ]]; then
+    echo "kept: $T"
+    exit $status
+  fi
+  # a sandbox left behind must not keep a mount on our scratch dir
+  grep -F " $T/" /proc/self/mountinfo | awk '{ print $5 }' | sort -r | xargs -r umount -l 2>/dev/null || true
+  rm -rf "$T"
+  exit $status
+}
+
+# earth_ok ARGS...: runs earth in the cwd, output in $T/log; fails on error.
+earth_ok() {
+  "$earth" "$@" >"$T/log" 2>&1 || fail "earth $* exited with $?"
+}
+
+# earth_fails ARGS...: runs earth, expects a non-zero exit; $status holds it.
+earth_fails() {
+  status=0
+  "$earth" "$@" >"$T/log" 2>&1 || status=$?
+  ((status != 0)) || fail "earth $* succeeded, expected a failure"
+}
+
+log_has() { # log_has TEXT...: every TEXT is a line fragment of the last log
+  local s
+  for s in "$@"; do grep -qF -- "$s" "$T/log" || fail "the output lacks '$s'"; done
+}
+
+log_lacks() {
+  local s
+  for s in "$@"; do ! grep -qF -- "$s" "$T/log" || fail "the output has '$s'"; done
+}
+
+# summary_is RUN CACHED: the counts of the build summary line
+summary_is() {
+  log_has ", $1 steps run, $2 cached"
+}
+
+# steps_run N: the summary says N steps ran
+steps_run() {
+  grep -qE ", $1 steps run, [0-9]+ cached" "$T/log" ||
+    fail "expected $1 steps run, summary: $(grep -E 'steps run' "$T/log")"
+}
+
+eq() { # eq ACTUAL EXPECTED WHAT
+  [[ $1 == "$2" ]] || fail "$3: expected '$2', got '$1'"
+}
+
+file_is() { # file_is PATH CONTENT
+  [[ -f $1 ]] || fail "missing file $1"
+  eq "$(cat "$1")" "$2" "content of $1"
+}
+
+no_file() {
+  [[ ! -e $1 && ! -L $1 ]] || fail "$1 should not exist"
+}
+
+# Earthfile: writes ./Earthfile from stdin.
+earthfile() {
+  cat >Earthfile
+}
