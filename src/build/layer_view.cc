@@ -1,7 +1,6 @@
 #include "layer_view.h"
 
 #include <sys/sysmacros.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,20 +9,12 @@
 
 #include "earth/base/fs.h"
 #include "earth/base/strings.h"
+#include "earth/image/layer.h"
 
 namespace earth::build {
 
 bool is_whiteout(const struct stat& st) {
   return S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0);
-}
-
-bool is_opaque_dir(const std::string& host_path) {
-  char v[2];
-  for (const char* name : {"trusted.overlay.opaque", "user.overlay.opaque"}) {
-    ssize_t n = ::lgetxattr(host_path.c_str(), name, v, sizeof v);
-    if (n == 1 && v[0] == 'y') return true;
-  }
-  return false;
 }
 
 namespace {
@@ -47,7 +38,7 @@ std::vector<size_t> LayerView::stack_of(std::string_view path, std::optional<Ent
     std::vector<size_t> out;
     for (size_t i : stack) {
       out.push_back(i);
-      if (is_opaque_dir(layers_[i])) break;
+      if (image::is_opaque_dir(layers_[i])) break;
     }
     if (entry && !out.empty()) {
       Entry e{layers_[out.front()], {}};
@@ -71,7 +62,7 @@ std::vector<size_t> LayerView::stack_of(std::string_view path, std::optional<Ent
         break; // a non-directory hides what is below it
       }
       next.push_back(i);
-      if (is_opaque_dir(host)) break;
+      if (image::is_opaque_dir(host)) break;
     }
     stack = std::move(next);
     if (stack.empty()) return {};

@@ -48,6 +48,5 @@ private:
 };
 
 bool is_whiteout(const struct stat& st);
-bool is_opaque_dir(const std::string& host_path);
 
 } // namespace earth::build

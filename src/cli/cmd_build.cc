@@ -68,19 +68,6 @@ unsigned parse_jobs(const std::string& v) {
   return static_cast<unsigned>(n);
 }
 
-void on_interrupt(int) {
-  exec::interrupt_all_runs();
-}
-
-void install_interrupt_handlers() {
-  struct sigaction sa {};
-  sa.sa_handler = on_interrupt;
-  sigemptyset(&sa.sa_mask);
-  ::sigaction(SIGINT, &sa, nullptr);
-  ::sigaction(SIGTERM, &sa, nullptr);
-  ::sigaction(SIGHUP, &sa, nullptr);
-}
-
 bool env_true(const char* a, const char* b) {
   for (const char* name : {a, b})
     if (const char* v = std::getenv(name); v && (std::string(v) == "1" || std::string(v) == "true"))
@@ -242,7 +229,7 @@ build::BuildOptions build_options(const BuildRequest& req) {
 
 void run_build(const resolve::Graph& graph, const BuildRequest& req, Profile& profile) {
   build::BuildOptions opts = build_options(req);
-  install_interrupt_handlers(); // first: the store's temp-file cleanup chains to it
+  exec::kill_runs_on_signals(); // first: the store's temp-file cleanup chains to it
   auto store = profile.time("store", [&] { return image::ImageStore::open(opts.cache_dir); });
   if (!store) throw Error(store.error(), ExitCode::internal_error);
   exec::LinuxRuntime runtime;

@@ -30,19 +30,6 @@ constexpr const char* kUsage =
     "-e|--env K=V, --hostname NAME, --network host|none, --add-host NAME:ADDR,\n"
     "--mount SRC:DST[:ro], --timeout SECS, --upper DIR (keep the new layer), --privileged";
 
-void on_interrupt(int) {
-  exec::interrupt_all_runs();
-}
-
-void install_interrupt_handlers() {
-  struct sigaction sa {};
-  sa.sa_handler = on_interrupt;
-  sigemptyset(&sa.sa_mask);
-  ::sigaction(SIGINT, &sa, nullptr);
-  ::sigaction(SIGTERM, &sa, nullptr);
-  ::sigaction(SIGHUP, &sa, nullptr);
-}
-
 // Where the throw-away layer goes: $TMPDIR if set, else /dev/shm. A layer
 // nobody keeps is best in memory: on disk, each directory the sandbox and
 // overlayfs create and remove costs a block allocation and free.
@@ -230,7 +217,7 @@ int cmd_debug_run(Args& all) {
   fs::make_dirs(spec.work_dir, 0700).take();
   fs::make_dirs(spec.upper_dir, 0755).take();
 
-  install_interrupt_handlers();
+  exec::kill_runs_on_signals();
   exec::LinuxRuntime runtime;
   auto ran = runtime.run(spec);
   // The throw-away layer may hold directories its owner cannot list.

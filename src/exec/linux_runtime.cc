@@ -488,4 +488,19 @@ Result<RunResult> LinuxRuntime::run(const RunSpec& spec) {
   return result;
 }
 
+namespace {
+void on_interrupt(int) {
+  interrupt_all_runs();
+}
+} // namespace
+
+void kill_runs_on_signals() {
+  struct sigaction sa {};
+  sa.sa_handler = on_interrupt;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  ::sigaction(SIGHUP, &sa, nullptr);
+}
+
 } // namespace earth::exec

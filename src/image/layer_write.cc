@@ -56,15 +56,6 @@ bool is_overlay_xattr(std::string_view name) {
   return name.starts_with("trusted.overlay.") || name.starts_with("user.overlay.");
 }
 
-bool is_opaque(const std::string& path) {
-  char v[4];
-  for (const char* name : {"trusted.overlay.opaque", "user.overlay.opaque"}) {
-    ssize_t n = ::lgetxattr(path.c_str(), name, v, sizeof v);
-    if (n == 1 && v[0] == 'y') return true;
-  }
-  return false;
-}
-
 void copy_xattrs(const std::string& path, archive_entry* e) {
   ssize_t len = ::llistxattr(path.c_str(), nullptr, 0);
   if (len <= 0) return;
@@ -118,7 +109,7 @@ Result<void> Packer::walk(const std::string& rel) {
     if (::lstat(abs(child).c_str(), &st) != 0) return Failure{errno_message(abs(child), errno)};
     if (auto r = add(child, st); !r) return r;
     if (S_ISDIR(st.st_mode)) {
-      if (opts_.overlay_whiteouts && is_opaque(abs(child)))
+      if (opts_.overlay_whiteouts && is_opaque_dir(abs(child)))
         if (auto r = add_empty_file(child + "/.wh..wh..opq"); !r) return r;
       if (auto r = walk(child); !r) return r;
     }
@@ -249,6 +240,15 @@ Result<WrittenLayer> write_layer(const std::string& dir, store::BlobStore& blobs
   if (!digest) return Failure{digest.error()};
   out.digest = *digest;
   return out;
+}
+
+bool is_opaque_dir(const std::string& path) {
+  char v[4];
+  for (const char* name : {"trusted.overlay.opaque", "user.overlay.opaque"}) {
+    ssize_t n = ::lgetxattr(path.c_str(), name, v, sizeof v);
+    if (n == 1 && v[0] == 'y') return true;
+  }
+  return false;
 }
 
 } // namespace earth::image

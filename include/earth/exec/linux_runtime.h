@@ -27,6 +27,9 @@ private:
 // (PR_SET_PDEATHSIG on each sandbox's PID 1).
 void interrupt_all_runs();
 bool runs_interrupted();
+// Makes SIGINT, SIGTERM and SIGHUP call interrupt_all_runs(): what earth's
+// commands install before they start sandboxes (Ctrl-C then exits 130).
+void kill_runs_on_signals();
 // Lets runs start again after interrupt_all_runs(); for tests.
 void clear_interrupt();
 

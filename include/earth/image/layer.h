@@ -30,6 +30,10 @@ enum class WhiteoutMode {
   overlay,
 };
 
+// Whether `path` is an overlayfs opaque directory (trusted.overlay.opaque or
+// user.overlay.opaque = "y"): it hides what lower layers hold below it.
+bool is_opaque_dir(const std::string& path);
+
 // Whether earth is root in the initial user namespace (owners, devices and
 // trusted.* xattrs can be restored; overlayfs uses trusted.overlay.*).
 bool running_privileged();
