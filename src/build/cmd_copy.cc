@@ -17,9 +17,10 @@ namespace {
 // One thing to copy: a path in a view, and where its copy goes.
 struct Source {
   const LayerView* view;
-  std::string path; // absolute in the view
+  std::string path; // absolute in the view (a symlink's target, when followed)
   std::string rel;  // context sources: relative to the context, for ignore rules
   bool is_dir = false;
+  std::string name; // the name the copy gets in a destination directory
 };
 
 struct CopyPlan {
@@ -44,8 +45,10 @@ std::string context_path(TargetRun& t, const syntax::Command& cmd, const std::st
   return p;
 }
 
+// Each source matching `pattern`. A source that is a symlink is followed
+// (inside the view) unless --symlink-no-follow, as BuildKit's copy does.
 void add_matches(TargetRun& t, const syntax::Command& cmd, const LayerView& view,
-                 const std::string& pattern, const std::string& shown, bool if_exists,
+                 const std::string& pattern, const std::string& shown, bool if_exists, bool follow,
                  const IgnoreRules* ignore, std::vector<Source>& out) {
   std::vector<std::string> paths;
   if (has_glob(pattern)) {
@@ -57,8 +60,16 @@ void add_matches(TargetRun& t, const syntax::Command& cmd, const LayerView& view
   for (const auto& p : paths) {
     std::string rel = p.size() > 1 ? p.substr(1) : "";
     if (ignore && !rel.empty() && ignore->ignored(rel)) continue;
+    std::string path = p;
     auto e = view.find(p);
-    out.push_back({&view, p, rel, e && S_ISDIR(e->st.st_mode)});
+    if (follow && e && S_ISLNK(e->st.st_mode)) {
+      auto r = view.resolve(p, true);
+      if (!r) t.fail(cmd, fmt::format("COPY {}: {}", shown, r.error()));
+      if (!r->entry) t.fail(cmd, fmt::format("COPY {}: the symlink {} points nowhere", shown, p));
+      path = r->path;
+      e = r->entry;
+    }
+    out.push_back({&view, path, rel, e && S_ISDIR(e->st.st_mode), fs::basename(p)});
   }
   if (out.size() == before && !if_exists)
     t.fail(cmd, fmt::format("COPY {}: no such file or directory{}", shown,
@@ -100,6 +111,7 @@ void cmd_copy(TargetRun& t, const syntax::Command& cmd) {
   if (words.size() < f.next + 2) t.fail(cmd, "COPY needs at least one source and a destination");
   if (!t.env().started) t.fail(cmd, "COPY needs a FROM first");
   bool dir_mode = f.has("--dir"), if_exists = f.has("--if-exists");
+  bool follow = !f.has("--symlink-no-follow");
   CopyOptions opts = copy_options(t, cmd, f);
 
   CopyPlan plan{LayerView({t.file().abs_dir}), {}, {}, {}};
@@ -123,12 +135,13 @@ void cmd_copy(TargetRun& t, const syntax::Command& cmd) {
       plan.artifact_views.emplace_back(dep.artifacts.layers);
       std::string path = fs::normalize("/" + edge->artifact);
       key.add("artifact-of", dep.artifacts.key).add("artifact", path);
-      add_matches(t, cmd, plan.artifact_views.back(), path, word, if_exists, nullptr, plan.sources);
+      add_matches(t, cmd, plan.artifact_views.back(), path, word, if_exists, follow, nullptr,
+                  plan.sources);
       continue;
     }
     std::string path = context_path(t, cmd, word);
     key.add("context", path);
-    add_matches(t, cmd, plan.context, path, word, if_exists, &plan.ignore, plan.sources);
+    add_matches(t, cmd, plan.context, path, word, if_exists, follow, &plan.ignore, plan.sources);
   }
   for (const auto& s : plan.sources) {
     CopyOptions o = opts;
@@ -136,7 +149,7 @@ void cmd_copy(TargetRun& t, const syntax::Command& cmd) {
       o.skip = [&](const std::string& rel) {
         return plan.ignore.ignored(s.rel.empty() ? rel : s.rel + "/" + rel);
       };
-    key.add("source", s.path);
+    key.add("source", s.path).add("name", s.name);
     if (auto r = hash_entry(*s.view, s.path, o, key.hasher()); !r) t.fail(cmd, r.error());
   }
 
@@ -161,7 +174,7 @@ void cmd_copy(TargetRun& t, const syntax::Command& cmd) {
     if (auto r = make_parents(layer, parent); !r) return r;
     for (const auto& s : plan.sources) {
       std::string to = base;
-      if (dest_is_dir && (!s.is_dir || dir_mode)) to = fs::join(base, fs::basename(s.path));
+      if (dest_is_dir && (!s.is_dir || dir_mode)) to = fs::join(base, s.name);
       CopyOptions o = opts;
       if (s.view == &plan.context && !plan.ignore.empty())
         o.skip = [&](const std::string& rel) {

@@ -77,7 +77,9 @@ void cmd_save_artifact(TargetRun& t, const syntax::Command& cmd) {
   if (has_glob(src)) {
     matches = glob(rootfs, src);
   } else {
-    auto r = rootfs.resolve(src, false);
+    // The path is followed through symlinks, the last one too unless
+    // --symlink-no-follow (Earthly follows by default).
+    auto r = rootfs.resolve(src, !f.has("--symlink-no-follow"));
     if (!r) t.fail(cmd, r.error());
     if (r->entry) matches.push_back(r->path);
   }
@@ -93,7 +95,8 @@ void cmd_save_artifact(TargetRun& t, const syntax::Command& cmd) {
   plan::KeyBuilder key("SAVE ARTIFACT", t.env().key);
   std::vector<std::string> paths;
   for (const auto& m : matches) {
-    paths.push_back(artifact_path(a, m, many));
+    // Named as written, even when the path was a symlink that was followed.
+    paths.push_back(artifact_path(a, many ? m : src, many));
     key.add("src", m).add("dest", paths.back());
   }
   key.add("keep-ts", opts.keep_ts ? 1 : 0);
@@ -120,9 +123,9 @@ void cmd_save_artifact(TargetRun& t, const syntax::Command& cmd) {
 }
 
 void cmd_save_image(TargetRun& t, const syntax::Command& cmd) {
-  auto f = t.flags(cmd, cmd.args, {"--cache-from"},
-                   {"--push", "--cache-hint", "--no-manifest-list", "--insecure",
-                    "--without-earthly-labels"});
+  auto f = t.flags(
+      cmd, cmd.args, {"--cache-from"},
+      {"--push", "--cache-hint", "--no-manifest-list", "--insecure", "--without-earthly-labels"});
   if (f.has("--push") && t.ctx().options.push)
     t.fail(cmd, "SAVE IMAGE --push with earth --push is not supported yet");
   if (!t.env().started) t.fail(cmd, "SAVE IMAGE needs a FROM first");

@@ -7,6 +7,9 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <thread>
 
 #include "earth/base/fs.h"
@@ -362,6 +365,26 @@ TEST_F(EngineTest, BadMountModeIsALocatedError) {
   write("Earthfile",
         "VERSION 0.8\nFROM scratch\nt:\n  RUN --mount=type=cache,target=/m,mode=abc true\n");
   EXPECT_THROW(build("+t"), resolve::DiagnosticError);
+}
+
+TEST_F(EngineTest, CopyFollowsASymlinkSourceUnlessAsked) {
+  write("Earthfile", "VERSION 0.8\nFROM scratch\nt:\n  COPY link.txt /a/\n"
+                     "  COPY --symlink-no-follow link.txt /b/\n"
+                     "  SAVE ARTIFACT /a/link.txt AS LOCAL out/a.txt\n"
+                     "  SAVE ARTIFACT --symlink-no-follow /b/link.txt AS LOCAL out/b.txt\n");
+  write("real.txt", "content");
+  ASSERT_EQ(::symlink("real.txt", fs::join(dir.path(), "link.txt").c_str()), 0);
+  build("+t");
+  EXPECT_EQ(read("out/a.txt"), "content");
+  struct stat st {};
+  ASSERT_EQ(::lstat(fs::join(dir.path(), "out/b.txt").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode)) << "--symlink-no-follow copies the link itself";
+}
+
+TEST_F(EngineTest, ASymlinkOutOfTheContextIsNotFollowedOutOfIt) {
+  write("Earthfile", "VERSION 0.8\nFROM scratch\nt:\n  COPY link /x\n");
+  ASSERT_EQ(::symlink("/etc/passwd", fs::join(dir.path(), "link").c_str()), 0);
+  EXPECT_THROW(build("+t"), resolve::DiagnosticError) << "/etc/passwd is outside the context";
 }
 
 } // namespace
