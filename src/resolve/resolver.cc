@@ -33,6 +33,16 @@ std::vector<syntax::Diagnostic> one(syntax::Diagnostic d) {
   return ds;
 }
 
+// An Earthfile directory as written (`~/x`, `../lib`, `/abs`) made absolute:
+// `~` is $HOME, a relative path is under `base`.
+std::string absolute_dir(std::string path, const std::string& base) {
+  if (path.starts_with("~")) {
+    const char* home = std::getenv("HOME");
+    path = std::string(home ? home : "/") + path.substr(1);
+  }
+  return fs::normalize(path[0] == '/' ? path : base + "/" + path);
+}
+
 } // namespace
 
 DiagnosticError::DiagnosticError(syntax::Diagnostic d, const syntax::SourceFile* source)
@@ -197,13 +207,8 @@ FileId Resolver::file_of(const EarthfileRef& ref, const Frame& frame, const synt
   case EarthfileRef::Kind::local_path:
     break;
   }
-  std::string path = ref.path;
-  if (path.starts_with("~")) {
-    const char* home = std::getenv("HOME");
-    path = std::string(home ? home : "/") + path.substr(1);
-  }
-  if (path[0] != '/') path = graph_.files[frame.file]->abs_dir + "/" + path;
-  return load_dir(fs::normalize(path), frame.file, span, shown_ref);
+  return load_dir(absolute_dir(ref.path, graph_.files[frame.file]->abs_dir), frame.file, span,
+                  shown_ref);
 }
 
 NodeId Resolver::remote_node(const Reference& ref) {
@@ -406,12 +411,7 @@ void Resolver::run(const std::string& target) {
     fail(kNone, {}, fmt::format("'{}': import aliases cannot be used on the command line", target));
   std::string dir =
       ref->earthfile.kind == EarthfileRef::Kind::local_internal ? "." : ref->earthfile.path;
-  if (dir.starts_with("~")) {
-    const char* home = std::getenv("HOME");
-    dir = std::string(home ? home : "/") + dir.substr(1);
-  }
-  std::string abs = fs::normalize(dir[0] == '/' ? dir : project_abs_ + "/" + dir);
-  FileId file = load_dir(abs, kNone, {}, target);
+  FileId file = load_dir(absolute_dir(dir, project_abs_), kNone, {}, target);
   Overrides overrides;
   for (const auto& [k, v] : options_.overrides) set_override(overrides, k, Value{v, false});
   NodeId root = instance(file, ref->name, std::move(overrides), options_.platform, kNone, {});

@@ -104,8 +104,11 @@ public:
   void walk_command(Walk& w, const syntax::Command& cmd);
   void eval_base(Walk& w, Frame& frame);
   void cmd_arg(Walk& w, const syntax::Command& cmd);
-  void old_arg(Walk& w, const syntax::Command& cmd, const std::string& name,
-               const std::optional<std::string>& default_text, bool required, bool global);
+  ArgDecl parse_arg(Walk& w, const syntax::Command& cmd);
+  void check_arg_redeclared(Walk& w, const syntax::Command& cmd, const ArgDecl& d);
+  VarKind arg_kind(const ArgDecl& d) const;
+  Value arg_value(Walk& w, const syntax::Command& cmd, const ArgDecl& d, const Value* existing);
+  void old_arg(Walk& w, const syntax::Command& cmd, const ArgDecl& d);
   void cmd_let_set(Walk& w, const syntax::Command& cmd, bool is_set);
   void cmd_env(Walk& w, const syntax::Command& cmd);
   void cmd_from(Walk& w, const syntax::Command& cmd);
@@ -123,6 +126,10 @@ public:
   void add_ref_edge(Walk& w, EdgeKind kind, const Value& ref_word,
                     const std::vector<std::string>& arg_words, bool artifact, bool pass_args,
                     const std::vector<std::string>& platforms, const syntax::Span& span);
+  // `--K=v` / `--K` build-arg words as (name, value), in order; a bare `--K`
+  // passes K's current value. Fails on a builtin name or an unset bare name.
+  std::vector<std::pair<std::string, Value>>
+  build_arg_values(Walk& w, const std::vector<std::string>& words, const syntax::Span& span);
   std::vector<std::string> glob_refs(Walk& w, const Reference& ref, EdgeKind kind,
                                      const syntax::Span& span);
   Overrides base_overrides(Walk& w, const Reference& ref, bool pass_args);

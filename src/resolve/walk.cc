@@ -211,89 +211,89 @@ const Binding* find_var(const Frame& f, std::string_view name, bool lets) {
 
 } // namespace
 
-void Resolver::cmd_arg(Walk& w, const Command& cmd) {
+// Reads `ARG [--required] [--global] NAME [[=] default]` and checks what
+// does not depend on the scope.
+ArgDecl Resolver::parse_arg(Walk& w, const Command& cmd) {
   FileId file = w.frames.back().file;
   Flags f = parse_flags(*this, file, cmd.span, "ARG", cmd.args, {}, {"--required", "--global"});
-  bool required = f.has("--required"), global = f.has("--global");
   KeyValue kv = split_key_value(cmd.args, f.next);
-  if (kv.name.empty()) fail(file, cmd.span, "ARG needs a name");
-  if (!is_valid_arg_name(kv.name))
-    fail(file, cmd.span, fmt::format("invalid ARG name '{}'", kv.name));
-  if (required && kv.value)
-    fail(file, cmd.span, fmt::format("required ARG {} cannot have a default value", kv.name));
-  if (global && !w.frames.back().base)
-    fail(file, cmd.span,
-         fmt::format("ARG --global {} is only allowed in the base recipe", kv.name));
-  const LoadedFile& lf = *graph_.files[file];
-  if (!lf.explicit_global && w.frames.back().base) global = true; // 0.6: every base ARG
-  if (!lf.arg_scope_and_set) return old_arg(w, cmd, kv.name, kv.value, required, global);
-  Frame& frame = w.frames.back();
-  if (find_var(frame, kv.name, true))
-    fail(file, cmd.span,
+  ArgDecl d{kv.name, kv.value.value_or(""), kv.value.has_value(), f.has("--required"),
+            f.has("--global")};
+  if (d.name.empty()) fail(file, cmd.span, "ARG needs a name");
+  if (!is_valid_arg_name(d.name))
+    fail(file, cmd.span, fmt::format("invalid ARG name '{}'", d.name));
+  if (d.required && d.has_default)
+    fail(file, cmd.span, fmt::format("required ARG {} cannot have a default value", d.name));
+  if (d.global && !w.frames.back().base)
+    fail(file, cmd.span, fmt::format("ARG --global {} is only allowed in the base recipe", d.name));
+  return d;
+}
+
+void Resolver::cmd_arg(Walk& w, const Command& cmd) {
+  ArgDecl d = parse_arg(w, cmd);
+  const LoadedFile& lf = *graph_.files[w.frames.back().file];
+  if (!lf.explicit_global && w.frames.back().base) d.global = true; // 0.6: every base ARG
+  if (!lf.arg_scope_and_set) return old_arg(w, cmd, d);
+  check_arg_redeclared(w, cmd, d);
+  Value value = arg_value(w, cmd, d, nullptr);
+  w.frames.back().vars.push_back({d.name, std::move(value), arg_kind(d)});
+}
+
+VarKind Resolver::arg_kind(const ArgDecl& d) const {
+  return is_builtin(d.name) ? VarKind::builtin : d.global ? VarKind::global : VarKind::arg;
+}
+
+// 0.8 (or --arg-scope-and-set): an ARG cannot redeclare a LET, an ARG or a
+// builtin of its scope, nor a global from the base recipe.
+void Resolver::check_arg_redeclared(Walk& w, const Command& cmd, const ArgDecl& d) {
+  const Frame& frame = w.frames.back();
+  if (find_var(frame, d.name, true))
+    fail(frame.file, cmd.span,
          fmt::format("'{}' was already declared with LET and cannot be redeclared as an ARG",
-                     kv.name));
+                     d.name));
   for (const auto& b : frame.vars)
-    if (b.name == kv.name &&
+    if (b.name == d.name &&
         (b.kind == VarKind::arg || b.kind == VarKind::builtin ||
-         (global && b.kind == VarKind::global) || (frame.base && b.kind == VarKind::global)))
-      fail(file, cmd.span,
+         (d.global && b.kind == VarKind::global) || (frame.base && b.kind == VarKind::global)))
+      fail(frame.file, cmd.span,
            fmt::format("ARG {} was declared twice in this scope; to change its value, use LET {} "
                        "= <value> instead",
-                       kv.name, kv.name));
-  Value value;
-  VarKind kind = global ? VarKind::global : VarKind::arg;
-  if (is_builtin(kv.name)) {
-    value = builtin_value(w, kv.name);
-    kind = VarKind::builtin;
-  } else if (const Value* o = find_override(frame.overrides, kv.name)) {
-    value = *o;
-  } else if (required && options_.placeholder_required) {
-    value = {"<required>", true};
-  } else if (required) {
+                       d.name, d.name));
+}
+
+// Precedence: a builtin's value, the override, `existing` (a value already
+// in scope, before 0.8), the required placeholder (or an error), the
+// expanded default.
+Value Resolver::arg_value(Walk& w, const Command& cmd, const ArgDecl& d, const Value* existing) {
+  FileId file = w.frames.back().file;
+  if (is_builtin(d.name)) return builtin_value(w, d.name);
+  if (const Value* o = find_override(w.frames.back().overrides, d.name)) return *o;
+  if (existing) return *existing;
+  if (d.required && options_.placeholder_required) return {"<required>", true};
+  if (d.required)
     fail(file, cmd.span,
-         fmt::format("ARG {} is required but was not set (pass --{}=<value>)", kv.name, kv.name));
-  } else if (kv.value) {
-    if (has_shell_out(*kv.value) && !w.has_env)
-      fail(file, cmd.span,
-           fmt::format("ARG {}: $(…) needs a FROM or LOCALLY first (it runs in the build "
-                       "environment)",
-                       kv.name));
-    value = expand(w, *kv.value, cmd.span);
-  }
-  w.frames.back().vars.push_back({kv.name, std::move(value), kind});
+         fmt::format("ARG {} is required but was not set (pass --{}=<value>)", d.name, d.name));
+  if (!d.has_default) return {};
+  if (has_shell_out(d.default_text) && !w.has_env)
+    fail(file, cmd.span,
+         fmt::format("ARG {}: $(…) needs a FROM or LOCALLY first (it runs in the build "
+                     "environment)",
+                     d.name));
+  return expand(w, d.default_text, cmd.span);
 }
 
 // Before 0.8 (without --arg-scope-and-set): redeclaring is allowed and an
 // ARG keeps a value already in scope (a global wins over the default).
-void Resolver::old_arg(Walk& w, const Command& cmd, const std::string& name,
-                       const std::optional<std::string>& default_text, bool required, bool global) {
-  FileId file = w.frames.back().file;
-  Value value;
-  VarKind kind = global ? VarKind::global : VarKind::arg;
-  if (is_builtin(name)) {
-    value = builtin_value(w, name);
-    kind = VarKind::builtin;
-  } else if (const Value* o = find_override(w.frames.back().overrides, name)) {
-    value = *o;
-  } else if (const Value* existing = lookup(w, name)) {
-    value = *existing;
-  } else if (required && !options_.placeholder_required) {
-    fail(file, cmd.span,
-         fmt::format("ARG {} is required but was not set (pass --{}=<value>)", name, name));
-  } else if (required) {
-    value = {"<required>", true};
-  } else if (default_text) {
-    if (has_shell_out(*default_text) && !w.has_env)
-      fail(file, cmd.span, fmt::format("ARG {}: $(…) needs a FROM or LOCALLY first", name));
-    value = expand(w, *default_text, cmd.span);
-  }
+void Resolver::old_arg(Walk& w, const Command& cmd, const ArgDecl& d) {
+  Value value = arg_value(w, cmd, d, lookup(w, d.name));
+  VarKind kind = arg_kind(d);
   auto& vars = w.frames.back().vars;
   for (auto& b : vars)
-    if (b.name == name && b.kind == kind) {
+    if (b.name == d.name && b.kind == kind) {
       b.value = std::move(value); // a redeclaration updates the ARG in place
       return;
     }
-  vars.push_back({name, std::move(value), kind});
+  vars.push_back({d.name, std::move(value), kind});
 }
 
 void Resolver::cmd_let_set(Walk& w, const Command& cmd, bool is_set) {

@@ -130,6 +130,28 @@ void Resolver::note_alias_use(Walk& w, const Reference& ref, const Span& span) {
   w.pending.push_back(std::move(p));
 }
 
+std::vector<std::pair<std::string, Value>>
+Resolver::build_arg_values(Walk& w, const std::vector<std::string>& words, const Span& span) {
+  FileId file = w.frames.back().file;
+  auto flags = parse_build_arg_flags(words);
+  if (!flags.ok()) fail(file, span, flags.error());
+  std::vector<std::pair<std::string, Value>> out;
+  for (const auto& flag : *flags) {
+    if (is_builtin(flag.name))
+      fail(file, span, fmt::format("builtin ARG {} cannot be overridden", flag.name));
+    if (flag.value) {
+      out.emplace_back(flag.name, expand(w, *flag.value, span));
+    } else if (const Value* cur = lookup(w, flag.name)) {
+      out.emplace_back(flag.name, *cur);
+    } else {
+      fail(file, span,
+           fmt::format("--{} passes the current value of {}, but {} is not set here", flag.name,
+                       flag.name, flag.name));
+    }
+  }
+  return out;
+}
+
 void Resolver::add_ref_edge(Walk& w, EdgeKind kind, const Value& ref_word,
                             const std::vector<std::string>& arg_words, bool artifact,
                             bool pass_args, const std::vector<std::string>& platforms,
@@ -173,27 +195,13 @@ void Resolver::add_ref_edge(Walk& w, EdgeKind kind, const Value& ref_word,
   // or an alias names this same file.
   Overrides base = base_overrides(w, p.ref, pass_args);
 
-  auto flags = parse_build_arg_flags(arg_words);
-  if (!flags.ok()) fail(file, span, flags.error());
   // Values per name, in order; a repeated name on BUILD is a matrix.
   std::vector<std::pair<std::string, std::vector<Value>>> values;
-  for (const auto& flag : *flags) {
-    if (is_builtin(flag.name))
-      fail(file, span, fmt::format("builtin ARG {} cannot be overridden", flag.name));
-    Value v;
-    if (flag.value) {
-      v = expand(w, *flag.value, span);
-    } else if (const Value* cur = lookup(w, flag.name)) {
-      v = *cur;
-    } else {
-      fail(file, span,
-           fmt::format("--{} passes the current value of {}, but {} is not set here", flag.name,
-                       flag.name, flag.name));
-    }
-    auto it = std::find_if(values.begin(), values.end(),
-                           [&](const auto& e) { return e.first == flag.name; });
+  for (auto& [name, v] : build_arg_values(w, arg_words, span)) {
+    auto it =
+        std::find_if(values.begin(), values.end(), [&](const auto& e) { return e.first == name; });
     if (it == values.end())
-      values.push_back({flag.name, {std::move(v)}});
+      values.push_back({name, {std::move(v)}});
     else if (kind == EdgeKind::build)
       it->second.push_back(std::move(v));
     else
@@ -360,21 +368,8 @@ void Resolver::cmd_do(Walk& w, const Command& cmd) {
   Reference other = ref;
   other.earthfile.kind = EarthfileRef::Kind::remote; // never implicit passing into a DO
   if (f.pass_args) overrides = base_overrides(w, other, true);
-  auto flags = parse_build_arg_flags(words_from(words, f.next + 1));
-  if (!flags.ok()) fail(file, cmd.span, flags.error());
-  for (const auto& flag : *flags) {
-    if (is_builtin(flag.name))
-      fail(file, cmd.span, fmt::format("builtin ARG {} cannot be overridden", flag.name));
-    if (flag.value) {
-      set_override(overrides, flag.name, expand(w, *flag.value, cmd.span));
-    } else if (const Value* cur = lookup(w, flag.name)) {
-      set_override(overrides, flag.name, *cur);
-    } else {
-      fail(file, cmd.span,
-           fmt::format("--{} passes the current value of {}, but {} is not set here", flag.name,
-                       flag.name, flag.name));
-    }
-  }
+  for (auto& [name, v] : build_arg_values(w, words_from(words, f.next + 1), cmd.span))
+    set_override(overrides, name, std::move(v));
   Frame frame;
   frame.file = fn_file;
   frame.overrides = std::move(overrides);
