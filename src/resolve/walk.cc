@@ -5,7 +5,6 @@
 
 #include "earth/base/strings.h"
 #include "earth/resolve/scope.h"
-#include "flags.h"
 #include "resolver.h"
 
 namespace earth::resolve {
@@ -65,7 +64,7 @@ void Resolver::walk_target(Walk& w, FileId file, const syntax::Block& recipe, bo
     walk_block(w, recipe);
     return;
   }
-  eval_base(w, w.frames.back());
+  eval_base(w);
   if (starts_from_base(recipe) && base_has_environment(ast.base_recipe)) {
     PendingEdge p;
     p.kind = EdgeKind::from;
@@ -84,11 +83,11 @@ void Resolver::walk_target(Walk& w, FileId file, const syntax::Block& recipe, bo
 }
 
 // Evaluates the base recipe's ARGs, LETs and IMPORTs into a scratch frame and
-// keeps what targets see: global ARGs and imports.
-void Resolver::eval_base(Walk& w, Frame& target_frame) {
+// keeps what the current frame sees: global ARGs and imports.
+void Resolver::eval_base(Walk& w) {
   Frame scratch;
-  scratch.file = target_frame.file;
-  scratch.overrides = target_frame.overrides;
+  scratch.file = w.frames.back().file;
+  scratch.overrides = w.frames.back().overrides;
   scratch.base = true;
   w.frames.push_back(std::move(scratch));
   bool had_env = w.has_env;
@@ -112,8 +111,7 @@ void Resolver::eval_base(Walk& w, Frame& target_frame) {
   w.step = step;
   Frame done = std::move(w.frames.back());
   w.frames.pop_back();
-  Frame& frame = w.frames.back(); // target_frame may have moved: use the live one
-  (void)target_frame;
+  Frame& frame = w.frames.back();
   for (auto& b : done.vars)
     if (b.kind == VarKind::global) frame.vars.push_back(std::move(b));
   for (auto& [alias, ref] : done.imports) frame.imports.emplace(alias, std::move(ref));
@@ -124,21 +122,13 @@ void Resolver::walk_block(Walk& w, const syntax::Block& block) {
     std::visit(
         [&](const auto& node) {
           using T = std::decay_t<decltype(node)>;
-          FileId file = w.frames.back().file;
           if constexpr (std::is_same_v<T, Command>) {
             walk_command(w, node);
           } else if constexpr (std::is_same_v<T, syntax::WithStmt>) {
             walk_command(w, node.command);
             walk_block(w, node.body);
           } else if constexpr (std::is_same_v<T, syntax::IfStmt>) {
-            if (!w.has_env)
-              fail(file, st.span,
-                   "IF needs a FROM or LOCALLY first: its condition runs in the build environment");
-            ++w.conditional;
-            walk_block(w, node.if_branch.body);
-            for (const auto& b : node.else_ifs) walk_block(w, b.body);
-            if (node.else_body) walk_block(w, *node.else_body);
-            --w.conditional;
+            walk_if(w, node, st.span);
           } else if constexpr (std::is_same_v<T, syntax::ForStmt>) {
             walk_for(w, node, st.span);
           } else if constexpr (std::is_same_v<T, syntax::WaitStmt>) {
@@ -153,7 +143,20 @@ void Resolver::walk_block(Walk& w, const syntax::Block& block) {
   }
 }
 
-void Resolver::walk_command(Walk& w, const Command& cmd) {
+// Every branch is walked: the edges it makes are conditional.
+void Resolver::walk_if(Walk& w, const syntax::IfStmt& node, const Span& span) {
+  if (!w.has_env)
+    fail(w.frames.back().file, span,
+         "IF needs a FROM or LOCALLY first: its condition runs in the build environment");
+  ++w.conditional;
+  walk_block(w, node.if_branch.body);
+  for (const auto& b : node.else_ifs) walk_block(w, b.body);
+  if (node.else_body) walk_block(w, *node.else_body);
+  --w.conditional;
+}
+
+// Records `cmd` as the node's next step, with the variables in scope.
+void Resolver::add_step(Walk& w, const Command& cmd) {
   const Frame& frame = w.frames.back();
   Step step;
   step.command = &cmd;
@@ -169,7 +172,10 @@ void Resolver::walk_command(Walk& w, const Command& cmd) {
   step.scope = static_cast<uint32_t>(w.node.scopes.size() - 1);
   w.node.steps.push_back(std::move(step));
   w.step = static_cast<uint32_t>(w.node.steps.size() - 1);
+}
 
+void Resolver::walk_command(Walk& w, const Command& cmd) {
+  add_step(w, cmd);
   const std::string& n = cmd.name;
   if (n == "ARG" || n == "LET" || n == "SET" || n == "ENV" || n == "DO") ++w.scope_version;
   if (n == "ARG")
@@ -215,7 +221,7 @@ const Binding* find_var(const Frame& f, std::string_view name, bool lets) {
 // does not depend on the scope.
 ArgDecl Resolver::parse_arg(Walk& w, const Command& cmd) {
   FileId file = w.frames.back().file;
-  Flags f = parse_flags(*this, file, cmd.span, "ARG", cmd.args, {}, {"--required", "--global"});
+  Flags f = parse_flags(file, cmd.span, "ARG", cmd.args, {}, {"--required", "--global"});
   KeyValue kv = split_key_value(cmd.args, f.next);
   ArgDecl d{kv.name, kv.value.value_or(""), kv.value.has_value(), f.has("--required"),
             f.has("--global")};
