@@ -2,7 +2,6 @@
 // output rule. The statement walk is in walk.cc.
 #include "resolver.h"
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -67,7 +66,8 @@ void set_override(Overrides& o, const std::string& name, Value v) {
   o.emplace_back(name, std::move(v));
 }
 
-Resolver::Resolver(const Options& options, Graph& graph) : options_(options), graph_(graph) {
+Resolver::Resolver(const Options& options, Graph& graph)
+    : options_(options), disk_(options.disk ? *options.disk : real_disk()), graph_(graph) {
   std::string dir = options.project_dir.empty() ? "." : options.project_dir;
   if (dir[0] != '/') {
     char buf[4096];
@@ -156,7 +156,7 @@ FileId Resolver::load_dir(const std::string& abs_dir, FileId from, const syntax:
   if (auto it = file_index_.find(abs_dir); it != file_index_.end()) return it->second;
   std::string shown = shown_dir(abs_dir);
   check_dir(abs_dir, from, span, shown_ref);
-  std::string path = syntax::earthfile_in(abs_dir);
+  std::string path = syntax::earthfile_in(abs_dir, disk_);
   if (path.empty())
     fail(from, span,
          fmt::format("no Earthfile in {} (for {}; tried {}/Earthfile and {}/build.earth)", shown,
@@ -183,18 +183,18 @@ FileId Resolver::load_dir(const std::string& abs_dir, FileId from, const syntax:
 // Only a missing directory is "no such directory"; EACCES and the like say so.
 void Resolver::check_dir(const std::string& abs_dir, FileId from, const syntax::Span& span,
                          const std::string& shown_ref) {
-  if (fs::is_dir(abs_dir)) return;
+  FileStat st = disk_.stat(abs_dir);
+  if (st.kind == FileStat::Kind::dir) return;
   std::string shown = shown_dir(abs_dir);
-  struct stat st {};
-  if (::stat(abs_dir.c_str(), &st) != 0 && errno != ENOENT && errno != ENOTDIR)
-    fail(from, span, fmt::format("{} (for {})", errno_message(shown, errno), shown_ref));
+  if (st.kind == FileStat::Kind::missing && st.error != ENOENT && st.error != ENOTDIR)
+    fail(from, span, fmt::format("{} (for {})", errno_message(shown, st.error), shown_ref));
   fail(from, span, fmt::format("no such directory {} (for {})", shown, shown_ref));
 }
 
 std::string Resolver::read_earthfile_text(const std::string& path, const std::string& display,
                                           FileId from, const syntax::Span& span,
                                           const std::string& shown_ref) {
-  auto text = syntax::read_earthfile(path);
+  auto text = syntax::read_earthfile(path, disk_);
   if (!text.ok()) {
     std::string message = text.error(); // names the file by its absolute path
     if (message.starts_with(path)) message.replace(0, path.size(), display);

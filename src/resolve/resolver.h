@@ -223,6 +223,7 @@ private:
   std::string where(FileId file, const syntax::Span& span) const;
 
   const Options& options_;
+  const Disk& disk_;
   Graph& graph_;
   std::string project_abs_;
   std::unordered_map<std::string, FileId> file_index_; // abs dir -> file

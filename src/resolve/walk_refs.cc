@@ -85,7 +85,10 @@ std::vector<std::string> Resolver::glob_refs(Walk& w, const Reference& ref, Edge
   if (::glob(pattern.c_str(), GLOB_ONLYDIR, nullptr, &g) == 0) {
     for (size_t i = 0; i < g.gl_pathc; ++i) {
       std::string dir = fs::normalize(g.gl_pathv[i]);
-      if (!fs::exists(dir + "/Earthfile") && !fs::exists(dir + "/build.earth")) continue;
+      auto exists = [&](const char* name) {
+        return disk_.lstat(dir + "/" + name).kind != FileStat::Kind::missing;
+      };
+      if (!exists("Earthfile") && !exists("build.earth")) continue;
       std::string rel =
           dir.starts_with(lf.abs_dir + "/") ? "./" + dir.substr(lf.abs_dir.size() + 1) : dir;
       Reference one = ref;

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "earth/base/disk.h"
 #include "earth/base/error.h"
 #include "earth/resolve/graph.h"
 #include "earth/syntax/diagnostic.h"
@@ -59,7 +60,10 @@ struct Options {
   // instead of an error (for an overview graph of every target).
   bool placeholder_required = false;
   std::string version = "0.1.0";
-  GitProbe git = probe_git;    // called at most once per directory, only if needed
+  GitProbe git = probe_git; // called at most once per directory, only if needed
+  // Where Earthfiles are read from; must outlive the resolve. Default: the
+  // real filesystem.
+  const Disk* disk = nullptr;
   ParseFn parse;               // default: syntax::parse
   std::string native_platform; // default: from uname
   std::string user_platform;   // default: native

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "earth/base/disk.h"
 #include "earth/base/fs.h"
 
 namespace earth::resolve {
@@ -55,16 +56,52 @@ protected:
   }
 };
 
-TEST_F(ResolveTest, DedupAndParseOnce) {
+// The same, on a VirtualDisk: these tests touch no file.
+class InMemoryResolveTest : public ResolveTest {
+protected:
+  VirtualDisk disk;
+
+  void write(const std::string& rel, const std::string& text) {
+    disk.add_file(fs::join("/project", rel), text);
+  }
+  Options options(std::vector<std::pair<std::string, std::string>> overrides = {}) {
+    Options o = ResolveTest::options(std::move(overrides));
+    o.project_dir = "/project";
+    o.disk = &disk;
+    return o;
+  }
+};
+
+TEST_F(InMemoryResolveTest, DedupAndParseOnce) {
   write("Earthfile", "VERSION 0.8\nall:\n  BUILD ./lib+a\n  BUILD ./lib+b\n  BUILD ./lib+a\n");
   write("lib/Earthfile", "VERSION 0.8\na:\n  FROM alpine\nb:\n  FROM +a\n  COPY ../lib+a/x .\n");
   Graph g = resolve("+all", options());
   EXPECT_EQ(count(g, "./lib+a"), 1u);
   EXPECT_EQ(parses, 2);
+  EXPECT_EQ(disk.reads(), 2);
   EXPECT_EQ(g.build_order().back(), g.root);
 }
 
-TEST_F(ResolveTest, MatrixAndOverrides) {
+TEST_F(InMemoryResolveTest, MissingDirectoryAndEarthfile) {
+  write("Earthfile", "VERSION 0.8\nall:\n  BUILD ./nope+t\n  BUILD ./empty+t\n");
+  disk.add_dir("/project/empty");
+  try {
+    resolve("+all", options());
+    FAIL() << "resolved a missing directory";
+  } catch (const DiagnosticError& e) {
+    EXPECT_EQ(e.diagnostic().message, "no such directory ./nope (for ./nope+t)");
+  }
+  write("Earthfile", "VERSION 0.8\nall:\n  BUILD ./empty+t\n");
+  try {
+    resolve("+all", options());
+    FAIL() << "resolved a directory without an Earthfile";
+  } catch (const DiagnosticError& e) {
+    EXPECT_EQ(e.diagnostic().message, "no Earthfile in ./empty (for ./empty+t; tried "
+                                      "./empty/Earthfile and ./empty/build.earth)");
+  }
+}
+
+TEST_F(InMemoryResolveTest, MatrixAndOverrides) {
   write("Earthfile", "VERSION 0.8\nall:\n  BUILD +t --X=1 --X=2 --Y=a\nt:\n  ARG X\n  ARG Y=b\n"
                      "  ARG Z=$X-$Y\n  FROM alpine\n");
   Graph g = resolve("+all", options());
@@ -75,7 +112,7 @@ TEST_F(ResolveTest, MatrixAndOverrides) {
     }
 }
 
-TEST_F(ResolveTest, ImplicitPassingOnlyWithinOneFile) {
+TEST_F(InMemoryResolveTest, ImplicitPassingOnlyWithinOneFile) {
   write("Earthfile", "VERSION 0.8\nall:\n  BUILD +t\n  BUILD ./lib+t\nt:\n  ARG X=d\n");
   write("lib/Earthfile", "VERSION 0.8\nt:\n  ARG X=d\n");
   Graph g = resolve("+all", options({{"X", "cli"}}));
@@ -83,7 +120,7 @@ TEST_F(ResolveTest, ImplicitPassingOnlyWithinOneFile) {
   EXPECT_EQ(arg(node(g, "./lib+t"), "X"), "d");
 }
 
-TEST_F(ResolveTest, OutputFollowsBuildChainOnly) {
+TEST_F(InMemoryResolveTest, OutputFollowsBuildChainOnly) {
   write("Earthfile", "VERSION 0.8\nall:\n  BUILD +a\n  FROM +b\na:\n  FROM +c\n  BUILD +d\n"
                      "b:\n  FROM alpine\nc:\n  FROM alpine\nd:\n  FROM alpine\n");
   Graph g = resolve("+all", options());
@@ -94,7 +131,7 @@ TEST_F(ResolveTest, OutputFollowsBuildChainOnly) {
   EXPECT_FALSE(node(g, "+c").output);
 }
 
-TEST_F(ResolveTest, CycleNamesThePath) {
+TEST_F(InMemoryResolveTest, CycleNamesThePath) {
   write("Earthfile", "VERSION 0.8\na:\n  BUILD ./lib+b\n");
   write("lib/Earthfile", "VERSION 0.8\nb:\n  FROM alpine\n  BUILD ../+a\n");
   try {
