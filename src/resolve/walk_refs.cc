@@ -3,6 +3,7 @@
 #include <glob.h>
 
 #include <algorithm>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -30,6 +31,34 @@ PendingEdge new_edge(const Walk& w, EdgeKind kind, const Span& span) {
   p.step = w.step;
   p.conditional = w.conditional > 0;
   return p;
+}
+
+// `SAVE ARTIFACT [flags] src… [dest] AS LOCAL dest` (expanded words); only
+// AS LOCAL reaches the host. The engine checks the word counts.
+std::optional<LocalOutput> save_artifact_output(const std::vector<std::string>& words) {
+  size_t as = std::find(words.begin(), words.end(), "AS") - words.begin();
+  if (as + 1 >= words.size() || words[as + 1] != "LOCAL") return std::nullopt;
+  LocalOutput out;
+  out.kind = LocalOutput::Kind::artifact;
+  for (size_t i = 0; i < as && out.source.empty(); ++i)
+    if (!words[i].starts_with("--")) out.source = words[i];
+  if (as + 2 < words.size()) out.local_dest = words[as + 2];
+  return out;
+}
+
+// `SAVE IMAGE [--push] [--cache-from x] name…` (expanded words).
+std::optional<LocalOutput> save_image_output(const std::vector<std::string>& words) {
+  LocalOutput out;
+  out.kind = LocalOutput::Kind::image;
+  out.push = std::find(words.begin(), words.end(), "--push") != words.end();
+  for (size_t i = 0; i < words.size(); ++i) {
+    if (words[i] == "--cache-from")
+      ++i;
+    else if (!words[i].starts_with("--"))
+      out.images.push_back(words[i]);
+  }
+  if (out.images.empty()) return std::nullopt;
+  return out;
 }
 
 bool is_wildcard(const Reference& ref) {
@@ -440,27 +469,12 @@ void Resolver::cmd_import(Walk& w, const Command& cmd) {
 void Resolver::cmd_save(Walk& w, const Command& cmd) {
   std::vector<std::string> words;
   for (const auto& a : cmd.args) words.push_back(expand(w, a, cmd.span).text);
-  if (cmd.name == "SAVE ARTIFACT") {
-    size_t as = std::find(words.begin(), words.end(), "AS") - words.begin();
-    if (as + 1 < words.size() && words[as + 1] == "LOCAL") {
-      std::vector<std::string> src;
-      for (size_t i = 0; i < as; ++i)
-        if (!words[i].starts_with("--")) src.push_back(words[i]);
-      std::string dest = as + 2 < words.size() ? words[as + 2] : "";
-      w.node.local_outputs.push_back(
-          fmt::format("artifact {} AS LOCAL {}", src.empty() ? "" : src[0], dest));
-    }
-    return;
-  }
-  bool push = std::find(words.begin(), words.end(), "--push") != words.end();
-  for (size_t i = 0; i < words.size(); ++i) {
-    if (words[i] == "--cache-from") {
-      ++i;
-      continue;
-    }
-    if (words[i].starts_with("--")) continue;
-    w.node.local_outputs.push_back(fmt::format("image {}{}", words[i], push ? " (push)" : ""));
-  }
+  std::optional<LocalOutput> out =
+      cmd.name == "SAVE ARTIFACT" ? save_artifact_output(words) : save_image_output(words);
+  if (!out) return;
+  out->file = w.frames.back().file;
+  out->span = cmd.span;
+  w.node.local_outputs.push_back(std::move(*out));
 }
 
 void Resolver::cmd_with_docker(Walk& w, const Command& cmd) {

@@ -101,6 +101,25 @@ TEST_F(InMemoryResolveTest, MissingDirectoryAndEarthfile) {
   }
 }
 
+TEST_F(InMemoryResolveTest, OutputsAreTypedData) {
+  write("Earthfile", "VERSION 0.8\nt:\n  FROM alpine\n  ARG V=1\n"
+                     "  SAVE ARTIFACT --keep-ts /x AS LOCAL out/$V\n  SAVE ARTIFACT /y\n"
+                     "  SAVE IMAGE --push --cache-from c:1 app:$V app:latest\n");
+  Graph g = resolve("+t", options());
+  const Node& n = node(g, "+t");
+  ASSERT_EQ(n.local_outputs.size(), 2u);
+  const LocalOutput& a = n.local_outputs[0];
+  EXPECT_EQ(a.kind, LocalOutput::Kind::artifact);
+  EXPECT_EQ(a.source, "/x");
+  EXPECT_EQ(a.local_dest, "out/1");
+  EXPECT_EQ(a.span.begin.line, 5u);
+  const LocalOutput& i = n.local_outputs[1];
+  EXPECT_EQ(i.kind, LocalOutput::Kind::image);
+  EXPECT_EQ(i.images, (std::vector<std::string>{"app:1", "app:latest"}));
+  EXPECT_TRUE(i.push);
+  EXPECT_EQ(i.file, 0u);
+}
+
 TEST_F(InMemoryResolveTest, MatrixAndOverrides) {
   write("Earthfile", "VERSION 0.8\nall:\n  BUILD +t --X=1 --X=2 --Y=a\nt:\n  ARG X\n  ARG Y=b\n"
                      "  ARG Z=$X-$Y\n  FROM alpine\n");
