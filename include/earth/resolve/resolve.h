@@ -75,13 +75,6 @@ Graph resolve(const std::string& target, const Options& options);
 // Resolves several CLI targets into one graph (shared instances are one node).
 Graph resolve_all(const std::vector<std::string>& targets, const Options& options);
 
-// Reads CLI build args: `.arg` in `dir` (KEY=value lines, `#` comments, no
-// quote stripping), then EARTH_BUILD_ARGS / EARTHLY_BUILD_ARGS ("K=v,K2=v2"),
-// then `--build-arg K=v` values, then `flags` (`--K=v`, `--K v`).
-std::vector<std::pair<std::string, std::string>>
-collect_overrides(const std::string& arg_file, const std::vector<std::string>& build_arg_values,
-                  const std::vector<std::string>& flags);
-
 // One ARG statement of a target, read statically (for `earth ls -a`).
 struct ArgDecl {
   std::string name;

@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <map>
 
 #include <gtest/gtest.h>
 
@@ -206,29 +205,6 @@ TEST_F(ResolveTest, DynamicValuesStayUnexpanded) {
   ASSERT_EQ(u.args.size(), 1u);
   EXPECT_TRUE(u.args[0].value.dynamic);
   EXPECT_EQ(u.args[0].value.text, "$(date +%s)");
-}
-
-TEST_F(ResolveTest, CollectOverridesPrecedence) {
-  write(".arg", "# comment\nA=file\nB=file\nC=\"q\"\n");
-  auto o = collect_overrides(fs::join(dir.path(), ".arg"), {"B=flag"}, {"--A=cli", "--D", "d"});
-  std::map<std::string, std::string> last;
-  for (const auto& [k, v] : o) last[k] = v;
-  EXPECT_EQ(last["A"], "cli");
-  EXPECT_EQ(last["B"], "flag");
-  EXPECT_EQ(last["C"], "\"q\"");
-  EXPECT_EQ(last["D"], "d");
-}
-
-TEST_F(ResolveTest, BuildArgsFromEnvironment) {
-  setenv("EARTHLY_BUILD_ARGS", "A=earthly,B=earthly", 1);
-  setenv("EARTH_BUILD_ARGS", "B=earth", 1);
-  auto o = collect_overrides("", {}, {});
-  unsetenv("EARTHLY_BUILD_ARGS");
-  unsetenv("EARTH_BUILD_ARGS");
-  std::map<std::string, std::string> last;
-  for (const auto& [k, v] : o) last[k] = v;
-  EXPECT_EQ(last["A"], "earthly");
-  EXPECT_EQ(last["B"], "earth");
 }
 
 TEST_F(ResolveTest, RemotePlaceholdersOnlyWhenAllowed) {
