@@ -1,7 +1,5 @@
 // `earth [flags] +TARGET [--ARG=value...]`: resolve, then build (or, with
 // --dry-run, print what would be built).
-#include <signal.h>
-
 #include <cstdio>
 #include <thread>
 
@@ -13,25 +11,9 @@
 #include "earth/output/status.h"
 #include "earth/request/build_request.h"
 #include "earth/resolve/resolve.h"
+#include "interrupts.h"
 
 namespace earth::cli {
-
-namespace {
-
-void on_interrupt(int) {
-  exec::interrupt_all_runs();
-}
-
-void install_interrupt_handlers() {
-  struct sigaction sa {};
-  sa.sa_handler = on_interrupt;
-  sigemptyset(&sa.sa_mask);
-  ::sigaction(SIGINT, &sa, nullptr);
-  ::sigaction(SIGTERM, &sa, nullptr);
-  ::sigaction(SIGHUP, &sa, nullptr);
-}
-
-} // namespace
 
 int cmd_build(Args& args) {
   std::vector<std::string> words = args.rest();

@@ -18,6 +18,7 @@
 #include "earth/cli/commands.h"
 #include "earth/exec/linux_runtime.h"
 #include "earth/image/image_store.h"
+#include "interrupts.h"
 
 namespace earth::cli {
 
@@ -29,19 +30,6 @@ constexpr const char* kUsage =
     "flags, or after --) belongs to CMD. Flags: -u|--user USER, -w|--workdir DIR,\n"
     "-e|--env K=V, --hostname NAME, --network host|none, --add-host NAME:ADDR,\n"
     "--mount SRC:DST[:ro], --timeout SECS, --upper DIR (keep the new layer), --privileged";
-
-void on_interrupt(int) {
-  exec::interrupt_all_runs();
-}
-
-void install_interrupt_handlers() {
-  struct sigaction sa {};
-  sa.sa_handler = on_interrupt;
-  sigemptyset(&sa.sa_mask);
-  ::sigaction(SIGINT, &sa, nullptr);
-  ::sigaction(SIGTERM, &sa, nullptr);
-  ::sigaction(SIGHUP, &sa, nullptr);
-}
 
 // Where the throw-away layer goes: $TMPDIR if set, else /dev/shm. A layer
 // nobody keeps is best in memory: on disk, each directory the sandbox and
