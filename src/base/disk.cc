@@ -2,12 +2,14 @@
 #include "earth/base/disk.h"
 
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 
 #include "earth/base/fs.h"
+#include "earth/base/strings.h"
 
 namespace earth {
 
@@ -83,6 +85,10 @@ Result<std::string> RealDisk::read_file(const std::string& path) const {
   return out;
 }
 
+Result<std::vector<std::string>> RealDisk::list_dir(const std::string& path) const {
+  return fs::list_dir(path);
+}
+
 const Disk& real_disk() {
   static const RealDisk disk;
   return disk;
@@ -120,6 +126,46 @@ Result<std::string> VirtualDisk::read_file(const std::string& path) const {
     return Failure{path + ": is " + st.what + ", not a regular file"};
   ++reads_;
   return files_.at(fs::normalize(path));
+}
+
+Result<std::vector<std::string>> VirtualDisk::list_dir(const std::string& path) const {
+  std::string dir = fs::normalize(path);
+  if (stat(dir).kind != FileStat::Kind::dir)
+    return Failure{errno_message("open directory " + path, ENOTDIR)};
+  std::string prefix = dir == "/" ? dir : dir + "/";
+  std::vector<std::string> names;
+  auto add = [&](const std::string& p) {
+    if (p.size() > prefix.size() && p.starts_with(prefix) &&
+        p.find('/', prefix.size()) == std::string::npos)
+      names.push_back(p.substr(prefix.size()));
+  };
+  for (const auto& d : dirs_) add(d);
+  for (const auto& [f, _] : files_) add(f);
+  return names;
+}
+
+std::vector<std::string> glob(const Disk& disk, const std::string& pattern) {
+  std::vector<std::string> found{pattern.starts_with("/") ? "/" : ""};
+  for (const auto& part : split(pattern, '/')) {
+    if (part.empty()) continue;
+    std::vector<std::string> next;
+    for (const auto& base : found) {
+      std::string prefix = base.empty() || base.ends_with("/") ? base : base + "/";
+      if (part.find_first_of("*?[\\") == std::string::npos) {
+        next.push_back(prefix + part); // a literal: checked at the end
+        continue;
+      }
+      auto names = disk.list_dir(base.empty() ? "." : base);
+      if (!names.ok()) continue;
+      for (const auto& name : *names)
+        if (::fnmatch(part.c_str(), name.c_str(), FNM_PERIOD) == 0) next.push_back(prefix + name);
+    }
+    found = std::move(next);
+  }
+  std::erase_if(found, [&](const std::string& p) {
+    return disk.lstat(p.empty() ? "." : p).kind == FileStat::Kind::missing;
+  });
+  return found;
 }
 
 } // namespace earth

@@ -1,7 +1,5 @@
 // The statements that reference other targets and functions: FROM, BUILD,
 // COPY, DO, IMPORT, WITH DOCKER --load; plus SAVE (local outputs) and FOR.
-#include <glob.h>
-
 #include <algorithm>
 #include <optional>
 
@@ -109,23 +107,19 @@ std::vector<std::string> Resolver::glob_refs(Walk& w, const Reference& ref, Edge
     fail(file, span, fmt::format("{}: wildcards work only in BUILD and COPY", ref.to_string()));
   std::string pattern =
       ref.earthfile.path[0] == '/' ? ref.earthfile.path : lf.abs_dir + "/" + ref.earthfile.path;
-  glob_t g{};
   std::vector<std::string> out;
-  if (::glob(pattern.c_str(), GLOB_ONLYDIR, nullptr, &g) == 0) {
-    for (size_t i = 0; i < g.gl_pathc; ++i) {
-      std::string dir = fs::normalize(g.gl_pathv[i]);
-      auto exists = [&](const char* name) {
-        return disk_.lstat(dir + "/" + name).kind != FileStat::Kind::missing;
-      };
-      if (!exists("Earthfile") && !exists("build.earth")) continue;
-      std::string rel =
-          dir.starts_with(lf.abs_dir + "/") ? "./" + dir.substr(lf.abs_dir.size() + 1) : dir;
-      Reference one = ref;
-      one.earthfile.path = rel;
-      out.push_back(one.to_string());
-    }
+  for (const auto& match : glob(disk_, pattern)) {
+    std::string dir = fs::normalize(match);
+    auto exists = [&](const char* name) {
+      return disk_.lstat(dir + "/" + name).kind != FileStat::Kind::missing;
+    };
+    if (!exists("Earthfile") && !exists("build.earth")) continue;
+    std::string rel =
+        dir.starts_with(lf.abs_dir + "/") ? "./" + dir.substr(lf.abs_dir.size() + 1) : dir;
+    Reference one = ref;
+    one.earthfile.path = rel;
+    out.push_back(one.to_string());
   }
-  globfree(&g);
   if (out.empty())
     fail(file, span,
          fmt::format("{}: no directory with an Earthfile matches {}", ref.to_string(),

@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "earth/base/error.h"
 
@@ -32,7 +33,14 @@ public:
   // fails with "PATH: is a FIFO, not a regular file"; a system error with
   // "PATH: strerror".
   virtual Result<std::string> read_file(const std::string& path) const = 0;
+  // The names in directory `path` (without "." and ".."), unsorted.
+  virtual Result<std::vector<std::string>> list_dir(const std::string& path) const = 0;
 };
+
+// The paths matching `pattern`, whose components may hold `*`, `?` and
+// `[…]` (fnmatch(3); a leading dot is matched only by a dot), as glob(3)
+// finds them; unsorted. A directory that cannot be listed matches nothing.
+std::vector<std::string> glob(const Disk& disk, const std::string& pattern);
 
 // The process's filesystem.
 class RealDisk : public Disk {
@@ -40,6 +48,7 @@ public:
   FileStat stat(const std::string& path) const override;
   FileStat lstat(const std::string& path) const override;
   Result<std::string> read_file(const std::string& path) const override;
+  Result<std::vector<std::string>> list_dir(const std::string& path) const override;
 };
 
 // One RealDisk for callers that do not choose a Disk.
@@ -55,6 +64,7 @@ public:
   FileStat stat(const std::string& path) const override;
   FileStat lstat(const std::string& path) const override { return stat(path); }
   Result<std::string> read_file(const std::string& path) const override;
+  Result<std::vector<std::string>> list_dir(const std::string& path) const override;
   // How many read_file calls succeeded (to prove a file is read once).
   int reads() const { return reads_; }
 

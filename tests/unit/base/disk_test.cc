@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include <gtest/gtest.h>
@@ -23,6 +24,24 @@ TEST(VirtualDiskTest, FilesAndTheirDirectories) {
   EXPECT_EQ(d.read_file("/p/lib").error(), "/p/lib: is a directory, not a regular file");
   EXPECT_FALSE(d.read_file("/p/nope").ok());
   EXPECT_EQ(d.reads(), 1);
+}
+
+TEST(VirtualDiskTest, ListAndGlob) {
+  VirtualDisk d;
+  d.add_file("/p/svc/a/Earthfile", "");
+  d.add_file("/p/svc/b/x", "");
+  d.add_dir("/p/svc/.hidden");
+  d.add_file("/p/svc/c", "");
+  auto names = d.list_dir("/p/svc").value();
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{".hidden", "a", "b", "c"}));
+  auto found = glob(d, "/p/svc/*/Earthfile");
+  EXPECT_EQ(found, (std::vector<std::string>{"/p/svc/a/Earthfile"}));
+  found = glob(d, "/p/./svc/[ab]");
+  std::sort(found.begin(), found.end());
+  EXPECT_EQ(found, (std::vector<std::string>{"/p/./svc/a", "/p/./svc/b"}));
+  EXPECT_TRUE(glob(d, "/p/nope/*").empty());
+  EXPECT_TRUE(glob(d, "/p/svc/a/missing").empty());
 }
 
 TEST(RealDiskTest, KindsAndAFifoThatDoesNotBlock) {

@@ -119,6 +119,18 @@ TEST_F(InMemoryResolveTest, OutputsAreTypedData) {
   EXPECT_EQ(i.file, 0u);
 }
 
+TEST_F(InMemoryResolveTest, WildcardBuildsListTheVirtualDisk) {
+  write("Earthfile", "VERSION --wildcard-builds 0.8\nall:\n  BUILD ./svc/*+t\n");
+  write("svc/b/Earthfile", "VERSION 0.8\nt:\n  FROM alpine\n");
+  write("svc/a/Earthfile", "VERSION 0.8\nt:\n  FROM alpine\n");
+  write("svc/none/README", "");
+  Graph g = resolve("+all", options());
+  const Node& all = node(g, "+all");
+  ASSERT_EQ(all.out.size(), 2u);
+  EXPECT_EQ(g.edges[all.out[0]].ref, "./svc/a+t");
+  EXPECT_EQ(g.edges[all.out[1]].ref, "./svc/b+t");
+}
+
 TEST_F(InMemoryResolveTest, MatrixAndOverrides) {
   write("Earthfile", "VERSION 0.8\nall:\n  BUILD +t --X=1 --X=2 --Y=a\nt:\n  ARG X\n  ARG Y=b\n"
                      "  ARG Z=$X-$Y\n  FROM alpine\n");
