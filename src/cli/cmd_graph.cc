@@ -3,10 +3,10 @@
 // references show as placeholder nodes.
 #include <cstdio>
 
-#include "build_request.h"
 #include "earth/base/error.h"
 #include "earth/base/fs.h"
 #include "earth/cli/commands.h"
+#include "earth/request/build_request.h"
 #include "earth/resolve/resolve.h"
 #include "earth/syntax/parser.h"
 
@@ -20,7 +20,7 @@ int cmd_graph(Args& args) {
   std::vector<std::string> words = args.rest();
   bool all = words.empty() || words[0].starts_with("-");
   if (all) words.insert(words.begin(), "+base");
-  BuildRequest req = parse_build_request(words);
+  request::BuildRequest req = request::parse_build_request(words);
   req.options.allow_remote = true;
   std::vector<std::string> targets{req.target};
   if (all) {

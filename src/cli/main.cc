@@ -7,6 +7,7 @@
 
 #include "earth/base/error.h"
 #include "earth/cli/commands.h"
+#include "earth/request/build_request.h"
 
 namespace {
 
@@ -61,7 +62,7 @@ int run(std::vector<std::string> words) {
     earth::cli::Args args(std::move(rest));
     return cmd->run(args);
   }
-  if (earth::cli::is_build_invocation(words)) {
+  if (earth::request::is_build_invocation(words)) {
     earth::cli::Args args(std::move(words));
     return earth::cli::cmd_build(args);
   }

@@ -158,7 +158,6 @@ const GitInfo& Resolver::git(FileId file) {
 }
 
 Value Resolver::builtin_value(Walk& w, std::string_view name) {
-  FileId file = w.node.file;
   std::string native =
       options_.native_platform.empty() ? native_platform() : options_.native_platform;
   std::string user = options_.user_platform.empty() ? native : options_.user_platform;
@@ -181,6 +180,12 @@ Value Resolver::builtin_value(Walk& w, std::string_view name) {
   if (s == "CI_RUNNER") return b(false);
   if (s == "VERSION") return {options_.version, false};
   if (s == "TARGET_NAME") return {w.node.name, false};
+  return git_value(w, s);
+}
+
+// The builtins that need git facts: target identity and EARTHLY_GIT_*.
+Value Resolver::git_value(Walk& w, std::string_view s) {
+  FileId file = w.node.file;
   const GitInfo& g = git(file);
   const std::string& dir = graph_.files[file]->abs_dir;
   std::string tag = !g.tag.empty() ? g.tag : !g.branch.empty() ? g.branch : g.hash;

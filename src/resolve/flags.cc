@@ -1,8 +1,10 @@
-#include "flags.h"
+#include "earth/resolve/command_flags.h"
 
 #include <algorithm>
 
 #include <fmt/format.h>
+
+#include "resolver.h"
 
 namespace earth::resolve {
 
@@ -47,13 +49,28 @@ Result<CommandFlags> parse_command_flags(std::string_view command,
   return f;
 }
 
-Flags parse_flags(Resolver& r, FileId file, const syntax::Span& span, const std::string& command,
-                  const std::vector<std::string>& words,
-                  std::initializer_list<std::string_view> valued,
-                  std::initializer_list<std::string_view> boolean) {
+Flags Resolver::parse_flags(FileId file, const syntax::Span& span, const std::string& command,
+                            const std::vector<std::string>& words,
+                            std::initializer_list<std::string_view> valued,
+                            std::initializer_list<std::string_view> boolean) const {
   auto f = parse_command_flags(command, words, valued, boolean);
-  if (!f) r.fail(file, span, f.error());
+  if (!f) fail(file, span, f.error());
   return std::move(f).value();
+}
+
+RefFlags Resolver::parse_ref_flags(FileId file, const syntax::Span& span,
+                                   const std::string& command,
+                                   const std::vector<std::string>& words,
+                                   std::initializer_list<std::string_view> valued,
+                                   std::initializer_list<std::string_view> boolean) const {
+  Flags flags = parse_flags(file, span, command, words, valued, boolean);
+  RefFlags f;
+  f.platforms = flags.all("--platform");
+  for (const auto& arg : flags.all("--build-arg")) f.build_args.push_back("--" + arg);
+  f.loads = flags.all("--load");
+  f.pass_args = flags.has("--pass-args");
+  f.next = flags.next;
+  return f;
 }
 
 } // namespace earth::resolve

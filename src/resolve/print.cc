@@ -63,6 +63,26 @@ std::string edge_text(const Graph& g, const Edge& e) {
   return s + "  (" + location(g, e) + ")";
 }
 
+// One display line per thing saved: "artifact /x AS LOCAL ./x",
+// "image app:latest (push)".
+std::vector<std::string> output_lines(const LocalOutput& o) {
+  if (o.kind == LocalOutput::Kind::artifact)
+    return {fmt::format("artifact {} AS LOCAL {}", o.source, o.local_dest)};
+  std::vector<std::string> lines;
+  for (const auto& name : o.images)
+    lines.push_back(fmt::format("image {}{}", name, o.push ? " (push)" : ""));
+  return lines;
+}
+
+std::vector<std::string> output_lines(const Node& n) {
+  std::vector<std::string> lines;
+  for (const auto& o : n.local_outputs) {
+    auto more = output_lines(o);
+    lines.insert(lines.end(), more.begin(), more.end());
+  }
+  return lines;
+}
+
 std::string dot_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
@@ -84,7 +104,7 @@ std::string dry_run_text(const Graph& g) {
     out += fmt::format("{:>3}. {}{}\n", ++k, node_text(g, id),
                        n.output ? (n.push ? "  [output, push]" : "  [output]") : "");
     for (EdgeId e : n.out) out += "       " + edge_text(g, g.edges[e]) + "\n";
-    for (const auto& o : n.local_outputs)
+    for (const auto& o : output_lines(n))
       out += fmt::format("       saves {}{}\n", o,
                          n.output ? "" : " (not output: not reached by BUILD)");
   }
@@ -117,7 +137,7 @@ std::string to_json(const Graph& g) {
     if (n.kind == Node::Kind::target) {
       j["output"] = n.output;
       if (n.push) j["push"] = true;
-      if (!n.local_outputs.empty()) j["saves"] = n.local_outputs;
+      if (!n.local_outputs.empty()) j["saves"] = output_lines(n);
     }
     nodes.push_back(std::move(j));
   }

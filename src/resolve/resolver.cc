@@ -2,7 +2,6 @@
 // output rule. The statement walk is in walk.cc.
 #include "resolver.h"
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -33,6 +32,16 @@ std::vector<syntax::Diagnostic> one(syntax::Diagnostic d) {
   return ds;
 }
 
+// An Earthfile directory as written (`~/x`, `../lib`, `/abs`) made absolute:
+// `~` is $HOME, a relative path is under `base`.
+std::string absolute_dir(std::string path, const std::string& base) {
+  if (path.starts_with("~")) {
+    const char* home = std::getenv("HOME");
+    path = std::string(home ? home : "/") + path.substr(1);
+  }
+  return fs::normalize(path[0] == '/' ? path : base + "/" + path);
+}
+
 } // namespace
 
 DiagnosticError::DiagnosticError(syntax::Diagnostic d, const syntax::SourceFile* source)
@@ -57,7 +66,8 @@ void set_override(Overrides& o, const std::string& name, Value v) {
   o.emplace_back(name, std::move(v));
 }
 
-Resolver::Resolver(const Options& options, Graph& graph) : options_(options), graph_(graph) {
+Resolver::Resolver(const Options& options, Graph& graph)
+    : options_(options), disk_(options.disk ? *options.disk : real_disk()), graph_(graph) {
   std::string dir = options.project_dir.empty() ? "." : options.project_dir;
   if (dir[0] != '/') {
     char buf[4096];
@@ -123,31 +133,38 @@ void Resolver::fail(FileId file, const syntax::Span& span, std::string message,
   throw DiagnosticError(std::move(d), source);
 }
 
+namespace {
+
+// VERSION features that change how a file is read (reference §1.4).
+void apply_version_features(LoadedFile& file) {
+  if (!file.ast.version || file.ast.version->args.empty()) return;
+  const auto& args = file.ast.version->args;
+  const std::string& number = args.back();
+  auto has = [&](std::string_view flag) {
+    return std::find(args.begin(), args.end(), flag) != args.end();
+  };
+  file.arg_scope_and_set = number >= "0.8" || has("--arg-scope-and-set");
+  file.explicit_global = number >= "0.7" || has("--explicit-global");
+  file.wildcard_builds = has("--wildcard-builds");
+  file.wildcard_copy = has("--wildcard-copy");
+}
+
+} // namespace
+
 FileId Resolver::load_dir(const std::string& abs_dir, FileId from, const syntax::Span& span,
                           const std::string& shown_ref) {
   if (auto it = file_index_.find(abs_dir); it != file_index_.end()) return it->second;
   std::string shown = shown_dir(abs_dir);
-  if (!fs::is_dir(abs_dir)) {
-    // Only a missing directory is "no such directory"; EACCES and the like say so.
-    struct stat st {};
-    if (::stat(abs_dir.c_str(), &st) != 0 && errno != ENOENT && errno != ENOTDIR)
-      fail(from, span, fmt::format("{} (for {})", errno_message(shown, errno), shown_ref));
-    fail(from, span, fmt::format("no such directory {} (for {})", shown, shown_ref));
-  }
-  std::string path = syntax::earthfile_in(abs_dir);
+  check_dir(abs_dir, from, span, shown_ref);
+  std::string path = syntax::earthfile_in(abs_dir, disk_);
   if (path.empty())
     fail(from, span,
          fmt::format("no Earthfile in {} (for {}; tried {}/Earthfile and {}/build.earth)", shown,
                      shown_ref, shown, shown));
   std::string display = (shown == "." ? std::string(".") : shown) + "/" + fs::basename(path);
-  auto text = syntax::read_earthfile(path);
-  if (!text.ok()) {
-    std::string message = text.error(); // names the file by its absolute path
-    if (message.starts_with(path)) message.replace(0, path.size(), display);
-    fail(from, span, fmt::format("{} (for {})", message, shown_ref));
-  }
-  auto file = std::make_unique<LoadedFile>(LoadedFile{
-      shown, display, abs_dir, syntax::SourceFile(display, std::move(text).value()), {}});
+  std::string text = read_earthfile_text(path, display, from, span, shown_ref);
+  auto file = std::make_unique<LoadedFile>(
+      LoadedFile{shown, display, abs_dir, syntax::SourceFile(display, std::move(text)), {}});
   syntax::ParseResult parsed = parse_(file->source);
   if (!parsed.ok()) {
     // Every error with its code frame, as `earth debug ast` shows them; the
@@ -156,21 +173,34 @@ FileId Resolver::load_dir(const std::string& abs_dir, FileId from, const syntax:
     throw DiagnosticError(std::move(parsed.diagnostics), &file->source);
   }
   file->ast = std::move(parsed.earthfile);
-  if (file->ast.version && !file->ast.version->args.empty()) {
-    const auto& args = file->ast.version->args;
-    const std::string& number = args.back();
-    auto has = [&](std::string_view flag) {
-      return std::find(args.begin(), args.end(), flag) != args.end();
-    };
-    file->arg_scope_and_set = number >= "0.8" || has("--arg-scope-and-set");
-    file->explicit_global = number >= "0.7" || has("--explicit-global");
-    file->wildcard_builds = has("--wildcard-builds");
-    file->wildcard_copy = has("--wildcard-copy");
-  }
+  apply_version_features(*file);
   graph_.files.push_back(std::move(file));
   FileId id = static_cast<FileId>(graph_.files.size() - 1);
   file_index_.emplace(abs_dir, id);
   return id;
+}
+
+// Only a missing directory is "no such directory"; EACCES and the like say so.
+void Resolver::check_dir(const std::string& abs_dir, FileId from, const syntax::Span& span,
+                         const std::string& shown_ref) {
+  FileStat st = disk_.stat(abs_dir);
+  if (st.kind == FileStat::Kind::dir) return;
+  std::string shown = shown_dir(abs_dir);
+  if (st.kind == FileStat::Kind::missing && st.error != ENOENT && st.error != ENOTDIR)
+    fail(from, span, fmt::format("{} (for {})", errno_message(shown, st.error), shown_ref));
+  fail(from, span, fmt::format("no such directory {} (for {})", shown, shown_ref));
+}
+
+std::string Resolver::read_earthfile_text(const std::string& path, const std::string& display,
+                                          FileId from, const syntax::Span& span,
+                                          const std::string& shown_ref) {
+  auto text = syntax::read_earthfile(path, disk_);
+  if (!text.ok()) {
+    std::string message = text.error(); // names the file by its absolute path
+    if (message.starts_with(path)) message.replace(0, path.size(), display);
+    fail(from, span, fmt::format("{} (for {})", message, shown_ref));
+  }
+  return std::move(text).value();
 }
 
 FileId Resolver::file_of(const EarthfileRef& ref, const Frame& frame, const syntax::Span& span,
@@ -197,13 +227,8 @@ FileId Resolver::file_of(const EarthfileRef& ref, const Frame& frame, const synt
   case EarthfileRef::Kind::local_path:
     break;
   }
-  std::string path = ref.path;
-  if (path.starts_with("~")) {
-    const char* home = std::getenv("HOME");
-    path = std::string(home ? home : "/") + path.substr(1);
-  }
-  if (path[0] != '/') path = graph_.files[frame.file]->abs_dir + "/" + path;
-  return load_dir(fs::normalize(path), frame.file, span, shown_ref);
+  return load_dir(absolute_dir(ref.path, graph_.files[frame.file]->abs_dir), frame.file, span,
+                  shown_ref);
 }
 
 NodeId Resolver::remote_node(const Reference& ref) {
@@ -244,9 +269,9 @@ std::string display_of(const Node& n) {
 
 } // namespace
 
-[[noreturn]] void unknown_target(Resolver& r, FileId file, const std::string& name, FileId ref_file,
-                                 const syntax::Span& span) {
-  const auto& ast = r.graph_.files[file]->ast;
+void Resolver::unknown_target(FileId file, const std::string& name, FileId ref_file,
+                              const syntax::Span& span) const {
+  const auto& ast = graph_.files[file]->ast;
   bool function = name[0] >= 'A' && name[0] <= 'Z';
   std::string best;
   size_t best_d = SIZE_MAX;
@@ -261,11 +286,11 @@ std::string display_of(const Node& n) {
   }
   std::vector<syntax::Note> notes;
   if (!best.empty() && best_d <= std::max<size_t>(2, name.size() / 3))
-    notes.push_back({"", {}, fmt::format("did you mean {}?", r.canonical(file, best))});
-  r.fail(ref_file, span,
-         fmt::format("unknown {} {} in {}", function ? "function" : "target",
-                     r.canonical(file, name), r.graph_.files[file]->path),
-         std::move(notes));
+    notes.push_back({"", {}, fmt::format("did you mean {}?", canonical(file, best))});
+  fail(ref_file, span,
+       fmt::format("unknown {} {} in {}", function ? "function" : "target", canonical(file, name),
+                   graph_.files[file]->path),
+       std::move(notes));
 }
 
 namespace {
@@ -292,6 +317,23 @@ void set_identity(Walk& w) {
   }
 }
 
+// A walk of one instance: the node's name and platform, and one frame
+// holding the overrides it was given.
+Walk new_walk(FileId file, const std::string& name, std::string canonical, Overrides overrides,
+              const std::string& platform) {
+  Walk w;
+  w.node.kind = Node::Kind::target;
+  w.node.file = file;
+  w.node.name = name;
+  w.node.canonical = std::move(canonical);
+  w.node.platform = platform;
+  Frame frame;
+  frame.file = file;
+  frame.overrides = std::move(overrides);
+  w.frames.push_back(std::move(frame));
+  return w;
+}
+
 } // namespace
 
 std::string Resolver::cycle_path(NodeId id) const {
@@ -309,25 +351,26 @@ std::string Resolver::cycle_path(NodeId id) const {
 NodeId Resolver::instance(FileId file, const std::string& name, Overrides overrides,
                           const std::string& platform, FileId ref_file,
                           const syntax::Span& ref_span) {
-  const auto& ast = graph_.files[file]->ast;
-  bool is_base = name == "base";
-  const syntax::Target* target = is_base ? nullptr : ast.find_target(name);
-  if (!is_base && !target) unknown_target(*this, file, name, ref_file, ref_span);
-  Walk w;
-  w.node.kind = Node::Kind::target;
-  w.node.file = file;
-  w.node.name = name;
-  w.node.canonical = canonical(file, name);
-  w.node.platform = platform;
-  Frame frame;
-  frame.file = file;
-  frame.overrides = std::move(overrides);
-  w.frames.push_back(std::move(frame));
-
+  const syntax::Block& recipe = recipe_of(file, name, ref_file, ref_span);
+  Walk w = new_walk(file, name, canonical(file, name), std::move(overrides), platform);
   check_depth(w.node.canonical, ref_file, ref_span);
   stack_.push_back({kNone, w.node.canonical, ref_file, ref_span});
-  walk_target(w, file, is_base ? ast.base_recipe : target->recipe, is_base);
+  walk_target(w, file, recipe, name == "base");
   set_identity(w);
+  return add_instance(w, ref_file, ref_span);
+}
+
+const syntax::Block& Resolver::recipe_of(FileId file, const std::string& name, FileId ref_file,
+                                         const syntax::Span& ref_span) {
+  const auto& ast = graph_.files[file]->ast;
+  if (name == "base") return ast.base_recipe;
+  const syntax::Target* target = ast.find_target(name);
+  if (!target) unknown_target(file, name, ref_file, ref_span);
+  return target->recipe;
+}
+
+// Pops the instance's stack entry when done.
+NodeId Resolver::add_instance(Walk& w, FileId ref_file, const syntax::Span& ref_span) {
   Digest key = Graph::key_of(w.node);
   stack_.back().name = display_of(w.node);
   if (NodeId id = graph_.find(key); id != kNone) {
@@ -352,13 +395,7 @@ NodeId Resolver::instance(FileId file, const std::string& name, Overrides overri
 // edges, on the node and on the steps that made them.
 void Resolver::add_edges(NodeId id, std::vector<PendingEdge>& pending) {
   for (auto& p : pending) {
-    NodeId to = p.fixed_to;
-    if (p.kind != EdgeKind::do_function && p.kind != EdgeKind::import && !p.dynamic) {
-      if (p.ref.earthfile.kind == EarthfileRef::Kind::remote)
-        to = remote_node(p.ref);
-      else
-        to = instance(p.ref_file, p.ref.name, std::move(p.overrides), p.platform, p.file, p.span);
-    }
+    NodeId to = edge_target(p);
     Edge e;
     e.kind = p.kind;
     e.from = id;
@@ -374,6 +411,13 @@ void Resolver::add_edges(NodeId id, std::vector<PendingEdge>& pending) {
     graph_.nodes[id].out.push_back(eid);
     if (p.step != kNone) graph_.nodes[id].steps[p.step].edges.push_back(eid);
   }
+}
+
+// DO and IMPORT edges are fixed when walked; a dynamic one waits for the build.
+NodeId Resolver::edge_target(PendingEdge& p) {
+  if (p.kind == EdgeKind::do_function || p.kind == EdgeKind::import || p.dynamic) return p.fixed_to;
+  if (p.ref.earthfile.kind == EarthfileRef::Kind::remote) return remote_node(p.ref);
+  return instance(p.ref_file, p.ref.name, std::move(p.overrides), p.platform, p.file, p.span);
 }
 
 // Instances nest on the C++ stack; a target that references itself with
@@ -394,6 +438,20 @@ void Resolver::check_depth(const std::string& canonical, FileId ref_file,
 }
 
 void Resolver::run(const std::string& target) {
+  Reference ref = cli_reference(target);
+  std::string dir =
+      ref.earthfile.kind == EarthfileRef::Kind::local_internal ? "." : ref.earthfile.path;
+  FileId file = load_dir(absolute_dir(dir, project_abs_), kNone, {}, target);
+  Overrides overrides;
+  for (const auto& [k, v] : options_.overrides) set_override(overrides, k, Value{v, false});
+  NodeId root = instance(file, ref.name, std::move(overrides), options_.platform, kNone, {});
+  if (graph_.root == kNone) graph_.root = root;
+  graph_.roots.push_back(root);
+  mark_outputs(root);
+}
+
+// A CLI target: a local target reference, with overrides that are not builtins.
+Reference Resolver::cli_reference(const std::string& target) {
   auto ref = parse_target_ref(target);
   if (!ref.ok()) fail(kNone, {}, ref.error());
   if (ref->is_function()) fail(kNone, {}, target + " is a function; functions are used with DO");
@@ -404,21 +462,11 @@ void Resolver::run(const std::string& target) {
          fmt::format("remote Earthfiles are not supported yet: {} (command line)", target));
   if (ref->earthfile.kind == EarthfileRef::Kind::alias)
     fail(kNone, {}, fmt::format("'{}': import aliases cannot be used on the command line", target));
-  std::string dir =
-      ref->earthfile.kind == EarthfileRef::Kind::local_internal ? "." : ref->earthfile.path;
-  if (dir.starts_with("~")) {
-    const char* home = std::getenv("HOME");
-    dir = std::string(home ? home : "/") + dir.substr(1);
-  }
-  std::string abs = fs::normalize(dir[0] == '/' ? dir : project_abs_ + "/" + dir);
-  FileId file = load_dir(abs, kNone, {}, target);
-  Overrides overrides;
-  for (const auto& [k, v] : options_.overrides) set_override(overrides, k, Value{v, false});
-  NodeId root = instance(file, ref->name, std::move(overrides), options_.platform, kNone, {});
-  if (graph_.root == kNone) graph_.root = root;
-  graph_.roots.push_back(root);
+  return std::move(ref).value();
+}
 
-  // §5.6: outputs only through an unbroken chain of BUILDs from the CLI target.
+// §5.6: outputs only through an unbroken chain of BUILDs from the CLI target.
+void Resolver::mark_outputs(NodeId root) {
   std::deque<NodeId> queue{root};
   graph_.nodes[root].output = true;
   while (!queue.empty()) {

@@ -2,11 +2,13 @@
 // Resolver lives for one resolve() call and fills one Graph.
 #pragma once
 
+#include <initializer_list>
 #include <map>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "earth/resolve/command_flags.h"
 #include "earth/resolve/reference.h"
 #include "earth/resolve/resolve.h"
 
@@ -70,18 +72,43 @@ struct StackEntry {
   bool function = false; // a DO'd function, inlined into the entry below
 };
 
-class Resolver;
-[[noreturn]] void unknown_target(Resolver& r, FileId file, const std::string& name, FileId ref_file,
-                                 const syntax::Span& span);
+// Leading flags of FROM/BUILD/COPY/DO/IMPORT/WITH DOCKER, with values.
+struct RefFlags {
+  std::vector<std::string> platforms;
+  std::vector<std::string> build_args; // deprecated --build-arg K=v, as "--K=v"
+  std::vector<std::string> loads;      // WITH DOCKER --load
+  bool pass_args = false;
+  size_t next = 0;
+};
 
+using Flags = CommandFlags;
+
+// A FOR's header: the loop variable, the separators and the unexpanded list.
+struct ForHeader {
+  std::string var;
+  std::string seps = " \t\n";
+  std::vector<std::string> list;
+};
+
+// Resolves CLI targets into one Graph: run() once per target. Everything
+// else is the walk's machinery, spread over resolver.cc (loading, instances,
+// errors), walk.cc (scoping), walk_refs.cc (references, SAVE, FOR),
+// builtins.cc and flags.cc.
 class Resolver {
 public:
   Resolver(const Options& options, Graph& graph);
+  // Resolves `target` and what it needs into the graph, and marks the
+  // nodes that produce outputs. Throws DiagnosticError.
   void run(const std::string& target);
 
+private:
   // --- loading (resolver.cc)
   FileId load_dir(const std::string& abs_dir, FileId from, const syntax::Span& span,
                   const std::string& shown_ref);
+  void check_dir(const std::string& abs_dir, FileId from, const syntax::Span& span,
+                 const std::string& shown_ref);
+  std::string read_earthfile_text(const std::string& path, const std::string& display, FileId from,
+                                  const syntax::Span& span, const std::string& shown_ref);
   // The file a reference points to, or kNone for a remote one.
   FileId file_of(const EarthfileRef& ref, const Frame& frame, const syntax::Span& span,
                  const std::string& shown_ref);
@@ -89,10 +116,17 @@ public:
   std::string canonical(FileId file, const std::string& name) const;
 
   // --- instances (resolver.cc)
+  Reference cli_reference(const std::string& target);
+  void mark_outputs(NodeId root);
   NodeId instance(FileId file, const std::string& name, Overrides overrides,
                   const std::string& platform, FileId ref_file, const syntax::Span& ref_span);
+  const syntax::Block& recipe_of(FileId file, const std::string& name, FileId ref_file,
+                                 const syntax::Span& ref_span);
+  // Adds the walked instance (or finds its twin) and resolves its edges.
+  NodeId add_instance(Walk& w, FileId ref_file, const syntax::Span& ref_span);
   NodeId remote_node(const Reference& ref);
   void add_edges(NodeId id, std::vector<PendingEdge>& pending);
+  NodeId edge_target(PendingEdge& p);
   std::string cycle_path(NodeId id) const;
   void check_depth(const std::string& canonical, FileId ref_file,
                    const syntax::Span& ref_span) const;
@@ -101,28 +135,60 @@ public:
   // --- walking (walk.cc)
   void walk_target(Walk& w, FileId file, const syntax::Block& recipe, bool is_base);
   void walk_block(Walk& w, const syntax::Block& block);
+  void walk_if(Walk& w, const syntax::IfStmt& node, const syntax::Span& span);
   void walk_command(Walk& w, const syntax::Command& cmd);
-  void eval_base(Walk& w, Frame& frame);
+  void add_step(Walk& w, const syntax::Command& cmd);
+  void eval_base(Walk& w);
   void cmd_arg(Walk& w, const syntax::Command& cmd);
-  void old_arg(Walk& w, const syntax::Command& cmd, const std::string& name,
-               const std::optional<std::string>& default_text, bool required, bool global);
+  ArgDecl parse_arg(Walk& w, const syntax::Command& cmd);
+  void check_arg_redeclared(Walk& w, const syntax::Command& cmd, const ArgDecl& d);
+  VarKind arg_kind(const ArgDecl& d) const;
+  Value arg_value(Walk& w, const syntax::Command& cmd, const ArgDecl& d, const Value* existing);
+  void old_arg(Walk& w, const syntax::Command& cmd, const ArgDecl& d);
   void cmd_let_set(Walk& w, const syntax::Command& cmd, bool is_set);
   void cmd_env(Walk& w, const syntax::Command& cmd);
+  Value expand(Walk& w, const std::string& word, const syntax::Span& span);
+  const Value* lookup(Walk& w, std::string_view name);
+
+  // --- references (walk_refs.cc)
   void cmd_from(Walk& w, const syntax::Command& cmd);
   void cmd_build(Walk& w, const syntax::Command& cmd);
   void cmd_from_dockerfile(Walk& w, const syntax::Command& cmd);
   void cmd_copy(Walk& w, const syntax::Command& cmd);
   void cmd_do(Walk& w, const syntax::Command& cmd);
+  Reference function_ref(Walk& w, const std::string& word, const syntax::Span& span);
+  void check_function_cycle(const Walk& w, const std::string& canon,
+                            const syntax::Span& span) const;
+  Overrides do_overrides(Walk& w, const Reference& ref, bool pass_args,
+                         const std::vector<std::string>& arg_words, const syntax::Span& span);
+  void walk_function(Walk& w, FileId fn_file, const syntax::Function& fn, const std::string& canon,
+                     Overrides overrides, const syntax::Span& span);
   void cmd_import(Walk& w, const syntax::Command& cmd);
   void cmd_save(Walk& w, const syntax::Command& cmd);
   void cmd_with_docker(Walk& w, const syntax::Command& cmd);
   void walk_for(Walk& w, const syntax::ForStmt& f, const syntax::Span& span);
-  Value expand(Walk& w, const std::string& word, const syntax::Span& span);
-  const Value* lookup(Walk& w, std::string_view name);
+  ForHeader parse_for(Walk& w, const syntax::ForStmt& f, const syntax::Span& span);
+  std::vector<Value> for_items(Walk& w, const ForHeader& h, const syntax::Span& span);
   // Adds a reference edge (FROM/BUILD/COPY/LOAD) with its build args.
   void add_ref_edge(Walk& w, EdgeKind kind, const Value& ref_word,
                     const std::vector<std::string>& arg_words, bool artifact, bool pass_args,
                     const std::vector<std::string>& platforms, const syntax::Span& span);
+  // Sets the edge's Earthfile (kNone: remote) and its shown reference.
+  void locate_ref(Walk& w, PendingEdge& p);
+  // A remote (or aliased remote) reference, dealiased; fails unless remote
+  // references are allowed.
+  Reference remote_ref(Walk& w, const Reference& ref, const syntax::Span& span);
+  // `--K=v` / `--K` build-arg words as (name, value), in order; a bare `--K`
+  // passes K's current value. Fails on a builtin name or an unset bare name.
+  std::vector<std::pair<std::string, Value>>
+  build_arg_values(Walk& w, const std::vector<std::string>& words, const syntax::Span& span);
+  // The overrides each edge gets: `base`, then the args; a repeated name on
+  // BUILD is a matrix (one set per combination).
+  std::vector<Overrides> override_combos(Walk& w, EdgeKind kind, const Overrides& base,
+                                         const std::vector<std::string>& arg_words,
+                                         const syntax::Span& span);
+  std::vector<std::string> edge_platforms(Walk& w, const std::vector<std::string>& platforms,
+                                          const syntax::Span& span);
   std::vector<std::string> glob_refs(Walk& w, const Reference& ref, EdgeKind kind,
                                      const syntax::Span& span);
   Overrides base_overrides(Walk& w, const Reference& ref, bool pass_args);
@@ -130,25 +196,40 @@ public:
   Reference dealias(const Frame& frame, Reference ref) const;
   void note_alias_use(Walk& w, const Reference& ref, const syntax::Span& span);
 
+  // --- flags (flags.cc)
+  // Parses leading flags; `valued` lists the flags that take a value. An
+  // unknown flag fails.
+  Flags parse_flags(FileId file, const syntax::Span& span, const std::string& command,
+                    const std::vector<std::string>& words,
+                    std::initializer_list<std::string_view> valued,
+                    std::initializer_list<std::string_view> boolean) const;
+  RefFlags parse_ref_flags(FileId file, const syntax::Span& span, const std::string& command,
+                           const std::vector<std::string>& words,
+                           std::initializer_list<std::string_view> valued,
+                           std::initializer_list<std::string_view> boolean) const;
+
   // --- builtins (builtins.cc)
   bool is_builtin(std::string_view name) const;
   Value builtin_value(Walk& w, std::string_view name);
+  Value git_value(Walk& w, std::string_view suffix);
   const GitInfo& git(FileId file);
 
-  // --- errors
+  // --- errors (resolver.cc)
   [[noreturn]] void fail(FileId file, const syntax::Span& span, std::string message,
                          std::vector<syntax::Note> notes = {}) const;
+  [[noreturn]] void unknown_target(FileId file, const std::string& name, FileId ref_file,
+                                   const syntax::Span& span) const;
   std::vector<std::string> trace() const;
   std::string where(FileId file, const syntax::Span& span) const;
 
   const Options& options_;
+  const Disk& disk_;
   Graph& graph_;
   std::string project_abs_;
   std::unordered_map<std::string, FileId> file_index_; // abs dir -> file
   std::unordered_map<std::string, GitInfo> git_cache_;
   std::vector<StackEntry> stack_;
   std::vector<bool> in_progress_; // per node: on the stack
-  std::string current_;           // the target being walked, for traces
   ParseFn parse_;
 };
 

@@ -5,7 +5,6 @@
 
 #include "earth/base/strings.h"
 #include "earth/resolve/scope.h"
-#include "flags.h"
 #include "resolver.h"
 
 namespace earth::resolve {
@@ -65,7 +64,7 @@ void Resolver::walk_target(Walk& w, FileId file, const syntax::Block& recipe, bo
     walk_block(w, recipe);
     return;
   }
-  eval_base(w, w.frames.back());
+  eval_base(w);
   if (starts_from_base(recipe) && base_has_environment(ast.base_recipe)) {
     PendingEdge p;
     p.kind = EdgeKind::from;
@@ -84,11 +83,11 @@ void Resolver::walk_target(Walk& w, FileId file, const syntax::Block& recipe, bo
 }
 
 // Evaluates the base recipe's ARGs, LETs and IMPORTs into a scratch frame and
-// keeps what targets see: global ARGs and imports.
-void Resolver::eval_base(Walk& w, Frame& target_frame) {
+// keeps what the current frame sees: global ARGs and imports.
+void Resolver::eval_base(Walk& w) {
   Frame scratch;
-  scratch.file = target_frame.file;
-  scratch.overrides = target_frame.overrides;
+  scratch.file = w.frames.back().file;
+  scratch.overrides = w.frames.back().overrides;
   scratch.base = true;
   w.frames.push_back(std::move(scratch));
   bool had_env = w.has_env;
@@ -112,8 +111,7 @@ void Resolver::eval_base(Walk& w, Frame& target_frame) {
   w.step = step;
   Frame done = std::move(w.frames.back());
   w.frames.pop_back();
-  Frame& frame = w.frames.back(); // target_frame may have moved: use the live one
-  (void)target_frame;
+  Frame& frame = w.frames.back();
   for (auto& b : done.vars)
     if (b.kind == VarKind::global) frame.vars.push_back(std::move(b));
   for (auto& [alias, ref] : done.imports) frame.imports.emplace(alias, std::move(ref));
@@ -124,21 +122,13 @@ void Resolver::walk_block(Walk& w, const syntax::Block& block) {
     std::visit(
         [&](const auto& node) {
           using T = std::decay_t<decltype(node)>;
-          FileId file = w.frames.back().file;
           if constexpr (std::is_same_v<T, Command>) {
             walk_command(w, node);
           } else if constexpr (std::is_same_v<T, syntax::WithStmt>) {
             walk_command(w, node.command);
             walk_block(w, node.body);
           } else if constexpr (std::is_same_v<T, syntax::IfStmt>) {
-            if (!w.has_env)
-              fail(file, st.span,
-                   "IF needs a FROM or LOCALLY first: its condition runs in the build environment");
-            ++w.conditional;
-            walk_block(w, node.if_branch.body);
-            for (const auto& b : node.else_ifs) walk_block(w, b.body);
-            if (node.else_body) walk_block(w, *node.else_body);
-            --w.conditional;
+            walk_if(w, node, st.span);
           } else if constexpr (std::is_same_v<T, syntax::ForStmt>) {
             walk_for(w, node, st.span);
           } else if constexpr (std::is_same_v<T, syntax::WaitStmt>) {
@@ -153,7 +143,20 @@ void Resolver::walk_block(Walk& w, const syntax::Block& block) {
   }
 }
 
-void Resolver::walk_command(Walk& w, const Command& cmd) {
+// Every branch is walked: the edges it makes are conditional.
+void Resolver::walk_if(Walk& w, const syntax::IfStmt& node, const Span& span) {
+  if (!w.has_env)
+    fail(w.frames.back().file, span,
+         "IF needs a FROM or LOCALLY first: its condition runs in the build environment");
+  ++w.conditional;
+  walk_block(w, node.if_branch.body);
+  for (const auto& b : node.else_ifs) walk_block(w, b.body);
+  if (node.else_body) walk_block(w, *node.else_body);
+  --w.conditional;
+}
+
+// Records `cmd` as the node's next step, with the variables in scope.
+void Resolver::add_step(Walk& w, const Command& cmd) {
   const Frame& frame = w.frames.back();
   Step step;
   step.command = &cmd;
@@ -169,7 +172,10 @@ void Resolver::walk_command(Walk& w, const Command& cmd) {
   step.scope = static_cast<uint32_t>(w.node.scopes.size() - 1);
   w.node.steps.push_back(std::move(step));
   w.step = static_cast<uint32_t>(w.node.steps.size() - 1);
+}
 
+void Resolver::walk_command(Walk& w, const Command& cmd) {
+  add_step(w, cmd);
   const std::string& n = cmd.name;
   if (n == "ARG" || n == "LET" || n == "SET" || n == "ENV" || n == "DO") ++w.scope_version;
   if (n == "ARG")
@@ -211,89 +217,89 @@ const Binding* find_var(const Frame& f, std::string_view name, bool lets) {
 
 } // namespace
 
-void Resolver::cmd_arg(Walk& w, const Command& cmd) {
+// Reads `ARG [--required] [--global] NAME [[=] default]` and checks what
+// does not depend on the scope.
+ArgDecl Resolver::parse_arg(Walk& w, const Command& cmd) {
   FileId file = w.frames.back().file;
-  Flags f = parse_flags(*this, file, cmd.span, "ARG", cmd.args, {}, {"--required", "--global"});
-  bool required = f.has("--required"), global = f.has("--global");
+  Flags f = parse_flags(file, cmd.span, "ARG", cmd.args, {}, {"--required", "--global"});
   KeyValue kv = split_key_value(cmd.args, f.next);
-  if (kv.name.empty()) fail(file, cmd.span, "ARG needs a name");
-  if (!is_valid_arg_name(kv.name))
-    fail(file, cmd.span, fmt::format("invalid ARG name '{}'", kv.name));
-  if (required && kv.value)
-    fail(file, cmd.span, fmt::format("required ARG {} cannot have a default value", kv.name));
-  if (global && !w.frames.back().base)
-    fail(file, cmd.span,
-         fmt::format("ARG --global {} is only allowed in the base recipe", kv.name));
-  const LoadedFile& lf = *graph_.files[file];
-  if (!lf.explicit_global && w.frames.back().base) global = true; // 0.6: every base ARG
-  if (!lf.arg_scope_and_set) return old_arg(w, cmd, kv.name, kv.value, required, global);
-  Frame& frame = w.frames.back();
-  if (find_var(frame, kv.name, true))
-    fail(file, cmd.span,
+  ArgDecl d{kv.name, kv.value.value_or(""), kv.value.has_value(), f.has("--required"),
+            f.has("--global")};
+  if (d.name.empty()) fail(file, cmd.span, "ARG needs a name");
+  if (!is_valid_arg_name(d.name))
+    fail(file, cmd.span, fmt::format("invalid ARG name '{}'", d.name));
+  if (d.required && d.has_default)
+    fail(file, cmd.span, fmt::format("required ARG {} cannot have a default value", d.name));
+  if (d.global && !w.frames.back().base)
+    fail(file, cmd.span, fmt::format("ARG --global {} is only allowed in the base recipe", d.name));
+  return d;
+}
+
+void Resolver::cmd_arg(Walk& w, const Command& cmd) {
+  ArgDecl d = parse_arg(w, cmd);
+  const LoadedFile& lf = *graph_.files[w.frames.back().file];
+  if (!lf.explicit_global && w.frames.back().base) d.global = true; // 0.6: every base ARG
+  if (!lf.arg_scope_and_set) return old_arg(w, cmd, d);
+  check_arg_redeclared(w, cmd, d);
+  Value value = arg_value(w, cmd, d, nullptr);
+  w.frames.back().vars.push_back({d.name, std::move(value), arg_kind(d)});
+}
+
+VarKind Resolver::arg_kind(const ArgDecl& d) const {
+  return is_builtin(d.name) ? VarKind::builtin : d.global ? VarKind::global : VarKind::arg;
+}
+
+// 0.8 (or --arg-scope-and-set): an ARG cannot redeclare a LET, an ARG or a
+// builtin of its scope, nor a global from the base recipe.
+void Resolver::check_arg_redeclared(Walk& w, const Command& cmd, const ArgDecl& d) {
+  const Frame& frame = w.frames.back();
+  if (find_var(frame, d.name, true))
+    fail(frame.file, cmd.span,
          fmt::format("'{}' was already declared with LET and cannot be redeclared as an ARG",
-                     kv.name));
+                     d.name));
   for (const auto& b : frame.vars)
-    if (b.name == kv.name &&
+    if (b.name == d.name &&
         (b.kind == VarKind::arg || b.kind == VarKind::builtin ||
-         (global && b.kind == VarKind::global) || (frame.base && b.kind == VarKind::global)))
-      fail(file, cmd.span,
+         (d.global && b.kind == VarKind::global) || (frame.base && b.kind == VarKind::global)))
+      fail(frame.file, cmd.span,
            fmt::format("ARG {} was declared twice in this scope; to change its value, use LET {} "
                        "= <value> instead",
-                       kv.name, kv.name));
-  Value value;
-  VarKind kind = global ? VarKind::global : VarKind::arg;
-  if (is_builtin(kv.name)) {
-    value = builtin_value(w, kv.name);
-    kind = VarKind::builtin;
-  } else if (const Value* o = find_override(frame.overrides, kv.name)) {
-    value = *o;
-  } else if (required && options_.placeholder_required) {
-    value = {"<required>", true};
-  } else if (required) {
+                       d.name, d.name));
+}
+
+// Precedence: a builtin's value, the override, `existing` (a value already
+// in scope, before 0.8), the required placeholder (or an error), the
+// expanded default.
+Value Resolver::arg_value(Walk& w, const Command& cmd, const ArgDecl& d, const Value* existing) {
+  FileId file = w.frames.back().file;
+  if (is_builtin(d.name)) return builtin_value(w, d.name);
+  if (const Value* o = find_override(w.frames.back().overrides, d.name)) return *o;
+  if (existing) return *existing;
+  if (d.required && options_.placeholder_required) return {"<required>", true};
+  if (d.required)
     fail(file, cmd.span,
-         fmt::format("ARG {} is required but was not set (pass --{}=<value>)", kv.name, kv.name));
-  } else if (kv.value) {
-    if (has_shell_out(*kv.value) && !w.has_env)
-      fail(file, cmd.span,
-           fmt::format("ARG {}: $(…) needs a FROM or LOCALLY first (it runs in the build "
-                       "environment)",
-                       kv.name));
-    value = expand(w, *kv.value, cmd.span);
-  }
-  w.frames.back().vars.push_back({kv.name, std::move(value), kind});
+         fmt::format("ARG {} is required but was not set (pass --{}=<value>)", d.name, d.name));
+  if (!d.has_default) return {};
+  if (has_shell_out(d.default_text) && !w.has_env)
+    fail(file, cmd.span,
+         fmt::format("ARG {}: $(…) needs a FROM or LOCALLY first (it runs in the build "
+                     "environment)",
+                     d.name));
+  return expand(w, d.default_text, cmd.span);
 }
 
 // Before 0.8 (without --arg-scope-and-set): redeclaring is allowed and an
 // ARG keeps a value already in scope (a global wins over the default).
-void Resolver::old_arg(Walk& w, const Command& cmd, const std::string& name,
-                       const std::optional<std::string>& default_text, bool required, bool global) {
-  FileId file = w.frames.back().file;
-  Value value;
-  VarKind kind = global ? VarKind::global : VarKind::arg;
-  if (is_builtin(name)) {
-    value = builtin_value(w, name);
-    kind = VarKind::builtin;
-  } else if (const Value* o = find_override(w.frames.back().overrides, name)) {
-    value = *o;
-  } else if (const Value* existing = lookup(w, name)) {
-    value = *existing;
-  } else if (required && !options_.placeholder_required) {
-    fail(file, cmd.span,
-         fmt::format("ARG {} is required but was not set (pass --{}=<value>)", name, name));
-  } else if (required) {
-    value = {"<required>", true};
-  } else if (default_text) {
-    if (has_shell_out(*default_text) && !w.has_env)
-      fail(file, cmd.span, fmt::format("ARG {}: $(…) needs a FROM or LOCALLY first", name));
-    value = expand(w, *default_text, cmd.span);
-  }
+void Resolver::old_arg(Walk& w, const Command& cmd, const ArgDecl& d) {
+  Value value = arg_value(w, cmd, d, lookup(w, d.name));
+  VarKind kind = arg_kind(d);
   auto& vars = w.frames.back().vars;
   for (auto& b : vars)
-    if (b.name == name && b.kind == kind) {
+    if (b.name == d.name && b.kind == kind) {
       b.value = std::move(value); // a redeclaration updates the ARG in place
       return;
     }
-  vars.push_back({name, std::move(value), kind});
+  vars.push_back({d.name, std::move(value), kind});
 }
 
 void Resolver::cmd_let_set(Walk& w, const Command& cmd, bool is_set) {

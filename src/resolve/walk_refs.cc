@@ -1,14 +1,12 @@
 // The statements that reference other targets and functions: FROM, BUILD,
 // COPY, DO, IMPORT, WITH DOCKER --load; plus SAVE (local outputs) and FOR.
-#include <glob.h>
-
 #include <algorithm>
+#include <optional>
 
 #include <fmt/format.h>
 
 #include "earth/base/fs.h"
 #include "earth/base/strings.h"
-#include "flags.h"
 #include "resolver.h"
 
 namespace earth::resolve {
@@ -22,27 +20,48 @@ std::vector<std::string> words_from(const std::vector<std::string>& words, size_
   return {words.begin() + static_cast<long>(std::min(i, words.size())), words.end()};
 }
 
-// Leading flags of FROM/BUILD/COPY/DO/IMPORT/WITH DOCKER, with values.
-struct RefFlags {
-  std::vector<std::string> platforms;
-  std::vector<std::string> build_args; // deprecated --build-arg K=v, as "--K=v"
-  std::vector<std::string> loads;      // WITH DOCKER --load
-  bool pass_args = false;
-  size_t next = 0;
-};
+// An edge made by the statement being walked (its file, step and span).
+PendingEdge new_edge(const Walk& w, EdgeKind kind, const Span& span) {
+  PendingEdge p;
+  p.kind = kind;
+  p.file = w.frames.back().file;
+  p.span = span;
+  p.step = w.step;
+  p.conditional = w.conditional > 0;
+  return p;
+}
 
-RefFlags parse_ref_flags(Resolver& r, FileId file, const Span& span, const std::string& command,
-                         const std::vector<std::string>& words,
-                         std::initializer_list<std::string_view> valued,
-                         std::initializer_list<std::string_view> boolean) {
-  Flags flags = parse_flags(r, file, span, command, words, valued, boolean);
-  RefFlags f;
-  f.platforms = flags.all("--platform");
-  for (const auto& arg : flags.all("--build-arg")) f.build_args.push_back("--" + arg);
-  f.loads = flags.all("--load");
-  f.pass_args = flags.has("--pass-args");
-  f.next = flags.next;
-  return f;
+// `SAVE ARTIFACT [flags] src… [dest] AS LOCAL dest` (expanded words); only
+// AS LOCAL reaches the host. The engine checks the word counts.
+std::optional<LocalOutput> save_artifact_output(const std::vector<std::string>& words) {
+  size_t as = std::find(words.begin(), words.end(), "AS") - words.begin();
+  if (as + 1 >= words.size() || words[as + 1] != "LOCAL") return std::nullopt;
+  LocalOutput out;
+  out.kind = LocalOutput::Kind::artifact;
+  for (size_t i = 0; i < as && out.source.empty(); ++i)
+    if (!words[i].starts_with("--")) out.source = words[i];
+  if (as + 2 < words.size()) out.local_dest = words[as + 2];
+  return out;
+}
+
+// `SAVE IMAGE [--push] [--cache-from x] name…` (expanded words).
+std::optional<LocalOutput> save_image_output(const std::vector<std::string>& words) {
+  LocalOutput out;
+  out.kind = LocalOutput::Kind::image;
+  out.push = std::find(words.begin(), words.end(), "--push") != words.end();
+  for (size_t i = 0; i < words.size(); ++i) {
+    if (words[i] == "--cache-from")
+      ++i;
+    else if (!words[i].starts_with("--"))
+      out.images.push_back(words[i]);
+  }
+  if (out.images.empty()) return std::nullopt;
+  return out;
+}
+
+bool is_wildcard(const Reference& ref) {
+  return ref.earthfile.kind == EarthfileRef::Kind::local_path &&
+         ref.earthfile.path.find_first_of("*?[") != std::string::npos;
 }
 
 } // namespace
@@ -88,20 +107,19 @@ std::vector<std::string> Resolver::glob_refs(Walk& w, const Reference& ref, Edge
     fail(file, span, fmt::format("{}: wildcards work only in BUILD and COPY", ref.to_string()));
   std::string pattern =
       ref.earthfile.path[0] == '/' ? ref.earthfile.path : lf.abs_dir + "/" + ref.earthfile.path;
-  glob_t g{};
   std::vector<std::string> out;
-  if (::glob(pattern.c_str(), GLOB_ONLYDIR, nullptr, &g) == 0) {
-    for (size_t i = 0; i < g.gl_pathc; ++i) {
-      std::string dir = fs::normalize(g.gl_pathv[i]);
-      if (!fs::exists(dir + "/Earthfile") && !fs::exists(dir + "/build.earth")) continue;
-      std::string rel =
-          dir.starts_with(lf.abs_dir + "/") ? "./" + dir.substr(lf.abs_dir.size() + 1) : dir;
-      Reference one = ref;
-      one.earthfile.path = rel;
-      out.push_back(one.to_string());
-    }
+  for (const auto& match : glob(disk_, pattern)) {
+    std::string dir = fs::normalize(match);
+    auto exists = [&](const char* name) {
+      return disk_.lstat(dir + "/" + name).kind != FileStat::Kind::missing;
+    };
+    if (!exists("Earthfile") && !exists("build.earth")) continue;
+    std::string rel =
+        dir.starts_with(lf.abs_dir + "/") ? "./" + dir.substr(lf.abs_dir.size() + 1) : dir;
+    Reference one = ref;
+    one.earthfile.path = rel;
+    out.push_back(one.to_string());
   }
-  globfree(&g);
   if (out.empty())
     fail(file, span,
          fmt::format("{}: no directory with an Earthfile matches {}", ref.to_string(),
@@ -117,17 +135,34 @@ void Resolver::note_alias_use(Walk& w, const Reference& ref, const Span& span) {
   frame.import_used.emplace(ref.earthfile.path, span);
   auto it = frame.imports.find(ref.earthfile.path);
   if (it == frame.imports.end()) return;
-  PendingEdge p;
-  p.kind = EdgeKind::import;
+  PendingEdge p = new_edge(w, EdgeKind::import, span);
   std::string shown = it->second.kind == EarthfileRef::Kind::local_path && it->second.path[0] == '/'
                           ? shown_dir(it->second.path)
                           : it->second.to_string();
   p.ref_text = shown + " AS " + ref.earthfile.path;
-  p.file = frame.file;
-  p.span = span;
-  p.step = w.step;
-  p.conditional = w.conditional > 0;
   w.pending.push_back(std::move(p));
+}
+
+std::vector<std::pair<std::string, Value>>
+Resolver::build_arg_values(Walk& w, const std::vector<std::string>& words, const Span& span) {
+  FileId file = w.frames.back().file;
+  auto flags = parse_build_arg_flags(words);
+  if (!flags.ok()) fail(file, span, flags.error());
+  std::vector<std::pair<std::string, Value>> out;
+  for (const auto& flag : *flags) {
+    if (is_builtin(flag.name))
+      fail(file, span, fmt::format("builtin ARG {} cannot be overridden", flag.name));
+    if (flag.value) {
+      out.emplace_back(flag.name, expand(w, *flag.value, span));
+    } else if (const Value* cur = lookup(w, flag.name)) {
+      out.emplace_back(flag.name, *cur);
+    } else {
+      fail(file, span,
+           fmt::format("--{} passes the current value of {}, but {} is not set here", flag.name,
+                       flag.name, flag.name));
+    }
+  }
+  return out;
 }
 
 void Resolver::add_ref_edge(Walk& w, EdgeKind kind, const Value& ref_word,
@@ -135,13 +170,8 @@ void Resolver::add_ref_edge(Walk& w, EdgeKind kind, const Value& ref_word,
                             bool pass_args, const std::vector<std::string>& platforms,
                             const Span& span) {
   FileId file = w.frames.back().file;
-  PendingEdge p;
-  p.kind = kind;
+  PendingEdge p = new_edge(w, kind, span);
   p.ref_text = ref_word.text;
-  p.file = file;
-  p.span = span;
-  p.step = w.step;
-  p.conditional = w.conditional > 0;
   if (ref_word.dynamic) {
     p.dynamic = true;
     w.pending.push_back(std::move(p));
@@ -150,50 +180,57 @@ void Resolver::add_ref_edge(Walk& w, EdgeKind kind, const Value& ref_word,
   auto parsed = artifact ? parse_artifact_ref(ref_word.text) : parse_target_ref(ref_word.text);
   if (!parsed.ok()) fail(file, span, parsed.error());
   p.ref = std::move(parsed).value();
-  if (p.ref.earthfile.kind == EarthfileRef::Kind::local_path &&
-      p.ref.earthfile.path.find_first_of("*?[") != std::string::npos) {
+  if (is_wildcard(p.ref)) {
     for (const auto& ref : glob_refs(w, p.ref, kind, span))
       add_ref_edge(w, kind, Value{ref, false}, arg_words, artifact, pass_args, platforms, span);
     return;
   }
-  p.ref_text = p.ref.to_string();
-  if (p.ref.is_function())
-    fail(file, span,
-         fmt::format("{} is a function; functions are called with DO", p.ref.target_string()));
-  p.ref_file = file_of(p.ref.earthfile, w.frames.back(), span, p.ref_text);
-  if (p.ref_file == kNone) {
-    note_alias_use(w, p.ref, span);
-    p.ref = dealias(w.frames.back(), p.ref);
-    p.ref_text = p.ref.to_string();
-    if (!options_.allow_remote)
-      fail(file, span, fmt::format("remote Earthfiles are not supported yet: {}", p.ref_text));
-  }
-  note_alias_use(w, p.ref, span);
+  locate_ref(w, p);
   // As in Earthly, only `+t` passes overrides on implicitly, even when a path
   // or an alias names this same file.
   Overrides base = base_overrides(w, p.ref, pass_args);
+  std::vector<Overrides> combos = override_combos(w, kind, base, arg_words, span);
+  for (const auto& pl : edge_platforms(w, platforms, span))
+    for (const auto& c : combos) {
+      PendingEdge e = p;
+      e.overrides = c;
+      e.platform = pl;
+      w.pending.push_back(std::move(e));
+    }
+}
 
-  auto flags = parse_build_arg_flags(arg_words);
-  if (!flags.ok()) fail(file, span, flags.error());
+void Resolver::locate_ref(Walk& w, PendingEdge& p) {
+  p.ref_text = p.ref.to_string();
+  if (p.ref.is_function())
+    fail(p.file, p.span,
+         fmt::format("{} is a function; functions are called with DO", p.ref.target_string()));
+  p.ref_file = file_of(p.ref.earthfile, w.frames.back(), p.span, p.ref_text);
+  if (p.ref_file == kNone) {
+    p.ref = remote_ref(w, p.ref, p.span);
+    p.ref_text = p.ref.to_string();
+  }
+  note_alias_use(w, p.ref, p.span);
+}
+
+Reference Resolver::remote_ref(Walk& w, const Reference& ref, const Span& span) {
+  note_alias_use(w, ref, span);
+  Reference remote = dealias(w.frames.back(), ref);
+  if (!options_.allow_remote)
+    fail(w.frames.back().file, span,
+         fmt::format("remote Earthfiles are not supported yet: {}", remote.to_string()));
+  return remote;
+}
+
+std::vector<Overrides> Resolver::override_combos(Walk& w, EdgeKind kind, const Overrides& base,
+                                                 const std::vector<std::string>& arg_words,
+                                                 const Span& span) {
   // Values per name, in order; a repeated name on BUILD is a matrix.
   std::vector<std::pair<std::string, std::vector<Value>>> values;
-  for (const auto& flag : *flags) {
-    if (is_builtin(flag.name))
-      fail(file, span, fmt::format("builtin ARG {} cannot be overridden", flag.name));
-    Value v;
-    if (flag.value) {
-      v = expand(w, *flag.value, span);
-    } else if (const Value* cur = lookup(w, flag.name)) {
-      v = *cur;
-    } else {
-      fail(file, span,
-           fmt::format("--{} passes the current value of {}, but {} is not set here", flag.name,
-                       flag.name, flag.name));
-    }
-    auto it = std::find_if(values.begin(), values.end(),
-                           [&](const auto& e) { return e.first == flag.name; });
+  for (auto& [name, v] : build_arg_values(w, arg_words, span)) {
+    auto it =
+        std::find_if(values.begin(), values.end(), [&](const auto& e) { return e.first == name; });
     if (it == values.end())
-      values.push_back({flag.name, {std::move(v)}});
+      values.push_back({name, {std::move(v)}});
     else if (kind == EdgeKind::build)
       it->second.push_back(std::move(v));
     else
@@ -210,22 +247,22 @@ void Resolver::add_ref_edge(Walk& w, EdgeKind kind, const Value& ref_word,
       }
     combos = std::move(next);
   }
-  std::vector<std::string> plats;
-  for (const auto& pl : platforms) plats.push_back(expand(w, pl, span).text);
-  if (plats.empty()) plats.push_back(w.node.platform);
-  for (const auto& pl : plats)
-    for (const auto& c : combos) {
-      PendingEdge e = p;
-      e.overrides = c;
-      e.platform = pl;
-      w.pending.push_back(std::move(e));
-    }
+  return combos;
+}
+
+// The expanded --platform values, or the node's own platform.
+std::vector<std::string>
+Resolver::edge_platforms(Walk& w, const std::vector<std::string>& platforms, const Span& span) {
+  std::vector<std::string> out;
+  for (const auto& pl : platforms) out.push_back(expand(w, pl, span).text);
+  if (out.empty()) out.push_back(w.node.platform);
+  return out;
 }
 
 void Resolver::cmd_from(Walk& w, const Command& cmd) {
   FileId file = w.frames.back().file;
   auto words = join_grouped_words(cmd.args);
-  RefFlags f = parse_ref_flags(*this, file, cmd.span, "FROM", words, {"--platform", "--build-arg"},
+  RefFlags f = parse_ref_flags(file, cmd.span, "FROM", words, {"--platform", "--build-arg"},
                                {"--allow-privileged", "--pass-args"});
   if (f.next >= words.size()) fail(file, cmd.span, "FROM needs an image or a target reference");
   w.has_env = true;
@@ -271,7 +308,7 @@ void Resolver::cmd_from_dockerfile(Walk& w, const Command& cmd) {
 void Resolver::cmd_build(Walk& w, const Command& cmd) {
   FileId file = w.frames.back().file;
   auto words = join_grouped_words(cmd.args);
-  RefFlags f = parse_ref_flags(*this, file, cmd.span, "BUILD", words, {"--platform", "--build-arg"},
+  RefFlags f = parse_ref_flags(file, cmd.span, "BUILD", words, {"--platform", "--build-arg"},
                                {"--allow-privileged", "--pass-args", "--auto-skip"});
   if (f.next >= words.size()) fail(file, cmd.span, "BUILD needs a target reference");
   Value ref = expand(w, words[f.next], cmd.span);
@@ -287,7 +324,7 @@ void Resolver::cmd_build(Walk& w, const Command& cmd) {
 void Resolver::cmd_copy(Walk& w, const Command& cmd) {
   FileId file = w.frames.back().file;
   auto words = join_grouped_words(cmd.args);
-  RefFlags f = parse_ref_flags(*this, file, cmd.span, "COPY", words,
+  RefFlags f = parse_ref_flags(file, cmd.span, "COPY", words,
                                {"--chmod", "--chown", "--platform", "--build-arg"},
                                {"--dir", "--keep-ts", "--keep-own", "--if-exists",
                                 "--symlink-no-follow", "--allow-privileged", "--pass-args"});
@@ -310,81 +347,80 @@ void Resolver::cmd_copy(Walk& w, const Command& cmd) {
 void Resolver::cmd_do(Walk& w, const Command& cmd) {
   FileId file = w.frames.back().file;
   auto words = join_grouped_words(cmd.args);
-  RefFlags f = parse_ref_flags(*this, file, cmd.span, "DO", words, {},
-                               {"--allow-privileged", "--pass-args"});
+  RefFlags f =
+      parse_ref_flags(file, cmd.span, "DO", words, {}, {"--allow-privileged", "--pass-args"});
   if (f.next >= words.size()) fail(file, cmd.span, "DO needs a function reference");
-  Value word = expand(w, words[f.next], cmd.span);
-  if (word.dynamic) fail(file, cmd.span, "DO cannot call a function named by $(…)");
-  auto parsed = parse_target_ref(word.text);
-  if (!parsed.ok()) fail(file, cmd.span, parsed.error());
-  Reference ref = std::move(parsed).value();
-  if (!ref.is_function())
-    fail(file, cmd.span,
-         fmt::format("DO needs a function (an UPPER_CASE name); {} is a target, use BUILD or FROM",
-                     ref.target_string()));
+  Reference ref = function_ref(w, words[f.next], cmd.span);
   FileId fn_file = file_of(ref.earthfile, w.frames.back(), cmd.span, ref.to_string());
-  PendingEdge edge;
-  edge.kind = EdgeKind::do_function;
+  PendingEdge edge = new_edge(w, EdgeKind::do_function, cmd.span);
   edge.ref = ref;
   edge.ref_text = ref.to_string();
-  edge.file = file;
-  edge.span = cmd.span;
-  edge.step = w.step;
-  edge.conditional = w.conditional > 0;
   if (fn_file == kNone) {
-    note_alias_use(w, ref, cmd.span);
-    ref = dealias(w.frames.back(), ref);
-    edge.ref_text = ref.to_string();
-    if (!options_.allow_remote)
-      fail(file, cmd.span,
-           fmt::format("remote Earthfiles are not supported yet: {}", edge.ref_text));
-    edge.fixed_to = remote_node(ref);
+    Reference remote = remote_ref(w, ref, cmd.span);
+    edge.ref_text = remote.to_string();
+    edge.fixed_to = remote_node(remote);
     w.pending.push_back(std::move(edge));
     return;
   }
   note_alias_use(w, ref, cmd.span);
-  const auto& ast = graph_.files[fn_file]->ast;
-  const syntax::Function* fn = ast.find_function(ref.name);
-  if (!fn) unknown_target(*this, fn_file, ref.name, file, cmd.span);
+  const syntax::Function* fn = graph_.files[fn_file]->ast.find_function(ref.name);
+  if (!fn) unknown_target(fn_file, ref.name, file, cmd.span);
   std::string canon = canonical(fn_file, ref.name);
-  if (std::find(w.functions.begin(), w.functions.end(), canon) != w.functions.end()) {
-    std::string path = join(w.functions, " → ");
-    fail(file, cmd.span, fmt::format("function cycle: {} → {}", path, canon));
-  }
+  check_function_cycle(w, canon, cmd.span);
   edge.fixed_to = function_node(fn_file, ref.name);
   w.pending.push_back(std::move(edge));
+  Overrides overrides = do_overrides(w, ref, f.pass_args, words_from(words, f.next + 1), cmd.span);
+  walk_function(w, fn_file, *fn, canon, std::move(overrides), cmd.span);
+}
 
-  // A fresh scope: only the explicit args (and --pass-args), plus the
-  // globals and imports of the function's own Earthfile.
+// The reference a DO names: a function (UPPER_CASE), known statically.
+Reference Resolver::function_ref(Walk& w, const std::string& word, const Span& span) {
+  FileId file = w.frames.back().file;
+  Value v = expand(w, word, span);
+  if (v.dynamic) fail(file, span, "DO cannot call a function named by $(…)");
+  auto parsed = parse_target_ref(v.text);
+  if (!parsed.ok()) fail(file, span, parsed.error());
+  if (!parsed->is_function())
+    fail(file, span,
+         fmt::format("DO needs a function (an UPPER_CASE name); {} is a target, use BUILD or FROM",
+                     parsed->target_string()));
+  return std::move(parsed).value();
+}
+
+void Resolver::check_function_cycle(const Walk& w, const std::string& canon,
+                                    const Span& span) const {
+  if (std::find(w.functions.begin(), w.functions.end(), canon) == w.functions.end()) return;
+  fail(w.frames.back().file, span,
+       fmt::format("function cycle: {} → {}", join(w.functions, " → "), canon));
+}
+
+// A function's scope is fresh: only the explicit args (and --pass-args).
+Overrides Resolver::do_overrides(Walk& w, const Reference& ref, bool pass_args,
+                                 const std::vector<std::string>& arg_words, const Span& span) {
   Overrides overrides;
   Reference other = ref;
   other.earthfile.kind = EarthfileRef::Kind::remote; // never implicit passing into a DO
-  if (f.pass_args) overrides = base_overrides(w, other, true);
-  auto flags = parse_build_arg_flags(words_from(words, f.next + 1));
-  if (!flags.ok()) fail(file, cmd.span, flags.error());
-  for (const auto& flag : *flags) {
-    if (is_builtin(flag.name))
-      fail(file, cmd.span, fmt::format("builtin ARG {} cannot be overridden", flag.name));
-    if (flag.value) {
-      set_override(overrides, flag.name, expand(w, *flag.value, cmd.span));
-    } else if (const Value* cur = lookup(w, flag.name)) {
-      set_override(overrides, flag.name, *cur);
-    } else {
-      fail(file, cmd.span,
-           fmt::format("--{} passes the current value of {}, but {} is not set here", flag.name,
-                       flag.name, flag.name));
-    }
-  }
+  if (pass_args) overrides = base_overrides(w, other, true);
+  for (auto& [name, v] : build_arg_values(w, arg_words, span))
+    set_override(overrides, name, std::move(v));
+  return overrides;
+}
+
+// Inlines the function's recipe in a frame of its own, which also gets the
+// globals and imports of the function's Earthfile.
+void Resolver::walk_function(Walk& w, FileId fn_file, const syntax::Function& fn,
+                             const std::string& canon, Overrides overrides, const Span& span) {
+  FileId file = w.frames.back().file;
   Frame frame;
   frame.file = fn_file;
   frame.overrides = std::move(overrides);
   w.frames.push_back(std::move(frame));
-  eval_base(w, w.frames.back());
+  eval_base(w);
   ++w.scope_version;
   w.functions.push_back(canon);
   ++w.depth;
-  stack_.push_back({kNone, canon, file, cmd.span, true});
-  walk_block(w, fn->recipe);
+  stack_.push_back({kNone, canon, file, span, true});
+  walk_block(w, fn.recipe);
   stack_.pop_back();
   --w.depth;
   w.functions.pop_back();
@@ -394,7 +430,7 @@ void Resolver::cmd_do(Walk& w, const Command& cmd) {
 
 void Resolver::cmd_import(Walk& w, const Command& cmd) {
   FileId file = w.frames.back().file;
-  RefFlags f = parse_ref_flags(*this, file, cmd.span, "IMPORT", cmd.args, {},
+  RefFlags f = parse_ref_flags(file, cmd.span, "IMPORT", cmd.args, {},
                                {"--allow-privileged", "--pass-args"});
   auto rest = words_from(cmd.args, f.next);
   if (rest.empty()) fail(file, cmd.span, "IMPORT needs an Earthfile reference");
@@ -427,34 +463,19 @@ void Resolver::cmd_import(Walk& w, const Command& cmd) {
 void Resolver::cmd_save(Walk& w, const Command& cmd) {
   std::vector<std::string> words;
   for (const auto& a : cmd.args) words.push_back(expand(w, a, cmd.span).text);
-  if (cmd.name == "SAVE ARTIFACT") {
-    size_t as = std::find(words.begin(), words.end(), "AS") - words.begin();
-    if (as + 1 < words.size() && words[as + 1] == "LOCAL") {
-      std::vector<std::string> src;
-      for (size_t i = 0; i < as; ++i)
-        if (!words[i].starts_with("--")) src.push_back(words[i]);
-      std::string dest = as + 2 < words.size() ? words[as + 2] : "";
-      w.node.local_outputs.push_back(
-          fmt::format("artifact {} AS LOCAL {}", src.empty() ? "" : src[0], dest));
-    }
-    return;
-  }
-  bool push = std::find(words.begin(), words.end(), "--push") != words.end();
-  for (size_t i = 0; i < words.size(); ++i) {
-    if (words[i] == "--cache-from") {
-      ++i;
-      continue;
-    }
-    if (words[i].starts_with("--")) continue;
-    w.node.local_outputs.push_back(fmt::format("image {}{}", words[i], push ? " (push)" : ""));
-  }
+  std::optional<LocalOutput> out =
+      cmd.name == "SAVE ARTIFACT" ? save_artifact_output(words) : save_image_output(words);
+  if (!out) return;
+  out->file = w.frames.back().file;
+  out->span = cmd.span;
+  w.node.local_outputs.push_back(std::move(*out));
 }
 
 void Resolver::cmd_with_docker(Walk& w, const Command& cmd) {
   FileId file = w.frames.back().file;
   auto words = join_grouped_words(cmd.args);
   RefFlags f = parse_ref_flags(
-      *this, file, cmd.span, "WITH DOCKER", words,
+      file, cmd.span, "WITH DOCKER", words,
       {"--pull", "--load", "--compose", "--service", "--platform", "--cache-id", "--build-arg"},
       {"--allow-privileged", "--pass-args"});
   for (std::string load : f.loads) {
@@ -477,44 +498,21 @@ void Resolver::cmd_with_docker(Walk& w, const Command& cmd) {
 }
 
 void Resolver::walk_for(Walk& w, const syntax::ForStmt& node, const Span& span) {
-  FileId file = w.frames.back().file;
   if (!w.has_env)
-    fail(file, span,
+    fail(w.frames.back().file, span,
          "FOR needs a FROM or LOCALLY first: its list is evaluated in the build environment");
-  std::string seps = " \t\n";
-  size_t i = 0;
-  for (; i < node.args.size() && node.args[i].starts_with("--"); ++i) {
-    const std::string& a = node.args[i];
-    if (a == "--sep" && i + 1 < node.args.size())
-      seps = expand(w, node.args[++i], span).text;
-    else if (a.starts_with("--sep="))
-      seps = expand(w, a.substr(6), span).text;
-    else if ((a == "--secret" || a == "--mount") && i + 1 < node.args.size())
-      ++i;
-  }
-  if (i + 1 >= node.args.size() || node.args[i + 1] != "IN")
-    fail(file, span, "FOR syntax: FOR [--sep <chars>] <variable> IN <expression>");
-  std::string var = node.args[i];
-  auto list = words_from(node.args, i + 2);
+  ForHeader h = parse_for(w, node, span);
   bool dynamic =
-      std::any_of(list.begin(), list.end(), [](const auto& s) { return has_shell_out(s); });
+      std::any_of(h.list.begin(), h.list.end(), [](const auto& s) { return has_shell_out(s); });
   std::vector<Value> items;
   if (dynamic) {
-    items.push_back({join(list, " "), true});
+    items.push_back({join(h.list, " "), true}); // walked once, conditionally
     ++w.conditional;
   } else {
-    std::string text;
-    for (const auto& word : list) text += expand(w, word, span).text + " ";
-    size_t b = 0;
-    while (b < text.size()) {
-      size_t e = text.find_first_of(seps + " ", b);
-      if (e == std::string::npos) e = text.size();
-      if (e > b) items.push_back({text.substr(b, e - b), false});
-      b = e + 1;
-    }
+    items = for_items(w, h, span);
   }
   for (auto& item : items) {
-    w.frames.back().vars.push_back({var, std::move(item), VarKind::arg});
+    w.frames.back().vars.push_back({h.var, std::move(item), VarKind::arg});
     ++w.scope_version;
     size_t mark = w.frames.back().vars.size() - 1;
     walk_block(w, node.body);
@@ -523,6 +521,41 @@ void Resolver::walk_for(Walk& w, const syntax::ForStmt& node, const Span& span) 
     ++w.scope_version;
   }
   if (dynamic) --w.conditional;
+}
+
+// `FOR [--sep <chars>] [--secret|--mount x] <variable> IN <words>`.
+ForHeader Resolver::parse_for(Walk& w, const syntax::ForStmt& node, const Span& span) {
+  ForHeader h;
+  size_t i = 0;
+  for (; i < node.args.size() && node.args[i].starts_with("--"); ++i) {
+    const std::string& a = node.args[i];
+    if (a == "--sep" && i + 1 < node.args.size())
+      h.seps = expand(w, node.args[++i], span).text;
+    else if (a.starts_with("--sep="))
+      h.seps = expand(w, a.substr(6), span).text;
+    else if ((a == "--secret" || a == "--mount") && i + 1 < node.args.size())
+      ++i;
+  }
+  if (i + 1 >= node.args.size() || node.args[i + 1] != "IN")
+    fail(w.frames.back().file, span, "FOR syntax: FOR [--sep <chars>] <variable> IN <expression>");
+  h.var = node.args[i];
+  h.list = words_from(node.args, i + 2);
+  return h;
+}
+
+// A static list: the expanded words, split at the separators.
+std::vector<Value> Resolver::for_items(Walk& w, const ForHeader& h, const Span& span) {
+  std::string text;
+  for (const auto& word : h.list) text += expand(w, word, span).text + " ";
+  std::vector<Value> items;
+  size_t b = 0;
+  while (b < text.size()) {
+    size_t e = text.find_first_of(h.seps + " ", b);
+    if (e == std::string::npos) e = text.size();
+    if (e > b) items.push_back({text.substr(b, e - b), false});
+    b = e + 1;
+  }
+  return items;
 }
 
 } // namespace earth::resolve

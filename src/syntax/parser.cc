@@ -3,8 +3,6 @@
 // target header so that one run reports the errors of every section.
 #include "earth/syntax/parser.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -373,54 +371,26 @@ ParseResult parse(const SourceFile& source) {
   return r;
 }
 
-std::string earthfile_in(const std::string& dir) {
+std::string earthfile_in(const std::string& dir, const Disk& disk) {
   for (const char* name : {"Earthfile", "build.earth"}) {
     std::string candidate = fs::join(dir, name);
-    struct stat st {};
     // Only a name that is certainly absent is skipped: one that cannot be
     // checked (EACCES...) is returned so that reading it says why.
-    if (::lstat(candidate.c_str(), &st) == 0 || (errno != ENOENT && errno != ENOTDIR))
+    FileStat st = disk.lstat(candidate);
+    if (st.kind != FileStat::Kind::missing || (st.error != ENOENT && st.error != ENOTDIR))
       return candidate;
   }
   return {};
 }
 
-Result<std::string> read_earthfile(const std::string& path) {
-  // O_NONBLOCK: opening a FIFO must not wait for a writer.
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) return Failure{errno_message(path, errno)};
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    int err = errno;
-    ::close(fd);
-    return Failure{errno_message(path, err)};
-  }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    const char* kind = S_ISDIR(st.st_mode)    ? "a directory"
-                       : S_ISFIFO(st.st_mode) ? "a FIFO"
-                       : S_ISSOCK(st.st_mode) ? "a socket"
-                       : S_ISCHR(st.st_mode)  ? "a character device"
-                       : S_ISBLK(st.st_mode)  ? "a block device"
-                                              : "not a regular file";
-    return Failure{fmt::format("{}: is {}; an Earthfile must be a regular file", path, kind)};
-  }
-  std::string text;
-  text.reserve(static_cast<size_t>(st.st_size));
-  char buf[1 << 16];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      return Failure{errno_message(path, err)};
-    }
-    if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return text;
+Result<std::string> read_earthfile(const std::string& path, const Disk& disk) {
+  // Checked first for the message; the read refuses a non-regular file too
+  // (one swapped in after the check), without blocking.
+  FileStat st = disk.stat(path);
+  if (st.kind == FileStat::Kind::missing) return Failure{errno_message(path, st.error)};
+  if (st.kind != FileStat::Kind::file)
+    return Failure{fmt::format("{}: is {}; an Earthfile must be a regular file", path, st.what)};
+  return disk.read_file(path);
 }
 
 Earthfile parse_file_or_throw(const std::string& path) {

@@ -65,7 +65,5 @@ int cmd_image_push(Args& args);
 // also used by `earth graph`.
 int cmd_build(Args& args);
 int cmd_graph(Args& args);
-// Whether the words are a build invocation (a target ref, or build flags).
-bool is_build_invocation(const std::vector<std::string>& words);
 
 } // namespace earth::cli

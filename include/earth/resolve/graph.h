@@ -70,6 +70,19 @@ struct Step {
   std::vector<EdgeId> edges; // edges this command creates
 };
 
+// What a target saves for the host: an artifact AS LOCAL, or an image
+// (SAVE IMAGE). Produced only when its node is an output (§5.6).
+struct LocalOutput {
+  enum class Kind : uint8_t { artifact, image };
+  Kind kind = Kind::artifact;
+  std::string source;              // artifact: the path in the target ("/x"); may be empty
+  std::string local_dest;          // artifact: the host path after AS LOCAL; may be empty
+  std::vector<std::string> images; // image: its names, in order
+  bool push = false;               // image: SAVE IMAGE --push
+  FileId file = kNone;             // where the SAVE command is
+  syntax::Span span;
+};
+
 struct Node {
   enum class Kind : uint8_t { target, function };
   Kind kind = Kind::target;
@@ -83,7 +96,7 @@ struct Node {
   std::vector<Step> steps;
   // Variable snapshots, in declaration order, shared by consecutive steps.
   std::vector<std::vector<Binding>> scopes;
-  std::vector<std::string> local_outputs; // "artifact /x AS LOCAL ./x", "image app:latest"
+  std::vector<LocalOutput> local_outputs; // in statement order
   bool output = false;                    // reached from the CLI target by BUILDs only (§5.6)
   bool push = false;                      // `output` and the run has --push
 };

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "earth/base/disk.h"
 #include "earth/base/error.h"
 #include "earth/resolve/graph.h"
 #include "earth/syntax/diagnostic.h"
@@ -59,7 +60,10 @@ struct Options {
   // instead of an error (for an overview graph of every target).
   bool placeholder_required = false;
   std::string version = "0.1.0";
-  GitProbe git = probe_git;    // called at most once per directory, only if needed
+  GitProbe git = probe_git; // called at most once per directory, only if needed
+  // Where Earthfiles are read from; must outlive the resolve. Default: the
+  // real filesystem.
+  const Disk* disk = nullptr;
   ParseFn parse;               // default: syntax::parse
   std::string native_platform; // default: from uname
   std::string user_platform;   // default: native
@@ -70,13 +74,6 @@ struct Options {
 Graph resolve(const std::string& target, const Options& options);
 // Resolves several CLI targets into one graph (shared instances are one node).
 Graph resolve_all(const std::vector<std::string>& targets, const Options& options);
-
-// Reads CLI build args: `.arg` in `dir` (KEY=value lines, `#` comments, no
-// quote stripping), then EARTH_BUILD_ARGS / EARTHLY_BUILD_ARGS ("K=v,K2=v2"),
-// then `--build-arg K=v` values, then `flags` (`--K=v`, `--K v`).
-std::vector<std::pair<std::string, std::string>>
-collect_overrides(const std::string& arg_file, const std::vector<std::string>& build_arg_values,
-                  const std::vector<std::string>& flags);
 
 // One ARG statement of a target, read statically (for `earth ls -a`).
 struct ArgDecl {

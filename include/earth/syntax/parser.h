@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "earth/base/disk.h"
 #include "earth/base/error.h"
 #include "earth/syntax/ast.h"
 #include "earth/syntax/diagnostic.h"
@@ -32,11 +33,11 @@ ParseResult parse_syntax_only(const SourceFile& source);
 // The Earthfile of directory `dir`: `Earthfile`, else the legacy
 // `build.earth`; empty if there is neither. A name that cannot be checked
 // (permission denied...) is returned, so that reading it reports why.
-std::string earthfile_in(const std::string& dir);
+std::string earthfile_in(const std::string& dir, const Disk& disk = real_disk());
 
 // Reads an Earthfile: a regular file only (a FIFO would block, a device never
 // end). Failures name the path and what is wrong with it.
-Result<std::string> read_earthfile(const std::string& path);
+Result<std::string> read_earthfile(const std::string& path, const Disk& disk = real_disk());
 
 // Reads `path` (read_earthfile) and parses it; a read failure throws
 // earth::Error. On any diagnostic throws earth::Error whose message is every

@@ -1,7 +1,8 @@
 // Golden tests for the resolver. A case is a directory:
 //   resolve-ok-NAME/    Earthfiles, `args`, expected.txt (the dry-run graph dump)
 //   resolve-fail-NAME/  Earthfiles, `args`, expected.txt (the rendered diagnostic)
-// `args` holds the CLI words: `[graph|json|dot] +target [--K=v…]`; with
+// `args` holds the CLI words: `[graph|json|dot] [flags] +target [--K=v…]`,
+// read by request::parse_build_request as `earth` reads them; with
 // `graph`, remote references become placeholder nodes as in `earth graph`;
 // `json` and `dot` also print `earth graph --format json|dot`. A `.arg`
 // file in the case directory is read like the one in the CLI's cwd.
@@ -14,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "earth/base/fs.h"
+#include "earth/request/build_request.h"
 #include "earth/resolve/reference.h"
 #include "earth/resolve/resolve.h"
 
@@ -55,27 +57,15 @@ std::string run_case(const std::string& dir) {
   bool graph = !words.empty() && (words[0] == "graph" || json || dot);
   if (graph) words.erase(words.begin());
   if (words.empty()) return "empty args file\n";
-  Options o;
-  o.project_dir = dir;
-  o.native_platform = "linux/amd64";
-  o.git = fake_git;
-  o.allow_remote = graph;
-  std::vector<std::string> flags(words.begin() + 1, words.end());
-  std::vector<std::string> build_args;
-  for (size_t i = 0; i < flags.size();) {
-    if (flags[i] == "--push") {
-      o.push = true;
-      flags.erase(flags.begin() + static_cast<long>(i));
-    } else if (flags[i] == "--build-arg" && i + 1 < flags.size()) {
-      build_args.push_back(flags[i + 1]);
-      flags.erase(flags.begin() + static_cast<long>(i), flags.begin() + static_cast<long>(i) + 2);
-    } else {
-      ++i;
-    }
-  }
   try {
-    o.overrides = collect_overrides(fs::join(dir, ".arg"), build_args, flags);
-    Graph g = resolve(words[0], o);
+    // The CLI's own reader: flags, .arg (in the case directory), build args.
+    request::BuildRequest req = request::parse_build_request(words, dir);
+    Options& o = req.options;
+    o.project_dir = dir;
+    o.native_platform = "linux/amd64";
+    o.git = fake_git;
+    o.allow_remote = graph;
+    Graph g = resolve(req.target, o);
     return json ? to_json(g) : dot ? to_dot(g) : dry_run_text(g);
   } catch (const Error& e) {
     return std::string(e.what()) + "\n";

@@ -5,10 +5,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <map>
 
 #include <gtest/gtest.h>
 
+#include "earth/base/disk.h"
 #include "earth/base/fs.h"
 
 namespace earth::resolve {
@@ -55,16 +55,83 @@ protected:
   }
 };
 
-TEST_F(ResolveTest, DedupAndParseOnce) {
+// The same, on a VirtualDisk: these tests touch no file.
+class InMemoryResolveTest : public ResolveTest {
+protected:
+  VirtualDisk disk;
+
+  void write(const std::string& rel, const std::string& text) {
+    disk.add_file(fs::join("/project", rel), text);
+  }
+  Options options(std::vector<std::pair<std::string, std::string>> overrides = {}) {
+    Options o = ResolveTest::options(std::move(overrides));
+    o.project_dir = "/project";
+    o.disk = &disk;
+    return o;
+  }
+};
+
+TEST_F(InMemoryResolveTest, DedupAndParseOnce) {
   write("Earthfile", "VERSION 0.8\nall:\n  BUILD ./lib+a\n  BUILD ./lib+b\n  BUILD ./lib+a\n");
   write("lib/Earthfile", "VERSION 0.8\na:\n  FROM alpine\nb:\n  FROM +a\n  COPY ../lib+a/x .\n");
   Graph g = resolve("+all", options());
   EXPECT_EQ(count(g, "./lib+a"), 1u);
   EXPECT_EQ(parses, 2);
+  EXPECT_EQ(disk.reads(), 2);
   EXPECT_EQ(g.build_order().back(), g.root);
 }
 
-TEST_F(ResolveTest, MatrixAndOverrides) {
+TEST_F(InMemoryResolveTest, MissingDirectoryAndEarthfile) {
+  write("Earthfile", "VERSION 0.8\nall:\n  BUILD ./nope+t\n  BUILD ./empty+t\n");
+  disk.add_dir("/project/empty");
+  try {
+    resolve("+all", options());
+    FAIL() << "resolved a missing directory";
+  } catch (const DiagnosticError& e) {
+    EXPECT_EQ(e.diagnostic().message, "no such directory ./nope (for ./nope+t)");
+  }
+  write("Earthfile", "VERSION 0.8\nall:\n  BUILD ./empty+t\n");
+  try {
+    resolve("+all", options());
+    FAIL() << "resolved a directory without an Earthfile";
+  } catch (const DiagnosticError& e) {
+    EXPECT_EQ(e.diagnostic().message, "no Earthfile in ./empty (for ./empty+t; tried "
+                                      "./empty/Earthfile and ./empty/build.earth)");
+  }
+}
+
+TEST_F(InMemoryResolveTest, OutputsAreTypedData) {
+  write("Earthfile", "VERSION 0.8\nt:\n  FROM alpine\n  ARG V=1\n"
+                     "  SAVE ARTIFACT --keep-ts /x AS LOCAL out/$V\n  SAVE ARTIFACT /y\n"
+                     "  SAVE IMAGE --push --cache-from c:1 app:$V app:latest\n");
+  Graph g = resolve("+t", options());
+  const Node& n = node(g, "+t");
+  ASSERT_EQ(n.local_outputs.size(), 2u);
+  const LocalOutput& a = n.local_outputs[0];
+  EXPECT_EQ(a.kind, LocalOutput::Kind::artifact);
+  EXPECT_EQ(a.source, "/x");
+  EXPECT_EQ(a.local_dest, "out/1");
+  EXPECT_EQ(a.span.begin.line, 5u);
+  const LocalOutput& i = n.local_outputs[1];
+  EXPECT_EQ(i.kind, LocalOutput::Kind::image);
+  EXPECT_EQ(i.images, (std::vector<std::string>{"app:1", "app:latest"}));
+  EXPECT_TRUE(i.push);
+  EXPECT_EQ(i.file, 0u);
+}
+
+TEST_F(InMemoryResolveTest, WildcardBuildsListTheVirtualDisk) {
+  write("Earthfile", "VERSION --wildcard-builds 0.8\nall:\n  BUILD ./svc/*+t\n");
+  write("svc/b/Earthfile", "VERSION 0.8\nt:\n  FROM alpine\n");
+  write("svc/a/Earthfile", "VERSION 0.8\nt:\n  FROM alpine\n");
+  write("svc/none/README", "");
+  Graph g = resolve("+all", options());
+  const Node& all = node(g, "+all");
+  ASSERT_EQ(all.out.size(), 2u);
+  EXPECT_EQ(g.edges[all.out[0]].ref, "./svc/a+t");
+  EXPECT_EQ(g.edges[all.out[1]].ref, "./svc/b+t");
+}
+
+TEST_F(InMemoryResolveTest, MatrixAndOverrides) {
   write("Earthfile", "VERSION 0.8\nall:\n  BUILD +t --X=1 --X=2 --Y=a\nt:\n  ARG X\n  ARG Y=b\n"
                      "  ARG Z=$X-$Y\n  FROM alpine\n");
   Graph g = resolve("+all", options());
@@ -75,7 +142,7 @@ TEST_F(ResolveTest, MatrixAndOverrides) {
     }
 }
 
-TEST_F(ResolveTest, ImplicitPassingOnlyWithinOneFile) {
+TEST_F(InMemoryResolveTest, ImplicitPassingOnlyWithinOneFile) {
   write("Earthfile", "VERSION 0.8\nall:\n  BUILD +t\n  BUILD ./lib+t\nt:\n  ARG X=d\n");
   write("lib/Earthfile", "VERSION 0.8\nt:\n  ARG X=d\n");
   Graph g = resolve("+all", options({{"X", "cli"}}));
@@ -83,7 +150,7 @@ TEST_F(ResolveTest, ImplicitPassingOnlyWithinOneFile) {
   EXPECT_EQ(arg(node(g, "./lib+t"), "X"), "d");
 }
 
-TEST_F(ResolveTest, OutputFollowsBuildChainOnly) {
+TEST_F(InMemoryResolveTest, OutputFollowsBuildChainOnly) {
   write("Earthfile", "VERSION 0.8\nall:\n  BUILD +a\n  FROM +b\na:\n  FROM +c\n  BUILD +d\n"
                      "b:\n  FROM alpine\nc:\n  FROM alpine\nd:\n  FROM alpine\n");
   Graph g = resolve("+all", options());
@@ -94,7 +161,7 @@ TEST_F(ResolveTest, OutputFollowsBuildChainOnly) {
   EXPECT_FALSE(node(g, "+c").output);
 }
 
-TEST_F(ResolveTest, CycleNamesThePath) {
+TEST_F(InMemoryResolveTest, CycleNamesThePath) {
   write("Earthfile", "VERSION 0.8\na:\n  BUILD ./lib+b\n");
   write("lib/Earthfile", "VERSION 0.8\nb:\n  FROM alpine\n  BUILD ../+a\n");
   try {
@@ -150,29 +217,6 @@ TEST_F(ResolveTest, DynamicValuesStayUnexpanded) {
   ASSERT_EQ(u.args.size(), 1u);
   EXPECT_TRUE(u.args[0].value.dynamic);
   EXPECT_EQ(u.args[0].value.text, "$(date +%s)");
-}
-
-TEST_F(ResolveTest, CollectOverridesPrecedence) {
-  write(".arg", "# comment\nA=file\nB=file\nC=\"q\"\n");
-  auto o = collect_overrides(fs::join(dir.path(), ".arg"), {"B=flag"}, {"--A=cli", "--D", "d"});
-  std::map<std::string, std::string> last;
-  for (const auto& [k, v] : o) last[k] = v;
-  EXPECT_EQ(last["A"], "cli");
-  EXPECT_EQ(last["B"], "flag");
-  EXPECT_EQ(last["C"], "\"q\"");
-  EXPECT_EQ(last["D"], "d");
-}
-
-TEST_F(ResolveTest, BuildArgsFromEnvironment) {
-  setenv("EARTHLY_BUILD_ARGS", "A=earthly,B=earthly", 1);
-  setenv("EARTH_BUILD_ARGS", "B=earth", 1);
-  auto o = collect_overrides("", {}, {});
-  unsetenv("EARTHLY_BUILD_ARGS");
-  unsetenv("EARTH_BUILD_ARGS");
-  std::map<std::string, std::string> last;
-  for (const auto& [k, v] : o) last[k] = v;
-  EXPECT_EQ(last["A"], "earthly");
-  EXPECT_EQ(last["B"], "earth");
 }
 
 TEST_F(ResolveTest, RemotePlaceholdersOnlyWhenAllowed) {
