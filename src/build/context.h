@@ -65,6 +65,7 @@ struct TargetResult {
   std::vector<ImageOutput> images;
   bool all_cached = true;
   bool finished = false; // the recipe ran to its end
+  bool shown = false;    // a step was reported (target_started was sent)
 };
 
 struct Context {

@@ -59,12 +59,13 @@ private:
     auto& status = ctx_.services.status;
     auto start = Clock::now();
     try {
-      status.target_started(name);
+      // A target is shown from its first step on: one with nothing to run
+      // (BUILDs only, ARGs only) stays out of the log.
       TargetResult r = TargetRun(ctx_, id).run();
       r.finished = true;
-      bool cached = r.all_cached;
+      bool cached = r.all_cached, shown = r.shown;
       ctx_.results[id] = std::move(r);
-      status.target_finished(name, cached, Clock::now() - start);
+      if (shown) status.target_finished(name, cached, Clock::now() - start);
       std::lock_guard lock(mu_);
       plan_.finished(id);
     } catch (...) {
@@ -191,7 +192,7 @@ std::unique_ptr<Context> open_context(const resolve::Graph& graph, const BuildOp
 void count(const Context& ctx, output::BuildTotals& totals) {
   for (resolve::NodeId id : ctx.graph.build_order()) {
     const auto& r = ctx.results[id];
-    if (!r.finished) continue;
+    if (!r.finished || !r.shown) continue; // targets with no step are not counted
     ++totals.targets;
     totals.targets_cached += r.all_cached ? 1 : 0;
   }

@@ -105,6 +105,10 @@ std::string TargetRun::make_dir(const Command& cmd, Digest& key, const Fill& fil
   if (cache_off()) key = plan::unique_key(key);
   output::StepInfo si = info(cmd);
   auto& status = ctx_.services.status;
+  if (!result_.shown) {
+    result_.shown = true;
+    status.target_started(name_);
+  }
   if (ctx_.steps.has(key)) {
     ++ctx_.steps_cached;
     status.step_cached(si);

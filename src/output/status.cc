@@ -8,8 +8,11 @@ namespace earth::output {
 
 namespace {
 
+// "840ms" under a second, "12.3s" above.
 std::string seconds(Duration d) {
-  return fmt::format("{:.1f}s", std::chrono::duration<double>(d).count());
+  double s = std::chrono::duration<double>(d).count();
+  if (s < 1) return fmt::format("{}ms", static_cast<long>(s * 1000 + 0.5));
+  return fmt::format("{:.1f}s", s);
 }
 
 class PlainStatus : public Status {
