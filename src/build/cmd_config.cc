@@ -9,6 +9,7 @@
 #include "earth/base/strings.h"
 #include "earth/plan/keys.h"
 #include "earth/resolve/scope.h"
+#include "tree.h"
 
 namespace earth::build {
 
@@ -124,7 +125,6 @@ void labels(TargetRun& t, const syntax::Command& cmd, image::RuntimeConfig& c) {
 
 void cache(TargetRun& t, const syntax::Command& cmd) {
   auto f = t.flags(cmd, cmd.args, {"--sharing", "--id", "--mode", "--chmod"}, {"--persist"});
-  if (f.has("--persist")) t.fail(cmd, "CACHE --persist is not supported yet");
   if (f.next + 1 != cmd.args.size()) t.fail(cmd, "CACHE needs exactly one path");
   std::string target = t.in_workdir(t.expand(cmd, cmd.args[f.next]));
   std::string sharing = t.expand(cmd, f.last("--sharing", "locked"));
@@ -140,12 +140,14 @@ void cache(TargetRun& t, const syntax::Command& cmd) {
     if (*end || m > 07777) t.fail(cmd, "CACHE --mode needs an octal mode like 0755, not " + mode);
     ::chmod(c.host_dir.c_str(), static_cast<mode_t>(m));
   }
+  if (f.has("--persist")) c.persist = &cmd;
   t.env().caches.push_back(c);
   t.env().key = plan::KeyBuilder("CACHE", t.env().key)
                     .add("path", target)
                     .add("id", id)
                     .add("sharing", sharing)
                     .add("mode", mode)
+                    .add("persist", c.persist ? 1 : 0)
                     .finish();
 }
 
@@ -223,6 +225,28 @@ void cmd_config(TargetRun& t, const syntax::Command& cmd) {
     t.fail(cmd, cmd.name + " is not a config command");
   }
   env.key = key.finish();
+}
+
+void persist_caches(TargetRun& t) {
+  if (t.env().key == t.env().persisted) return; // nothing ran since the last time
+  bool any = false;
+  for (const CacheDir& c : t.env().caches) {
+    if (!c.persist) continue;
+    // Keyed by the state it was made from: a rerun with every step reused
+    // reuses the layer too, like the RUNs that filled the cache.
+    Digest key = plan::KeyBuilder("CACHE --persist", t.env().key).add("path", c.target).finish();
+    std::string dir = t.make_dir(*c.persist, key, [&](const std::string& layer) -> Result<void> {
+      if (auto r = make_parents(layer, c.target); !r) return r;
+      CopyOptions o;
+      o.keep_ts = true;
+      o.keep_own = true;
+      return copy_entry(LayerView({c.host_dir}), "/", layer + c.target, o);
+    });
+    t.env().layers.push_back(dir);
+    t.env().key = key;
+    any = true;
+  }
+  if (any) t.env().persisted = t.env().key;
 }
 
 CacheDir cache_dir(TargetRun& t, const syntax::Command& cmd, const std::string& target,

@@ -129,6 +129,7 @@ void cmd_save_image(TargetRun& t, const syntax::Command& cmd) {
   if (f.has("--push") && t.ctx().options.push)
     t.fail(cmd, "SAVE IMAGE --push with earth --push is not supported yet");
   if (!t.env().started) t.fail(cmd, "SAVE IMAGE needs a FROM first");
+  persist_caches(t);
   ImageOutput out;
   for (size_t i = f.next; i < cmd.args.size(); ++i) out.names.push_back(t.expand(cmd, cmd.args[i]));
   out.env = t.env();

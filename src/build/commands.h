@@ -19,6 +19,10 @@ void cmd_save_image(TargetRun& t, const syntax::Command& cmd);
 // cmd_config.cc: ENV, WORKDIR, USER, ENTRYPOINT, CMD, EXPOSE, LABEL, VOLUME,
 // HEALTHCHECK, HOST, CACHE, and ARG/LET/SET (values come from the resolver).
 void cmd_config(TargetRun& t, const syntax::Command& cmd);
+// CACHE --persist (0.8): before SAVE IMAGE and at the end of the recipe, the
+// contents of each persisted cache dir become a layer at its path, so the
+// image (and targets that FROM this one) keep them.
+void persist_caches(TargetRun& t);
 // The host dir of a cache (CACHE or RUN --mount=type=cache) at `target`:
 // global with an `id`, else private to the target instance and path.
 CacheDir cache_dir(TargetRun& t, const syntax::Command& cmd, const std::string& target,

@@ -11,6 +11,7 @@
 #include "earth/build/build.h"
 #include "earth/image/image_store.h"
 #include "earth/store/snapshots.h"
+#include "earth/syntax/ast.h"
 #include "trash.h"
 
 namespace earth::build {
@@ -21,6 +22,7 @@ struct CacheDir {
   std::string host_dir;  // <cache>/mounts/<id digest>
   std::string lock_path; // <host_dir>.lock: serialises `locked` users, marks a `private` one busy
   std::string sharing;   // locked | shared | private
+  const syntax::Command* persist = nullptr; // CACHE --persist: copied into the image at the end
 };
 
 // The build environment at one point of a recipe: a filesystem made of
@@ -33,6 +35,7 @@ struct EnvState {
   image::RuntimeConfig config;
   std::vector<std::pair<std::string, std::string>> hosts; // HOST name address
   std::vector<CacheDir> caches;
+  Digest persisted;     // the key right after the last CACHE --persist layer
   bool started = false; // a FROM (or implicit FROM +base) happened
 };
 

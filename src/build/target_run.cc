@@ -176,6 +176,7 @@ TargetResult TargetRun::run() {
   }
   implicit_base();
   run_block(*recipe);
+  persist_caches(*this);
   return std::move(result_);
 }
 

@@ -387,5 +387,22 @@ TEST_F(EngineTest, ASymlinkOutOfTheContextIsNotFollowedOutOfIt) {
   EXPECT_THROW(build("+t"), resolve::DiagnosticError) << "/etc/passwd is outside the context";
 }
 
+TEST_F(EngineTest, CachePersistPutsTheCacheIntoTheImage) {
+  // The fake RUN writes into the cache dir mounted at /c.
+  runtime.set_action([](const exec::RunSpec& spec) -> Result<exec::RunResult> {
+    for (const auto& m : spec.mounts)
+      if (m.target == "/c") (void)fs::write_file_atomic(fs::join(m.source, "dep.txt"), "cached");
+    return exec::RunResult{.exit_status = 0};
+  });
+  write("Earthfile", "VERSION 0.8\nFROM scratch\nt:\n  CACHE --persist /c\n  RUN fill\n"
+                     "user:\n  FROM +t\n  SAVE ARTIFACT /c/dep.txt AS LOCAL out/dep.txt\n"
+                     "plain:\n  CACHE /c\n  RUN fill\nplainuser:\n  FROM +plain\n"
+                     "  SAVE ARTIFACT --if-exists /c/dep.txt AS LOCAL out/plain.txt\n");
+  build("+user");
+  EXPECT_EQ(read("out/dep.txt"), "cached") << "--persist keeps the cache in the target's image";
+  build("+plainuser");
+  EXPECT_EQ(read("out/plain.txt"), "<missing>") << "without --persist the cache is not kept";
+}
+
 } // namespace
 } // namespace earth::build
