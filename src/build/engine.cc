@@ -108,7 +108,7 @@ void write_only_artifact(Context& ctx, output::BuildTotals& totals) {
   const std::string& dest = ctx.options.only_artifact_dest;
   out.host_dest = fs::normalize(dest.starts_with("/") ? dest : fs::join(fs::current_dir(), dest));
   if (dest.ends_with("/") || dest == ".") out.host_dest += "/";
-  auto written = write_artifact(out);
+  auto written = write_artifact(out, ctx.options.cache_dir);
   if (!written) throw BuildError("--artifact: " + written.error());
   for (auto& w : *written)
     totals.outputs.push_back(
@@ -139,7 +139,7 @@ void write_outputs(Context& ctx, output::BuildTotals& totals) {
     std::string name = display_name(ctx.graph, id);
     if (!opts.only_image)
       for (const auto& a : r.local_artifacts) {
-        auto written = write_artifact(a);
+        auto written = write_artifact(a, ctx.options.cache_dir);
         if (!written)
           throw BuildError(
               fmt::format("{}: writing artifact to {}: {}", name, a.shown_dest, written.error()));

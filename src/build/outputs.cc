@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "earth/base/fs.h"
 #include "earth/exec/linux_runtime.h"
 #include "earth/plan/keys.h"
@@ -50,9 +52,52 @@ Result<void> replace_with(const LayerView& view, const std::string& src, const s
   return {};
 }
 
+// What the host holds at `path`, from lstat alone (ninja's price): every
+// entry's relative path, type, mode, size, inode and change time. Any write,
+// chmod or replacement of the output changes it.
+Digest host_signature(const std::string& path) {
+  Hasher h("earth.output-stat.v1");
+  std::vector<std::pair<std::string, std::string>> todo{{path, ""}};
+  while (!todo.empty()) {
+    auto [abs, rel] = std::move(todo.back());
+    todo.pop_back();
+    struct stat st;
+    if (::lstat(abs.c_str(), &st) != 0) {
+      h.add("missing", rel);
+      continue;
+    }
+    h.add("path", rel).add("mode", int64_t(st.st_mode)).add("size", int64_t(st.st_size));
+    h.add("ino", int64_t(st.st_ino)).add("dev", int64_t(st.st_dev));
+    h.add("ctime", int64_t(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec);
+    if (!S_ISDIR(st.st_mode)) continue;
+    auto names = fs::list_dir(abs);
+    if (!names) continue;
+    std::sort(names->rbegin(), names->rend()); // popped in sorted order
+    for (const auto& n : *names) todo.emplace_back(abs + "/" + n, rel + "/" + n);
+  }
+  return h.finish();
+}
+
+// Writes `src` to `to` unless the marker says this very artifact was written
+// there and the host still holds what was written: a no-op build rewrites
+// no output.
+Result<void> write_if_changed(const LayerView& view, const ArtifactOutput& out,
+                              const std::string& src, const std::string& to,
+                              const std::string& cache_dir) {
+  Digest key =
+      plan::KeyBuilder("local-output", out.tree.key).add("src", src).add("to", to).finish();
+  std::string marker = fs::join(fs::join(cache_dir, "outputs"), key.hex());
+  if (auto text = fs::read_file(marker); text && *text == host_signature(to).hex()) return {};
+  if (auto r = replace_with(view, src, to); !r) return r;
+  (void)fs::make_dirs(fs::dirname(marker));
+  (void)fs::write_file_atomic(marker, host_signature(to).hex());
+  return {};
+}
+
 } // namespace
 
-Result<std::vector<std::string>> write_artifact(const ArtifactOutput& out) {
+Result<std::vector<std::string>> write_artifact(const ArtifactOutput& out,
+                                                const std::string& cache_dir) {
   LayerView view(out.tree.layers);
   std::vector<std::string> written;
   std::string dest = out.host_dest;
@@ -65,7 +110,7 @@ Result<std::vector<std::string>> write_artifact(const ArtifactOutput& out) {
       if (into_dir || fs::is_dir(dest)) to = fs::join(dest, fs::basename(p));
     }
     if (to.ends_with("/")) to.pop_back();
-    if (auto r = replace_with(view, p, to); !r) return Failure{r.error()};
+    if (auto r = write_if_changed(view, out, p, to, cache_dir); !r) return Failure{r.error()};
     written.push_back(to);
   }
   return written;

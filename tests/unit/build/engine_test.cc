@@ -404,5 +404,22 @@ TEST_F(EngineTest, CachePersistPutsTheCacheIntoTheImage) {
   EXPECT_EQ(read("out/plain.txt"), "<missing>") << "without --persist the cache is not kept";
 }
 
+TEST_F(EngineTest, AnUnchangedOutputIsNotRewritten) {
+  write("Earthfile", "VERSION 0.8\nFROM scratch\nt:\n  RUN write x 1\n  SAVE ARTIFACT x AS LOCAL "
+                     "out/x\n");
+  auto inode = [&] {
+    struct stat st {};
+    ::lstat(fs::join(dir.path(), "out/x").c_str(), &st);
+    return st.st_ino;
+  };
+  build("+t");
+  auto first = inode();
+  build("+t");
+  EXPECT_EQ(inode(), first) << "a no-op build must not replace the output";
+  write("out/x", "edited by hand");
+  build("+t");
+  EXPECT_EQ(read("out/x"), "1") << "an output changed on disk is written again";
+}
+
 } // namespace
 } // namespace earth::build
