@@ -131,15 +131,8 @@ void cache(TargetRun& t, const syntax::Command& cmd) {
   if (sharing != "locked" && sharing != "shared" && sharing != "private")
     t.fail(cmd, "CACHE --sharing must be locked, shared or private, not " + sharing);
   std::string id = t.expand(cmd, f.last("--id"));
-  CacheDir c = cache_dir(t, cmd, target, id, sharing);
-  std::string mode = f.last("--mode", f.last("--chmod"));
-  if (!mode.empty()) {
-    mode = t.expand(cmd, mode);
-    char* end = nullptr;
-    unsigned long m = std::strtoul(mode.c_str(), &end, 8);
-    if (*end || m > 07777) t.fail(cmd, "CACHE --mode needs an octal mode like 0755, not " + mode);
-    ::chmod(c.host_dir.c_str(), static_cast<mode_t>(m));
-  }
+  std::string mode = t.expand(cmd, f.last("--mode", f.last("--chmod")));
+  CacheDir c = cache_dir(t, cmd, target, id, sharing, mode);
   if (f.has("--persist")) c.persist = &cmd;
   t.env().caches.push_back(c);
   t.env().key = plan::KeyBuilder("CACHE", t.env().key)
@@ -249,8 +242,17 @@ void persist_caches(TargetRun& t) {
   if (any) t.env().persisted = t.env().key;
 }
 
+mode_t octal_mode(TargetRun& t, const syntax::Command& cmd, std::string_view flag,
+                  const std::string& text) {
+  char* end = nullptr;
+  unsigned long m = std::strtoul(text.c_str(), &end, 8);
+  if (text.empty() || *end || m > 07777)
+    t.fail(cmd, fmt::format("{} needs an octal mode like 0755, not '{}'", flag, text));
+  return static_cast<mode_t>(m);
+}
+
 CacheDir cache_dir(TargetRun& t, const syntax::Command& cmd, const std::string& target,
-                   const std::string& id, const std::string& sharing) {
+                   const std::string& id, const std::string& sharing, const std::string& mode) {
   Hasher h("earth.cache-mount.v1");
   if (!id.empty()) {
     h.add("id", id);
@@ -260,6 +262,7 @@ CacheDir cache_dir(TargetRun& t, const syntax::Command& cmd, const std::string& 
   }
   std::string dir = fs::join(t.ctx().mounts_dir, h.finish().hex());
   if (auto r = fs::make_dirs(dir); !r) t.fail(cmd, r.error());
+  if (!mode.empty()) ::chmod(dir.c_str(), octal_mode(t, cmd, cmd.name + " mode", mode));
   return {target, dir, dir + ".lock", sharing};
 }
 

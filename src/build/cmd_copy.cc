@@ -89,15 +89,8 @@ CopyOptions copy_options(TargetRun& t, const syntax::Command& cmd, const resolve
     o.gid = u->gid;
     o.keep_own = false;
   }
-  std::string chmod = f.last("--chmod");
-  if (!chmod.empty()) {
-    chmod = t.expand(cmd, chmod);
-    char* end = nullptr;
-    unsigned long m = std::strtoul(chmod.c_str(), &end, 8);
-    if (chmod.empty() || *end || m > 07777)
-      t.fail(cmd, fmt::format("COPY --chmod needs an octal mode like 0755, not '{}'", chmod));
-    o.chmod = static_cast<mode_t>(m);
-  }
+  if (std::string chmod = f.last("--chmod"); !chmod.empty())
+    o.chmod = octal_mode(t, cmd, "COPY --chmod", t.expand(cmd, chmod));
   return o;
 }
 
@@ -143,14 +136,20 @@ void cmd_copy(TargetRun& t, const syntax::Command& cmd) {
     key.add("context", path);
     add_matches(t, cmd, plan.context, path, word, if_exists, follow, &plan.ignore, plan.sources);
   }
-  for (const auto& s : plan.sources) {
+  // A context source skips what .earthlyignore excludes below it, both
+  // when it is hashed and when it is copied.
+  auto options_for = [&](const Source& s) {
     CopyOptions o = opts;
     if (s.view == &plan.context && !plan.ignore.empty())
-      o.skip = [&](const std::string& rel) {
+      o.skip = [&plan, &s](const std::string& rel) {
         return plan.ignore.ignored(s.rel.empty() ? rel : s.rel + "/" + rel);
       };
+    return o;
+  };
+  for (const auto& s : plan.sources) {
     key.add("source", s.path).add("name", s.name);
-    if (auto r = hash_entry(*s.view, s.path, o, key.hasher()); !r) t.fail(cmd, r.error());
+    if (auto r = hash_entry(*s.view, s.path, options_for(s), key.hasher()); !r)
+      t.fail(cmd, r.error());
   }
 
   std::string dest_word = t.expand(cmd, words.back());
@@ -175,12 +174,7 @@ void cmd_copy(TargetRun& t, const syntax::Command& cmd) {
     for (const auto& s : plan.sources) {
       std::string to = base;
       if (dest_is_dir && (!s.is_dir || dir_mode)) to = fs::join(base, s.name);
-      CopyOptions o = opts;
-      if (s.view == &plan.context && !plan.ignore.empty())
-        o.skip = [&](const std::string& rel) {
-          return plan.ignore.ignored(s.rel.empty() ? rel : s.rel + "/" + rel);
-        };
-      if (auto r = copy_entry(*s.view, s.path, layer + to, o); !r) return r;
+      if (auto r = copy_entry(*s.view, s.path, layer + to, options_for(s)); !r) return r;
     }
     return {};
   });

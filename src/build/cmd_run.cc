@@ -62,18 +62,14 @@ struct Mounts {
   std::vector<exec::BindMount> binds;
   std::vector<exec::TmpfsMount> tmpfs;
   std::vector<std::string> key_specs; // what enters the key
-  std::vector<std::string> locked;    // lock files held while the command runs
-  std::vector<std::string> priv;      // sharing=private: the lock file of each bind
-};
+  std::vector<CacheDir> caches;       // their sharing decides the locks (take_locks)
 
-// An octal mode of a mount or CACHE flag ("0755"), or a located error.
-mode_t parse_mode(TargetRun& t, const syntax::Command& cmd, const std::string& text) {
-  char* end = nullptr;
-  unsigned long m = std::strtoul(text.c_str(), &end, 8);
-  if (text.empty() || *end || m > 07777)
-    t.fail(cmd, fmt::format("'{}' is not an octal mode like 0755", text));
-  return static_cast<mode_t>(m);
-}
+  void add_cache(const CacheDir& c, std::string key_spec) {
+    binds.push_back({c.host_dir, c.target, false});
+    caches.push_back(c);
+    key_specs.push_back(std::move(key_spec));
+  }
+};
 
 // `type=cache,target=/x,id=…,sharing=…,mode=…` and `type=tmpfs,target=/x`.
 void add_mount(TargetRun& t, const syntax::Command& cmd, const std::string& spec, Mounts& m) {
@@ -101,12 +97,8 @@ void add_mount(TargetRun& t, const syntax::Command& cmd, const std::string& spec
   if (type == "cache") {
     if (sharing != "locked" && sharing != "shared" && sharing != "private")
       t.fail(cmd, "RUN --mount sharing must be locked, shared or private, not " + sharing);
-    CacheDir c = cache_dir(t, cmd, target, id, sharing);
-    if (!mode.empty()) ::chmod(c.host_dir.c_str(), parse_mode(t, cmd, mode));
-    m.binds.push_back({c.host_dir, target, false});
-    if (sharing == "locked") m.locked.push_back(c.lock_path);
-    if (sharing == "private") m.priv.push_back(c.lock_path);
-    m.key_specs.push_back("cache:" + target + ":" + id + ":" + sharing + ":" + mode);
+    CacheDir c = cache_dir(t, cmd, target, id, sharing, mode);
+    m.add_cache(c, "cache:" + target + ":" + id + ":" + sharing + ":" + mode);
   } else if (type == "tmpfs") {
     uint64_t bytes = 0;
     if (!size.empty()) {
@@ -128,23 +120,20 @@ void add_mount(TargetRun& t, const syntax::Command& cmd, const std::string& spec
 Result<std::vector<store::FileLock>> take_locks(TargetRun& t, exec::RunSpec& s, const Mounts& m,
                                                 std::vector<std::string>& scratch) {
   std::vector<store::FileLock> held;
-  for (const auto& l : m.locked) {
-    auto lock = store::FileLock::acquire(l);
-    if (!lock) return Failure{lock.error()};
-    held.push_back(std::move(*lock));
-  }
-  for (const auto& l : m.priv) {
-    auto lock = store::FileLock::try_acquire(l);
+  for (const auto& c : m.caches) {
+    if (c.sharing == "shared") continue;
+    auto lock = c.sharing == "locked" ? store::FileLock::acquire(c.lock_path)
+                                      : store::FileLock::try_acquire(c.lock_path);
     if (lock) {
       held.push_back(std::move(*lock));
       continue;
     }
-    std::string dir = l.substr(0, l.size() - 5); // "<dir>.lock"
+    if (c.sharing == "locked") return Failure{lock.error()};
     auto fresh = fs::make_temp_dir(t.ctx().tmp_dir, "private-cache-");
     if (!fresh) return Failure{fresh.error()};
     scratch.push_back(*fresh);
     for (auto& b : s.mounts)
-      if (b.source == dir) b.source = *fresh;
+      if (b.source == c.host_dir) b.source = *fresh;
   }
   return held;
 }
@@ -216,12 +205,7 @@ void cmd_run(TargetRun& t, const syntax::Command& cmd) {
 
   Mounts mounts;
   for (const auto& m : f.all("--mount")) add_mount(t, cmd, t.expand(cmd, m), mounts);
-  for (const auto& c : t.env().caches) {
-    mounts.binds.push_back({c.host_dir, c.target, false});
-    if (c.sharing == "locked") mounts.locked.push_back(c.lock_path);
-    if (c.sharing == "private") mounts.priv.push_back(c.lock_path);
-    mounts.key_specs.push_back("CACHE:" + c.target);
-  }
+  for (const auto& c : t.env().caches) mounts.add_cache(c, "CACHE:" + c.target);
   spec.mounts = mounts.binds;
   spec.tmpfs = mounts.tmpfs;
 

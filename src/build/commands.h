@@ -2,6 +2,8 @@
 // each reads its command from the current step of `t` and updates t.env().
 #pragma once
 
+#include <sys/types.h>
+
 #include "target_run.h"
 
 namespace earth::build {
@@ -24,8 +26,12 @@ void cmd_config(TargetRun& t, const syntax::Command& cmd);
 // image (and targets that FROM this one) keep them.
 void persist_caches(TargetRun& t);
 // The host dir of a cache (CACHE or RUN --mount=type=cache) at `target`:
-// global with an `id`, else private to the target instance and path.
+// global with an `id`, else private to the target instance and path; `mode`
+// (octal text, may be empty) is applied to it.
 CacheDir cache_dir(TargetRun& t, const syntax::Command& cmd, const std::string& target,
-                   const std::string& id, const std::string& sharing);
+                   const std::string& id, const std::string& sharing, const std::string& mode);
+// `text` as permission bits ("0755"), or a located error naming `flag`.
+mode_t octal_mode(TargetRun& t, const syntax::Command& cmd, std::string_view flag,
+                  const std::string& text);
 
 } // namespace earth::build

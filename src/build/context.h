@@ -72,9 +72,11 @@ struct TargetResult {
 };
 
 struct Context {
-  Context(const resolve::Graph& g, const BuildOptions& o, BuildServices& s, store::SnapshotStore st)
-      : graph(g), options(o), services(s), steps(std::move(st)), results(g.nodes.size()) {}
+  Context(const resolve::Graph& g, const BuildOptions& o, BuildServices& s,
+          store::SnapshotStore st);
   const resolve::Graph& graph;
+  const std::vector<resolve::NodeId> order; // graph.build_order(), once
+  const std::vector<std::string> names;     // per node: how it is shown
   const BuildOptions& options;
   BuildServices& services;
   store::SnapshotStore steps; // <cache>/steps: step layers and artifact trees by key
@@ -88,7 +90,8 @@ struct Context {
   std::atomic<uint32_t> steps_run{0}, steps_cached{0};
 };
 
-// The name a target instance is shown with: "+build", "./lib+t".
-std::string display_name(const resolve::Graph& graph, resolve::NodeId id);
+// The names target instances are shown with, per node: "+build",
+// "./lib+t", and "+lib --V=two" where instances of one target differ.
+std::vector<std::string> display_names(const resolve::Graph& graph);
 
 } // namespace earth::build

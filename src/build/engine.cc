@@ -28,7 +28,7 @@ using Clock = std::chrono::steady_clock;
 
 class Scheduler {
 public:
-  Scheduler(Context& ctx, unsigned jobs) : ctx_(ctx), plan_(ctx.graph), jobs_(jobs) {}
+  Scheduler(Context& ctx, unsigned jobs) : ctx_(ctx), plan_(ctx.graph, ctx.order), jobs_(jobs) {}
 
   // Runs every target; rethrows the first failure.
   void run() {
@@ -55,7 +55,7 @@ private:
   }
 
   void build_one(resolve::NodeId id) {
-    std::string name = display_name(ctx_.graph, id);
+    const std::string& name = ctx_.names[id];
     auto& status = ctx_.services.status;
     auto start = Clock::now();
     try {
@@ -103,16 +103,14 @@ void write_only_artifact(Context& ctx, output::BuildTotals& totals) {
   out.glob = has_glob(path);
   out.paths = out.glob ? glob(view, path) : std::vector<std::string>{path};
   if (out.paths.empty() || (!out.glob && !view.find(path)))
-    throw BuildError(
-        fmt::format("--artifact: {} has no artifact {}", display_name(ctx.graph, root), path));
+    throw BuildError(fmt::format("--artifact: {} has no artifact {}", ctx.names[root], path));
   const std::string& dest = ctx.options.only_artifact_dest;
   out.host_dest = fs::normalize(dest.starts_with("/") ? dest : fs::join(fs::current_dir(), dest));
   if (dest.ends_with("/") || dest == ".") out.host_dest += "/";
   auto written = write_artifact(out, ctx.options.cache_dir);
   if (!written) throw BuildError("--artifact: " + written.error());
   for (auto& w : *written)
-    totals.outputs.push_back(
-        {output::OutputInfo::Kind::artifact, display_name(ctx.graph, root), std::move(w)});
+    totals.outputs.push_back({output::OutputInfo::Kind::artifact, ctx.names[root], std::move(w)});
 }
 
 // Writes the outputs of the CLI target and its BUILD chain (Node::output).
@@ -131,12 +129,12 @@ void write_outputs(Context& ctx, output::BuildTotals& totals) {
     }
     return labels;
   };
-  for (resolve::NodeId id : ctx.graph.build_order()) {
+  for (resolve::NodeId id : ctx.order) {
     // --no-output: no artifacts and no images (reference §4.2, no local output).
     if (!ctx.graph.nodes[id].output || opts.no_output) continue;
     if (opts.only_image && id != ctx.graph.root) continue;
     const TargetResult& r = ctx.results[id];
-    std::string name = display_name(ctx.graph, id);
+    const std::string& name = ctx.names[id];
     if (!opts.only_image)
       for (const auto& a : r.local_artifacts) {
         auto written = write_artifact(a, ctx.options.cache_dir);
@@ -190,7 +188,7 @@ std::unique_ptr<Context> open_context(const resolve::Graph& graph, const BuildOp
 
 // Targets that finished (all of them after a success) and step counts.
 void count(const Context& ctx, output::BuildTotals& totals) {
-  for (resolve::NodeId id : ctx.graph.build_order()) {
+  for (resolve::NodeId id : ctx.order) {
     const auto& r = ctx.results[id];
     if (!r.finished || !r.shown) continue; // targets with no step are not counted
     ++totals.targets;

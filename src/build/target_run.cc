@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
+#include <unordered_map>
 
 #include "commands.h"
 #include "earth/base/fs.h"
@@ -18,22 +20,29 @@ namespace earth::build {
 using syntax::Command;
 using syntax::CommandKind;
 
-std::string display_name(const resolve::Graph& graph, resolve::NodeId id) {
-  const auto& node = graph.nodes[id];
-  std::string name = node.canonical;
-  if (name.starts_with("./+")) name.erase(0, 2);
-  // Instances of one target with different args ("+lib --V=two") must be
-  // told apart in the log.
-  bool shared = false;
-  for (resolve::NodeId other = 0; other < graph.nodes.size() && !node.args.empty(); ++other)
-    shared |= other != id && graph.nodes[other].canonical == node.canonical;
-  if (shared)
-    for (const auto& b : node.args) name += " --" + b.name + "=" + b.value.text;
-  return name;
+std::vector<std::string> display_names(const resolve::Graph& graph) {
+  std::unordered_map<std::string_view, int> instances;
+  for (const auto& n : graph.nodes) ++instances[n.canonical];
+  std::vector<std::string> names;
+  names.reserve(graph.nodes.size());
+  for (const auto& node : graph.nodes) {
+    std::string name = node.canonical;
+    if (name.starts_with("./+")) name.erase(0, 2);
+    // Instances of one target with different args must be told apart.
+    if (instances[node.canonical] > 1)
+      for (const auto& b : node.args) name += " --" + b.name + "=" + b.value.text;
+    names.push_back(std::move(name));
+  }
+  return names;
 }
 
+Context::Context(const resolve::Graph& g, const BuildOptions& o, BuildServices& s,
+                 store::SnapshotStore st)
+    : graph(g), order(g.build_order()), names(display_names(g)), options(o), services(s),
+      steps(std::move(st)), results(g.nodes.size()) {}
+
 TargetRun::TargetRun(Context& ctx, resolve::NodeId id)
-    : ctx_(ctx), id_(id), node_(ctx.graph.nodes[id]), name_(display_name(ctx.graph, id)) {}
+    : ctx_(ctx), id_(id), node_(ctx.graph.nodes[id]), name_(ctx.names[id]) {}
 
 const resolve::LoadedFile& TargetRun::file() const {
   return *ctx_.graph.files[node_.file];
@@ -143,13 +152,13 @@ std::string TargetRun::make_dir(const Command& cmd, Digest& key, const Fill& fil
 void TargetRun::implicit_base() {
   // The resolver records `FROM +base` of a recipe without FROM as a FROM
   // edge that no step owns.
+  std::vector<resolve::EdgeId> owned;
+  for (const auto& s : node_.steps) owned.insert(owned.end(), s.edges.begin(), s.edges.end());
+  std::sort(owned.begin(), owned.end());
   for (resolve::EdgeId e : node_.out) {
     const auto& edge = ctx_.graph.edges[e];
     if (edge.kind != resolve::EdgeKind::from || edge.to == resolve::kNone) continue;
-    bool owned = false;
-    for (const auto& s : node_.steps)
-      for (resolve::EdgeId se : s.edges) owned |= se == e;
-    if (!owned) {
+    if (!std::binary_search(owned.begin(), owned.end(), e)) {
       from_target(*this, edge.to);
       return;
     }
@@ -198,9 +207,15 @@ void TargetRun::run_block(const syntax::Block& block) {
 }
 
 void TargetRun::run_command(const Command& cmd) {
+  // Steps are in statement order, as commands are run: search on from the
+  // last one found (DO'd functions' steps sit in between).
   step_ = nullptr;
-  for (const auto& s : node_.steps)
-    if (s.command == &cmd && s.depth == 0) step_ = &s;
+  for (size_t i = next_step_; i < node_.steps.size(); ++i)
+    if (node_.steps[i].command == &cmd && node_.steps[i].depth == 0) {
+      step_ = &node_.steps[i];
+      next_step_ = i + 1;
+      break;
+    }
   if (ctx_.cancelled || exec::runs_interrupted())
     throw BuildError("interrupted", ExitCode::interrupted);
   switch (cmd.kind) {

@@ -77,6 +77,7 @@ private:
   std::string name_;
   TargetResult result_;
   const resolve::Step* step_ = nullptr;
+  size_t next_step_ = 0; // where the next command's step is searched from
   bool no_cache_rest_ = false;
 };
 

@@ -7,10 +7,9 @@ namespace earth::plan {
 using resolve::EdgeKind;
 using resolve::NodeId;
 
-Plan::Plan(const resolve::Graph& graph)
+Plan::Plan(const resolve::Graph& graph, const std::vector<NodeId>& order)
     : inputs_(graph.nodes.size()), dependents_(graph.nodes.size()),
       waiting_(graph.nodes.size(), 0) {
-  std::vector<NodeId> order = graph.build_order();
   std::vector<bool> wanted(graph.nodes.size(), false);
   for (NodeId id : order) wanted[id] = true;
   wanted_ = order.size();

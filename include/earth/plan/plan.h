@@ -14,8 +14,9 @@ namespace earth::plan {
 
 class Plan {
 public:
-  // Plans every target reachable from the graph's roots.
-  explicit Plan(const resolve::Graph& graph);
+  // Plans `order`: targets of `graph` in a valid build order
+  // (Graph::build_order(), computed once by the caller).
+  Plan(const resolve::Graph& graph, const std::vector<resolve::NodeId>& order);
 
   bool more_to_do() const { return finished_ + failed_ < wanted_; }
   bool has_ready() const { return !ready_.empty(); }
