@@ -142,7 +142,7 @@ void cmd_copy(TargetRun& t, const syntax::Command& cmd) {
     CopyOptions o = opts;
     if (s.view == &plan.context && !plan.ignore.empty())
       o.skip = [&plan, &s](const std::string& rel) {
-        return plan.ignore.ignored(s.rel.empty() ? rel : s.rel + "/" + rel);
+        return plan.ignore.ignored(fs::join(s.rel, rel));
       };
     return o;
   };

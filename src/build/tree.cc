@@ -69,10 +69,6 @@ mode_t perm_of(const struct stat& st, const CopyOptions& opts) {
   return opts.chmod ? *opts.chmod : (st.st_mode & 07777);
 }
 
-std::string child(const std::string& dir, const std::string& name) {
-  return dir == "/" ? "/" + name : dir + "/" + name;
-}
-
 Result<void> copy_rec(const LayerView& view, const std::string& src, const std::string& rel,
                       const std::string& dest, const CopyOptions& opts) {
   if (opts.skip && !rel.empty() && opts.skip(rel)) return {};
@@ -85,8 +81,8 @@ Result<void> copy_rec(const LayerView& view, const std::string& src, const std::
     if (::mkdir(dest.c_str(), 0700) != 0 && errno != EEXIST)
       return Failure{errno_message("mkdir " + dest, errno)};
     for (const auto& name : view.list(src))
-      if (auto r = copy_rec(view, child(src, name), rel.empty() ? name : rel + "/" + name,
-                            dest + "/" + name, opts);
+      if (auto r =
+              copy_rec(view, fs::join(src, name), fs::join(rel, name), dest + "/" + name, opts);
           !r)
         return r;
     if (auto r = set_owner(dest, st, opts); !r) return r;
@@ -138,9 +134,7 @@ Result<void> hash_rec(const LayerView& view, const std::string& src, const std::
     h.add("link", target);
   } else if (S_ISDIR(st.st_mode)) {
     for (const auto& name : view.list(src))
-      if (auto r = hash_rec(view, child(src, name), rel.empty() ? name : rel + "/" + name, opts, h);
-          !r)
-        return r;
+      if (auto r = hash_rec(view, fs::join(src, name), fs::join(rel, name), opts, h); !r) return r;
     h.add("end", rel);
   }
   return {};
@@ -190,11 +184,11 @@ std::vector<std::string> glob(const LayerView& view, const std::string& pattern)
     std::vector<std::string> next;
     for (const auto& dir : found) {
       if (!has_glob(part)) {
-        if (view.find(child(dir, part))) next.push_back(child(dir, part));
+        if (view.find(fs::join(dir, part))) next.push_back(fs::join(dir, part));
         continue;
       }
       for (const auto& name : view.list(dir))
-        if (::fnmatch(part.c_str(), name.c_str(), 0) == 0) next.push_back(child(dir, name));
+        if (::fnmatch(part.c_str(), name.c_str(), 0) == 0) next.push_back(fs::join(dir, name));
     }
     found = std::move(next);
   }
