@@ -151,6 +151,17 @@ void apply_version_features(LoadedFile& file) {
 
 } // namespace
 
+// A file without VERSION parses (`earth debug ast` shows it) but is not built.
+void Resolver::refuse_missing_version(const LoadedFile& file) const {
+  syntax::Diagnostic d;
+  d.path = file.path;
+  d.span = {{1, 1}, {1, 1}};
+  d.message = "missing VERSION: an Earthfile to build starts with its VERSION";
+  d.notes.push_back({"", {}, "add 'VERSION 0.8' as the first line"});
+  d.trace = trace();
+  throw DiagnosticError(std::move(d), &file.source);
+}
+
 FileId Resolver::load_dir(const std::string& abs_dir, FileId from, const syntax::Span& span,
                           const std::string& shown_ref) {
   if (auto it = file_index_.find(abs_dir); it != file_index_.end()) return it->second;
@@ -173,6 +184,7 @@ FileId Resolver::load_dir(const std::string& abs_dir, FileId from, const syntax:
     throw DiagnosticError(std::move(parsed.diagnostics), &file->source);
   }
   file->ast = std::move(parsed.earthfile);
+  if (!file->ast.version) refuse_missing_version(*file);
   apply_version_features(*file);
   graph_.files.push_back(std::move(file));
   FileId id = static_cast<FileId>(graph_.files.size() - 1);

@@ -25,7 +25,11 @@ struct Frame {
   std::vector<Binding> vars;                       // active: globals, args, LETs (in order)
   std::map<std::string, EarthfileRef> imports;     // alias -> Earthfile
   std::map<std::string, syntax::Span> import_used; // aliases already given an IMPORT edge
-  bool base = false;                               // walking a base recipe
+  // The IF branch each ARG/LET name was last declared in (0: outside any IF).
+  // A declaration made in a branch that is no longer walked (a sibling
+  // branch, or an IF that has ended) may or may not have run.
+  std::map<std::string, uint32_t> declared_in;
+  bool base = false; // walking a base recipe
 };
 
 // An edge found while walking a recipe, resolved once the node exists.
@@ -54,7 +58,9 @@ struct Walk {
   bool has_env = false;               // after FROM/LOCALLY (or an implicit FROM +base)
   bool locally = false;
   bool same_file_refs = false;
-  int conditional = 0;   // > 0 inside IF / dynamic FOR
+  int conditional = 0;            // > 0 inside IF / dynamic FOR
+  std::vector<uint32_t> branches; // the IF branches being walked, innermost last
+  uint32_t next_branch = 0;
   uint32_t depth = 0;    // DO depth
   uint32_t step = kNone; // the step being walked
   // Bumped whenever the visible variables change; a step takes a new scope
@@ -113,6 +119,7 @@ private:
   FileId file_of(const EarthfileRef& ref, const Frame& frame, const syntax::Span& span,
                  const std::string& shown_ref);
   std::string shown_dir(const std::string& abs_dir) const;
+  [[noreturn]] void refuse_missing_version(const LoadedFile& file) const;
   std::string canonical(FileId file, const std::string& name) const;
 
   // --- instances (resolver.cc)
@@ -142,6 +149,15 @@ private:
   void cmd_arg(Walk& w, const syntax::Command& cmd);
   ArgDecl parse_arg(Walk& w, const syntax::Command& cmd);
   void check_arg_redeclared(Walk& w, const syntax::Command& cmd, const ArgDecl& d);
+  // Whether `name`'s last declaration in the current frame surely ran before
+  // this point: it was made outside any IF, or in a branch being walked.
+  bool surely_declared(const Walk& w, const std::string& name) const;
+  void note_declared(Walk& w, const std::string& name);
+  // The file whose VERSION features apply: the target's own file, also
+  // inside a function from another file (Earthly takes the caller's
+  // features; only the FUNCTION keyword follows the function's file). A base
+  // recipe walked for its globals follows its own file.
+  const LoadedFile& features(const Walk& w) const;
   VarKind arg_kind(const ArgDecl& d) const;
   Value arg_value(Walk& w, const syntax::Command& cmd, const ArgDecl& d, const Value* existing);
   void old_arg(Walk& w, const syntax::Command& cmd, const ArgDecl& d);
@@ -166,6 +182,7 @@ private:
   void cmd_import(Walk& w, const syntax::Command& cmd);
   void cmd_save(Walk& w, const syntax::Command& cmd);
   void cmd_with_docker(Walk& w, const syntax::Command& cmd);
+  void add_load_edge(Walk& w, const RefFlags& f, const std::string& raw, const syntax::Span& span);
   void walk_for(Walk& w, const syntax::ForStmt& f, const syntax::Span& span);
   ForHeader parse_for(Walk& w, const syntax::ForStmt& f, const syntax::Span& span);
   std::vector<Value> for_items(Walk& w, const ForHeader& h, const syntax::Span& span);
