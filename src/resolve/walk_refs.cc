@@ -59,6 +59,32 @@ std::optional<LocalOutput> save_image_output(const std::vector<std::string>& wor
   return out;
 }
 
+// Escapes an already expanded word so that expanding it again (as build-arg
+// values are) gives it back unchanged.
+std::string escape_expanded(std::string_view word) {
+  std::string out;
+  for (char c : word) {
+    if (c == '$' || c == '\\' || c == '"' || c == '\'') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+std::string unquote(std::string s) {
+  if (s.size() >= 2 && (s.front() == '"' || s.front() == '\'') && s.back() == s.front())
+    return s.substr(1, s.size() - 2);
+  return s;
+}
+
+// `img=+t` / `img=(+t --K=v)` without the image name.
+std::string strip_load_image(std::string load) {
+  size_t eq = load.find('=');
+  size_t paren = load.find('(');
+  size_t plus = load.find('+');
+  if (eq != std::string::npos && eq < std::min(paren, plus)) load = load.substr(eq + 1);
+  return load;
+}
+
 bool is_wildcard(const Reference& ref) {
   return ref.earthfile.kind == EarthfileRef::Kind::local_path &&
          ref.earthfile.path.find_first_of("*?[") != std::string::npos;
@@ -478,23 +504,30 @@ void Resolver::cmd_with_docker(Walk& w, const Command& cmd) {
       file, cmd.span, "WITH DOCKER", words,
       {"--pull", "--load", "--compose", "--service", "--platform", "--cache-id", "--build-arg"},
       {"--allow-privileged", "--pass-args"});
-  for (std::string load : f.loads) {
-    if (load.size() >= 2 && (load.front() == '"' || load.front() == '\'') &&
-        load.back() == load.front())
-      load = load.substr(1, load.size() - 2);
-    size_t eq = load.find('=');
-    size_t paren = load.find('(');
-    size_t plus = load.find('+');
-    if (eq != std::string::npos && eq < std::min(paren, plus)) load = load.substr(eq + 1);
-    std::vector<std::string> args = f.build_args;
-    std::string ref_word = load;
-    if (auto group = split_grouped_ref(load)) {
-      ref_word = group->ref;
-      args.insert(args.end(), group->args.begin(), group->args.end());
-    }
-    add_ref_edge(w, EdgeKind::load, expand(w, ref_word, cmd.span), args, false, f.pass_args,
-                 f.platforms, cmd.span);
+  for (const std::string& raw : f.loads) add_load_edge(w, f, raw, cmd.span);
+}
+
+// `--load [image=]ref` / `[image=](ref --K=v…)`. A value that is not such a
+// group as written is expanded first and then read (as Earthly does), so
+// `--load img=$VAR` works when VAR holds `(./client+t --A=1)`.
+void Resolver::add_load_edge(Walk& w, const RefFlags& f, const std::string& raw, const Span& span) {
+  std::vector<std::string> args = f.build_args;
+  auto add = [&](Value ref) {
+    add_ref_edge(w, EdgeKind::load, ref, args, false, f.pass_args, f.platforms, span);
+  };
+  std::string load = strip_load_image(unquote(raw));
+  if (auto group = split_grouped_ref(load)) {
+    args.insert(args.end(), group->args.begin(), group->args.end());
+    return add(expand(w, group->ref, span));
   }
+  Value expanded = expand(w, raw, span);
+  if (expanded.dynamic) return add(std::move(expanded));
+  load = strip_load_image(expanded.text);
+  if (auto group = split_grouped_ref(load)) {
+    for (const auto& a : group->args) args.push_back(escape_expanded(a));
+    return add(Value{group->ref, false});
+  }
+  add(Value{load, false});
 }
 
 void Resolver::walk_for(Walk& w, const syntax::ForStmt& node, const Span& span) {
