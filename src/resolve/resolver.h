@@ -11,6 +11,7 @@
 #include "earth/resolve/command_flags.h"
 #include "earth/resolve/reference.h"
 #include "earth/resolve/resolve.h"
+#include "earth/resolve/stdlib.h"
 
 namespace earth::resolve {
 
@@ -111,6 +112,10 @@ private:
   // --- loading (resolver.cc)
   FileId load_dir(const std::string& abs_dir, FileId from, const syntax::Span& span,
                   const std::string& shown_ref);
+  FileId load_stdlib(const StdlibPackage& package);
+  FileId add_file(const std::string& key, LoadedFile loaded);
+  [[noreturn]] void unknown_stdlib_package(const EarthfileRef& ref, FileId from,
+                                           const syntax::Span& span) const;
   void check_dir(const std::string& abs_dir, FileId from, const syntax::Span& span,
                  const std::string& shown_ref);
   std::string read_earthfile_text(const std::string& path, const std::string& display, FileId from,
