@@ -252,11 +252,16 @@ test_cargo() {
 set -e
 echo "cargo $* target=$CARGO_TARGET_DIR" >>/cargo.log
 for f in "$CARGO_HOME"/registry/*; do echo "registry has ${f##*/}" >>/cargo.log; done
+for f in "$CARGO_TARGET_DIR"/release/.fingerprint/*; do
+  if [ -e "$f" ]; then echo "fingerprint ${f##*/}" >>/cargo.log; fi
+done
 touch "$CARGO_HOME/registry/index-$$"
-mkdir -p "$CARGO_TARGET_DIR/release/deps"
+mkdir -p "$CARGO_TARGET_DIR/release/deps" "$CARGO_TARGET_DIR/release/.fingerprint/app-0123abcd" \
+  "$CARGO_TARGET_DIR/release/.fingerprint/serde-4567ef01"
 echo app >"$CARGO_TARGET_DIR/release/app"
 echo dep >"$CARGO_TARGET_DIR/release/deps/app.d"
 EOF
+  printf '[package]\nname = "app"\nversion = "0.1.0"\n\n[dependencies]\nserde = "1"\n' >Cargo.toml
   earthfile <<EOF
 $BASE
 ENV CARGO_HOME=/usr/local/cargo
@@ -265,6 +270,7 @@ IMPORT stdlib/cargo
 IMPORT github.com/earthly/lib/rust:3.0.3 AS rust
 build:
     WORKDIR /src
+    COPY Cargo.toml .
     DO rust+INIT
     DO rust+CARGO --args="build --release" --output="release/[^/]+"
     RUN test -f target/release/app && test ! -e target/release/deps
@@ -273,18 +279,38 @@ build:
     SAVE ARTIFACT /cargo.log AS LOCAL out/build.log
 check:
     WORKDIR /src
-    DO cargo+CARGO --args=check
+    COPY Cargo.toml .
+    DO cargo+CARGO --args="check --release"
     RUN test ! -e target
     SAVE ARTIFACT /cargo.log AS LOCAL out/check.log
+keep:
+    WORKDIR /src
+    COPY Cargo.toml .
+    DO cargo+INIT --keep_fingerprints=true
+    DO cargo+CARGO --args="build --release"
+    SAVE ARTIFACT /cargo.log AS LOCAL out/keep.log
 EOF
   earth_ok +build
   file_is out/app app
-  eq "$(head -2 out/build.log)" "cargo build --release target=/earth-cache/cargo-target
-registry has from-image" "first cargo run"
-  # The registry (with what the first run added) outlives the build.
+  file_is out/build.log "cargo build --release target=/earth-cache/cargo-target
+registry has from-image"
+  # Run again: the registry and the target directory (a cache mount of
+  # +build) outlive the build; the local package's fingerprint is removed,
+  # the dependency's kept.
+  earth_ok --no-cache +build
+  grep -q "registry has index-" out/build.log || fail "the registry cache was not kept: $(cat out/build.log)"
+  grep -q "fingerprint serde-4567ef01" out/build.log || fail "the dependency's fingerprint was removed: $(cat out/build.log)"
+  ! grep -q "fingerprint app-" out/build.log || fail "the local package's fingerprint was kept: $(cat out/build.log)"
+  # Another target shares the registry, not the target directory.
   earth_ok +check
-  eq "$(head -1 out/check.log)" "cargo check target=/earth-cache/cargo-target" "second cargo run"
-  grep -q "registry has index-" out/check.log || fail "the registry cache was not kept: $(cat out/check.log)"
+  eq "$(head -1 out/check.log)" "cargo check --release target=/earth-cache/cargo-target" "cargo in +check"
+  grep -q "registry has index-" out/check.log || fail "the registry cache is not shared: $(cat out/check.log)"
+  ! grep -q "fingerprint" out/check.log || fail "+check sees +build's target directory: $(cat out/check.log)"
+  # INIT --keep_fingerprints=true keeps them all: +keep's second run (its
+  # own target cache mount) finds what its first run left.
+  earth_ok +keep
+  earth_ok --no-cache +keep
+  grep -q "fingerprint app-0123abcd" out/keep.log || fail "keep_fingerprints did not keep: $(cat out/keep.log)"
 }
 
 # ---------------------------------------------------------------- ssh
