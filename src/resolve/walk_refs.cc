@@ -366,7 +366,13 @@ void Resolver::cmd_copy(Walk& w, const Command& cmd) {
     }
     Value src = expand(w, words[i], cmd.span);
     if (!has_unescaped_plus(src.text)) continue; // a host path
-    add_ref_edge(w, EdgeKind::copy, src, f.build_args, true, f.pass_args, f.platforms, cmd.span);
+    auto args = f.build_args;
+    // A variable holding `(+t/path --K=v)`: read after expansion.
+    if (auto group = src.dynamic ? std::nullopt : split_grouped_ref(src.text)) {
+      src = Value{group->ref, false};
+      for (const auto& a : group->args) args.push_back(escape_expanded(a));
+    }
+    add_ref_edge(w, EdgeKind::copy, src, args, true, f.pass_args, f.platforms, cmd.span);
   }
 }
 
