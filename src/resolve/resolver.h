@@ -191,6 +191,9 @@ private:
   void walk_for(Walk& w, const syntax::ForStmt& f, const syntax::Span& span);
   ForHeader parse_for(Walk& w, const syntax::ForStmt& f, const syntax::Span& span);
   std::vector<Value> for_items(Walk& w, const ForHeader& h, const syntax::Span& span);
+  // `v`, the expansion of reference word `raw`, made dynamic when it cannot
+  // be resolved statically and need not be (see walk_refs.cc).
+  Value defer_unresolvable(const Walk& w, const std::string& raw, Value v, bool artifact) const;
   // Adds a reference edge (FROM/BUILD/COPY/LOAD) with its build args.
   void add_ref_edge(Walk& w, EdgeKind kind, const Value& ref_word,
                     const std::vector<std::string>& arg_words, bool artifact, bool pass_args,

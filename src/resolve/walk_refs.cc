@@ -191,6 +191,17 @@ Resolver::build_arg_values(Walk& w, const std::vector<std::string>& words, const
   return out;
 }
 
+// Inside an IF, a reference that comes from a variable and does not parse
+// (`BUILD $T` with T empty, `--load img=$IMG` with IMG an image name) is left
+// to the build: only a run that takes the branch may fail on it.
+Value Resolver::defer_unresolvable(const Walk& w, const std::string& raw, Value v,
+                                   bool artifact) const {
+  if (v.dynamic || w.conditional == 0 || raw.find('$') == std::string::npos) return v;
+  bool ok = artifact ? parse_artifact_ref(v.text).ok() : parse_target_ref(v.text).ok();
+  if (!ok) v.dynamic = true;
+  return v;
+}
+
 void Resolver::add_ref_edge(Walk& w, EdgeKind kind, const Value& ref_word,
                             const std::vector<std::string>& arg_words, bool artifact,
                             bool pass_args, const std::vector<std::string>& platforms,
@@ -298,6 +309,7 @@ void Resolver::cmd_from(Walk& w, const Command& cmd) {
   // `FROM $(cat t)` may be either and is left to the build.
   bool whole_shell_out = ref.dynamic && ref.text.starts_with("$(");
   if (!whole_shell_out && !has_unescaped_plus(ref.text)) return;
+  ref = defer_unresolvable(w, words[f.next], std::move(ref), false);
   auto args = f.build_args;
   auto rest = words_from(words, f.next + 1);
   args.insert(args.end(), rest.begin(), rest.end());
@@ -337,7 +349,7 @@ void Resolver::cmd_build(Walk& w, const Command& cmd) {
   RefFlags f = parse_ref_flags(file, cmd.span, "BUILD", words, {"--platform", "--build-arg"},
                                {"--allow-privileged", "--pass-args", "--auto-skip"});
   if (f.next >= words.size()) fail(file, cmd.span, "BUILD needs a target reference");
-  Value ref = expand(w, words[f.next], cmd.span);
+  Value ref = defer_unresolvable(w, words[f.next], expand(w, words[f.next], cmd.span), false);
   if (!ref.dynamic && !has_unescaped_plus(ref.text))
     fail(file, cmd.span,
          fmt::format("BUILD needs a target reference (like +build), not '{}'", ref.text));
@@ -366,6 +378,7 @@ void Resolver::cmd_copy(Walk& w, const Command& cmd) {
     }
     Value src = expand(w, words[i], cmd.span);
     if (!has_unescaped_plus(src.text)) continue; // a host path
+    if (!split_grouped_ref(src.text)) src = defer_unresolvable(w, words[i], std::move(src), true);
     auto args = f.build_args;
     // A variable holding `(+t/path --K=v)`: read after expansion.
     if (auto group = src.dynamic ? std::nullopt : split_grouped_ref(src.text)) {
@@ -531,9 +544,9 @@ void Resolver::add_load_edge(Walk& w, const RefFlags& f, const std::string& raw,
   load = strip_load_image(expanded.text);
   if (auto group = split_grouped_ref(load)) {
     for (const auto& a : group->args) args.push_back(escape_expanded(a));
-    return add(Value{group->ref, false});
+    return add(defer_unresolvable(w, raw, Value{group->ref, false}, false));
   }
-  add(Value{load, false});
+  add(defer_unresolvable(w, raw, Value{load, false}, false));
 }
 
 void Resolver::walk_for(Walk& w, const syntax::ForStmt& node, const Span& span) {
