@@ -136,6 +136,34 @@ cached b
 downloaded c"
 }
 
+# The real apt on Debian (needs debian-bookworm-slim.oci.tar from
+# scripts/base-images.sh and the network; about 20 s).
+test_apt_debian() {
+  setup
+  [[ -s $images_dir/debian-bookworm-slim.oci.tar ]] ||
+    skip "no $images_dir/debian-bookworm-slim.oci.tar: run scripts/base-images.sh"
+  require_do
+  "$earth" image import "$images_dir/debian-bookworm-slim.oci.tar" debian:bookworm-slim >/dev/null ||
+    fail "earth image import debian"
+  earthfile <<'EOF'
+VERSION 0.8
+IMPORT stdlib/apt
+hello:
+    FROM debian:bookworm-slim
+    DO apt+INSTALL --packages=hello
+    RUN hello >/out.txt
+    # the .deb stayed in the cache mount, not in the image
+    RUN test -z "$(ls /var/cache/apt/archives/*.deb 2>/dev/null)"
+    RUN --mount=type=cache,id=earth-stdlib-apt-archives,target=/debs,sharing=locked \
+        ls /debs | grep '^hello_' >/debs.txt
+    SAVE ARTIFACT /out.txt AS LOCAL out/hello.txt
+    SAVE ARTIFACT /debs.txt AS LOCAL out/debs.txt
+EOF
+  earth_ok +hello
+  file_is out/hello.txt "Hello, world!"
+  grep -q '^hello_.*\.deb$' out/debs.txt || fail "no hello .deb in the apt cache: $(cat out/debs.txt)"
+}
+
 # ---------------------------------------------------------------- npm
 test_npm() {
   setup
