@@ -65,7 +65,6 @@ export b="quoted value"
 c=overridden-by-env
 EOF
   printf 'from-file\n' >"$T/e.txt"
-  local b_env=from-env-b
   EARTH_SECRETS="c=from-earth-secrets" d=from-env-var \
     "$earth" --no-cache --secret d --secret-file e="$T/e.txt" +t >"$T/log" 2>&1 ||
     fail "earth exited with $?"
@@ -75,7 +74,6 @@ EOF
   EARTHLY_SECRETS="a=x1,b=x2,c=x3,d=x4,e=x5" "$earth" --no-cache --secret e=flag +t >"$T/log" 2>&1 ||
     fail "earth with EARTHLY_SECRETS exited with $?"
   log_has "A=X1 B=X2 C=X3 D=X4 E=FLAG"
-  : "$b_env"
 }
 
 test_secret_missing() {
