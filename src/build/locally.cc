@@ -19,7 +19,7 @@
 #include "output_tail.h"
 #include "secrets.h"
 
-extern char** environ;
+extern char** environ; // the host environment LOCALLY RUNs start from
 
 namespace earth::build {
 
@@ -44,27 +44,26 @@ private:
   std::string buf_;
 };
 
-[[noreturn]] void exec_child(const std::vector<std::string>& argv,
-                             const std::vector<std::string>& env, const std::string& cwd, int out,
-                             int err) {
-  ::setpgid(0, 0);
-  int null = ::open("/dev/null", O_RDONLY);
-  ::dup2(null, 0);
-  ::dup2(out, 1);
-  ::dup2(err, 2);
-  if (::chdir(cwd.c_str()) != 0) {
-    dprintf(2, "earth: LOCALLY: cannot enter %s\n", cwd.c_str());
-    ::_exit(127);
+// A NULL-terminated array of pointers into `v`, made before fork: the
+// child of a threaded process may only make async-signal-safe calls.
+std::vector<char*> c_array(const std::vector<std::string>& v) {
+  std::vector<char*> out;
+  for (const auto& s : v) out.push_back(const_cast<char*>(s.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+// `name` found in the PATH of `env` (or the host's default), as execvp would.
+std::string find_program(const std::string& name, const std::vector<std::string>& env) {
+  if (name.find('/') != std::string::npos) return name;
+  std::string path = "/usr/local/bin:/usr/bin:/bin";
+  for (const auto& e : env)
+    if (e.starts_with("PATH=")) path = e.substr(5);
+  for (const auto& dir : split(path, ':')) {
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
   }
-  std::vector<char*> args, envp;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
-  args.push_back(nullptr);
-  envp.push_back(nullptr);
-  environ = envp.data();
-  ::execvp(args[0], args.data());
-  dprintf(2, "earth: LOCALLY: cannot run %s\n", args[0]);
-  ::_exit(127);
+  return name;
 }
 
 } // namespace
@@ -91,10 +90,27 @@ Result<exec::RunResult> run_on_host(const std::vector<std::string>& argv,
     ::close(po[0]), ::close(po[1]);
     return Failure{errno_message("pipe", errno)};
   }
+  std::string program = find_program(argv[0], env);
+  std::vector<char*> args = c_array(argv), envp = c_array(env);
+  std::string no_cwd = "earth: LOCALLY: cannot enter " + cwd + "\n";
+  std::string no_exec = "earth: LOCALLY: cannot run " + argv[0] + "\n";
   auto start = std::chrono::steady_clock::now();
   pid_t pid = ::fork();
   if (pid < 0) return Failure{errno_message("fork", errno)};
-  if (pid == 0) exec_child(argv, env, cwd, po[1], pe[1]);
+  if (pid == 0) { // only async-signal-safe calls from here on
+    ::setpgid(0, 0);
+    int null = ::open("/dev/null", O_RDONLY);
+    ::dup2(null, 0);
+    ::dup2(po[1], 1);
+    ::dup2(pe[1], 2);
+    if (::chdir(cwd.c_str()) != 0) {
+      (void)!::write(2, no_cwd.data(), no_cwd.size());
+      ::_exit(127);
+    }
+    ::execve(program.c_str(), args.data(), envp.data());
+    (void)!::write(2, no_exec.data(), no_exec.size());
+    ::_exit(127);
+  }
   ::setpgid(pid, pid);
   ::close(po[1]), ::close(pe[1]);
   LineSplitter so(out), se(err);
