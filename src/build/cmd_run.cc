@@ -14,8 +14,6 @@
 
 namespace earth::build {
 
-namespace {} // namespace
-
 // The environment of a RUN: the image's ENV, then every ARG/LET in scope
 // (Earthly passes build args to RUN as environment variables).
 std::vector<std::string> run_env(TargetRun& t, const syntax::Command& cmd) {
