@@ -71,7 +71,7 @@ struct Mounts {
 
 // `type=cache,target=/x,id=…,sharing=…,mode=…` and `type=tmpfs,target=/x`.
 void add_mount(TargetRun& t, const syntax::Command& cmd, const std::string& spec, Mounts& m) {
-  std::string type, target, id, sharing = "locked", mode, size;
+  std::string type, target, id, sharing = "locked", mode, size, uid = "0", gid = "0";
   for (const auto& part : split(spec, ',')) {
     size_t eq = part.find('=');
     std::string k = part.substr(0, eq), v = eq == std::string::npos ? "" : part.substr(eq + 1);
@@ -87,10 +87,14 @@ void add_mount(TargetRun& t, const syntax::Command& cmd, const std::string& spec
       mode = v;
     else if (k == "size" || k == "tmpfs-size")
       size = v;
+    else if (k == "uid" || k == "gid")
+      (k == "uid" ? uid : gid) = v;
     else
       t.fail(cmd, fmt::format("RUN --mount: unknown key '{}' in '{}'", k, spec));
   }
   if (target.empty()) t.fail(cmd, "RUN --mount needs target=PATH: " + spec);
+  if (type != "secret" && (uid != "0" || gid != "0"))
+    t.fail(cmd, "RUN --mount: uid and gid are for type=secret only: " + spec);
   target = t.in_workdir(target);
   if (type == "cache") {
     if (sharing != "locked" && sharing != "shared" && sharing != "private")
@@ -108,7 +112,7 @@ void add_mount(TargetRun& t, const syntax::Command& cmd, const std::string& spec
     m.key_specs.push_back("tmpfs:" + target + ":" + size);
   } else if (type == "secret") {
     m.secrets->add_file(t, cmd, id, target,
-                        octal_mode(t, cmd, "mode", mode.empty() ? "0400" : mode));
+                        octal_mode(t, cmd, "mode", mode.empty() ? "0400" : mode), uid, gid);
   } else if (type == "ssh") {
     t.fail(cmd, "RUN --mount type=ssh is not supported yet");
   } else {

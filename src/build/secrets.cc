@@ -76,14 +76,26 @@ void StepSecrets::add_env(TargetRun& t, const syntax::Command& cmd, const std::s
   if (name.empty()) t.fail(cmd, fmt::format("--secret {}: needs NAME=id or id", spec));
   key_specs_.push_back("env:" + name + "=" + id);
   if (id.empty()) return; // `--secret NAME=""` switches the secret off
-  env_.emplace_back(name, secret_value(t, cmd, id, "--secret " + spec));
+  env_.emplace_back(name, secret_value(t, cmd, id, "RUN --secret " + spec));
 }
 
 void StepSecrets::add_file(TargetRun& t, const syntax::Command& cmd, const std::string& id,
-                           const std::string& target, mode_t mode) {
+                           const std::string& target, mode_t mode, const std::string& uid,
+                           const std::string& gid) {
   if (id.empty()) t.fail(cmd, "RUN --mount type=secret needs id=SECRET");
-  key_specs_.push_back(fmt::format("file:{}:{}:{:o}", target, id, mode));
-  files_.push_back({target, secret_value(t, cmd, id, "--mount type=secret,id=" + id), mode});
+  auto number = [&](const std::string& v, const char* what) {
+    char* end = nullptr;
+    unsigned long n = std::strtoul(v.c_str(), &end, 10);
+    if (v.empty() || *end || n > 0xfffffffeul)
+      t.fail(cmd, fmt::format("RUN --mount type=secret: {} must be a number, not '{}'", what, v));
+    return static_cast<uint32_t>(n);
+  };
+  File f{target, secret_value(t, cmd, id, "RUN --mount type=secret,id=" + id), mode,
+         number(uid, "uid"), number(gid, "gid")};
+  std::string spec = fmt::format("file:{}:{}:{:o}", target, id, mode);
+  if (f.uid || f.gid) spec += fmt::format(":{}:{}", f.uid, f.gid);
+  key_specs_.push_back(std::move(spec));
+  files_.push_back(std::move(f));
 }
 
 void StepSecrets::add_to_env(std::vector<std::string>& env) const {
@@ -104,7 +116,7 @@ Result<void> StepSecrets::mount(exec::RunSpec& spec) {
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) return Failure{errno_message("create a secret file in " + dir_, errno)};
     bool ok = ::write(fd, f.value.data(), f.value.size()) == static_cast<ssize_t>(f.value.size());
-    ok &= ::fchmod(fd, f.mode) == 0;
+    ok &= ::fchown(fd, f.uid, f.gid) == 0 && ::fchmod(fd, f.mode) == 0;
     ::close(fd);
     if (!ok) return Failure{"cannot write the secret file for " + f.target};
     spec.mounts.push_back({path, f.target, true});

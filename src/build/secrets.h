@@ -42,9 +42,11 @@ public:
   // empty id (`--secret NAME=`) switches it off. A missing secret is a
   // located error naming its id.
   void add_env(TargetRun& t, const syntax::Command& cmd, const std::string& spec);
-  // `--mount type=secret,id=…,target=…[,mode=…]`: `target` is absolute.
+  // `--mount type=secret,id=…,target=…[,mode=…][,uid=…][,gid=…]`: `target`
+  // is absolute; `uid`/`gid` are numbers (owner of the file, default root).
   void add_file(TargetRun& t, const syntax::Command& cmd, const std::string& id,
-                const std::string& target, mode_t mode);
+                const std::string& target, mode_t mode, const std::string& uid = "0",
+                const std::string& gid = "0");
   // What enters the step's key: ids, variable names, targets and modes.
   const std::vector<std::string>& key_specs() const { return key_specs_; }
   bool empty() const { return env_.empty() && files_.empty(); }
@@ -61,6 +63,8 @@ private:
     std::string target;
     std::string value;
     mode_t mode;
+    uid_t uid;
+    gid_t gid;
   };
   std::vector<std::pair<std::string, std::string>> env_; // (NAME, value)
   std::vector<File> files_;

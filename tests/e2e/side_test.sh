@@ -47,6 +47,22 @@ EOF
   no_secret_anywhere "$SECRET" "$SECRET2"
 }
 
+test_secret_file_for_another_user() {
+  setup
+  earthfile <<'EOF'
+VERSION 0.8
+FROM busybox
+t:
+  USER nobody
+  RUN --mount type=secret,id=tok,target=/tmp/tok,uid=65534,gid=65534 \
+      echo "owner=$(stat -c %u:%g /tmp/tok) bytes=$(wc -c </tmp/tok)"
+  RUN --mount type=secret,id=tok,target=/tmp/tok cat /tmp/tok || echo "root-only"
+EOF
+  earth_ok --secret tok=$SECRET +t
+  log_has "owner=65534:65534 bytes=13" "root-only"
+  no_secret_anywhere "$SECRET"
+}
+
 test_secret_sources() {
   setup
   earthfile <<'EOF'
