@@ -118,10 +118,15 @@ void run_pushes(Context& ctx, output::BuildTotals& totals) {
     }
     TargetRun t(ctx, id);
     t.result().shown = r.shown;
-    for (const auto& p : r.pushes) {
-      if (ctx.cancelled || exec::runs_interrupted())
-        throw BuildError("interrupted", ExitCode::interrupted);
-      p.act(t, totals);
+    try {
+      for (const auto& p : r.pushes) {
+        if (ctx.cancelled || exec::runs_interrupted())
+          throw BuildError("interrupted", ExitCode::interrupted);
+        p.act(t, totals);
+      }
+    } catch (...) {
+      ctx.services.status.target_failed(ctx.names[id]);
+      throw;
     }
     r.all_cached &= t.result().all_cached;
   }
