@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <linux/magic.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -105,9 +106,27 @@ void StepSecrets::add_to_env(std::vector<std::string>& env) const {
   }
 }
 
+namespace {
+
+// Removes the secret dirs of earth processes that died before removing
+// them (kill -9): their names carry the pid.
+void remove_stale_dirs(const std::string& root) {
+  auto names = fs::list_dir(root);
+  if (!names) return;
+  for (const auto& n : *names) {
+    if (!n.starts_with("earth-secrets-")) continue;
+    pid_t pid = static_cast<pid_t>(std::atol(n.c_str() + 14));
+    if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) (void)fs::remove_all(fs::join(root, n));
+  }
+}
+
+} // namespace
+
 Result<void> StepSecrets::mount(exec::RunSpec& spec) {
   if (files_.empty()) return {};
-  std::string pattern = fs::join(secret_tmp_root(), "earth-secrets-XXXXXX");
+  std::string root = secret_tmp_root();
+  remove_stale_dirs(root);
+  std::string pattern = fs::join(root, fmt::format("earth-secrets-{}-XXXXXX", ::getpid()));
   if (!::mkdtemp(pattern.data())) return Failure{errno_message("mkdtemp " + pattern, errno)};
   dir_ = pattern;
   for (size_t i = 0; i < files_.size(); ++i) {

@@ -52,8 +52,9 @@ public:
   bool empty() const { return env_.empty() && files_.empty(); }
   // `NAME=value` entries, replacing variables of the same name in `env`.
   void add_to_env(std::vector<std::string>& env) const;
-  // Writes the files into a fresh directory on a tmpfs (mode 0700) and
-  // binds each read-only at its target; they are removed by the destructor.
+  // Writes the files into a fresh directory on a tmpfs (mode 0700, named
+  // earth-secrets-<pid>-…) and binds each read-only at its target; they are
+  // removed by the destructor, or by a later earth when this one was killed.
   Result<void> mount(exec::RunSpec& spec);
   // Removes the files mount() wrote (the destructor does too).
   void remove_files();
