@@ -646,8 +646,6 @@ FN:
 shell-out:
   ARG X=$(echo hi)
   RUN echo $X
-push:
-  RUN --push echo pushed
 EOF
   earth_fails +if
   log_has "Earthfile:4:3" "IF blocks are not supported by the engine yet"
@@ -657,8 +655,6 @@ EOF
   log_has "Earthfile:12:3" "DO is not supported by the engine yet"
   earth_fails +shell-out
   log_has "Earthfile:18:3" "shell-outs \$(…) are not supported by the engine yet"
-  earth_fails +push
-  log_has "Earthfile:20:3" "RUN --push is not supported yet"
 }
 
 # ---------------------------------------------------------------- parallelism

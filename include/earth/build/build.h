@@ -8,6 +8,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,9 @@ struct BuildOptions {
   // --artifact +t/path [dest] and --image +t: output only these.
   std::string only_artifact, only_artifact_dest;
   bool only_image = false;
+  // id -> value (request/secrets.h): reach RUN --secret and --mount
+  // type=secret only; never keyed, stored or shown (shown as ***).
+  std::map<std::string, std::string> secrets;
 };
 
 // Services the builder uses; tests pass fakes (FakeRuntime, a temp store).
