@@ -12,6 +12,7 @@
 #include "earth/base/kill_point.h"
 #include "earth/store/cleanup.h"
 #include "earth/store/durable.h"
+#include "earth/store/layout.h"
 #include "earth/store/usage.h"
 
 namespace earth::store {
@@ -24,6 +25,7 @@ std::string default_cache_dir() {
 }
 
 Result<BlobStore> BlobStore::open(const std::string& cache_dir) {
+  if (auto r = check_layout(cache_dir); !r) return Failure{r.error()};
   std::string root = fs::join(cache_dir, "blobs/sha256");
   std::string tmp = fs::join(cache_dir, "tmp");
   if (auto r = fs::make_dirs(root); !r) return Failure{r.error()};

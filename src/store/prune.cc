@@ -19,6 +19,7 @@
 #include "earth/store/cleanup.h"
 #include "earth/store/file_lock.h"
 #include "earth/store/image_index.h"
+#include "earth/store/layout.h"
 
 namespace earth::store {
 
@@ -232,6 +233,7 @@ std::string PruneReport::describe() const {
 
 Result<PruneReport> prune(const std::string& cache_dir, const PruneOptions& o) {
   PruneReport report;
+  if (auto r = check_layout(cache_dir); !r) return Failure{r.error()};
   std::string lock_path = fs::join(cache_dir, "prune.lock");
   auto lock = o.wait ? FileLock::acquire(lock_path) : FileLock::try_acquire(lock_path);
   if (!lock) {

@@ -11,11 +11,13 @@
 #include "earth/store/cleanup.h"
 #include "earth/store/durable.h"
 #include "earth/store/file_lock.h"
+#include "earth/store/layout.h"
 #include "earth/store/usage.h"
 
 namespace earth::store {
 
 Result<SnapshotStore> SnapshotStore::open(const std::string& cache_dir, std::string_view kind) {
+  if (auto r = check_layout(cache_dir); !r) return Failure{r.error()};
   std::string root = fs::join(cache_dir, kind);
   std::string tmp = fs::join(cache_dir, "tmp");
   std::string locks = fs::join(cache_dir, "locks");

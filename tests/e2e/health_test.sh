@@ -111,6 +111,40 @@ EOF
   log_has "EARTH_CACHE_SIZE"
 }
 
+# ---------------------------------------------------------------- formats
+# A file of the cache in an unknown version is refused, naming the file and
+# the way out; nothing is misread or overwritten.
+test_unknown_versions() {
+  setup
+  earthfile <<'EOF2'
+VERSION 0.8
+FROM busybox
+a:
+  RUN echo a >/a.txt
+EOF2
+  earth_ok +a
+  cp "$EARTH_CACHE_DIR/layout" "$T/layout"
+  echo "earth-cache 99" >"$EARTH_CACHE_DIR/layout"
+  earth_fails +a
+  log_has "$EARTH_CACHE_DIR/layout: this cache has layout 'earth-cache 99'" "EARTH_CACHE_DIR"
+  earth_fails prune
+  log_has "$EARTH_CACHE_DIR/layout"
+  eq "$(cat "$EARTH_CACHE_DIR/layout")" "earth-cache 99" "the layout file after the refusals"
+  cp "$T/layout" "$EARTH_CACHE_DIR/layout"
+  cp "$EARTH_CACHE_DIR/images.json" "$T/images.json"
+  sed -i 's/"version": 1/"version": 7/' "$EARTH_CACHE_DIR/images.json"
+  earth_fails +a
+  log_has "images.json: unsupported image index version 7" "import or pull them again"
+  cp "$T/images.json" "$EARTH_CACHE_DIR/images.json"
+  echo "earth-usage 5" >"$EARTH_CACHE_DIR/usage"
+  earth_fails prune
+  log_has "$EARTH_CACHE_DIR/usage: unknown format 'earth-usage 5'" "delete it"
+  rm "$EARTH_CACHE_DIR/usage"
+  earth_ok +a
+  steps_run 0
+  earth_ok prune
+}
+
 # ---------------------------------------------------------------- concurrency
 # Two earth processes build the same project at once: both succeed, with
 # the same outputs, and each step ran once.
