@@ -1,11 +1,13 @@
 // The automatic size limit and the units prune's flags are written in.
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
 
 #include "earth/base/fs.h"
+#include "earth/store/file_lock.h"
 #include "earth/store/prune.h"
 
 namespace earth::store {
@@ -33,6 +35,17 @@ bool take_number(std::string_view& text, double& value, std::string& unit) {
   for (auto& c : unit) c = char(std::tolower(static_cast<unsigned char>(c)));
   text.remove_prefix(j);
   return true;
+}
+
+// Merges the dead processes' lease logs into <cache>/usage once there are
+// many, so that the estimate after each build reads a bounded number of files.
+void compact(const std::string& cache_dir, const UsageSnapshot& usage) {
+  if (usage.dead_logs.size() < 32) return;
+  auto lock = FileLock::try_acquire(fs::join(cache_dir, "prune.lock"));
+  if (!lock) return;                  // a prune runs: it merges them
+  auto fresh = read_usage(cache_dir); // again, under the lock
+  if (!fresh || !write_usage(cache_dir, fresh->uses)) return;
+  for (const auto& log : fresh->dead_logs) ::unlink(log.c_str());
 }
 
 } // namespace
@@ -109,7 +122,10 @@ Result<PruneReport> enforce_limit(const std::string& cache_dir, const CacheLimit
         bytes = tree_bytes(fs::join(cache_dir, "mounts/" + id.second));
       total += std::max<int64_t>(bytes, 0);
     }
-    if (total <= limit.max_bytes) return PruneReport{};
+    if (total <= limit.max_bytes) {
+      compact(cache_dir, *usage);
+      return PruneReport{};
+    }
   }
   // Over the limit, or never measured: a full prune (it measures and records).
   PruneOptions o;

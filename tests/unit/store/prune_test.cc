@@ -180,3 +180,17 @@ TEST(Prune, CacheLimitFromEnv) {
   EXPECT_GT(d, 0);
   EXPECT_LE(d, 20LL << 30);
 }
+
+TEST(Prune, EnforceLimitMergesManyDeadLogs) {
+  fs::TempDir dir("/tmp", "earth-prune-test-");
+  std::string cache = dir.path();
+  for (int i = 0; i < 33; ++i) dead_step(cache, "s" + std::to_string(i), 1000 + i, 4);
+  ASSERT_EQ(fs::list_dir(cache + "/leases").value().size(), 33u);
+  ASSERT_TRUE(write_usage(cache, {}).ok());
+  EXPECT_EQ(enforce_limit(cache, {1 << 30, "test"}).value().sum().entries, 0);
+  EXPECT_TRUE(fs::list_dir(cache + "/leases").value().empty()) << "merged into usage";
+  auto usage = read_usage(cache).value();
+  EXPECT_EQ(usage.uses.size(), 33u);
+  EntryId s5{EntryKind::step, Digest::of("s5").hex()};
+  EXPECT_EQ(usage.uses[s5].last_use, 1005);
+}
