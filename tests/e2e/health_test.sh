@@ -248,6 +248,10 @@ check_recovery() { # check_recovery VALUE WHAT
   [[ -z $(find out -name '.earth-tmp-*') ]] || fail "$2: temp files left in out/: $(ls -A out)"
   "$earth" image ls >"$T/log" 2>&1
   log_has health-kill
+  # Opening the store removed the temp dirs of every dead process.
+  local left
+  left=$(ls -A "$EARTH_CACHE_DIR/tmp" | tr '\n' ' ')
+  [[ -z $left ]] || fail "$2: left in \$EARTH_CACHE_DIR/tmp: $left"
   cp "$T/build.log" "$T/log" # for the caller's checks of the summary
 }
 
