@@ -48,4 +48,12 @@ void enforce_cache_limit(const std::string& cache_dir) {
                  report->describe().c_str());
 }
 
+void try_enforce_cache_limit(const std::string& cache_dir) {
+  try {
+    enforce_cache_limit(cache_dir);
+  } catch (const Error& e) { // the build's own error is the one to report
+    std::fprintf(stderr, "earth: warning: %s\n", e.what());
+  }
+}
+
 } // namespace earth::cli

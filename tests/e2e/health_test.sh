@@ -96,6 +96,8 @@ big:
 small:
   RUN $MARK echo small >>/runs/log && echo small >/small.txt
   SAVE ARTIFACT /small.txt AS LOCAL out/small.txt
+failing:
+  RUN echo failing && false
 EOF
   earth_ok +big
   log_lacks "over its limit"
@@ -107,6 +109,9 @@ EOF
   steps_run 0
   EARTH_CACHE_SIZE=0 earth_ok +big
   steps_run 1
+  # After a failed build too (the failure is still what earth reports).
+  EARTH_CACHE_SIZE=1M earth_fails +failing
+  log_has "the cache is over its limit" "error: the command exited with status 1"
   EARTH_CACHE_SIZE=nonsense earth_fails +small
   log_has "EARTH_CACHE_SIZE"
 }

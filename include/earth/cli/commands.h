@@ -64,6 +64,8 @@ int cmd_prune(Args& args);
 // After a build: prunes the cache down when it is over its size limit
 // (EARTH_CACHE_SIZE, the config file) and says what it removed (cmd_prune.cc).
 void enforce_cache_limit(const std::string& cache_dir);
+// The same after a failed build: a problem with the limit is only a warning.
+void try_enforce_cache_limit(const std::string& cache_dir);
 
 // The build invocation `earth [flags] +TARGET [--ARG=value...]` (cmd_build.cc),
 // also used by `earth graph`.
