@@ -82,14 +82,15 @@ void run_build(const resolve::Graph& graph, const BuildRequest& req, Profile& pr
   exec::LinuxRuntime runtime;
   auto status = output::make_plain_status(stderr, req.verbose);
   build::BuildServices services{runtime, **store, *status, &profile};
+  output::BuildTotals totals;
   try {
-    build::build(graph, opts, services);
+    totals = build::build(graph, opts, services);
   } catch (const Error& e) {
     // A failed build made entries too; an interrupted one stops at once.
     if (e.code() != ExitCode::interrupted) try_enforce_cache_limit(opts.cache_dir);
     throw;
   }
-  enforce_cache_limit(opts.cache_dir);
+  enforce_cache_limit(opts.cache_dir, totals.steps_run > 0);
 }
 
 } // namespace

@@ -31,12 +31,12 @@ int cmd_prune(Args& args) {
   return 0;
 }
 
-void enforce_cache_limit(const std::string& cache_dir) {
+void enforce_cache_limit(const std::string& cache_dir, bool ran_steps) {
   auto limit = store::cache_limit_from_env(cache_dir);
   if (!limit) throw Error(limit.error());
   // Hook for the config file (helper "cli"): a configured size replaces
   // limit->max_bytes here, before it is enforced.
-  auto report = store::enforce_limit(cache_dir, *limit);
+  auto report = store::enforce_limit(cache_dir, *limit, ran_steps);
   if (!report) {
     std::fprintf(stderr, "earth: warning: the cache size limit was not applied: %s\n",
                  report.error().c_str());
@@ -50,7 +50,7 @@ void enforce_cache_limit(const std::string& cache_dir) {
 
 void try_enforce_cache_limit(const std::string& cache_dir) {
   try {
-    enforce_cache_limit(cache_dir);
+    enforce_cache_limit(cache_dir, true);
   } catch (const Error& e) { // the build's own error is the one to report
     std::fprintf(stderr, "earth: warning: %s\n", e.what());
   }

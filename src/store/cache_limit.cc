@@ -109,7 +109,8 @@ Result<CacheLimit> cache_limit_from_env(const std::string& cache_dir) {
                     "the default: 10% of the disk, at most 20 GiB"};
 }
 
-Result<PruneReport> enforce_limit(const std::string& cache_dir, const CacheLimit& limit) {
+Result<PruneReport> enforce_limit(const std::string& cache_dir, const CacheLimit& limit,
+                                  bool ran_steps) {
   if (limit.max_bytes <= 0) return PruneReport{};
   bool recorded = fs::exists(fs::join(cache_dir, "usage"));
   if (recorded) { // the estimate: what the records say, and this build's mounts measured
@@ -118,7 +119,7 @@ Result<PruneReport> enforce_limit(const std::string& cache_dir, const CacheLimit
     int64_t total = 0;
     for (const auto& [id, u] : usage->uses) {
       int64_t bytes = u.bytes;
-      if (id.first == EntryKind::mount && usage->leased.contains(id))
+      if (ran_steps && id.first == EntryKind::mount && usage->leased.contains(id))
         bytes = tree_bytes(fs::join(cache_dir, "mounts/" + id.second));
       total += std::max<int64_t>(bytes, 0);
     }

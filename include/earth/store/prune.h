@@ -52,10 +52,13 @@ struct CacheLimit {
 // at most 20 GiB. A bad value is an error naming the variable.
 Result<CacheLimit> cache_limit_from_env(const std::string& cache_dir);
 // When the cache is over `limit` (estimated from the use records, so a build
-// under the limit pays a read of <cache>/usage and the lease logs), prunes it
+// under the limit pays a read of <cache>/usage and the lease logs; with
+// `ran_steps`, the cache mounts this process leased are measured again, as a
+// RUN may have filled them), prunes it
 // down to 90% of the limit, least recently used first, skipping if another
 // prune runs. Returns what was removed (nothing when under the limit).
-Result<PruneReport> enforce_limit(const std::string& cache_dir, const CacheLimit& limit);
+Result<PruneReport> enforce_limit(const std::string& cache_dir, const CacheLimit& limit,
+                                  bool ran_steps = true);
 
 // "512", "10K", "1.5GiB", "20GB" (K, M, G, T are powers of 1024, an optional B
 // or iB follows).
