@@ -13,6 +13,16 @@ TEST(Layout, NewCacheGetsTheFile) {
   fs::TempDir dir("/tmp", "earth-layout-test-");
   ASSERT_TRUE(BlobStore::open(dir.path()).ok());
   EXPECT_EQ(fs::read_file(dir.path() + "/layout").value(), "earth-cache 1\n");
+  EXPECT_EQ(fs::read_file(dir.path() + "/usage").value(), "earth-usage 1\n")
+      << "a new cache records every entry from the start";
+}
+
+TEST(Layout, OlderCacheGetsTheFileButNoUseRecords) {
+  fs::TempDir dir("/tmp", "earth-layout-test-");
+  ASSERT_TRUE(fs::make_dirs(dir.path() + "/steps/x").ok());
+  ASSERT_TRUE(check_layout(dir.path()).ok());
+  EXPECT_TRUE(fs::exists(dir.path() + "/layout"));
+  EXPECT_FALSE(fs::exists(dir.path() + "/usage")) << "so the first size check measures it";
 }
 
 TEST(Layout, AnotherLayoutIsRefusedWithThePathAndARemedy) {
