@@ -105,8 +105,14 @@ Result<void> read_logs(const std::string& cache_dir, std::map<EntryId, EntryUse>
   if (!names) return {}; // no leases dir: nobody ever leased anything
   int64_t now = std::time(nullptr);
   for (const auto& n : *names) {
-    if (!n.ends_with(".log")) continue;
     std::string path = fs::join(dir, n);
+    if (n.ends_with(".log.new")) { // its writer died before naming it (an hour: never a live one)
+      struct stat st {};
+      if (uses && ::stat(path.c_str(), &st) == 0 && st.st_mtime < now - 3600)
+        ::unlink(path.c_str());
+      continue;
+    }
+    if (!n.ends_with(".log")) continue;
     auto lock = FileLock::try_acquire(path);
     bool live = !lock;
     if (!live && !uses) continue; // only the leases wanted: a dead log holds none

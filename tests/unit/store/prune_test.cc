@@ -194,3 +194,16 @@ TEST(Prune, EnforceLimitMergesManyDeadLogs) {
   EntryId s5{EntryKind::step, Digest::of("s5").hex()};
   EXPECT_EQ(usage.uses[s5].last_use, 1005);
 }
+
+TEST(Prune, RemovesLogsWhoseWriterDiedBeforeNamingThem) {
+  fs::TempDir dir("/tmp", "earth-prune-test-");
+  std::string leases = dir.path() + "/leases";
+  ASSERT_TRUE(fs::make_dirs(leases).ok());
+  ASSERT_TRUE(fs::write_file_atomic(leases + "/1-2.log.new", "").ok());
+  ASSERT_TRUE(fs::write_file_atomic(leases + "/3-4.log.new", "").ok());
+  struct timespec old[2] = {{1000, 0}, {1000, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, (leases + "/1-2.log.new").c_str(), old, 0), 0);
+  ASSERT_TRUE(prune(dir.path(), {}).ok());
+  EXPECT_FALSE(fs::exists(leases + "/1-2.log.new"));
+  EXPECT_TRUE(fs::exists(leases + "/3-4.log.new")) << "young: maybe a process naming it now";
+}
