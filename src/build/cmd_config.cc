@@ -9,6 +9,7 @@
 #include "earth/base/strings.h"
 #include "earth/plan/keys.h"
 #include "earth/resolve/scope.h"
+#include "earth/store/usage.h"
 #include "tree.h"
 
 namespace earth::build {
@@ -260,7 +261,10 @@ CacheDir cache_dir(TargetRun& t, const syntax::Command& cmd, const std::string& 
     h.add("target", t.node().canonical).add("path", target);
     for (const auto& b : t.node().args) h.add("arg", b.name).add("value", b.value.text);
   }
-  std::string dir = fs::join(t.ctx().mounts_dir, h.finish().hex());
+  Digest digest = h.finish();
+  std::string dir = fs::join(t.ctx().mounts_dir, digest.hex());
+  // Leased before it is made or used: prune leaves it alone from now on.
+  (void)store::record_use(t.ctx().options.cache_dir, store::EntryKind::mount, digest.hex());
   if (auto r = fs::make_dirs(dir); !r) t.fail(cmd, r.error());
   if (!mode.empty()) ::chmod(dir.c_str(), octal_mode(t, cmd, cmd.name + " mode", mode));
   return {target, dir, dir + ".lock", sharing};

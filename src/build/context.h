@@ -96,7 +96,7 @@ struct Context {
   const BuildOptions& options;
   BuildServices& services;
   store::SnapshotStore steps; // <cache>/steps: step layers and artifact trees by key
-  std::string tmp_dir;        // <cache>/tmp
+  std::string tmp_dir;        // <cache>/tmp/proc-<pid>-<n>: this process's (store/cleanup.h)
   std::string mounts_dir;     // <cache>/mounts
   // Per node; complete before Plan::finished(node), read-only afterwards.
   std::vector<TargetResult> results;

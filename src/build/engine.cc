@@ -16,6 +16,7 @@
 #include "earth/build/build.h"
 #include "earth/exec/linux_runtime.h"
 #include "earth/plan/plan.h"
+#include "earth/store/cleanup.h"
 #include "outputs.h"
 #include "push.h"
 #include "target_run.h"
@@ -179,7 +180,11 @@ std::unique_ptr<Context> open_context(const resolve::Graph& graph, const BuildOp
   auto steps = store::SnapshotStore::open(options.cache_dir, "steps");
   if (!steps) throw BuildError(steps.error(), ExitCode::internal_error);
   auto ctx = std::make_unique<Context>(graph, options, services, std::move(*steps));
-  ctx->tmp_dir = fs::join(options.cache_dir, "tmp");
+  // The process's own temp dir: what a killed build leaves there (overlay work
+  // dirs, private cache dirs) goes when the next earth opens the store.
+  auto own_tmp = store::process_temp_dir(options.cache_dir);
+  if (!own_tmp) throw BuildError(own_tmp.error(), ExitCode::internal_error);
+  ctx->tmp_dir = *own_tmp;
   ctx->mounts_dir = fs::join(options.cache_dir, "mounts");
   for (const auto& d : {ctx->tmp_dir, ctx->mounts_dir})
     if (auto r = fs::make_dirs(d); !r) throw BuildError(r.error(), ExitCode::internal_error);

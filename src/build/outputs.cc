@@ -10,8 +10,11 @@
 #include <algorithm>
 
 #include "earth/base/fs.h"
+#include "earth/base/kill_point.h"
 #include "earth/exec/linux_runtime.h"
 #include "earth/plan/keys.h"
+#include "earth/store/file_lock.h"
+#include "earth/store/usage.h"
 #include "tree.h"
 
 namespace earth::build {
@@ -23,12 +26,28 @@ std::string temp_sibling(const std::string& path) {
                   ".earth-tmp-" + fs::basename(path) + "-" + std::to_string(::getpid()));
 }
 
+// Removes what killed earth processes left next to `dest` (its temp
+// siblings, whatever their pid). The caller holds the path's output lock, so
+// no live process is writing them.
+void remove_leftover_siblings(const std::string& dest) {
+  std::string prefix = ".earth-tmp-" + fs::basename(dest) + "-";
+  auto names = fs::list_dir(fs::dirname(dest));
+  if (!names) return;
+  for (const auto& n : *names) {
+    if (!n.starts_with(prefix)) continue;
+    std::string rest = n.substr(prefix.size());
+    if (rest.ends_with(".old")) rest.resize(rest.size() - 4);
+    if (!rest.empty() && rest.find_first_not_of("0123456789") == std::string::npos)
+      (void)fs::remove_all(fs::join(fs::dirname(dest), n));
+  }
+}
+
 // Puts the artifact entry `src` of `view` at host path `dest`, replacing
 // what was there, so a reader sees the old or the new, never half of it.
 Result<void> replace_with(const LayerView& view, const std::string& src, const std::string& dest) {
   if (auto r = fs::make_dirs(fs::dirname(dest)); !r) return r;
   std::string tmp = temp_sibling(dest);
-  (void)fs::remove_all(tmp);
+  remove_leftover_siblings(dest);
   CopyOptions o;
   o.keep_ts = true;
   o.uid = ::geteuid(); // outputs belong to whoever ran earth, as a checkout would
@@ -42,12 +61,14 @@ Result<void> replace_with(const LayerView& view, const std::string& src, const s
   std::string old = tmp + ".old";
   if (old_dir && ::rename(dest.c_str(), old.c_str()) != 0)
     return Failure{errno_message("move " + dest + " aside", errno)};
+  kill_point("export-aside");
   if (::rename(tmp.c_str(), dest.c_str()) != 0) {
     int err = errno;
     if (old_dir) ::rename(old.c_str(), dest.c_str());
     (void)fs::remove_all(tmp);
     return Failure{errno_message("write " + dest, err)};
   }
+  kill_point("export-replaced");
   if (old_dir) (void)fs::remove_all(old);
   return {};
 }
@@ -87,6 +108,12 @@ Result<void> write_if_changed(const LayerView& view, const ArtifactOutput& out,
   Digest key =
       plan::KeyBuilder("local-output", out.tree.key).add("src", src).add("to", to).finish();
   std::string marker = fs::join(fs::join(cache_dir, "outputs"), key.hex());
+  (void)store::record_use(cache_dir, store::EntryKind::output, key.hex());
+  // Two builds writing the same host path take turns (docs/cache.md, Concurrency).
+  auto lock = store::FileLock::acquire(fs::join(
+      cache_dir,
+      "locks/output-" + Hasher("earth.output-path.v1").add("to", to).finish().hex() + ".lock"));
+  if (!lock) return Failure{lock.error()};
   if (auto text = fs::read_file(marker); text && *text == host_signature(to).hex()) return {};
   if (auto r = replace_with(view, src, to); !r) return r;
   (void)fs::make_dirs(fs::dirname(marker));
@@ -130,6 +157,7 @@ Result<std::string> write_image(image::ImageStore& images, const ImageOutput& ou
   for (const auto& [k, v] : config.labels) kb.add("label", k).add("value", v);
   Digest key = kb.finish();
   std::string marker = fs::join(fs::join(cache_dir, "outputs"), key.hex());
+  (void)store::record_use(cache_dir, store::EntryKind::output, key.hex());
   if (auto text = fs::read_file(marker); text) {
     bool same = true;
     for (const auto& n : out.names) {
@@ -145,6 +173,7 @@ Result<std::string> write_image(image::ImageStore& images, const ImageOutput& ou
   }
   auto rec = images.commit(env.base, layers, config, out.names);
   if (!rec) return Failure{rec.error()};
+  kill_point("image-committed");
   (void)fs::make_dirs(fs::dirname(marker));
   (void)fs::write_file_atomic(marker, rec->manifest_digest.hex());
   return rec->manifest_digest.hex();

@@ -6,6 +6,7 @@
 
 #include "earth/base/error.h"
 #include "earth/base/fs.h"
+#include "earth/base/kill_point.h"
 #include "earth/base/profile.h"
 #include "earth/base/strings.h"
 #include "earth/build/build.h"
@@ -82,7 +83,15 @@ void run_build(const resolve::Graph& graph, const BuildRequest& req, Profile& pr
   exec::LinuxRuntime runtime;
   auto status = output::make_plain_status(stderr, req.verbose);
   build::BuildServices services{runtime, **store, *status, &profile};
-  build::build(graph, opts, services);
+  output::BuildTotals totals;
+  try {
+    totals = build::build(graph, opts, services);
+  } catch (const Error& e) {
+    // A failed build made entries too; an interrupted one stops at once.
+    if (e.code() != ExitCode::interrupted) try_enforce_cache_limit(opts.cache_dir);
+    throw;
+  }
+  enforce_cache_limit(opts.cache_dir, totals.steps_run > 0);
 }
 
 } // namespace
@@ -97,6 +106,7 @@ int cmd_build(Args& args) {
   // Resolve first, so a wrong target or argument is reported as such.
   resolve::Graph graph =
       profile.time("resolve", [&] { return resolve::resolve(req.target, req.options); });
+  kill_point("resolved");
   if (req.dry_run) {
     std::fputs(resolve::dry_run_text(graph).c_str(), stdout);
   } else {

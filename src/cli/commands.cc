@@ -105,6 +105,8 @@ const std::vector<Subcommand>& subcommands() {
        cmd_image_export},
       {"image pull", "REF", "pull an image from its registry", cmd_image_pull},
       {"image push", "NAME [DEST]", "push an image to its registry (or to DEST)", cmd_image_push},
+      {"prune", "[--all] [--keep-bytes N] [--keep-duration D]",
+       "remove least recently used cache entries", cmd_prune},
   };
   return table;
 }

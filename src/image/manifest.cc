@@ -104,6 +104,9 @@ Result<Manifest> parse_manifest(std::string_view text) {
   m.media_type = sniff_media_type(*j);
   if (!is_manifest_media_type(m.media_type))
     return Failure{"unsupported manifest media type " + m.media_type};
+  // Schema 2 is the only one whose fields mean what is read below.
+  if (auto v = j->find("schemaVersion"); v != j->end() && *v != 2)
+    return Failure{"unsupported image manifest schemaVersion " + v->dump()};
   auto config = j->find("config");
   if (config == j->end()) return Failure{"image manifest has no config"};
   auto c = parse_descriptor(*config, "manifest config");

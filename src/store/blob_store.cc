@@ -1,6 +1,7 @@
 #include "earth/store/blob_store.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -8,7 +9,11 @@
 #include <random>
 
 #include "earth/base/fs.h"
+#include "earth/base/kill_point.h"
 #include "earth/store/cleanup.h"
+#include "earth/store/durable.h"
+#include "earth/store/layout.h"
+#include "earth/store/usage.h"
 
 namespace earth::store {
 
@@ -20,6 +25,7 @@ std::string default_cache_dir() {
 }
 
 Result<BlobStore> BlobStore::open(const std::string& cache_dir) {
+  if (auto r = check_layout(cache_dir); !r) return Failure{r.error()};
   std::string root = fs::join(cache_dir, "blobs/sha256");
   std::string tmp = fs::join(cache_dir, "tmp");
   if (auto r = fs::make_dirs(root); !r) return Failure{r.error()};
@@ -37,6 +43,7 @@ std::string BlobStore::path(const Digest& d) const {
 }
 
 bool BlobStore::has(const Digest& d) const {
+  (void)record_use(cache_, EntryKind::blob, d.hex()); // leased before looked up
   return fs::exists(path(d));
 }
 
@@ -86,8 +93,14 @@ Result<Digest> BlobStore::Writer::commit(std::optional<Digest> expected) {
   if (expected && *expected != got)
     return Failure{"digest mismatch: expected " + expected->oci() + ", got " + got.oci()};
   std::string dest = store_->path(got);
+  (void)record_use(store_->cache_, EntryKind::blob, got.hex()); // leased before it appears
   if (::rename(tmp_.c_str(), dest.c_str()) != 0) return Failure{errno_message(dest, errno)};
   tmp_.clear();
+  (void)sync_dir(store_->root_); // the rename is durable before an index names the blob
+  struct stat st {};
+  if (::stat(dest.c_str(), &st) == 0)
+    (void)record_use(store_->cache_, EntryKind::blob, got.hex(), int64_t(st.st_blocks) * 512);
+  kill_point("blob-recorded");
   return got;
 }
 
@@ -129,6 +142,7 @@ Result<Digest> BlobStore::put_file(const std::string& src, std::optional<Digest>
 }
 
 Result<std::string> BlobStore::get(const Digest& d) const {
+  (void)record_use(cache_, EntryKind::blob, d.hex());
   auto data = fs::read_file(path(d));
   if (!data) return Failure{"blob " + d.oci() + " is not in the store (" + data.error() + ")"};
   return data;

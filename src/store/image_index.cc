@@ -25,7 +25,10 @@ Result<Names> parse_index(const std::string& file, const std::string& text) {
   if (j.is_discarded() || !j.is_object()) return Failure{file + ": not a JSON object"};
   if (j.value("version", 0) != ImageIndex::version)
     return Failure{file + ": unsupported image index version " +
-                   j.value("version", nlohmann::json()).dump()};
+                   j.value("version", nlohmann::json()).dump() + " (this earth reads version " +
+                   std::to_string(ImageIndex::version) +
+                   "); use another cache dir (EARTH_CACHE_DIR), or move the file away to forget "
+                   "the image names and import or pull them again"};
   Names names;
   auto images = j.value("images", nlohmann::json::object());
   if (!images.is_object()) return Failure{file + ": \"images\" is not an object"};

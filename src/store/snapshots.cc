@@ -7,18 +7,24 @@
 #include <cstdio>
 
 #include "earth/base/fs.h"
+#include "earth/base/kill_point.h"
 #include "earth/store/cleanup.h"
+#include "earth/store/durable.h"
 #include "earth/store/file_lock.h"
+#include "earth/store/layout.h"
+#include "earth/store/usage.h"
 
 namespace earth::store {
 
 Result<SnapshotStore> SnapshotStore::open(const std::string& cache_dir, std::string_view kind) {
+  if (auto r = check_layout(cache_dir); !r) return Failure{r.error()};
   std::string root = fs::join(cache_dir, kind);
   std::string tmp = fs::join(cache_dir, "tmp");
   std::string locks = fs::join(cache_dir, "locks");
   for (const auto& d : {root, tmp, locks})
     if (auto r = fs::make_dirs(d); !r) return Failure{r.error()};
-  return SnapshotStore(root, tmp, locks);
+  EntryKind entry = kind == "steps" ? EntryKind::step : EntryKind::snapshot;
+  return SnapshotStore(cache_dir, entry, root, tmp, locks);
 }
 
 std::string SnapshotStore::path(const Digest& diff_id) const {
@@ -26,18 +32,19 @@ std::string SnapshotStore::path(const Digest& diff_id) const {
 }
 
 bool SnapshotStore::has(const Digest& diff_id) const {
+  (void)record_use(cache_, kind_, diff_id.hex()); // a lease first: prune keeps it from now on
   return fs::is_dir(path(diff_id));
 }
 
 Result<std::string> SnapshotStore::ensure(const Digest& diff_id, const Fill& fill) {
   std::string dest = path(diff_id);
-  if (fs::is_dir(dest)) return dest;
+  if (has(diff_id)) return dest;
   // Serialise with other processes unpacking the same layer, then look again.
   auto lock = FileLock::acquire(fs::join(locks_, "snapshot-" + diff_id.hex() + ".lock"));
   if (!lock) return Failure{lock.error()};
   if (fs::is_dir(dest)) return dest;
 
-  auto own = process_temp_dir(fs::dirname(root_));
+  auto own = process_temp_dir(cache_);
   if (!own) return Failure{own.error()};
   auto tmp = fs::make_temp_dir(*own, "snapshot-" + diff_id.hex().substr(0, 12) + "-");
   if (!tmp) return Failure{tmp.error()};
@@ -46,12 +53,23 @@ Result<std::string> SnapshotStore::ensure(const Digest& diff_id, const Fill& fil
     (void)fs::remove_all(*tmp);
     return Failure{r.error()};
   }
+  // Durable before recorded: the contents reach the disk before the rename
+  // names them, and the rename before anything else can refer to it.
+  if (auto r = sync_filesystem(*tmp); !r) {
+    (void)fs::remove_all(*tmp);
+    return Failure{r.error()};
+  }
+  int64_t bytes = tree_bytes(*tmp);
+  kill_point("snapshot-filled");
   if (::rename(tmp->c_str(), dest.c_str()) != 0) {
     int err = errno;
     (void)fs::remove_all(*tmp);
     if (fs::is_dir(dest)) return dest; // someone without the lock (older earth) won
     return Failure{errno_message("rename snapshot to " + dest, err)};
   }
+  if (auto r = sync_dir(root_); !r) return Failure{r.error()};
+  (void)record_use(cache_, kind_, diff_id.hex(), bytes);
+  kill_point("snapshot-recorded");
   return dest;
 }
 

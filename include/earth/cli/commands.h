@@ -60,6 +60,13 @@ int cmd_image_rm(Args& args);
 int cmd_image_export(Args& args);
 int cmd_image_pull(Args& args);
 int cmd_image_push(Args& args);
+int cmd_prune(Args& args);
+// After a build: prunes the cache down when it is over its size limit
+// (EARTH_CACHE_SIZE, the config file) and says what it removed (cmd_prune.cc).
+// `ran_steps`: a step ran, so the cache mounts it used are measured again.
+void enforce_cache_limit(const std::string& cache_dir, bool ran_steps);
+// The same after a failed build: a problem with the limit is only a warning.
+void try_enforce_cache_limit(const std::string& cache_dir);
 
 // The build invocation `earth [flags] +TARGET [--ARG=value...]` (cmd_build.cc),
 // also used by `earth graph`.

@@ -10,6 +10,7 @@
 
 #include "earth/base/digest.h"
 #include "earth/base/error.h"
+#include "earth/store/usage.h"
 
 namespace earth::store {
 
@@ -22,17 +23,24 @@ public:
                                     std::string_view kind = "snapshots");
 
   std::string path(const Digest& diff_id) const;
+  // Whether the dir exists. Records this process's use of it first (a lease,
+  // store/usage.h), so that prune leaves it alone from then on.
   bool has(const Digest& diff_id) const;
 
   using Fill = std::function<Result<void>(const std::string& dir)>;
   // Returns the snapshot dir of `diff_id`, calling `fill` on an empty temp dir
-  // first when it does not exist. On failure nothing is left behind.
+  // first when it does not exist. On failure nothing is left behind. A new
+  // dir is synced to disk before the rename that records it.
   Result<std::string> ensure(const Digest& diff_id, const Fill& fill);
   Result<void> remove(const Digest& diff_id);
 
 private:
-  SnapshotStore(std::string root, std::string tmp, std::string locks)
-      : root_(std::move(root)), tmp_(std::move(tmp)), locks_(std::move(locks)) {}
+  SnapshotStore(std::string cache, EntryKind kind, std::string root, std::string tmp,
+                std::string locks)
+      : cache_(std::move(cache)), kind_(kind), root_(std::move(root)), tmp_(std::move(tmp)),
+        locks_(std::move(locks)) {}
+  std::string cache_;
+  EntryKind kind_;
   std::string root_, tmp_, locks_;
 };
 

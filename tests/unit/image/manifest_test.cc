@@ -32,6 +32,10 @@ TEST(Manifest, ParsesDockerSchema2AndRoundTrips) {
 }
 
 TEST(Manifest, RejectsBadDocuments) {
+  auto v3 = parse_manifest(R"({"schemaVersion":3,"config":{"digest":")" + digest('a') +
+                           R"(","size":1},"layers":[]})");
+  ASSERT_FALSE(v3.ok());
+  EXPECT_EQ(v3.error(), "unsupported image manifest schemaVersion 3");
   EXPECT_FALSE(parse_manifest("not json").ok());
   EXPECT_FALSE(parse_manifest("[]").ok());
   EXPECT_FALSE(parse_manifest(R"({"config":{"digest":"sha256:zz","size":1},"layers":[]})").ok());

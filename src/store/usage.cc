@@ -1,0 +1,220 @@
+#include "earth/store/usage.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
+#include <functional>
+#include <mutex>
+#include <random>
+#include <sstream>
+
+#include "earth/base/fs.h"
+#include "earth/store/file_lock.h"
+
+namespace earth::store {
+
+namespace {
+
+constexpr std::string_view log_header = "earth-leases 1";
+constexpr std::string_view usage_header = "earth-usage 1";
+
+bool valid_kind(char c) {
+  return c == 'S' || c == 'L' || c == 'B' || c == 'M' || c == 'O';
+}
+
+bool valid_name(std::string_view n) {
+  if (n.size() != 64) return false;
+  for (char c : n)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+
+// This process's lease log for one cache dir.
+struct LeaseLog {
+  int fd = -1;    // leases/<pid>-<n>.log, O_APPEND, flocked exclusive while we live
+  int gc_fd = -1; // gc.lock
+  std::set<std::string> seen;
+};
+
+Result<LeaseLog> open_log(const std::string& cache_dir) {
+  std::string dir = fs::join(cache_dir, "leases");
+  if (auto r = fs::make_dirs(dir); !r) return Failure{r.error()};
+  LeaseLog log;
+  std::string gc = gc_lock_path(cache_dir);
+  log.gc_fd = ::open(gc.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (log.gc_fd < 0) return Failure{errno_message(gc, errno)};
+  std::string name = std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}());
+  std::string path = fs::join(dir, name + ".log");
+  std::string fresh = path + ".new"; // locked before it gets the name prune reads
+  log.fd = ::open(fresh.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
+  if (log.fd < 0) return Failure{errno_message(fresh, errno)};
+  std::string header = std::string(log_header) + "\n";
+  if (::flock(log.fd, LOCK_EX) != 0 ||
+      ::write(log.fd, header.data(), header.size()) != ssize_t(header.size()) ||
+      ::rename(fresh.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(fresh.c_str());
+    ::close(log.fd);
+    ::close(log.gc_fd);
+    return Failure{errno_message(path, err)};
+  }
+  return log;
+}
+
+// Parses a lease log or the usage file: `header`, then one entry per line.
+// A torn last line (a writer killed mid-write) is ignored.
+Result<void> parse_lines(const std::string& path, const std::string& text, std::string_view header,
+                         const std::function<void(EntryId, int64_t, int64_t)>& each) {
+  std::istringstream in(text);
+  std::string line;
+  if (!std::getline(in, line)) return {}; // empty: a writer killed before its header
+  if (line != header)
+    return Failure{path + ": unknown format '" + line.substr(0, 40) + "' (expected '" +
+                   std::string(header) + "'; written by another earth version?); delete it to " +
+                   "start the cache's use records afresh"};
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    char kind = 0;
+    std::string name;
+    int64_t a = -1, b = -1;
+    f >> kind >> name;
+    if (!valid_kind(kind) || !valid_name(name)) continue;
+    f >> a >> b;
+    each({EntryKind(kind), name}, a, b);
+  }
+  return {};
+}
+
+void merge(std::map<EntryId, EntryUse>& uses, const EntryId& id, int64_t when, int64_t bytes) {
+  EntryUse& u = uses[id];
+  u.last_use = std::max(u.last_use, when);
+  if (bytes >= 0) u.bytes = bytes;
+}
+
+// Reads the lease logs: live ones into `leased` (and `uses`, as used now),
+// dead ones into `uses` at their mtime and `dead`.
+Result<void> read_logs(const std::string& cache_dir, std::map<EntryId, EntryUse>* uses,
+                       std::set<EntryId>& leased, std::vector<std::string>* dead) {
+  std::string dir = fs::join(cache_dir, "leases");
+  auto names = fs::list_dir(dir);
+  if (!names) return {}; // no leases dir: nobody ever leased anything
+  int64_t now = std::time(nullptr);
+  for (const auto& n : *names) {
+    std::string path = fs::join(dir, n);
+    if (n.ends_with(".log.new")) { // its writer died before naming it (an hour: never a live one)
+      struct stat st {};
+      if (uses && ::stat(path.c_str(), &st) == 0 && st.st_mtime < now - 3600)
+        ::unlink(path.c_str());
+      continue;
+    }
+    if (!n.ends_with(".log")) continue;
+    auto lock = FileLock::try_acquire(path);
+    bool live = !lock;
+    if (!live && !uses) continue; // only the leases wanted: a dead log holds none
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) continue;
+    auto text = fs::read_file(path);
+    if (!text) continue;
+    int64_t when = live ? now : int64_t(st.st_mtime);
+    auto r = parse_lines(path, *text, log_header, [&](EntryId id, int64_t bytes, int64_t) {
+      if (live) leased.insert(id);
+      if (uses) merge(*uses, id, when, bytes);
+    });
+    if (!r) return r;
+    if (!live && dead) dead->push_back(path);
+  }
+  return {};
+}
+
+} // namespace
+
+std::string gc_lock_path(const std::string& cache_dir) {
+  return fs::join(cache_dir, "gc.lock");
+}
+
+Result<void> record_use(const std::string& cache_dir, EntryKind kind, std::string_view name,
+                        int64_t bytes) {
+  static std::mutex mu;
+  static auto* logs = new std::map<std::string, LeaseLog>; // never freed: used until exit
+  static pid_t owner = 0;
+  std::lock_guard guard(mu);
+  if (owner != ::getpid()) { // a forked child holds no lease of its parent's
+    logs->clear();
+    owner = ::getpid();
+  }
+  auto it = logs->find(cache_dir);
+  if (it == logs->end()) {
+    auto log = open_log(cache_dir);
+    if (!log) return Failure{log.error()};
+    it = logs->emplace(cache_dir, std::move(*log)).first;
+  }
+  LeaseLog& log = it->second;
+  std::string key = std::string(1, char(kind)) + std::string(name);
+  if (bytes < 0 && log.seen.contains(key)) return {};
+  std::string line = std::string(1, char(kind)) + " " + std::string(name);
+  if (bytes >= 0) line += " " + std::to_string(bytes);
+  line += "\n";
+  while (::flock(log.gc_fd, LOCK_SH) != 0)
+    if (errno != EINTR) return Failure{errno_message(gc_lock_path(cache_dir), errno)};
+  ssize_t n = ::write(log.fd, line.data(), line.size());
+  int err = errno;
+  ::flock(log.gc_fd, LOCK_UN);
+  if (n != ssize_t(line.size())) return Failure{errno_message("lease log", err)};
+  log.seen.insert(key);
+  return {};
+}
+
+int64_t tree_bytes(const std::string& path) {
+  std::set<std::pair<dev_t, ino_t>> linked;
+  int64_t total = 0;
+  std::vector<std::string> todo{path};
+  while (!todo.empty()) {
+    std::string p = std::move(todo.back());
+    todo.pop_back();
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) != 0) continue;
+    if (st.st_nlink > 1 && !S_ISDIR(st.st_mode) && !linked.insert({st.st_dev, st.st_ino}).second)
+      continue;
+    total += int64_t(st.st_blocks) * 512;
+    if (!S_ISDIR(st.st_mode)) continue;
+    if (auto names = fs::list_dir(p))
+      for (auto& n : *names) todo.push_back(p + "/" + n);
+  }
+  return total;
+}
+
+Result<UsageSnapshot> read_usage(const std::string& cache_dir) {
+  UsageSnapshot s;
+  std::string path = fs::join(cache_dir, "usage");
+  if (fs::exists(path)) {
+    auto text = fs::read_file(path);
+    if (!text) return Failure{text.error()};
+    auto r = parse_lines(path, *text, usage_header, [&](EntryId id, int64_t when, int64_t bytes) {
+      merge(s.uses, id, when, bytes);
+    });
+    if (!r) return Failure{r.error()};
+  }
+  if (auto r = read_logs(cache_dir, &s.uses, s.leased, &s.dead_logs); !r) return Failure{r.error()};
+  return s;
+}
+
+Result<std::set<EntryId>> read_leases(const std::string& cache_dir) {
+  std::set<EntryId> leased;
+  if (auto r = read_logs(cache_dir, nullptr, leased, nullptr); !r) return Failure{r.error()};
+  return leased;
+}
+
+Result<void> write_usage(const std::string& cache_dir, const std::map<EntryId, EntryUse>& uses) {
+  std::string text = std::string(usage_header) + "\n";
+  for (const auto& [id, u] : uses)
+    text += std::string(1, char(id.first)) + " " + id.second + " " + std::to_string(u.last_use) +
+            " " + std::to_string(u.bytes) + "\n";
+  return fs::write_file_atomic(fs::join(cache_dir, "usage"), text);
+}
+
+} // namespace earth::store

@@ -1,0 +1,209 @@
+#include "earth/store/prune.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "earth/base/digest.h"
+#include "earth/base/fs.h"
+#include "earth/store/blob_store.h"
+#include "earth/store/image_index.h"
+#include "earth/store/snapshots.h"
+#include "earth/store/usage.h"
+
+namespace fs = earth::fs;
+using earth::Digest;
+using earth::Result;
+using namespace earth::store;
+
+namespace {
+
+// A step dir made by another (dead) process at `when`, `kb` KiB big.
+Digest dead_step(const std::string& cache, const std::string& name, int64_t when, int kb) {
+  Digest key = Digest::of(name);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    auto steps = SnapshotStore::open(cache, "steps");
+    auto r = steps->ensure(key, [&](const std::string& d) -> Result<void> {
+      return fs::write_file_atomic(fs::join(d, "f"), std::string(size_t(kb) * 1024, 'x'));
+    });
+    ::_exit(r.ok() ? 0 : 1);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_EQ(status, 0);
+  // The dead process's log says when it used the step.
+  auto logs = fs::list_dir(cache + "/leases").value();
+  for (const auto& n : logs) {
+    std::string log = cache + "/leases/" + n;
+    if (fs::read_file(log).value().find(key.hex()) == std::string::npos) continue;
+    struct timespec t[2] = {{when, 0}, {when, 0}};
+    ::utimensat(AT_FDCWD, log.c_str(), t, 0);
+  }
+  return key;
+}
+
+bool has_step(const std::string& cache, const Digest& k) {
+  return fs::is_dir(cache + "/steps/" + k.hex());
+}
+
+} // namespace
+
+TEST(Prune, RemovesEverythingUnusedButWhatALiveProcessLeases) {
+  fs::TempDir dir("/tmp", "earth-prune-test-");
+  std::string cache = dir.path();
+  Digest old = dead_step(cache, "old", 1000, 4);
+  auto steps = SnapshotStore::open(cache, "steps").value();
+  Digest mine = Digest::of("mine");
+  ASSERT_TRUE(steps.ensure(mine, [](const std::string&) -> Result<void> { return {}; }).ok());
+  auto report = prune(cache, {}).value();
+  EXPECT_FALSE(has_step(cache, old));
+  EXPECT_TRUE(has_step(cache, mine)) << "leased by this (live) process";
+  EXPECT_EQ(report.removed[EntryKind::step].entries, 1);
+  EXPECT_GE(report.removed[EntryKind::step].bytes, 4096);
+  EXPECT_NE(report.describe().find("removed 1 step result"), std::string::npos);
+  // The dead log was merged into <cache>/usage and removed.
+  EXPECT_TRUE(fs::exists(cache + "/usage"));
+  EXPECT_EQ(fs::list_dir(cache + "/leases").value().size(), 1u); // ours
+}
+
+TEST(Prune, KeepBytesRemovesLeastRecentlyUsedFirst) {
+  fs::TempDir dir("/tmp", "earth-prune-test-");
+  std::string cache = dir.path();
+  Digest a = dead_step(cache, "a", 1000, 40);
+  Digest b = dead_step(cache, "b", 3000, 40);
+  Digest c = dead_step(cache, "c", 2000, 40);
+  PruneOptions o;
+  o.keep_bytes = 100 * 1024; // room for two of the three
+  auto report = prune(cache, o).value();
+  EXPECT_FALSE(has_step(cache, a)) << "the least recently used goes";
+  EXPECT_TRUE(has_step(cache, b));
+  EXPECT_TRUE(has_step(cache, c));
+  EXPECT_LE(report.total_after, 100 * 1024);
+}
+
+TEST(Prune, KeepDurationKeepsRecentUses) {
+  fs::TempDir dir("/tmp", "earth-prune-test-");
+  std::string cache = dir.path();
+  Digest old = dead_step(cache, "old", 1000, 4);
+  Digest recent = dead_step(cache, "recent", std::time(nullptr) - 60, 4);
+  PruneOptions o;
+  o.keep_duration = std::chrono::hours(1);
+  (void)prune(cache, o).value();
+  EXPECT_FALSE(has_step(cache, old));
+  EXPECT_TRUE(has_step(cache, recent));
+}
+
+TEST(Prune, NamedImagesStayUnlessAll) {
+  fs::TempDir dir("/tmp", "earth-prune-test-");
+  std::string cache = dir.path();
+  pid_t pid = ::fork(); // the image is written by a process that then exits
+  if (pid == 0) {
+    auto blobs = BlobStore::open(cache).value();
+    Digest layer = blobs.put("layer bytes").value();
+    Digest diff = Digest::of("diff");
+    std::string config = R"({"rootfs":{"type":"layers","diff_ids":[")" + diff.oci() + R"("]}})";
+    Digest cfg = blobs.put(config).value();
+    std::string manifest = R"({"config":{"digest":")" + cfg.oci() + R"("},"layers":[{"digest":")" +
+                           layer.oci() + R"("}]})";
+    Digest m = blobs.put(manifest).value();
+    (void)blobs.put("garbage").value();
+    auto snaps = SnapshotStore::open(cache).value();
+    (void)snaps.ensure(diff, [](const std::string&) -> Result<void> { return {}; });
+    ::_exit(ImageIndex(cache).set("docker.io/library/x:latest", m).ok() ? 0 : 1);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_EQ(status, 0);
+  auto report = prune(cache, {}).value();
+  EXPECT_EQ(report.removed[EntryKind::blob].entries, 1) << "only the unreferenced blob";
+  EXPECT_EQ(fs::list_dir(cache + "/blobs/sha256").value().size(), 3u);
+  EXPECT_EQ(fs::list_dir(cache + "/snapshots").value().size(), 1u);
+  PruneOptions all;
+  all.all = true;
+  report = prune(cache, all).value();
+  EXPECT_EQ(report.images_unnamed, 1);
+  EXPECT_TRUE(fs::list_dir(cache + "/blobs/sha256").value().empty());
+  EXPECT_TRUE(fs::list_dir(cache + "/snapshots").value().empty());
+  EXPECT_TRUE(ImageIndex(cache).load().value().empty());
+}
+
+TEST(Prune, UnknownUsageVersionIsRefusedWithThePath) {
+  fs::TempDir dir("/tmp", "earth-prune-test-");
+  ASSERT_TRUE(fs::write_file_atomic(dir.path() + "/usage", "earth-usage 9\n").ok());
+  auto r = prune(dir.path(), {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find(dir.path() + "/usage: unknown format"), std::string::npos) << r.error();
+  EXPECT_NE(r.error().find("delete it"), std::string::npos);
+}
+
+TEST(Prune, EnforceLimitPrunesOnlyWhenOver) {
+  fs::TempDir dir("/tmp", "earth-prune-test-");
+  std::string cache = dir.path();
+  Digest a = dead_step(cache, "a", 1000, 64);
+  Digest b = dead_step(cache, "b", 2000, 64);
+  auto report = enforce_limit(cache, {1 << 20, "test"}).value();
+  EXPECT_EQ(report.sum().entries, 0);
+  EXPECT_TRUE(has_step(cache, a));
+  report = enforce_limit(cache, {100 * 1024, "test"}).value();
+  EXPECT_EQ(report.sum().entries, 1);
+  EXPECT_FALSE(has_step(cache, a));
+  EXPECT_TRUE(has_step(cache, b));
+  EXPECT_EQ(enforce_limit(cache, {0, "off"}).value().sum().entries, 0);
+}
+
+TEST(Prune, Units) {
+  EXPECT_EQ(parse_size("512").value(), 512);
+  EXPECT_EQ(parse_size("10K").value(), 10240);
+  EXPECT_EQ(parse_size("1.5GiB").value(), 1610612736);
+  EXPECT_EQ(parse_size("20GB").value(), 20LL << 30);
+  EXPECT_FALSE(parse_size("ten").ok());
+  EXPECT_FALSE(parse_size("10X").ok());
+  EXPECT_EQ(parse_duration("90s").value().count(), 90);
+  EXPECT_EQ(parse_duration("1h30m").value().count(), 5400);
+  EXPECT_EQ(parse_duration("7d").value().count(), 7 * 86400);
+  EXPECT_FALSE(parse_duration("soon").ok());
+  EXPECT_FALSE(parse_duration("5y").ok());
+}
+
+TEST(Prune, CacheLimitFromEnv) {
+  ::setenv("EARTH_CACHE_SIZE", "5G", 1);
+  EXPECT_EQ(cache_limit_from_env("/tmp").value().max_bytes, 5LL << 30);
+  ::setenv("EARTH_CACHE_SIZE", "0", 1);
+  EXPECT_EQ(cache_limit_from_env("/tmp").value().max_bytes, 0);
+  ::setenv("EARTH_CACHE_SIZE", "lots", 1);
+  EXPECT_FALSE(cache_limit_from_env("/tmp").ok());
+  ::unsetenv("EARTH_CACHE_SIZE");
+  auto d = cache_limit_from_env("/tmp").value().max_bytes;
+  EXPECT_GT(d, 0);
+  EXPECT_LE(d, 20LL << 30);
+}
+
+TEST(Prune, EnforceLimitMergesManyDeadLogs) {
+  fs::TempDir dir("/tmp", "earth-prune-test-");
+  std::string cache = dir.path();
+  for (int i = 0; i < 33; ++i) dead_step(cache, "s" + std::to_string(i), 1000 + i, 4);
+  ASSERT_EQ(fs::list_dir(cache + "/leases").value().size(), 33u);
+  ASSERT_TRUE(write_usage(cache, {}).ok());
+  EXPECT_EQ(enforce_limit(cache, {1 << 30, "test"}).value().sum().entries, 0);
+  EXPECT_TRUE(fs::list_dir(cache + "/leases").value().empty()) << "merged into usage";
+  auto usage = read_usage(cache).value();
+  EXPECT_EQ(usage.uses.size(), 33u);
+  EntryId s5{EntryKind::step, Digest::of("s5").hex()};
+  EXPECT_EQ(usage.uses[s5].last_use, 1005);
+}
+
+TEST(Prune, RemovesLogsWhoseWriterDiedBeforeNamingThem) {
+  fs::TempDir dir("/tmp", "earth-prune-test-");
+  std::string leases = dir.path() + "/leases";
+  ASSERT_TRUE(fs::make_dirs(leases).ok());
+  ASSERT_TRUE(fs::write_file_atomic(leases + "/1-2.log.new", "").ok());
+  ASSERT_TRUE(fs::write_file_atomic(leases + "/3-4.log.new", "").ok());
+  struct timespec old[2] = {{1000, 0}, {1000, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, (leases + "/1-2.log.new").c_str(), old, 0), 0);
+  ASSERT_TRUE(prune(dir.path(), {}).ok());
+  EXPECT_FALSE(fs::exists(leases + "/1-2.log.new"));
+  EXPECT_TRUE(fs::exists(leases + "/3-4.log.new")) << "young: maybe a process naming it now";
+}
