@@ -1,0 +1,82 @@
+// The build flag table (reference §4.2, §4.3) and the helpers around it.
+#include "earth/request/flags.h"
+
+#include <algorithm>
+
+#include "earth/base/strings.h"
+
+namespace earth::request {
+
+namespace {
+
+using K = FlagSpec::Kind;
+
+} // namespace
+
+const std::vector<FlagSpec>& build_flags() {
+  static const std::vector<FlagSpec> table = {
+      // What is built and what comes out.
+      {"--artifact", "-a", K::valued, "",
+       "build +t and write only its artifact: -a +t/PATH [DEST]"},
+      {"--image", "", K::valued, "", "build +t and save only its images: --image +t"},
+      {"--dry-run", "", K::boolean, "", "print what would be built, run nothing"},
+      {"--no-output", "", K::boolean, "NO_OUTPUT", "write no artifacts and no images"},
+      {"--output", "", K::boolean, "OUTPUT", "write outputs even under --ci"},
+      {"--ci", "", K::boolean, "CI", "--no-output --strict"},
+      {"--strict", "", K::boolean, "STRICT", "forbid non-repeatable features"},
+      {"--push", "", K::boolean, "PUSH", "push SAVE IMAGE --push images, run RUN --push"},
+      // How it is built.
+      {"--jobs", "-j", K::valued, "JOBS", "targets built at once, 1-1024 (default: the cores)"},
+      {"--no-cache", "", K::boolean, "NO_CACHE", "reuse no step (cache mounts are kept)"},
+      {"--allow-privileged", "-P", K::boolean, "ALLOW_PRIVILEGED", "allow RUN --privileged"},
+      {"--platform", "", K::valued, "PLATFORMS", "the target platform (host only for now)"},
+      {"--build-arg", "", K::valued, "", "", false}, // deprecated: K=v; read in build_request.cc
+      {"--arg-file-path", "", K::valued, "ARG_FILE_PATH", "the build-arg file (default .arg)"},
+      {"--env-file-path", "", K::valued, "ENV_FILE_PATH", "the settings file (default .env)"},
+      {"--config", "", K::valued, "CONFIG", "the config file (default ~/.earth/config.yml)"},
+      {"--verbose", "-V", K::boolean, "VERBOSE", "show more of each step"},
+      {"--profile", "", K::boolean, "", "print the time of each pass"},
+      // Accepted for compatibility with Earthly.
+      {"--secret", "-s", K::valued, "SECRETS", "", true},
+      {"--secret-file", "", K::valued, "SECRET_FILES", "", true},
+      {"--secret-file-path", "", K::valued, "SECRET_FILE_PATH", "", true},
+      {"--interactive", "-i", K::boolean, "INTERACTIVE", "", true},
+      {"--remote-cache", "", K::valued, "REMOTE_CACHE", "", true},
+      {"--cache-from", "", K::valued, "CACHE_FROM", "", true},
+      {"--max-remote-cache", "", K::boolean, "MAX_REMOTE_CACHE", "", true},
+      {"--use-inline-cache", "", K::boolean, "USE_INLINE_CACHE", "", true},
+      {"--save-inline-cache", "", K::boolean, "SAVE_INLINE_CACHE", "", true},
+      {"--pull", "", K::boolean, "PULL", "", true},
+      {"--explain", "", K::boolean, "", "", true},
+      {"--auto-skip", "", K::boolean, "AUTO_SKIP", "", true},
+      {"--no-auto-skip", "", K::boolean, "", "", true},
+      {"--github-annotations", "", K::boolean, "", "", true},
+  };
+  return table;
+}
+
+const FlagSpec* find_build_flag(std::string_view word) {
+  for (const auto& f : build_flags())
+    if (word == f.name || (!f.short_name.empty() && word == f.short_name)) return &f;
+  return nullptr;
+}
+
+std::optional<bool> parse_bool(std::string_view t) {
+  if (t == "1" || t == "t" || t == "T" || t == "TRUE" || t == "true" || t == "True") return true;
+  if (t == "0" || t == "f" || t == "F" || t == "FALSE" || t == "false" || t == "False")
+    return false;
+  return std::nullopt;
+}
+
+std::string closest(std::string_view word, const std::vector<std::string>& candidates) {
+  size_t limit = std::clamp<size_t>(word.size() / 3, 1, 3);
+  std::string best;
+  size_t best_d = limit + 1;
+  for (const auto& c : candidates) {
+    size_t d = edit_distance(word, c);
+    if (d < best_d) best = c, best_d = d;
+  }
+  return best;
+}
+
+} // namespace earth::request
