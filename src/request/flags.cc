@@ -3,8 +3,6 @@
 
 #include <algorithm>
 
-#include "earth/base/strings.h"
-
 namespace earth::request {
 
 namespace {
@@ -68,12 +66,32 @@ std::optional<bool> parse_bool(std::string_view t) {
   return std::nullopt;
 }
 
+namespace {
+
+// Edit distance where swapping two neighbours counts once (optimal string
+// alignment): "otu" is one typo away from "out".
+size_t typo_distance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i)
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  return d[a.size()][b.size()];
+}
+
+} // namespace
+
 std::string closest(std::string_view word, const std::vector<std::string>& candidates) {
   size_t limit = std::clamp<size_t>(word.size() / 3, 1, 3);
   std::string best;
   size_t best_d = limit + 1;
   for (const auto& c : candidates) {
-    size_t d = edit_distance(word, c);
+    size_t d = typo_distance(word, c);
     if (d < best_d) best = c, best_d = d;
   }
   return best;

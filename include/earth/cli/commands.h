@@ -37,12 +37,21 @@ struct Subcommand {
   std::string_view usage;   // one line: arguments and flags
   std::string_view summary; // one line: what it does
   int (*run)(Args& args);
+  std::string_view examples = {}; // lines of `earth CMD --help`'s examples
   // Its trailing words are a program's (earth debug run IMAGE CMD...): main
   // leaves --help and -h to the command instead of printing the usage.
   bool own_help = false;
+  // Reads the config file first (image store, cache dir, registries).
+  bool needs_config = false;
 };
 
 const std::vector<Subcommand>& subcommands();
+
+// From here on the command does its work (builds, pulls, runs): a user
+// error is now a failure of that work, exit 1, no longer a usage error,
+// exit 2 (ExitCode::user_error, docs/cli.md#exit-status).
+void start_work();
+bool work_started();
 
 // For `earth GROUP …` when no `GROUP SUB` subcommand matched: throws
 // earth::Error naming the unknown flag or subcommand and the known ones.
@@ -60,6 +69,8 @@ int cmd_image_rm(Args& args);
 int cmd_image_export(Args& args);
 int cmd_image_pull(Args& args);
 int cmd_image_push(Args& args);
+int cmd_config(Args& args);   // earth config KEY VALUE (cmd_config.cc)
+int cmd_complete(Args& args); // earth __complete WORDS... (completion.cc)
 
 // The build invocation `earth [flags] +TARGET [--ARG=value...]` (cmd_build.cc),
 // also used by `earth graph`.
