@@ -57,6 +57,23 @@ test_exit_status() {
   status_is 0 --version
 }
 
+test_interrupted() {
+  setup
+  printf 'VERSION 0.8\nlong:\n  FROM busybox\n  RUN sleep 60\n' >Earthfile
+  "$earth" +long >"$T/log" 2>&1 &
+  local pid=$! i
+  for ((i = 0; i < 100; i++)); do
+    grep -qF -- "--> RUN sleep 60" "$T/log" && break
+    sleep 0.1
+  done
+  log_has "--> RUN sleep 60"
+  sleep 0.3
+  kill -INT "$pid"
+  local got=0
+  wait "$pid" || got=$?
+  eq "$got" 130 "exit status after SIGINT"
+}
+
 # -------------------------------------------------------- help and suggestions
 test_help_and_suggestions() {
   setup
