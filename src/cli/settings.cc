@@ -1,5 +1,6 @@
 #include "settings.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
@@ -53,7 +54,13 @@ Globals take_globals(std::vector<std::string>& words) {
     const auto* f = request::find_build_flag(w.substr(0, w.find('=')));
     bool takes_next = f && f->kind == request::FlagSpec::Kind::valued &&
                       w.find('=') == std::string::npos && f->name != "--artifact";
-    i += takes_next ? 2 : 1;
+    size_t n = takes_next ? 2 : 1;
+    if (f && f->global) { // Earthly's, ignored: out of the way of the command
+      words.erase(words.begin() + static_cast<long>(i),
+                  words.begin() + static_cast<long>(std::min(i + n, words.size())));
+      continue;
+    }
+    i += n;
   }
   return current_globals() = g;
 }

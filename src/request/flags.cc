@@ -30,8 +30,10 @@ const std::vector<FlagSpec>& build_flags() {
       {"--platform", "", K::valued, "PLATFORMS", "the target platform (host only for now)"},
       {"--build-arg", "", K::valued, "", "", false}, // deprecated: K=v; read in build_request.cc
       {"--arg-file-path", "", K::valued, "ARG_FILE_PATH", "the build-arg file (default .arg)"},
-      {"--env-file-path", "", K::valued, "ENV_FILE_PATH", "the settings file (default .env)"},
-      {"--config", "", K::valued, "CONFIG", "the config file (default ~/.earth/config.yml)"},
+      {"--env-file-path", "", K::valued, "ENV_FILE_PATH", "the settings file (default .env)", false,
+       true},
+      {"--config", "", K::valued, "CONFIG", "the config file (default ~/.earth/config.yml)", false,
+       true},
       {"--verbose", "-V", K::boolean, "VERBOSE", "show more of each step"},
       {"--profile", "", K::boolean, "", "print the time of each pass"},
       // Accepted for compatibility with Earthly.
@@ -49,6 +51,18 @@ const std::vector<FlagSpec>& build_flags() {
       {"--auto-skip", "", K::boolean, "AUTO_SKIP", "", true},
       {"--no-auto-skip", "", K::boolean, "", "", true},
       {"--github-annotations", "", K::boolean, "", "", true},
+      // Earthly's global flags for its BuildKit daemon and git (reference §4.3).
+      {"--installation-name", "", K::valued, "INSTALLATION_NAME", "", true, true},
+      {"--ssh-auth-sock", "", K::valued, "SSH_AUTH_SOCK", "", true, true},
+      {"--git-username", "", K::valued, "", "", true, true},
+      {"--git-password", "", K::valued, "", "", true, true},
+      {"--buildkit-host", "", K::valued, "BUILDKIT_HOST", "", true, true},
+      {"--buildkit-image", "", K::valued, "BUILDKIT_IMAGE", "", true, true},
+      {"--git-lfs-pull-include", "", K::valued, "", "", true, true},
+      {"--version-flag-overrides", "", K::valued, "", "", true, true},
+      {"--debug", "-D", K::boolean, "", "", true, true},
+      {"--exec-stats", "", K::boolean, "", "", true, true},
+      {"--disable-remote-registry-proxy", "", K::boolean, "", "", true, true},
   };
   return table;
 }

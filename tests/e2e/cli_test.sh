@@ -55,6 +55,10 @@ test_exit_status() {
   status_is 2 +out # resolve error
   status_is 2 ls ./nowhere
   status_is 0 --version
+  printf 'VERSION 0.8\nout:\n  FROM busybox\n' >Earthfile
+  status_is 0 --buildkit-host tcp://x -D --installation-name=e ls # Earthly's global flags
+  log_has "+out"
+  status_is 0 --ssh-auth-sock /s --exec-stats --dry-run +out
 }
 
 test_interrupted() {

@@ -20,6 +20,9 @@ struct FlagSpec {
   std::string_view env;
   std::string_view help; // one line; empty: hidden from --help
   bool ignored = false;  // accepted for compatibility with Earthly, no effect
+  // Also valid before a subcommand (`earth --config F image ls`); the CLI
+  // takes these out of the words before it dispatches.
+  bool global = false;
 };
 
 const std::vector<FlagSpec>& build_flags();
