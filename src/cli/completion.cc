@@ -10,6 +10,8 @@
 #include "earth/cli/commands.h"
 #include "earth/config/config.h"
 #include "earth/request/flags.h"
+#include "earth/syntax/parser.h"
+#include "earth/syntax/summary.h"
 #include "help.h"
 
 namespace earth::cli {
@@ -20,8 +22,10 @@ constexpr const char* kBash = R"(# earth completion for bash: source <(earth --c
 _earth() {
   local IFS=$'\n'
   COMPREPLY=($(earth __complete "${COMP_WORDS[@]:1:COMP_CWORD}" 2>/dev/null))
+  # a space after each word but a build arg's "--NAME="
+  [[ ${#COMPREPLY[@]} == 1 && ${COMPREPLY[0]} != *= ]] && COMPREPLY[0]+=" "
 }
-complete -o default -F _earth earth
+complete -o default -o nospace -F _earth earth
 )";
 
 constexpr const char* kZsh = R"(#compdef earth
@@ -30,7 +34,7 @@ constexpr const char* kZsh = R"(#compdef earth
 _earth() {
   local -a c
   c=("${(@f)$(earth __complete "${(@)words[2,CURRENT]}" 2>/dev/null)}")
-  if [[ -n ${c[1]} ]]; then compadd -- "${c[@]}"; else _files; fi
+  if [[ -n ${c[1]} ]]; then compadd -S '' -- "${(@M)c:#*=}"; compadd -- "${(@)c:#*=}"; else _files; fi
 }
 if [[ "$funcstack[1]" == "_earth" ]]; then _earth "$@"; else compdef _earth earth; fi
 )";
@@ -66,9 +70,35 @@ std::vector<std::string> targets_for(const std::string& word) {
   return out;
 }
 
+// The build args of target word `ref` ("+t", "./dir+t"): "--NAME=".
+std::vector<std::string> build_args_of(const std::string& ref) {
+  std::vector<std::string> out;
+  size_t plus = ref.rfind('+');
+  std::string dir = ref.substr(0, plus);
+  std::string path = syntax::earthfile_in(dir.empty() ? "." : dir);
+  if (path.empty()) return out;
+  auto text = syntax::read_earthfile(path);
+  if (!text) return out;
+  syntax::SourceFile source(path, *text);
+  auto parsed = syntax::parse_syntax_only(source);
+  std::string name = ref.substr(plus + 1);
+  const syntax::Block* recipe = &parsed.earthfile.base_recipe;
+  if (name != "base") {
+    const syntax::Target* t = parsed.earthfile.find_target(name);
+    if (!t) return out;
+    recipe = &t->recipe;
+  }
+  for (const auto& a : syntax::summarize(*recipe).args) out.push_back("--" + a.name + "=");
+  return out;
+}
+
 // The candidates for the last word, given the words before it.
 std::vector<std::string> candidates(const std::vector<std::string>& before,
                                     const std::string& cur) {
+  // After the target, words are its build args.
+  for (const auto& w : before)
+    if (!w.starts_with("-") && w.find('+') != std::string::npos)
+      return cur.starts_with("-") ? build_args_of(w) : std::vector<std::string>{};
   if (cur.find('+') != std::string::npos) return targets_for(cur);
   // The subcommand named by the leading words, if any.
   const Subcommand* cmd = nullptr;

@@ -233,7 +233,7 @@ complete_words() {
     source <(earth --completion bash)
     COMP_WORDS=(earth "$@"); COMP_CWORD=$#
     _earth
-    printf "%s\n" "${COMPREPLY[@]}"' bash "$@"
+    ((${#COMPREPLY[@]} == 0)) || printf "%s\n" "${COMPREPLY[@]% }"' bash "$@"
 }
 
 test_completion() {
@@ -250,6 +250,8 @@ test_completion() {
   eq "$(complete_words image p | tr '\n' ' ')" "pull push " "subcommands"
   eq "$(complete_words config global.j | tr '\n' ' ')" "global.jobs " "config keys"
   eq "$(complete_words --completion "" | tr '\n' ' ')" "bash zsh " "shells"
+  eq "$(complete_words +out -- | tr '\n' ' ')" "--A= " "the target's build args"
+  eq "$(complete_words -j 2 ./sub+lib --x | tr '\n' ' ')" "" "no such build arg"
   "$earth" --completion zsh | grep -q "compdef _earth earth" || fail "no zsh script"
 }
 
