@@ -1,6 +1,7 @@
 #include "earth/cli/commands.h"
 
 #include "earth/base/error.h"
+#include "earth/request/flags.h"
 
 namespace earth::cli {
 
@@ -63,12 +64,28 @@ std::vector<std::string> Args::positional(std::string_view command) {
       after_dashes = true;
       continue;
     }
-    if (!after_dashes && w.size() > 1 && w[0] == '-')
-      throw Error("earth " + std::string(command) + ": unknown flag " + w + " (see earth " +
+    if (!after_dashes && w.size() > 1 && w[0] == '-') {
+      std::string best = request::closest(w.substr(0, w.find('=')), known_);
+      throw Error("earth " + std::string(command) + ": unknown flag " + w +
+                  (best.empty() ? "" : "; did you mean " + best + "?") + " (see earth " +
                   std::string(command) + " --help)");
+    }
     out.push_back(w);
   }
   words_.clear();
+  return out;
+}
+
+std::vector<std::string> flags_in_usage(std::string_view usage) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < usage.size(); ++i) {
+    bool starts = i == 0 || usage[i - 1] == '[' || usage[i - 1] == '|' || usage[i - 1] == ' ';
+    if (usage[i] != '-' || !starts) continue;
+    size_t end = usage.find_first_of(" |]", i);
+    std::string f(usage.substr(i, end == std::string_view::npos ? end : end - i));
+    if (f.size() > 1 && f != "--") out.push_back(f);
+    i = end == std::string_view::npos ? usage.size() : end;
+  }
   return out;
 }
 

@@ -39,21 +39,6 @@ _earth() {
 if [[ "$funcstack[1]" == "_earth" ]]; then _earth "$@"; else compdef _earth earth; fi
 )";
 
-// The flags a subcommand's usage line names ("[-a|--args] [-l|--long]").
-std::vector<std::string> flags_in(std::string_view usage) {
-  std::vector<std::string> out;
-  for (size_t i = 0; i < usage.size(); ++i) {
-    if (usage[i] != '-' ||
-        (i > 0 && usage[i - 1] != '[' && usage[i - 1] != '|' && usage[i - 1] != ' '))
-      continue;
-    size_t end = usage.find_first_of(" |]", i);
-    std::string f(usage.substr(i, end == std::string_view::npos ? end : end - i));
-    if (f.size() > 1 && f != "--") out.push_back(f);
-    i = end == std::string_view::npos ? usage.size() : end;
-  }
-  return out;
-}
-
 std::vector<std::string> global_flags() {
   std::vector<std::string> out;
   for (const auto& f : request::build_flags())
@@ -110,7 +95,7 @@ std::vector<std::string> candidates(const std::vector<std::string>& before,
       if (c.path == path) cmd = &c;
   }
   if (cmd && cmd->path == "config" && !cur.starts_with("-")) return config::known_keys();
-  if (cur.starts_with("-")) return cmd ? flags_in(cmd->usage) : global_flags();
+  if (cur.starts_with("-")) return cmd ? flags_in_usage(cmd->usage) : global_flags();
   if (!before.empty() && before.back() == "--completion") return {"bash", "zsh"};
   std::vector<std::string> out;
   std::string prefix = path.empty() ? "" : path + " ";

@@ -41,6 +41,7 @@ int run_subcommand(const earth::cli::Subcommand& cmd, std::vector<std::string> r
   }
   if (cmd.needs_config) earth::cli::load_settings(globals.config);
   earth::cli::Args args(std::move(rest));
+  args.set_known_flags(earth::cli::flags_in_usage(cmd.usage));
   return cmd.run(args);
 }
 

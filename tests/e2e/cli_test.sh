@@ -101,6 +101,10 @@ test_help_and_suggestions() {
   log_has "unknown flag --no-cahce; did you mean --no-cache?"
   status_is 2 imgae ls
   log_has "did you mean image?"
+  status_is 2 ls --lnog
+  log_has "earth ls: unknown flag --lnog; did you mean --long?"
+  status_is 2 config --dryrun global.jobs 2
+  log_has "did you mean --dry-run?"
 }
 
 # ------------------------------------------------- flags, environment, .env

@@ -27,10 +27,16 @@ public:
   // Takes every remaining word, flags included (for commands that parse
   // their own build-arg flags).
   std::vector<std::string> rest() { return std::exchange(words_, {}); }
+  // The command's flags, for "did you mean" on an unknown one.
+  void set_known_flags(std::vector<std::string> flags) { known_ = std::move(flags); }
 
 private:
   std::vector<std::string> words_;
+  std::vector<std::string> known_;
 };
+
+// The flags a usage line names: "[-a|--args] [-l|--long]" -> -a --args -l --long.
+std::vector<std::string> flags_in_usage(std::string_view usage);
 
 struct Subcommand {
   std::string_view path;    // "ls", "debug ast", "image import"
