@@ -16,6 +16,7 @@
 #include "earth/output/status.h"
 #include "earth/request/build_request.h"
 #include "earth/resolve/resolve.h"
+#include "settings.h"
 
 namespace earth::cli {
 
@@ -103,6 +104,7 @@ int cmd_build(Args& args) {
   Profile profile;
   std::vector<std::string> words = args.rest();
   BuildRequest req = request::parse_build_request(words);
+  if (!req.jobs) req.jobs = settings().jobs; // the config file's global.jobs
   // Resolve first, so a wrong target or argument is reported as such.
   resolve::Graph graph =
       profile.time("resolve", [&] { return resolve::resolve(req.target, req.options); });
@@ -110,6 +112,7 @@ int cmd_build(Args& args) {
   if (req.dry_run) {
     std::fputs(resolve::dry_run_text(graph).c_str(), stdout);
   } else {
+    start_work(); // a failure from here on is the build's (exit 1), not a usage error
     run_build(graph, req, profile);
   }
   if (req.profile) {

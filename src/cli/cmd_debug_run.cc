@@ -217,6 +217,7 @@ int cmd_debug_run(Args& all) {
   fs::make_dirs(spec.work_dir, 0700).take();
   fs::make_dirs(spec.upper_dir, 0755).take();
 
+  start_work();
   exec::kill_runs_on_signals();
   exec::LinuxRuntime runtime;
   auto ran = runtime.run(spec);

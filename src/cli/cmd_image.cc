@@ -11,6 +11,7 @@ namespace earth::cli {
 namespace {
 
 std::unique_ptr<image::ImageStore> open_store() {
+  start_work(); // the arguments are read: what fails now is the command's work
   return image::ImageStore::open(image::ImageStore::default_cache_dir()).take();
 }
 

@@ -1,6 +1,7 @@
 #include "earth/cli/commands.h"
 
 #include "earth/base/error.h"
+#include "earth/request/flags.h"
 
 namespace earth::cli {
 
@@ -63,12 +64,28 @@ std::vector<std::string> Args::positional(std::string_view command) {
       after_dashes = true;
       continue;
     }
-    if (!after_dashes && w.size() > 1 && w[0] == '-')
-      throw Error("earth " + std::string(command) + ": unknown flag " + w + " (see earth " +
+    if (!after_dashes && w.size() > 1 && w[0] == '-') {
+      std::string best = request::closest(w.substr(0, w.find('=')), known_);
+      throw Error("earth " + std::string(command) + ": unknown flag " + w +
+                  (best.empty() ? "" : "; did you mean " + best + "?") + " (see earth " +
                   std::string(command) + " --help)");
+    }
     out.push_back(w);
   }
   words_.clear();
+  return out;
+}
+
+std::vector<std::string> flags_in_usage(std::string_view usage) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < usage.size(); ++i) {
+    bool starts = i == 0 || usage[i - 1] == '[' || usage[i - 1] == '|' || usage[i - 1] == ' ';
+    if (usage[i] != '-' || !starts) continue;
+    size_t end = usage.find_first_of(" |]", i);
+    std::string f(usage.substr(i, end == std::string_view::npos ? end : end - i));
+    if (f.size() > 1 && f != "--") out.push_back(f);
+    i = end == std::string_view::npos ? usage.size() : end;
+  }
   return out;
 }
 
@@ -86,27 +103,74 @@ void fail_in_group(std::string_view group, Args& args) {
               "; see earth --help)");
 }
 
+namespace {
+
+bool g_work_started = false;
+
+} // namespace
+
+void start_work() {
+  g_work_started = true;
+}
+bool work_started() {
+  return g_work_started;
+}
+
 const std::vector<Subcommand>& subcommands() {
   static const std::vector<Subcommand> table = {
-      {"ls", "[-a|--args] [-l|--long] [PATH]", "list the targets of an Earthfile", cmd_ls},
-      {"doc", "[-l|--long] [PATH[+TARGET]]", "print the documentation of targets", cmd_doc},
-      {"debug ast", "[--source-map] [PATH]", "print the parsed Earthfile as JSON", cmd_debug_ast},
+      {"ls", "[-a|--args] [-l|--long] [PATH]", "list the targets of an Earthfile", cmd_ls,
+       "  earth ls                 the targets of ./Earthfile\n"
+       "  earth ls -a ./services   with their ARGs\n"},
+      {"doc", "[-l|--long] [PATH[+TARGET]]", "print the documentation of targets", cmd_doc,
+       "  earth doc                the documented targets of ./Earthfile\n"
+       "  earth doc -l +build      one target, with its ARGs, artifacts and images\n"},
+      {"debug ast", "[--source-map] [PATH]", "print the parsed Earthfile as JSON", cmd_debug_ast,
+       "  earth debug ast --source-map | jq .\n"},
       {"graph", "[TARGET] [--format dot|json|text] [--ARG=v...]", "print the resolved target DAG",
-       cmd_graph},
+       cmd_graph, "  earth graph +all | dot -Tsvg >graph.svg\n  earth graph --format text\n"},
       {"debug run", "[flags] IMAGE|--rootfs DIR [--] CMD...", "run one command in a sandbox",
-       cmd_debug_run, true},
+       cmd_debug_run, "  earth debug run busybox -- echo hi\n", true, true},
       {"image", "SUBCOMMAND [args]", "manage the local image store (the commands below)",
        cmd_image},
       {"image import", "FILE [NAME]", "load an OCI archive, OCI layout or docker save archive",
-       cmd_image_import},
-      {"image ls", "[--digests]", "list the images in the local store", cmd_image_ls},
-      {"image rm", "NAME...", "remove image names from the local store", cmd_image_rm},
+       cmd_image_import, "  earth image import busybox.tar busybox:latest\n", false, true},
+      {"image ls",
+       "[--digests]",
+       "list the images in the local store",
+       cmd_image_ls,
+       {},
+       false,
+       true},
+      {"image rm",
+       "NAME...",
+       "remove image names from the local store",
+       cmd_image_rm,
+       {},
+       false,
+       true},
       {"image export", "NAME -o FILE [--format oci|docker]", "write an image archive",
-       cmd_image_export},
-      {"image pull", "REF", "pull an image from its registry", cmd_image_pull},
-      {"image push", "NAME [DEST]", "push an image to its registry (or to DEST)", cmd_image_push},
+       cmd_image_export, "  earth image export myapp:latest -o myapp.tar --format docker\n", false,
+       true},
+      {"image pull", "REF", "pull an image from its registry", cmd_image_pull,
+       "  earth image pull debian:bookworm-slim\n", false, true},
+      {"image push", "NAME [DEST]", "push an image to its registry (or to DEST)", cmd_image_push,
+       "  earth image push myapp:latest registry.example.com/myapp:1.0\n", false, true},
       {"prune", "[--all] [--keep-bytes N] [--keep-duration D]",
-       "remove least recently used cache entries", cmd_prune},
+       "remove least recently used cache entries", cmd_prune,
+       "  earth prune --keep-bytes 5GB\n  earth prune --keep-duration 168h\n  earth prune --all\n",
+       false, true},
+      {"config", "KEY VALUE [--dry-run] [--config PATH]",
+       "set a key of the config file, keeping its comments", cmd_config,
+       "  earth config global.jobs 4\n"
+       "  earth config global.cache_dir /var/cache/earth\n"
+       "  earth config registries.docker.io.mirrors '[mirror.gcr.io]'\n"
+       "  earth config --dry-run global.secret_provider 'pass show'\n"},
+      {"__complete",
+       "WORDS...",
+       "the shell completion candidates of the last word",
+       cmd_complete,
+       {},
+       true},
   };
   return table;
 }

@@ -8,19 +8,10 @@
 #include "earth/base/error.h"
 #include "earth/cli/commands.h"
 #include "earth/request/build_request.h"
+#include "help.h"
+#include "settings.h"
 
 namespace {
-
-constexpr const char* kVersion = "0.1.0";
-
-void print_help() {
-  std::printf("earth %s: a daemonless, Earthfile-compatible build tool\n\n", kVersion);
-  std::printf("usage: earth [flags] +TARGET [--ARG=value...]\n");
-  std::printf("       earth COMMAND [flags] [args]\n\ncommands:\n");
-  for (const auto& c : earth::cli::subcommands())
-    std::printf("  %-14s %-36s %s\n", std::string(c.path).c_str(), std::string(c.usage).c_str(),
-                std::string(c.summary).c_str());
-}
 
 // Finds the longest subcommand path matching the leading words.
 const earth::cli::Subcommand* find_subcommand(const std::vector<std::string>& words,
@@ -39,35 +30,57 @@ const earth::cli::Subcommand* find_subcommand(const std::vector<std::string>& wo
   return best;
 }
 
-int run(std::vector<std::string> words) {
-  if (words.empty() || words[0] == "--help" || words[0] == "-h" || words[0] == "help") {
-    print_help();
-    return 0;
-  }
-  if (words[0] == "--version") {
-    std::printf("earth version %s\n", kVersion);
-    return 0;
-  }
-  size_t consumed = 0;
-  if (const auto* cmd = find_subcommand(words, consumed)) {
-    std::vector<std::string> rest(words.begin() + static_cast<long>(consumed), words.end());
-    for (const auto& w : rest) {
-      if (w == "--" || cmd->own_help) break; // what follows is not earth's
-      if (w == "--help" || w == "-h") {
-        std::printf("usage: earth %s %s\n%s\n", std::string(cmd->path).c_str(),
-                    std::string(cmd->usage).c_str(), std::string(cmd->summary).c_str());
-        return 0;
-      }
+int run_subcommand(const earth::cli::Subcommand& cmd, std::vector<std::string> rest,
+                   const earth::cli::Globals& globals) {
+  for (const auto& w : rest) {
+    if (w == "--" || cmd.own_help) break; // what follows is not earth's
+    if (w == "--help" || w == "-h") {
+      earth::cli::print_command_help(cmd);
+      return 0;
     }
-    earth::cli::Args args(std::move(rest));
-    return cmd->run(args);
   }
+  if (cmd.needs_config) earth::cli::load_settings(globals.config);
+  earth::cli::Args args(std::move(rest));
+  args.set_known_flags(earth::cli::flags_in_usage(cmd.usage));
+  return cmd.run(args);
+}
+
+int run(std::vector<std::string> words) {
+  using namespace earth::cli;
+  Globals globals = take_globals(words);
+  if (words.empty() || words[0] == "--help" || words[0] == "-h" || words[0] == "help")
+    return help_command(words);
+  if (words[0] == "--version") {
+    print_version();
+    return 0;
+  }
+  if (words[0] == "--completion") return print_completion(words);
+  load_dotenv(globals.env_file);
+  size_t consumed = 0;
+  if (const auto* cmd = find_subcommand(words, consumed))
+    return run_subcommand(*cmd, {words.begin() + static_cast<long>(consumed), words.end()},
+                          globals);
   if (earth::request::is_build_invocation(words)) {
-    earth::cli::Args args(std::move(words));
-    return earth::cli::cmd_build(args);
+    for (const auto& w : words)
+      if (w == "--help" || w == "-h") return print_help(), 0;
+    load_settings(globals.config);
+    Args args(std::move(words));
+    return cmd_build(args);
   }
-  throw earth::Error("unknown command or target '" + words[0] +
-                     "' (targets start with '+', e.g. earth +build; see earth --help)");
+  throw earth::Error(unknown_command_message(words[0]), earth::ExitCode::usage_error);
+}
+
+// The exit status of a thrown earth::Error (docs/cli.md#exit-status).
+int exit_status(earth::ExitCode code) {
+  switch (code) {
+  case earth::ExitCode::user_error:
+    return static_cast<int>(earth::cli::work_started() ? earth::ExitCode::build_failed
+                                                       : earth::ExitCode::usage_error);
+  case earth::ExitCode::internal_error:
+    return static_cast<int>(earth::ExitCode::build_failed);
+  default:
+    return static_cast<int>(code);
+  }
 }
 
 } // namespace
@@ -77,9 +90,9 @@ int main(int argc, char** argv) {
     return run(std::vector<std::string>(argv + 1, argv + argc));
   } catch (const earth::Error& e) {
     std::fprintf(stderr, "%s\n", e.what());
-    return static_cast<int>(e.code());
+    return exit_status(e.code());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "earth: internal error: %s\n", e.what());
-    return static_cast<int>(earth::ExitCode::internal_error);
+    return exit_status(earth::ExitCode::internal_error);
   }
 }

@@ -111,7 +111,8 @@ Result<std::string> RegistryClient::Impl::authorize(const Endpoint& ep, const Re
   std::string basic = cred ? "Basic " + base64_encode(cred->username + ":" + cred->password) : "";
   if (scheme == "basic") {
     if (!cred)
-      return Failure{ep.host + " needs credentials (docker login, or ~/.docker/config.json)"};
+      return Failure{ep.host + " needs credentials (earth config registries." + ep.host +
+                     ".username U and .password P, or docker login)"};
     return "Authorization: " + basic;
   }
   if (scheme != "bearer" || params["realm"].empty())
@@ -172,8 +173,14 @@ Result<HttpResponse> RegistryClient::Impl::request(const Endpoint& ep, const Ref
 RegistryClient::RegistryClient(RegistryConfig config, CredentialLookup creds)
     : impl_(std::make_unique<Impl>()) {
   impl_->config = std::move(config);
-  impl_->creds =
-      creds ? std::move(creds) : [](std::string_view host) { return docker_credentials(host); };
+  // The config file's credentials for a host, else docker's.
+  auto from_config = [hosts = impl_->config.hosts](std::string_view host) {
+    auto it = hosts.find(std::string(host));
+    if (it != hosts.end() && !it->second.username.empty())
+      return std::optional<Credentials>(Credentials{it->second.username, it->second.password});
+    return docker_credentials(host);
+  };
+  impl_->creds = creds ? std::move(creds) : CredentialLookup(from_config);
 }
 
 RegistryClient::~RegistryClient() = default;

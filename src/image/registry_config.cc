@@ -30,8 +30,13 @@ Result<RegistryHostConfig> parse_host(const YAML::Node& node, const std::string&
       h.insecure = kv.second.as<bool>();
     } else if (key == "tls_verify") {
       h.tls_verify = kv.second.as<bool>();
+    } else if (key == "username") {
+      h.username = kv.second.as<std::string>();
+    } else if (key == "password") {
+      h.password = kv.second.as<std::string>();
     } else {
-      return Failure{where + ": unknown key '" + key + "' (mirrors, insecure, tls_verify)"};
+      return Failure{where + ": unknown key '" + key +
+                     "' (mirrors, insecure, tls_verify, username, password)"};
     }
   }
   return h;

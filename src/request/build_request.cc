@@ -6,49 +6,19 @@
 
 #include "earth/base/error.h"
 #include "earth/base/fs.h"
+#include "earth/request/flags.h"
 
 namespace earth::request {
 
 namespace {
 
-// Build flags that take a value; the rest of kBuildBools are booleans.
-const std::set<std::string, std::less<>> kValued = {"--build-arg",
-                                                    "--platform",
-                                                    "--arg-file-path",
-                                                    "--secret",
-                                                    "-s",
-                                                    "--secret-file",
-                                                    "--remote-cache",
-                                                    "--cache-from",
-                                                    "--config",
-                                                    "--env-file-path",
-                                                    "--secret-file-path",
-                                                    "--artifact",
-                                                    "-a",
-                                                    "--image",
-                                                    "-j",
-                                                    "--jobs"};
-const std::set<std::string, std::less<>> kBools = {"--dry-run",
-                                                   "--push",
-                                                   "--no-output",
-                                                   "--output",
-                                                   "--ci",
-                                                   "--strict",
-                                                   "--no-cache",
-                                                   "-P",
-                                                   "--allow-privileged",
-                                                   "-i",
-                                                   "--interactive",
-                                                   "--max-remote-cache",
-                                                   "--use-inline-cache",
-                                                   "--save-inline-cache",
-                                                   "--pull",
-                                                   "--explain",
-                                                   "--verbose",
-                                                   "-V",
-                                                   "--auto-skip",
-                                                   "--no-auto-skip",
-                                                   "--profile"};
+// "; did you mean --push?" for a misspelt build flag.
+std::string unknown_flag_hint(const std::string& name) {
+  std::vector<std::string> names;
+  for (const auto& f : build_flags()) names.emplace_back(f.name);
+  std::string best = closest(name, names);
+  return best.empty() ? "" : "; did you mean " + best + "?";
+}
 
 unsigned parse_jobs(const std::string& v) {
   char* end = nullptr;
@@ -58,27 +28,26 @@ unsigned parse_jobs(const std::string& v) {
   return static_cast<unsigned>(n);
 }
 
-bool env_true(const char* a, const char* b) {
-  for (const char* name : {a, b})
-    if (const char* v = std::getenv(name); v && (std::string(v) == "1" || std::string(v) == "true"))
-      return true;
-  return false;
-}
-
 } // namespace
+
+std::optional<std::string> process_env(const std::string& name) {
+  const char* v = std::getenv(name.c_str());
+  return v ? std::optional<std::string>(v) : std::nullopt;
+}
 
 bool is_build_invocation(const std::vector<std::string>& words) {
   for (size_t i = 0; i < words.size(); ++i) {
     const std::string& w = words[i];
     if (w.find('+') != std::string::npos && !w.starts_with("-")) return true;
-    std::string name = w.substr(0, w.find('='));
+    const FlagSpec* f = find_build_flag(w.substr(0, w.find('=')));
     // `-j 2 +t`: a valued flag without `=` takes the next word as its value
     // (which is the target for `--artifact +t/path` and `--image +t`).
-    if (kValued.count(name) && w.find('=') == std::string::npos && i + 1 < words.size()) {
+    if (f && f->kind == FlagSpec::Kind::valued && w.find('=') == std::string::npos &&
+        i + 1 < words.size()) {
       if (words[++i].find('+') != std::string::npos) return true;
       continue;
     }
-    if (kValued.count(name) || kBools.count(name)) continue;
+    if (f) continue;
     return false;
   }
   return !words.empty();
@@ -90,20 +59,24 @@ namespace {
 // after it are build args (except --build-arg, accepted anywhere).
 class Reader {
 public:
-  explicit Reader(const std::vector<std::string>& words) : words_(words) {}
+  Reader(const std::vector<std::string>& words, const EnvLookup& env) : words_(words), env_(env) {}
   BuildRequest read(const std::string& dir);
 
 private:
   void word(const std::string& w);
-  void valued(const std::string& name, const std::string& value);
+  void valued(std::string_view name, const std::string& value);
   void artifact(const std::string& value);
-  void boolean(const std::string& name, bool on);
+  void boolean(std::string_view name, bool on);
   void environment();
+  void from_env(const FlagSpec& f);
+  void ci();
 
   const std::vector<std::string>& words_;
+  const EnvLookup& env_;
   size_t i_ = 0;
   BuildRequest req_;
   std::vector<std::string> build_args_;
+  std::set<std::string_view> given_; // the flags on the command line, by long name
   bool have_target_ = false;
 };
 
@@ -113,7 +86,7 @@ BuildRequest Reader::read(const std::string& dir) {
   environment();
   std::string arg_file =
       dir == "." || req_.arg_file.starts_with("/") ? req_.arg_file : fs::join(dir, req_.arg_file);
-  req_.options.overrides = collect_overrides(arg_file, build_args_, req_.arg_flags);
+  req_.options.overrides = collect_overrides(arg_file, build_args_, req_.arg_flags, env_);
   std::string& secret_file = req_.secret_sources.secret_file;
   if (!secret_file.empty() && dir != "." && !secret_file.starts_with("/"))
     secret_file = fs::join(dir, secret_file);
@@ -128,37 +101,42 @@ void Reader::word(const std::string& w) {
   }
   std::string name = w.substr(0, w.find('='));
   bool inline_value = w.find('=') != std::string::npos;
-  if (kValued.count(name)) {
+  const FlagSpec* f = find_build_flag(name);
+  if (f) given_.insert(f->name);
+  if (f && f->kind == FlagSpec::Kind::valued) {
     if (inline_value)
-      valued(name, w.substr(w.find('=') + 1));
+      valued(f->name, w.substr(w.find('=') + 1));
     else if (i_ + 1 < words_.size())
-      valued(name, words_[++i_]);
+      valued(f->name, words_[++i_]);
     else
-      throw Error(name + " needs a value");
-  } else if (kBools.count(name)) {
-    boolean(name, !inline_value || w.substr(w.find('=') + 1) == "true");
+      throw Error("earth: " + name + " needs a value");
+  } else if (f) {
+    auto on = inline_value ? parse_bool(w.substr(w.find('=') + 1)) : true;
+    if (!on)
+      throw Error("earth: " + name + " is true or false, not '" + w.substr(name.size() + 1) + "'");
+    boolean(f->name, *on);
   } else if (w.starts_with("-")) {
-    throw Error("earth: unknown flag " + w + " (see earth --help)");
+    throw Error("earth: unknown flag " + w + unknown_flag_hint(name) + " (see earth --help)");
   } else {
     req_.target = w;
     have_target_ = true;
   }
 }
 
-void Reader::valued(const std::string& name, const std::string& value) {
+void Reader::valued(std::string_view name, const std::string& value) {
   if (name == "--build-arg")
     build_args_.push_back(value);
   else if (name == "--platform")
     req_.options.platform = value;
   else if (name == "--arg-file-path")
     req_.arg_file = value;
-  else if (name == "-j" || name == "--jobs")
+  else if (name == "--jobs")
     req_.jobs = parse_jobs(value);
-  else if (name == "--artifact" || name == "-a")
+  else if (name == "--artifact")
     artifact(value);
   else if (name == "--image")
     req_.target = value, have_target_ = true, req_.image_only = true;
-  else if (name == "--secret" || name == "-s")
+  else if (name == "--secret")
     req_.secret_sources.secret_flags.push_back(value);
   else if (name == "--secret-file")
     req_.secret_sources.secret_file_flags.push_back(value);
@@ -178,45 +156,56 @@ void Reader::artifact(const std::string& value) {
   if (i_ + 1 < words_.size() && !words_[i_ + 1].starts_with("-")) req_.artifact_dest = words_[++i_];
 }
 
-void Reader::boolean(const std::string& name, bool on) {
+void Reader::boolean(std::string_view name, bool on) {
   if (name == "--dry-run") req_.dry_run = on;
   if (name == "--push") req_.options.push = on;
   if (name == "--ci") req_.options.ci = on;
   if (name == "--no-cache") req_.no_cache = on;
-  if (name == "-P" || name == "--allow-privileged") req_.allow_privileged = on;
+  if (name == "--allow-privileged") req_.allow_privileged = on;
   if (name == "--no-output") req_.no_output = on;
   if (name == "--output") req_.output = on;
   if (name == "--strict") req_.strict = on;
-  if (name == "-V" || name == "--verbose") req_.verbose = on;
+  if (name == "--verbose") req_.verbose = on;
   if (name == "--profile") req_.profile = on;
 }
 
-// EARTH(LY)_* switches add to the flags. --ci is --no-output --strict for a
-// target, only --strict for --artifact and --image (reference §4.2);
-// --output lets outputs through anyway.
+// Every flag not on the command line takes its environment equivalent:
+// EARTH_X, else EARTHLY_X.
 void Reader::environment() {
-  if (const char* p = std::getenv("EARTHLY_ARG_FILE_PATH"); p && req_.arg_file == ".arg")
-    req_.arg_file = p;
-  if (const char* p = std::getenv("EARTH_ARG_FILE_PATH"); p && req_.arg_file == ".arg")
-    req_.arg_file = p;
-  for (const char* name : {"EARTHLY_SECRET_FILE_PATH", "EARTH_SECRET_FILE_PATH"})
-    if (const char* p = std::getenv(name); p && req_.secret_sources.secret_file == ".secret")
-      req_.secret_sources.secret_file = p;
-  req_.options.push |= env_true("EARTHLY_PUSH", "EARTH_PUSH");
-  req_.options.ci |= env_true("EARTHLY_CI", "EARTH_CI");
-  req_.no_cache |= env_true("EARTHLY_NO_CACHE", "EARTH_NO_CACHE");
-  req_.allow_privileged |= env_true("EARTHLY_ALLOW_PRIVILEGED", "EARTH_ALLOW_PRIVILEGED");
-  req_.strict |= env_true("EARTHLY_STRICT", "EARTH_STRICT");
-  if (req_.options.ci) {
-    req_.strict = true;
-    if (req_.artifact.empty() && !req_.image_only && !req_.output) req_.no_output = true;
+  for (const auto& f : build_flags())
+    if (!f.env.empty() && !given_.count(f.name)) from_env(f);
+  ci();
+}
+
+void Reader::from_env(const FlagSpec& f) {
+  for (const char* prefix : {"EARTH_", "EARTHLY_"}) {
+    std::string var = prefix + std::string(f.env);
+    auto v = env_(var);
+    if (!v) continue;
+    if (f.kind == FlagSpec::Kind::valued) {
+      if (!v->empty()) valued(f.name, *v);
+    } else if (auto on = v->empty() ? std::optional<bool>(false) : parse_bool(*v)) {
+      boolean(f.name, *on);
+    } else {
+      throw Error("earth: " + var + " is true or false (or 1 or 0), not '" + *v + "'");
+    }
+    return;
   }
+}
+
+// --ci is --no-output --strict for a target, only --strict for --artifact
+// and --image (reference §4.2); --output lets outputs through anyway.
+void Reader::ci() {
+  if (!req_.options.ci) return;
+  req_.strict = true;
+  if (req_.artifact.empty() && !req_.image_only && !req_.output) req_.no_output = true;
 }
 
 } // namespace
 
-BuildRequest parse_build_request(const std::vector<std::string>& words, const std::string& dir) {
-  return Reader(words).read(dir);
+BuildRequest parse_build_request(const std::vector<std::string>& words, const std::string& dir,
+                                 const EnvLookup& env) {
+  return Reader(words, env).read(dir);
 }
 
 } // namespace earth::request

@@ -28,7 +28,7 @@ void add(std::vector<std::pair<std::string, std::string>>& out, std::string_view
 
 std::vector<std::pair<std::string, std::string>>
 collect_overrides(const std::string& arg_file, const std::vector<std::string>& build_arg_values,
-                  const std::vector<std::string>& flags) {
+                  const std::vector<std::string>& flags, const EnvLookup& env) {
   std::vector<std::pair<std::string, std::string>> out;
   if (!arg_file.empty() && fs::exists(arg_file)) {
     auto text = fs::read_file(arg_file);
@@ -39,10 +39,10 @@ collect_overrides(const std::string& arg_file, const std::vector<std::string>& b
       add(out, l, arg_file);
     }
   }
-  for (const char* env : {"EARTHLY_BUILD_ARGS", "EARTH_BUILD_ARGS"})
-    if (const char* v = std::getenv(env))
-      for (const auto& kv : split(v, ','))
-        if (!trim(kv).empty()) add(out, trim(kv), env);
+  for (const char* name : {"EARTHLY_BUILD_ARGS", "EARTH_BUILD_ARGS"})
+    if (auto v = env(name))
+      for (const auto& kv : split(*v, ','))
+        if (!trim(kv).empty()) add(out, trim(kv), name);
   for (const auto& kv : build_arg_values) add(out, kv, "--build-arg");
   auto parsed = resolve::parse_build_arg_flags(flags);
   if (!parsed.ok()) throw Error(parsed.error());

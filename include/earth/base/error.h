@@ -10,12 +10,17 @@
 
 namespace earth {
 
-// Exit codes shared by every subcommand.
+// Exit codes shared by every subcommand (docs/cli.md). The last two are
+// not statuses of their own: main maps them.
 enum class ExitCode : int {
   ok = 0,
-  user_error = 1,     // bad Earthfile, bad flag, failed build step
-  internal_error = 2, // a bug or an environment earth cannot work in
+  build_failed = 1, // a step failed, an output could not be written
+  usage_error = 2,  // bad flag, command or target, a broken Earthfile or config file
   interrupted = 130,
+  // A user mistake: a usage error (2) until the command starts its work (the
+  // build, a pull), a failure of that work (1) after (cli::start_work).
+  user_error = -1,
+  internal_error = -2, // a bug or an environment earth cannot work in: 1
 };
 
 // A failure a user can act on. `what()` is the whole rendered message.

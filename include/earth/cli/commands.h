@@ -27,22 +27,37 @@ public:
   // Takes every remaining word, flags included (for commands that parse
   // their own build-arg flags).
   std::vector<std::string> rest() { return std::exchange(words_, {}); }
+  // The command's flags, for "did you mean" on an unknown one.
+  void set_known_flags(std::vector<std::string> flags) { known_ = std::move(flags); }
 
 private:
   std::vector<std::string> words_;
+  std::vector<std::string> known_;
 };
+
+// The flags a usage line names: "[-a|--args] [-l|--long]" -> -a --args -l --long.
+std::vector<std::string> flags_in_usage(std::string_view usage);
 
 struct Subcommand {
   std::string_view path;    // "ls", "debug ast", "image import"
   std::string_view usage;   // one line: arguments and flags
   std::string_view summary; // one line: what it does
   int (*run)(Args& args);
+  std::string_view examples = {}; // lines of `earth CMD --help`'s examples
   // Its trailing words are a program's (earth debug run IMAGE CMD...): main
   // leaves --help and -h to the command instead of printing the usage.
   bool own_help = false;
+  // Reads the config file first (image store, cache dir, registries).
+  bool needs_config = false;
 };
 
 const std::vector<Subcommand>& subcommands();
+
+// From here on the command does its work (builds, pulls, runs): a user
+// error is now a failure of that work, exit 1, no longer a usage error,
+// exit 2 (ExitCode::user_error, docs/cli.md#exit-status).
+void start_work();
+bool work_started();
 
 // For `earth GROUP …` when no `GROUP SUB` subcommand matched: throws
 // earth::Error naming the unknown flag or subcommand and the known ones.
@@ -67,6 +82,8 @@ int cmd_prune(Args& args);
 void enforce_cache_limit(const std::string& cache_dir, bool ran_steps);
 // The same after a failed build: a problem with the limit is only a warning.
 void try_enforce_cache_limit(const std::string& cache_dir);
+int cmd_config(Args& args);   // earth config KEY VALUE (cmd_config.cc)
+int cmd_complete(Args& args); // earth __complete WORDS... (completion.cc)
 
 // The build invocation `earth [flags] +TARGET [--ARG=value...]` (cmd_build.cc),
 // also used by `earth graph`.

@@ -26,6 +26,8 @@ struct RegistryHostConfig {
   std::vector<std::string> mirrors;
   bool insecure = false;  // plain HTTP (loopback registries always are)
   bool tls_verify = true; // false: accept any certificate
+  // Credentials from the config file; when empty, ~/.docker/config.json's.
+  std::string username, password;
 };
 
 struct RegistryConfig {

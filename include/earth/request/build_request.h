@@ -3,6 +3,8 @@
 // for `earth +t`, `earth graph` and the resolver's golden tests.
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -29,11 +31,18 @@ struct BuildRequest {
   resolve::Options options;
 };
 
-// Reads `[flags] TARGET [--ARG=value...]` plus .arg, EARTH(LY)_BUILD_ARGS,
-// EARTH(LY)_PUSH and EARTH(LY)_CI. A relative .arg path (the default
-// ".arg" or --arg-file-path) is under `dir`. Throws earth::Error.
+// An environment variable's value, or nullopt when unset.
+using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
+// The process environment (std::getenv).
+std::optional<std::string> process_env(const std::string& name);
+
+// Reads `[flags] TARGET [--ARG=value...]` plus .arg, EARTH(LY)_BUILD_ARGS
+// and every flag's environment equivalent (flags.h): a flag given on the
+// command line (even `--push=false`) beats EARTH_X, which beats EARTHLY_X.
+// A relative .arg path (the default ".arg" or --arg-file-path) is under
+// `dir`. Throws earth::Error (a usage error).
 BuildRequest parse_build_request(const std::vector<std::string>& words,
-                                 const std::string& dir = ".");
+                                 const std::string& dir = ".", const EnvLookup& env = process_env);
 
 // Whether `earth WORDS…` is a build (`earth [build flags] +target …`)
 // rather than a subcommand.
@@ -45,6 +54,6 @@ bool is_build_invocation(const std::vector<std::string>& words);
 // `--K v`). Later entries win.
 std::vector<std::pair<std::string, std::string>>
 collect_overrides(const std::string& arg_file, const std::vector<std::string>& build_arg_values,
-                  const std::vector<std::string>& flags);
+                  const std::vector<std::string>& flags, const EnvLookup& env = process_env);
 
 } // namespace earth::request

@@ -147,7 +147,7 @@ TEST_F(DebugRunRootfs, BadTimeoutIsAUserError) {
   for (const char* bad : {"abc", "-1", "1x"}) {
     auto r = earth({"--timeout", bad, "--rootfs", rootfs_, "true"});
     ASSERT_TRUE(r.ok()) << r.error();
-    EXPECT_EQ(r->exit_status, 1) << bad << ": " << r->err;
+    EXPECT_EQ(r->exit_status, 2) << bad << ": " << r->err; // a usage error
     EXPECT_NE(r->err.find("--timeout"), std::string::npos) << r->err;
     EXPECT_EQ(r->err.find("internal error"), std::string::npos) << r->err;
   }

@@ -48,7 +48,7 @@ TEST_F(CmdImageTest, ImportListExportRemove) {
     EXPECT_EQ(s.exit_status, 0) << s.err;
   }
   r = run({"image", "export", "busybox", "-o", out, "--format", "zip"});
-  EXPECT_EQ(r.exit_status, 1);
+  EXPECT_EQ(r.exit_status, 2); // a usage error
   EXPECT_NE(r.err.find("--format"), std::string::npos) << r.err;
   r = run({"image", "rm", "localhost:5000/copy:2"});
   ASSERT_EQ(r.exit_status, 0) << r.err;
@@ -70,7 +70,7 @@ TEST(CmdImageArgs, UnknownFlagOrSubcommandIsNamed) {
     return head;
   };
   auto r = earth::run_process({earth, "image", "--bogus"}).value();
-  EXPECT_EQ(r.exit_status, 1);
+  EXPECT_EQ(r.exit_status, 2); // a usage error
   EXPECT_EQ(r.err, with_known("earth image: unknown flag --bogus "));
   r = earth::run_process({earth, "image", "bogus"}).value();
   EXPECT_EQ(r.err, with_known("earth image: unknown subcommand 'bogus' "));

@@ -75,6 +75,36 @@ TEST(RegistryAuth, BearerTokenAndPlatformIndex) {
   EXPECT_TRUE(blobs.has(*earth::Digest::parse(busybox_fixture().manifest)));
 }
 
+// registries.HOST.username/password of earth's config file are the
+// credentials for HOST, ahead of docker's config.json.
+TEST(RegistryAuth, CredentialsFromTheConfigFile) {
+  std::mutex mu;
+  std::string seen_basic, realm_host;
+  FakeRegistry reg([&](const std::string& path, const std::map<std::string, std::string>& h) {
+    std::lock_guard lock(mu);
+    if (path.starts_with("/token?")) {
+      if (h.count("authorization")) seen_basic = h.at("authorization");
+      return FakeResponse{200, R"({"token":"t0k3n"})", {}};
+    }
+    return FakeResponse{401,
+                        "{}",
+                        {{"WWW-Authenticate",
+                          "Bearer realm=\"http://" + realm_host + "/token\",service=\"fake\""}}};
+  });
+  realm_host = reg.host();
+  fs::TempDir tmp("/tmp", "earth-auth-config-");
+  std::string path = tmp.path() + "/config.yml";
+  ASSERT_TRUE(fs::write_file_atomic(path, "registries:\n  \"" + reg.host() +
+                                              "\":\n    username: cfg\n    password: pw\n")
+                  .ok());
+  auto config = load_registry_config(path);
+  ASSERT_TRUE(config.ok()) << config.error();
+  RegistryClient client(*config);
+  auto ref = Reference::parse(reg.host() + "/team/app:v1").value();
+  EXPECT_FALSE(client.get_manifest(ref, "v1").ok());
+  EXPECT_EQ(seen_basic, "Basic Y2ZnOnB3"); // cfg:pw
+}
+
 TEST(RegistryAuth, ManifestDigestMustMatchTheReference) {
   FakeRegistry reg([](const std::string& path, const std::map<std::string, std::string>&) {
     return FakeResponse{200, R"({"schemaVersion":2})", {{"Content-Type", media::oci_manifest}}};

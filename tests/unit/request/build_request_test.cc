@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "earth/base/fs.h"
+#include "earth/request/flags.h"
 
 namespace earth::request {
 namespace {
@@ -76,6 +77,127 @@ TEST(IsBuildInvocationTest, TargetsAndBuildFlagsOnly) {
   EXPECT_TRUE(is_build_invocation({"--push", "./lib+t"}));
   EXPECT_FALSE(is_build_invocation({"ls"}));
   EXPECT_FALSE(is_build_invocation({}));
+}
+
+EnvLookup env_of(std::map<std::string, std::string> vars) {
+  return [vars](const std::string& name) -> std::optional<std::string> {
+    auto it = vars.find(name);
+    return it == vars.end() ? std::nullopt : std::optional<std::string>(it->second);
+  };
+}
+
+std::string error_of(const std::vector<std::string>& words, const EnvLookup& env = env_of({})) {
+  try {
+    parse_build_request(words, "/nonexistent", env);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(BuildFlagsTest, EveryFlagParses) {
+  auto none = env_of({});
+  auto r = parse_build_request({"--no-cache", "-P", "--no-output", "--strict", "-V", "--profile",
+                                "--platform=linux/amd64", "--jobs=7", "+t"},
+                               "/nonexistent", none);
+  EXPECT_TRUE(r.no_cache);
+  EXPECT_TRUE(r.allow_privileged);
+  EXPECT_TRUE(r.no_output);
+  EXPECT_TRUE(r.strict);
+  EXPECT_TRUE(r.verbose);
+  EXPECT_TRUE(r.profile);
+  EXPECT_EQ(r.options.platform, "linux/amd64");
+  EXPECT_EQ(r.jobs, 7u);
+  r = parse_build_request({"--image", "+img"}, "/nonexistent", none);
+  EXPECT_TRUE(r.image_only);
+  EXPECT_EQ(r.target, "+img");
+  r = parse_build_request({"-a", "+t/x"}, "/nonexistent", none);
+  EXPECT_EQ(r.artifact, "+t/x");
+  r = parse_build_request({"--secret", "K=v", "-s", "L=w", "+t"}, "/nonexistent", none);
+  EXPECT_EQ(r.secrets, (Secrets{{"K", "v"}, {"L", "w"}}));
+  // Earthly's flags earth accepts and ignores (valued ones take their value).
+  r = parse_build_request(
+      {"--remote-cache", "r/c", "--pull", "-i", "--config", "c.yml", "--env-file-path", "e", "+t"},
+      "/nonexistent", none);
+  EXPECT_EQ(r.target, "+t");
+}
+
+TEST(BuildFlagsTest, BooleanValuesAsEarthlyReadsThem) {
+  auto none = env_of({});
+  EXPECT_TRUE(parse_build_request({"--push=True", "+t"}, "/x", none).options.push);
+  EXPECT_TRUE(parse_build_request({"--push=1", "+t"}, "/x", none).options.push);
+  EXPECT_FALSE(parse_build_request({"--push=0", "+t"}, "/x", none).options.push);
+  EXPECT_NE(error_of({"--push=yes", "+t"}).find("--push is true or false, not 'yes'"),
+            std::string::npos);
+}
+
+TEST(BuildFlagsTest, EnvironmentEquivalents) {
+  auto env = env_of({{"EARTH_NO_CACHE", "1"},
+                     {"EARTHLY_ALLOW_PRIVILEGED", "true"},
+                     {"EARTH_JOBS", "3"},
+                     {"EARTHLY_PLATFORMS", "linux/arm64"},
+                     {"EARTH_STRICT", "false"},
+                     {"EARTHLY_STRICT", "true"}});
+  auto r = parse_build_request({"+t"}, "/x", env);
+  EXPECT_TRUE(r.no_cache);
+  EXPECT_TRUE(r.allow_privileged);
+  EXPECT_EQ(r.jobs, 3u);
+  EXPECT_EQ(r.options.platform, "linux/arm64");
+  EXPECT_FALSE(r.strict); // EARTH_X beats EARTHLY_X
+}
+
+TEST(BuildFlagsTest, TheFlagBeatsTheEnvironment) {
+  auto env = env_of({{"EARTH_NO_CACHE", "1"}, {"EARTH_JOBS", "3"}, {"EARTH_PUSH", "true"}});
+  auto r = parse_build_request({"--no-cache=false", "-j", "5", "--push=false", "+t"}, "/x", env);
+  EXPECT_FALSE(r.no_cache);
+  EXPECT_EQ(r.jobs, 5u);
+  EXPECT_FALSE(r.options.push);
+}
+
+TEST(BuildFlagsTest, CiFromTheEnvironment) {
+  auto r = parse_build_request({"+t"}, "/x", env_of({{"EARTHLY_CI", "1"}}));
+  EXPECT_TRUE(r.strict);
+  EXPECT_TRUE(r.no_output);
+  r = parse_build_request({"+t"}, "/x", env_of({{"EARTH_CI", "1"}, {"EARTH_OUTPUT", "1"}}));
+  EXPECT_FALSE(r.no_output);
+}
+
+TEST(BuildFlagsTest, BadValuesAreUsageErrors) {
+  EXPECT_NE(error_of({"+t"}, env_of({{"EARTH_PUSH", "maybe"}})).find("EARTH_PUSH is true or false"),
+            std::string::npos);
+  EXPECT_NE(error_of({"-j", "0", "+t"}).find("-j needs a number of jobs from 1 to 1024"),
+            std::string::npos);
+  EXPECT_NE(error_of({"+t"}, env_of({{"EARTH_JOBS", "x"}})).find("not 'x'"), std::string::npos);
+  EXPECT_NE(error_of({"--platform"}).find("--platform needs a value"), std::string::npos);
+}
+
+TEST(BuildFlagsTest, UnknownFlagsGetASuggestion) {
+  EXPECT_NE(
+      error_of({"--no-cahce", "+t"}).find("unknown flag --no-cahce; did you mean --no-cache?"),
+      std::string::npos);
+  EXPECT_NE(error_of({"--pus", "+t"}).find("did you mean --push?"), std::string::npos);
+  std::string far = error_of({"--zzzzzz", "+t"});
+  EXPECT_NE(far.find("unknown flag --zzzzzz"), std::string::npos);
+  EXPECT_EQ(far.find("did you mean"), std::string::npos);
+}
+
+TEST(BuildFlagsTest, ArgFileFromTheEnvironmentAndCliArgsBeatIt) {
+  fs::TempDir dir{"/tmp", "earth-request-env"};
+  ASSERT_TRUE(fs::write_file_atomic(dir.path() + "/my.arg", "A=file\nB=file\n").ok());
+  auto r = parse_build_request({"+t", "--A=cli"}, dir.path(),
+                               env_of({{"EARTH_ARG_FILE_PATH", "my.arg"}}));
+  auto last = last_values(r.options.overrides);
+  EXPECT_EQ(last["A"], "cli");
+  EXPECT_EQ(last["B"], "file");
+}
+
+TEST(ClosestTest, Typos) {
+  EXPECT_EQ(closest("otu", {"out", "ls"}), "out");
+  EXPECT_EQ(closest("+biuld", {"+build", "+test"}), "+build");
+  EXPECT_EQ(closest("xyz", {"build"}), "");
+  EXPECT_EQ(parse_bool("T"), true);
+  EXPECT_EQ(parse_bool("False"), false);
+  EXPECT_EQ(parse_bool("yes"), std::nullopt);
 }
 
 } // namespace
