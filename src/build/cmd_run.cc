@@ -150,11 +150,9 @@ public:
       if (lines_.size() > kTailLines) lines_.pop_front();
     };
   }
-  std::string text() const {
+  std::vector<std::string> lines() const {
     std::lock_guard lock(mu_);
-    std::string out;
-    for (const auto& l : lines_) out += "  | " + l + "\n";
-    return out;
+    return {lines_.begin(), lines_.end()};
   }
 
 private:
@@ -168,6 +166,22 @@ std::string describe_failure(const exec::RunResult& r) {
   if (r.timed_out) return "timed out";
   if (r.signal) return fmt::format("was killed by signal {}", r.signal);
   return fmt::format("exited with status {}", r.exit_status);
+}
+
+// What the user can do about a failed command, where we can tell.
+std::string failure_hint(const exec::RunResult& r, const std::vector<std::string>& tail,
+                         bool privileged) {
+  if (r.signal == 9 || (!r.signal && r.exit_status == 137))
+    return "the command was killed (SIGKILL): out of memory?";
+  if (!r.signal && r.exit_status == 127)
+    return "a command was not found: is it installed in the image, and on its PATH?";
+  if (!r.signal && r.exit_status == 126) return "a command is not executable (permissions?)";
+  if (!privileged)
+    for (const auto& l : tail)
+      if (l.find("Operation not permitted") != std::string::npos)
+        return "if the command needs privileges, use RUN --privileged and run earth with -P "
+               "(--allow-privileged)";
+  return {};
 }
 
 } // namespace
@@ -241,9 +255,10 @@ void cmd_run(TargetRun& t, const syntax::Command& cmd) {
     if (!r) return Failure{r.error()};
     if (r->interrupted) return Failure{"interrupted"};
     if (!r->success()) {
-      std::string lines = tail.text();
-      return Failure{fmt::format("the command {}{}", describe_failure(*r),
-                                 lines.empty() ? "" : "\nits last lines of output:\n" + lines)};
+      std::string message = "the command " + describe_failure(*r);
+      t.note_failure({message, r->signal || r->timed_out ? -1 : r->exit_status, tail.lines(),
+                      failure_hint(*r, tail.lines(), spec.privileged)});
+      return Failure{message};
     }
     return {};
   });

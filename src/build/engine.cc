@@ -58,6 +58,7 @@ private:
     const std::string& name = ctx_.names[id];
     auto& status = ctx_.services.status;
     auto start = Clock::now();
+    status.target_queued(name);
     try {
       // A target is shown from its first step on: one with nothing to run
       // (BUILDs only, ARGs only) stays out of the log.
@@ -186,6 +187,16 @@ std::unique_ptr<Context> open_context(const resolve::Graph& graph, const BuildOp
   return ctx;
 }
 
+std::string error_text(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    return x.what();
+  } catch (...) {
+    return "unknown error";
+  }
+}
+
 // Targets that finished (all of them after a success) and step counts.
 void count(const Context& ctx, output::BuildTotals& totals) {
   for (resolve::NodeId id : ctx.order) {
@@ -196,6 +207,7 @@ void count(const Context& ctx, output::BuildTotals& totals) {
   }
   totals.steps_run = ctx.steps_run;
   totals.steps_cached = ctx.steps_cached;
+  totals.saved = output::Duration{ctx.saved_ns.load()};
 }
 
 } // namespace
@@ -210,19 +222,29 @@ output::BuildTotals build(const resolve::Graph& graph, const BuildOptions& optio
   auto ctx = profile.time("open", [&] { return open_context(graph, options, services); });
   unsigned jobs = options.jobs ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
   output::BuildTotals totals;
+  auto finish = [&](bool success) {
+    totals.success = success;
+    totals.wall = Clock::now() - start;
+    services.status.build_finished(totals);
+  };
   try {
     profile.time("execute", [&] { Scheduler(*ctx, jobs).run(); });
   } catch (...) {
     count(*ctx, totals);
-    totals.wall = Clock::now() - start;
-    services.status.build_finished(totals);
+    totals.targets_failed = 1; // the first failure stops the build
+    totals.error = error_text(std::current_exception());
+    finish(false);
     throw;
   }
   count(*ctx, totals);
-  profile.time("export", [&] { write_outputs(*ctx, totals); });
-  totals.success = true;
-  totals.wall = Clock::now() - start;
-  services.status.build_finished(totals);
+  try {
+    profile.time("export", [&] { write_outputs(*ctx, totals); });
+  } catch (...) {
+    totals.error = error_text(std::current_exception());
+    finish(false);
+    throw;
+  }
+  finish(true);
   return totals;
 }
 

@@ -8,6 +8,8 @@
 #include "earth/base/error.h"
 #include "earth/cli/commands.h"
 #include "earth/request/build_request.h"
+#include "earth/syntax/diagnostic.h"
+#include "output_choice.h"
 
 namespace {
 
@@ -75,6 +77,9 @@ int run(std::vector<std::string> words) {
 int main(int argc, char** argv) {
   try {
     return run(std::vector<std::string>(argv + 1, argv + argc));
+  } catch (const earth::syntax::DiagnosticError& e) {
+    std::fprintf(stderr, "%s\n", e.rendered(earth::cli::colour_for(2)).c_str());
+    return static_cast<int>(e.code());
   } catch (const earth::Error& e) {
     std::fprintf(stderr, "%s\n", e.what());
     return static_cast<int>(e.code());

@@ -27,7 +27,8 @@ const std::set<std::string, std::less<>> kValued = {"--build-arg",
                                                     "-a",
                                                     "--image",
                                                     "-j",
-                                                    "--jobs"};
+                                                    "--jobs",
+                                                    "--progress"};
 const std::set<std::string, std::less<>> kBools = {"--dry-run",
                                                    "--push",
                                                    "--no-output",
@@ -48,7 +49,8 @@ const std::set<std::string, std::less<>> kBools = {"--dry-run",
                                                    "-V",
                                                    "--auto-skip",
                                                    "--no-auto-skip",
-                                                   "--profile"};
+                                                   "--profile",
+                                                   "--github-annotations"};
 
 unsigned parse_jobs(const std::string& v) {
   char* end = nullptr;
@@ -148,6 +150,8 @@ void Reader::valued(const std::string& name, const std::string& value) {
     req_.options.platform = value;
   else if (name == "--arg-file-path")
     req_.arg_file = value;
+  else if (name == "--progress")
+    req_.progress = value;
   else if (name == "-j" || name == "--jobs")
     req_.jobs = parse_jobs(value);
   else if (name == "--artifact" || name == "-a")
@@ -179,6 +183,7 @@ void Reader::boolean(const std::string& name, bool on) {
   if (name == "--strict") req_.strict = on;
   if (name == "-V" || name == "--verbose") req_.verbose = on;
   if (name == "--profile") req_.profile = on;
+  if (name == "--github-annotations") req_.github_annotations = on;
 }
 
 // EARTH(LY)_* switches add to the flags. --ci is --no-output --strict for a
