@@ -66,6 +66,7 @@ public:
     std::string took = r ? " after " + seconds(Clock::now() - r->started) : "";
     erase(target);
     ++failed_;
+    if (std::erase(failed_steps_, target)) return; // step_failed said it all
     scroll(fmt::format("{}{}{} {}  {}failed{}{}", c_.red, glyph("✘", "x"), c_.reset, name(target),
                        c_.red, c_.reset, took));
   }
@@ -87,6 +88,7 @@ public:
       for (const auto& l : r->output) lines.push_back("  | " + l);
     }
     for (auto& l : lines) scroll(std::move(l));
+    failed_steps_.push_back(s.target);
   }
   void step_output(const StepInfo& s, std::string_view line) override {
     std::lock_guard lock(mu_);
@@ -254,6 +256,7 @@ private:
   std::condition_variable cv_;
   std::vector<Running> running_;
   std::vector<std::string> scrolled_;
+  std::vector<std::string> failed_steps_; // targets whose failure step_failed showed
   size_t live_lines_ = 0;
   size_t frame_ = 0;
   uint32_t built_ = 0, cached_ = 0, failed_ = 0;
