@@ -106,6 +106,10 @@ public:
     stop();
     std::lock_guard lock(mu_);
     finished_ = true;
+    for (const auto& r : running_) // cut short by another target's failure or Ctrl-C
+      scroll(fmt::format("{}-{} {}  interrupted after {}", c_.yellow, c_.reset, name(r.target),
+                         seconds(Clock::now() - r.started)));
+    running_.clear();
     std::vector<std::string> summary{""};
     for (auto& l : summary_lines(t, c_)) summary.push_back(std::move(l));
     draw(false, summary);
