@@ -199,7 +199,9 @@ void cmd_run(TargetRun& t, const syntax::Command& cmd) {
   if (!f.all("--secret").empty() || !f.all("--oidc").empty())
     t.fail(cmd, "RUN --secret is not supported yet");
   if (f.has("--privileged") && !t.ctx().options.allow_privileged)
-    t.fail(cmd, "RUN --privileged needs -P (--allow-privileged) on the command line");
+    t.fail_at(cmd.span, "RUN --privileged needs -P (--allow-privileged) on the command line", "",
+              "run earth with -P to allow RUN --privileged (the step keeps every capability: "
+              "only for Earthfiles you trust)");
 
   if (!t.env().started) t.fail(cmd, "RUN needs a FROM first");
   words.erase(words.begin(), words.begin() + static_cast<long>(f.next));

@@ -103,6 +103,8 @@ bad:
   RUN i=1; while [ $i -le 40 ]; do echo "out-$i"; i=$((i+1)); done; exit 3
 missing:
   RUN no-such-tool --version
+priv:
+  RUN --privileged true
 EOF2
   earth_fails +bad
   eq "$status" 1 "exit status of a failed build"
@@ -118,6 +120,8 @@ EOF2
   grep -qF "while building +bad" <<<"$report" || fail "no target"
   earth_fails +missing
   log_has "exited with status 127" "hint: a command was not found"
+  earth_fails +priv
+  log_has "Earthfile:8:3: error: RUN --privileged needs -P" "hint: run earth with -P to allow RUN --privileged"
 }
 
 test_github_annotations() {
