@@ -210,9 +210,13 @@ private:
     width = std::min<size_t>(width, cols / 3);
     std::vector<std::string> lines;
     size_t room = rows > 2 ? rows - 2 : 1; // the status line and the cursor's line
+    // Every running target gets its line before any gets output lines.
+    size_t per_target = running_.empty() || running_.size() >= room
+                            ? 0
+                            : (room - running_.size()) / running_.size();
     size_t shown = 0;
     for (const auto& r : running_) {
-      size_t tail = o_.verbose ? 0 : std::min(kLiveTail, r.output.size());
+      size_t tail = o_.verbose ? 0 : std::min({kLiveTail, r.output.size(), per_target});
       if (lines.size() + 1 + tail > room) break;
       ++shown;
       std::string left = fmt::format("{}{}{} {}{}{}", c_.yellow, spin, c_.reset,

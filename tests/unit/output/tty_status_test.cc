@@ -1,6 +1,8 @@
 // The tty printer on a pipe: what it writes, frame by frame. Its look in a
 // real terminal is tested by tests/e2e/output_test.sh (tmux).
 #include <fcntl.h>
+#include <sys/ioctl.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <thread>
@@ -121,6 +123,62 @@ TEST(TtyStatus, VerboseScrollsEveryLine) {
   std::string out = pipe.drain();
   for (int i = 0; i < 10; ++i)
     EXPECT_NE(out.find("    +a | v-" + std::to_string(i)), std::string::npos) << out;
+}
+
+// A pseudo-terminal of 60x8: a short one, where every running target still
+// gets its line before any output line is shown.
+TEST(TtyStatus, AShortTerminalShowsEveryTargetFirst) {
+  int master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  ASSERT_GE(master, 0);
+  ASSERT_EQ(::grantpt(master), 0);
+  ASSERT_EQ(::unlockpt(master), 0);
+  int slave = ::open(::ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+  ASSERT_GE(slave, 0);
+  winsize ws{};
+  ws.ws_row = 8;
+  ws.ws_col = 60;
+  ASSERT_EQ(::ioctl(slave, TIOCSWINSZ, &ws), 0);
+  termios raw{};
+  ::tcgetattr(slave, &raw);
+  ::cfmakeraw(&raw);
+  ::tcsetattr(slave, TCSANOW, &raw);
+  ::fcntl(master, F_SETFL, O_NONBLOCK);
+  std::string out;
+  auto drain = [&] {
+    char buf[4096];
+    for (ssize_t n; (n = ::read(master, buf, sizeof buf)) > 0;) out.append(buf, n);
+  };
+  {
+    auto status = make_tty_status(slave, PrinterOptions{});
+    for (int t = 0; t < 4; ++t) {
+      std::string name = "+t" + std::to_string(t);
+      status->target_started(name);
+      auto s = step(name, "RUN a-very-long-command-that-does-not-fit-in-sixty-columns-at-all");
+      status->step_started(s);
+      for (int i = 0; i < 5; ++i) status->step_output(s, name + "-line-" + std::to_string(i));
+    }
+    for (int i = 0; i < 100 && count(out, "\033[?2026l") < 1; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      drain();
+    }
+    drain();
+    std::string frame = out.substr(0, out.find("\033[?2026l"));
+    for (int t = 0; t < 4; ++t)
+      EXPECT_NE(frame.find("+t" + std::to_string(t) + "  RUN"), std::string::npos) << frame;
+    // 6 rows for the targets: 4 lines, and no room for 3 output lines each.
+    EXPECT_EQ(frame.find("-line-"), std::string::npos) << frame;
+    EXPECT_NE(frame.find("4 running"), std::string::npos) << frame;
+    // Cut to 59 columns: no live line wraps.
+    size_t at = 0;
+    while ((at = frame.find("RUN a-very", at)) != std::string::npos) {
+      size_t end = frame.find('\n', at);
+      EXPECT_EQ(frame.substr(at, end - at).find("at-all"), std::string::npos) << frame;
+      at = end;
+    }
+    status->build_finished({});
+  }
+  ::close(slave);
+  ::close(master);
 }
 
 } // namespace
