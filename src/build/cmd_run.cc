@@ -143,6 +143,22 @@ Result<std::vector<store::FileLock>> take_locks(TargetRun& t, exec::RunSpec& s, 
   return held;
 }
 
+// What the user can do about a failed command, where we can tell.
+std::string failure_hint(const exec::RunResult& r, const std::vector<std::string>& tail,
+                         bool privileged) {
+  if (r.signal == 9 || (!r.signal && r.exit_status == 137))
+    return "the command was killed (SIGKILL): out of memory?";
+  if (!r.signal && r.exit_status == 127)
+    return "a command was not found: is it installed in the image, and on its PATH?";
+  if (!r.signal && r.exit_status == 126) return "a command is not executable (permissions?)";
+  if (!privileged)
+    for (const auto& l : tail)
+      if (l.find("Operation not permitted") != std::string::npos)
+        return "if the command needs privileges, use RUN --privileged and run earth with -P "
+               "(--allow-privileged)";
+  return {};
+}
+
 } // namespace
 
 void cmd_run(TargetRun& t, const syntax::Command& cmd) {
@@ -157,7 +173,9 @@ void cmd_run(TargetRun& t, const syntax::Command& cmd) {
     if (f.has(unsupported)) t.fail(cmd, fmt::format("RUN {} is not supported yet", unsupported));
   if (!f.all("--oidc").empty()) t.fail(cmd, "RUN --oidc is not supported yet");
   if (f.has("--privileged") && !t.ctx().options.allow_privileged)
-    t.fail(cmd, "RUN --privileged needs -P (--allow-privileged) on the command line");
+    t.fail_at(cmd.span, "RUN --privileged needs -P (--allow-privileged) on the command line", "",
+              "run earth with -P to allow RUN --privileged (the step keeps every capability: "
+              "only for Earthfiles you trust)");
 
   if (!t.env().started) t.fail(cmd, "RUN needs a FROM first");
   words.erase(words.begin(), words.begin() + static_cast<long>(f.next));
@@ -220,9 +238,10 @@ void cmd_run(TargetRun& t, const syntax::Command& cmd) {
     if (!r) return Failure{r.error()};
     if (r->interrupted) return Failure{"interrupted"};
     if (!r->success()) {
-      std::string lines = tail.text();
-      return Failure{fmt::format("the command {}{}", describe_failure(*r),
-                                 lines.empty() ? "" : "\nits last lines of output:\n" + lines)};
+      std::string message = "the command " + describe_failure(*r);
+      t.note_failure({message, r->signal || r->timed_out ? -1 : r->exit_status, tail.lines(),
+                      failure_hint(*r, tail.lines(), spec.privileged)});
+      return Failure{message};
     }
     return {};
   });

@@ -60,6 +60,7 @@ private:
     const std::string& name = ctx_.names[id];
     auto& status = ctx_.services.status;
     auto start = Clock::now();
+    status.target_queued(name);
     try {
       // A target is shown from its first step on: one with nothing to run
       // (BUILDs only, ARGs only) stays out of the log.
@@ -192,6 +193,16 @@ std::unique_ptr<Context> open_context(const resolve::Graph& graph, const BuildOp
   return ctx;
 }
 
+std::string error_text(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    return x.what();
+  } catch (...) {
+    return "unknown error";
+  }
+}
+
 // Targets that finished (all of them after a success) and step counts.
 void count(const Context& ctx, output::BuildTotals& totals) {
   for (resolve::NodeId id : ctx.order) {
@@ -202,6 +213,7 @@ void count(const Context& ctx, output::BuildTotals& totals) {
   }
   totals.steps_run = ctx.steps_run;
   totals.steps_cached = ctx.steps_cached;
+  totals.saved = output::Duration{ctx.saved_ns.load()};
 }
 
 } // namespace
@@ -216,28 +228,39 @@ output::BuildTotals build(const resolve::Graph& graph, const BuildOptions& optio
   auto ctx = profile.time("open", [&] { return open_context(graph, options, services); });
   unsigned jobs = options.jobs ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
   output::BuildTotals totals;
+  auto finish = [&](bool success) {
+    totals.success = success;
+    totals.wall = Clock::now() - start;
+    services.status.build_finished(totals);
+  };
   try {
     profile.time("execute", [&] { Scheduler(*ctx, jobs).run(); });
     profile.time("push", [&] { run_pushes(*ctx, totals); });
   } catch (const Error& e) {
     count(*ctx, totals);
-    totals.wall = Clock::now() - start;
-    services.status.build_finished(totals);
+    totals.targets_failed = 1; // the first failure stops the build
     // No secret value in an error message (a failing step's last lines).
+    totals.error = ctx->redact(error_text(std::current_exception()));
+    finish(false);
     if (std::string shown = ctx->redact(e.what()); shown != e.what())
       throw BuildError(shown, e.code());
     throw;
   } catch (...) {
     count(*ctx, totals);
-    totals.wall = Clock::now() - start;
-    services.status.build_finished(totals);
+    totals.targets_failed = 1; // the first failure stops the build
+    totals.error = error_text(std::current_exception());
+    finish(false);
     throw;
   }
   count(*ctx, totals);
-  profile.time("export", [&] { write_outputs(*ctx, totals); });
-  totals.success = true;
-  totals.wall = Clock::now() - start;
-  services.status.build_finished(totals);
+  try {
+    profile.time("export", [&] { write_outputs(*ctx, totals); });
+  } catch (...) {
+    totals.error = error_text(std::current_exception());
+    finish(false);
+    throw;
+  }
+  finish(true);
   return totals;
 }
 

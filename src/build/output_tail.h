@@ -8,6 +8,7 @@
 #include <deque>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "earth/exec/runtime.h"
 #include "target_run.h"
@@ -26,6 +27,10 @@ public:
       lines_.push_back(std::move(line));
       if (lines_.size() > kTailLines) lines_.pop_front();
     };
+  }
+  std::vector<std::string> lines() const {
+    std::lock_guard lock(mu_);
+    return {lines_.begin(), lines_.end()};
   }
   std::string text() const {
     std::lock_guard lock(mu_);

@@ -14,6 +14,7 @@
 #include "earth/plan/keys.h"
 #include "earth/resolve/resolve.h"
 #include "earth/resolve/scope.h"
+#include "step_time.h"
 
 namespace earth::build {
 
@@ -63,12 +64,13 @@ std::vector<const resolve::Edge*> TargetRun::edges(resolve::EdgeKind kind) const
 }
 
 void TargetRun::fail_at(const syntax::Span& span, const std::string& message,
-                        const std::string& detail) const {
+                        const std::string& detail, const std::string& hint) const {
   syntax::Diagnostic d;
   d.path = file().path;
   d.span = span;
   d.message = message;
   if (!detail.empty()) d.notes.push_back({"", {}, detail});
+  d.hint = hint;
   d.trace.push_back("while building " + name_);
   throw resolve::DiagnosticError(std::move(d), &file().source);
 }
@@ -101,7 +103,7 @@ output::StepInfo TargetRun::info(const Command& cmd) const {
     if (c == '\n') c = ' ';
   if (text.size() > 160) text = text.substr(0, 157) + "...";
   return {name_, fmt::format("{}:{}:{}", file().path, cmd.span.begin.line, cmd.span.begin.column),
-          std::move(text)};
+          std::move(text), file().path, cmd.span.begin.line};
 }
 
 std::string TargetRun::in_workdir(const std::string& p) const {
@@ -118,9 +120,12 @@ std::string TargetRun::make_dir(const Command& cmd, Digest& key, const Fill& fil
     result_.shown = true;
     status.target_started(name_);
   }
+  const std::string& cache_dir = ctx_.options.cache_dir;
   if (ctx_.steps.has(key)) {
     ++ctx_.steps_cached;
-    status.step_cached(si);
+    output::Duration saved = recorded_step_time(cache_dir, key);
+    ctx_.saved_ns += saved.count();
+    status.step_cached(si, saved);
     return ctx_.steps.path(key);
   }
   if (ctx_.cancelled || exec::runs_interrupted())
@@ -128,6 +133,7 @@ std::string TargetRun::make_dir(const Command& cmd, Digest& key, const Fill& fil
   status.step_started(si);
   auto start = std::chrono::steady_clock::now();
   bool filled = false;
+  failure_ = {};
   auto dir = ctx_.steps.ensure(key, [&](const std::string& d) {
     filled = true;
     return fill(d);
@@ -135,18 +141,32 @@ std::string TargetRun::make_dir(const Command& cmd, Digest& key, const Fill& fil
   if (!dir) {
     if (exec::runs_interrupted() || ctx_.cancelled)
       throw BuildError("interrupted", ExitCode::interrupted);
-    const std::string& e = dir.error();
-    size_t nl = e.find('\n');
-    fail_at(cmd.span, e.substr(0, nl), nl == std::string::npos ? "" : e.substr(nl + 1));
+    step_failed(cmd, si, dir.error());
   }
-  status.step_finished(si, std::chrono::steady_clock::now() - start);
+  auto took = std::chrono::steady_clock::now() - start;
+  status.step_finished(si, took);
   if (filled) {
     ++ctx_.steps_run;
     result_.all_cached = false;
+    record_step_time(cache_dir, key, took);
   } else {
     ++ctx_.steps_cached; // another process made it while we waited
   }
   return *dir;
+}
+
+void TargetRun::step_failed(const Command& cmd, const output::StepInfo& si,
+                            const std::string& error) {
+  output::StepFailure f = std::move(failure_);
+  size_t nl = error.find('\n');
+  f.message = error.substr(0, nl);
+  std::string detail = nl == std::string::npos ? "" : error.substr(nl + 1);
+  if (detail.empty() && !f.tail.empty()) {
+    detail = "its last lines of output:";
+    for (const auto& l : f.tail) detail += "\n  | " + l;
+  }
+  ctx_.services.status.step_failed(si, f);
+  fail_at(cmd.span, f.message, detail, f.hint);
 }
 
 void TargetRun::implicit_base() {

@@ -43,7 +43,7 @@ public:
   [[noreturn]] void fail(const syntax::Command& cmd, const std::string& message) const;
   // `detail` (e.g. the command's last output lines) follows the code frame.
   [[noreturn]] void fail_at(const syntax::Span& span, const std::string& message,
-                            const std::string& detail = {}) const;
+                            const std::string& detail = {}, const std::string& hint = {}) const;
   // The command's flags, or a located error.
   resolve::CommandFlags flags(const syntax::Command& cmd, const std::vector<std::string>& words,
                               std::initializer_list<std::string_view> valued,
@@ -61,6 +61,9 @@ public:
   // second.
   bool cache_off() const { return ctx_.options.no_cache || no_cache_rest_ || result_.env.locally; }
   void no_cache_from_here() { no_cache_rest_ = true; }
+  // What a failing `fill` knows beyond its message (exit status, output
+  // tail, hint): reported with the failure by make_dir.
+  void note_failure(output::StepFailure f) { failure_ = std::move(f); }
   // Reports a step that ran without a dir (config steps are never shown).
   void mark_ran() { result_.all_cached = false; }
 
@@ -71,6 +74,8 @@ private:
   void run_block(const syntax::Block& block);
   void run_command(const syntax::Command& cmd);
   void implicit_base();
+  [[noreturn]] void step_failed(const syntax::Command& cmd, const output::StepInfo& si,
+                                const std::string& error);
 
   Context& ctx_;
   resolve::NodeId id_;
@@ -80,6 +85,7 @@ private:
   const resolve::Step* step_ = nullptr;
   size_t next_step_ = 0; // where the next command's step is searched from
   bool no_cache_rest_ = false;
+  output::StepFailure failure_; // see note_failure
 };
 
 } // namespace earth::build

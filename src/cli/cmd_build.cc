@@ -16,6 +16,7 @@
 #include "earth/output/status.h"
 #include "earth/request/build_request.h"
 #include "earth/resolve/resolve.h"
+#include "output_choice.h"
 #include "settings.h"
 
 namespace earth::cli {
@@ -82,7 +83,7 @@ void run_build(const resolve::Graph& graph, const BuildRequest& req, Profile& pr
   auto store = profile.time("store", [&] { return image::ImageStore::open(opts.cache_dir); });
   if (!store) throw Error(store.error(), ExitCode::internal_error);
   exec::LinuxRuntime runtime;
-  auto status = output::make_plain_status(stderr, req.verbose);
+  auto status = make_status({req.progress, req.verbose, req.github_annotations});
   build::BuildServices services{runtime, **store, *status, &profile};
   output::BuildTotals totals;
   try {

@@ -8,7 +8,9 @@
 #include "earth/base/error.h"
 #include "earth/cli/commands.h"
 #include "earth/request/build_request.h"
+#include "earth/syntax/diagnostic.h"
 #include "help.h"
+#include "output_choice.h"
 #include "settings.h"
 
 namespace {
@@ -88,6 +90,9 @@ int exit_status(earth::ExitCode code) {
 int main(int argc, char** argv) {
   try {
     return run(std::vector<std::string>(argv + 1, argv + argc));
+  } catch (const earth::syntax::DiagnosticError& e) {
+    std::fprintf(stderr, "%s\n", e.rendered(earth::cli::colour_for(2)).c_str());
+    return exit_status(e.code());
   } catch (const earth::Error& e) {
     std::fprintf(stderr, "%s\n", e.what());
     return exit_status(e.code());

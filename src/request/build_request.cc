@@ -130,6 +130,8 @@ void Reader::valued(std::string_view name, const std::string& value) {
     req_.options.platform = value;
   else if (name == "--arg-file-path")
     req_.arg_file = value;
+  else if (name == "--progress")
+    req_.progress = value;
   else if (name == "--jobs")
     req_.jobs = parse_jobs(value);
   else if (name == "--artifact")
@@ -167,6 +169,7 @@ void Reader::boolean(std::string_view name, bool on) {
   if (name == "--strict") req_.strict = on;
   if (name == "--verbose") req_.verbose = on;
   if (name == "--profile") req_.profile = on;
+  if (name == "--github-annotations") req_.github_annotations = on;
 }
 
 // Every flag not on the command line takes its environment equivalent:

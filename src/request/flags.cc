@@ -35,6 +35,9 @@ const std::vector<FlagSpec>& build_flags() {
       {"--config", "", K::valued, "CONFIG", "the config file (default ~/.earth/config.yml)", false,
        true},
       {"--verbose", "-V", K::boolean, "VERBOSE", "show more of each step"},
+      {"--progress", "", K::valued, "PROGRESS", "how progress is shown: auto, tty, plain or json"},
+      {"--github-annotations", "", K::boolean, "GITHUB_ANNOTATIONS",
+       "group output per target and annotate errors for GitHub Actions"},
       {"--profile", "", K::boolean, "", "print the time of each pass"},
       // Secrets: EARTH_SECRETS and EARTH_SECRET_FILES are read with the
       // other sources (secrets.cc), so they have no env column here.
@@ -53,7 +56,6 @@ const std::vector<FlagSpec>& build_flags() {
       {"--explain", "", K::boolean, "", "", true},
       {"--auto-skip", "", K::boolean, "AUTO_SKIP", "", true},
       {"--no-auto-skip", "", K::boolean, "", "", true},
-      {"--github-annotations", "", K::boolean, "", "", true},
       // Earthly's global flags for its BuildKit daemon and git (reference §4.3).
       {"--installation-name", "", K::valued, "INSTALLATION_NAME", "", true, true},
       {"--ssh-auth-sock", "", K::valued, "SSH_AUTH_SOCK", "", true, true},

@@ -19,20 +19,6 @@ namespace earth::resolve {
 
 namespace {
 
-std::string render_all(const std::vector<syntax::Diagnostic>& ds,
-                       const syntax::SourceFile* source) {
-  std::string s;
-  for (const auto& d : ds) s += syntax::render(d, source);
-  if (!s.empty() && s.back() == '\n') s.pop_back();
-  return s;
-}
-
-std::vector<syntax::Diagnostic> one(syntax::Diagnostic d) {
-  std::vector<syntax::Diagnostic> ds;
-  ds.push_back(std::move(d));
-  return ds;
-}
-
 // An Earthfile directory as written (`~/x`, `../lib`, `/abs`) made absolute:
 // `~` is $HOME, a relative path is under `base`.
 std::string absolute_dir(std::string path, const std::string& base) {
@@ -44,13 +30,6 @@ std::string absolute_dir(std::string path, const std::string& base) {
 }
 
 } // namespace
-
-DiagnosticError::DiagnosticError(syntax::Diagnostic d, const syntax::SourceFile* source)
-    : DiagnosticError(one(std::move(d)), source) {}
-
-DiagnosticError::DiagnosticError(std::vector<syntax::Diagnostic> ds,
-                                 const syntax::SourceFile* source)
-    : Error(render_all(ds, source)), diagnostics_(std::move(ds)) {}
 
 const Value* find_override(const Overrides& o, std::string_view name) {
   for (auto it = o.rbegin(); it != o.rend(); ++it)

@@ -58,8 +58,33 @@ std::string render(const Diagnostic& d, const SourceFile* source, bool color) {
       out += fmt::format("{}note:{} {}\n", c.cyan, c.reset, n.message);
     }
   }
+  if (!d.hint.empty()) out += fmt::format("{}hint:{} {}\n", c.cyan, c.reset, d.hint);
   for (const auto& t : d.trace) out += fmt::format("  {}\n", t);
   return out;
 }
+
+namespace {
+
+std::string render_all(const std::vector<Diagnostic>& ds, const SourceFile* source, bool colour) {
+  std::string s;
+  for (const auto& d : ds) s += render(d, source, colour);
+  if (!s.empty() && s.back() == '\n') s.pop_back();
+  return s;
+}
+
+std::vector<Diagnostic> one(Diagnostic d) {
+  std::vector<Diagnostic> ds;
+  ds.push_back(std::move(d));
+  return ds;
+}
+
+} // namespace
+
+DiagnosticError::DiagnosticError(Diagnostic d, const SourceFile* source)
+    : DiagnosticError(one(std::move(d)), source) {}
+
+DiagnosticError::DiagnosticError(std::vector<Diagnostic> ds, const SourceFile* source)
+    : Error(render_all(ds, source, false)), diagnostics_(std::move(ds)), plain_(what()),
+      coloured_(render_all(diagnostics_, source, true)) {}
 
 } // namespace earth::syntax

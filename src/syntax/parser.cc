@@ -3,8 +3,6 @@
 // target header so that one run reports the errors of every section.
 #include "earth/syntax/parser.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
@@ -398,13 +396,7 @@ Earthfile parse_file_or_throw(const std::string& path) {
   if (!text.ok()) throw Error(text.error());
   SourceFile source(path, std::move(text).value());
   ParseResult r = parse(source);
-  if (!r.ok()) {
-    std::string msg;
-    bool color = ::isatty(2) && !std::getenv("NO_COLOR");
-    for (const auto& d : r.diagnostics) msg += render(d, &source, color);
-    if (!msg.empty() && msg.back() == '\n') msg.pop_back();
-    throw Error(msg);
-  }
+  if (!r.ok()) throw DiagnosticError(std::move(r.diagnostics), &source);
   return std::move(r.earthfile);
 }
 

@@ -481,8 +481,8 @@ EOF
   earth_ok +all
   eq "$(runs)" "a1 a2 b1 c1" "run log after a rerun with nothing changed"
   summary_is 0 7
-  log_lacks "--> RUN" "--> COPY"
-  log_has "*cached* RUN $MARK echo a1"
+  log_lacks "| --> RUN" "| --> COPY"
+  log_has "*cached* --> RUN $MARK echo a1"
 
   # A new mtime alone changes nothing.
   touch -d '2001-01-01' a.txt b.txt

@@ -22,7 +22,9 @@ struct BuildRequest {
   bool no_cache = false, allow_privileged = false, no_output = false, strict = false;
   bool output = false; // --output: outputs even under --ci
   bool verbose = false;
-  bool profile = false; // --profile: print the time of each pass
+  bool profile = false;            // --profile: print the time of each pass
+  std::string progress;            // --progress auto|tty|plain|json (checked by the CLI)
+  bool github_annotations = false; // --github-annotations
   unsigned jobs = 0;
   std::string artifact, artifact_dest; // --artifact +t/path [dest]
   bool image_only = false;             // --image +t

@@ -19,20 +19,8 @@
 
 namespace earth::resolve {
 
-// A resolution failure: the Diagnostics are the data (several for a file
-// that does not parse), what() their rendering (with the source line when the
-// file is known).
-class DiagnosticError : public Error {
-public:
-  explicit DiagnosticError(syntax::Diagnostic d, const syntax::SourceFile* source = nullptr);
-  // `ds` must not be empty.
-  DiagnosticError(std::vector<syntax::Diagnostic> ds, const syntax::SourceFile* source);
-  const syntax::Diagnostic& diagnostic() const { return diagnostics_.front(); }
-  const std::vector<syntax::Diagnostic>& diagnostics() const { return diagnostics_; }
-
-private:
-  std::vector<syntax::Diagnostic> diagnostics_;
-};
+// A resolution failure (syntax/diagnostic.h).
+using DiagnosticError = syntax::DiagnosticError;
 
 // What `git` says about a directory (reference §2.3); empty when not a repo.
 struct GitInfo {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
+
 using earth::syntax::Diagnostic;
 using earth::syntax::Note;
 using earth::syntax::SourceFile;
@@ -110,4 +112,24 @@ TEST(Diagnostic, ColorWrapsTheHeadline) {
   std::string out = render(error_at(1, 1, "msg"), nullptr, true);
   EXPECT_NE(out.find("\033["), std::string::npos);
   EXPECT_NE(out.find("msg"), std::string::npos);
+}
+
+TEST(Diagnostic, HintBeforeTheTrace) {
+  Diagnostic d = error_at(2, 5, "the command exited with status 127");
+  d.hint = "is it installed?";
+  d.trace = {"while building +b"};
+  EXPECT_EQ(render(d), "Earthfile:2:5: error: the command exited with status 127\n"
+                       "hint: is it installed?\n"
+                       "  while building +b\n");
+}
+
+// Rendered when thrown, in both forms: the source may be gone when caught.
+TEST(Diagnostic, ErrorKeepsBothRenderings) {
+  auto src = std::make_unique<SourceFile>("Earthfile", "VERSION 0.8\nbad: x\n");
+  earth::syntax::DiagnosticError e(error_at(2, 6, "bad"), src.get());
+  src.reset();
+  EXPECT_EQ(std::string(e.what()), e.rendered(false));
+  EXPECT_EQ(e.rendered(false), "Earthfile:2:6: error: bad\n 2 | bad: x\n   |      ^");
+  EXPECT_NE(e.rendered(true).find("\033["), std::string::npos);
+  EXPECT_EQ(e.diagnostic().message, "bad");
 }

@@ -1,0 +1,26 @@
+// The CLI's output decisions, made in one place (docs/output.md): colour
+// (NO_COLOR, FORCE_COLOR, a terminal), which progress printer
+// (--progress, EARTH_PROGRESS, a terminal), and how targets are shown
+// (EARTH_TARGET_PADDING, EARTH_FULL_TARGET, GITHUB_ACTIONS).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "earth/output/status.h"
+
+namespace earth::cli {
+
+// Whether text written to `fd` gets ANSI colours.
+bool colour_for(int fd);
+
+struct OutputRequest {
+  std::string progress; // --progress; empty: EARTH(LY)_PROGRESS, else auto
+  bool verbose = false; // -V
+  bool github = false;  // --github-annotations (GITHUB_ACTIONS=true turns it on too)
+};
+
+// The printer a build reports to. Throws earth::Error for a bad --progress.
+std::unique_ptr<output::Status> make_status(const OutputRequest& request);
+
+} // namespace earth::cli
