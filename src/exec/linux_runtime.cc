@@ -50,14 +50,11 @@ void unregister_run(int slot) {
   if (slot >= 0) g_running[slot].store(0);
 }
 
-// overlayfs stacks at most this many lower layers (OVL_MAX_STACK).
-constexpr size_t kMaxLayers = 500;
-
 constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 // Owns every string the child's plan points into.
 struct PlanStrings {
-  std::string upper, work, empty_lower, legacy_options;
+  std::string upper, work, empty_lower;
   std::string hosts_text, resolv_text, hostname, cwd;
   std::vector<std::string> lowers, argv, env, exec_paths;
   // Bind targets, then tmpfs targets: every mount point the sandbox makes.
@@ -90,20 +87,6 @@ std::string hosts_content(const RunSpec& spec, const std::string& hostname) {
   out += "127.0.1.1\t" + hostname + "\n";
   for (const auto& [name, address] : spec.extra_hosts) out += address + "\t" + name + "\n";
   return out;
-}
-
-// The legacy mount(2) option string, or empty when a path cannot be spelled
-// in it (',' ':' '\' need escaping) or it exceeds a page.
-std::string legacy_overlay_options(const PlanStrings& s, bool rootless) {
-  std::string opts = "lowerdir=";
-  for (size_t i = 0; i < s.lowers.size(); ++i) opts += (i ? ":" : "") + s.lowers[i];
-  opts += ",upperdir=" + s.upper + ",workdir=" + s.work + ",volatile";
-  if (rootless) opts += ",userxattr";
-  auto plain = [](const std::string& p) { return p.find_first_of(",:\\") == std::string::npos; };
-  for (const auto& l : s.lowers)
-    if (!plain(l)) return {};
-  if (!plain(s.upper) || !plain(s.work) || opts.size() >= 4096) return {};
-  return opts;
 }
 
 // The step's env with later entries winning (the image's ENV, then the
@@ -161,8 +144,7 @@ std::string empty_lower_for(const std::string& work_dir) {
 }
 
 // Computes every string the child needs, here where allocating is allowed.
-Result<void> prepare_strings(const RunSpec& spec, bool rootless, const ResolvedUser& user,
-                             PlanStrings& s) {
+Result<void> prepare_strings(const RunSpec& spec, const ResolvedUser& user, PlanStrings& s) {
   s.upper = spec.upper_dir;
   s.work = spec.work_dir;
   for (auto it = spec.lower_dirs.rbegin(); it != spec.lower_dirs.rend(); ++it)
@@ -174,7 +156,6 @@ Result<void> prepare_strings(const RunSpec& spec, bool rootless, const ResolvedU
       return Failure{errno_message("mkdir " + s.empty_lower, errno)};
     s.lowers.push_back(s.empty_lower);
   }
-  s.legacy_options = legacy_overlay_options(s, rootless);
   s.hostname = spec.hostname.empty() ? "earth" : spec.hostname;
   s.hosts_text = hosts_content(spec, s.hostname);
   if (spec.network == Network::host) {
@@ -204,7 +185,6 @@ void fill_plan(const RunSpec& spec, bool rootless, const ResolvedUser& user, Pla
   for (const auto& l : s.lowers) plan.lowers.push_back(l.c_str());
   plan.upper = s.upper.c_str();
   plan.work = s.work.c_str();
-  plan.legacy_options = s.legacy_options.empty() ? nullptr : s.legacy_options.c_str();
   plan.hostname = s.hostname.c_str();
   plan.hosts_text = s.hosts_text.c_str();
   plan.resolv_text = s.resolv_text.c_str();
@@ -416,9 +396,10 @@ Result<RunResult> LinuxRuntime::run(const RunSpec& spec) {
     return Failure{"sandbox: work dir " + spec.work_dir + " is not a directory"};
   if (spec.mounts.size() + spec.tmpfs.size() > 64)
     return Failure{"sandbox: more than 64 bind and tmpfs mounts"};
-  if (spec.lower_dirs.size() > kMaxLayers)
+  if (spec.lower_dirs.size() > detail::kMaxOverlayLayers)
     return Failure{"sandbox: " + std::to_string(spec.lower_dirs.size()) +
-                   " layers, but overlayfs stacks at most " + std::to_string(kMaxLayers) +
+                   " layers, but overlayfs stacks at most " +
+                   std::to_string(detail::kMaxOverlayLayers) +
                    " (squash the image, or build it in fewer steps)"};
   sock_fprog seccomp{};
   if (!spec.privileged) {
@@ -438,7 +419,7 @@ Result<RunResult> LinuxRuntime::run(const RunSpec& spec) {
 
   PlanStrings strings;
   detail::ChildPlan plan;
-  auto prepared = prepare_strings(spec, rootless_, *user, strings);
+  auto prepared = prepare_strings(spec, *user, strings);
   if (prepared) fill_plan(spec, rootless_, *user, strings, plan);
   plan.seccomp = spec.privileged ? nullptr : &seccomp;
   auto stubs = find_missing_mount_points(spec.lower_dirs, strings.bind_targets);

@@ -245,8 +245,8 @@ TEST_F(LinuxRuntimeTest, ZeroLowersGiveAnEmptyRoot) {
   EXPECT_EQ(c.out, std::vector<std::string>{". .. bin dev etc proc "});
 }
 
-TEST_F(LinuxRuntimeTest, ManyLayersUseTheNewMountApi) {
-  // 200 lowers with long paths overflow the legacy 4 KiB option string.
+TEST_F(LinuxRuntimeTest, ManyLayersWithLongNames) {
+  // 200 lowers whose paths together overflow a 4 KiB option string.
   std::vector<std::string> lowers = {rootfs_};
   for (int i = 0; i < 200; ++i) {
     std::string layer =
