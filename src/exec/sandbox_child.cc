@@ -381,9 +381,9 @@ void close_inherited_fds(const ChildPlan& p) {
 
 alignas(16) char g_command_stack[64 * 1024];
 
-// Runs the command as PID 2 and reaps whatever it leaves behind; reports its
-// status and exits, which makes the kernel kill every other process in the
-// namespace.
+// Runs the command as PID 2 and reaps whatever it leaves behind; when the
+// command has exited, kills and reaps every other process, reports the
+// command's status and exits.
 [[noreturn]] void run_command(const ChildPlan& p) {
   // CLONE_VFORK: PID 1 sleeps until the command has exec'd, so sharing
   // memory with it is safe and costs no page-table copy.
@@ -396,6 +396,12 @@ alignas(16) char g_command_stack[64 * 1024];
     int status = 0;
     pid_t pid = ::waitpid(-1, &status, __WALL);
     if (pid == cmd) {
+      // The parent takes the layer as soon as it has the status, before
+      // this process has exited: nothing may write to it any more. So every
+      // process left in the namespace is killed and reaped first.
+      ::kill(-1, SIGKILL);
+      while (::waitpid(-1, nullptr, __WALL) >= 0 || errno == EINTR) {
+      }
       send_report(Report::exited, 0, status, "", nullptr);
       ::_exit(0);
     }
