@@ -18,8 +18,8 @@ class Scratch {
 public:
   // The caller's upper and work dirs when it named a work dir; else a fresh
   // memory scratch dir `.earth-step-PID-XXXXXX` holding `upper` and `work`,
-  // or, when the tmpfs is missing or has less than kMinFreeBytes free, a work
-  // dir made next to the upper dir.
+  // or, when the tmpfs is missing or has less than kMinFreeBytes free, or
+  // EARTH_STEP_SCRATCH=disk, a work dir made next to the upper dir.
   static Result<Scratch> make(const RunSpec& spec);
   Scratch(Scratch&& other) noexcept;
   Scratch& operator=(Scratch&&) = delete;

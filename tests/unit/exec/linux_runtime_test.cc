@@ -265,11 +265,12 @@ TEST_F(LinuxRuntimeTest, MemoryScratchGivesTheSameLayerAsDisk) {
   fs::make_dirs(fs::join(lower, "caps")).take();
   std::ofstream(fs::join(lower, "caps/ping")) << "#!/bin/sh\n";
   bool root = ::geteuid() == 0;
-  if (root)
+  if (root) {
     ASSERT_EQ(run_process({"setcap", "cap_net_bind_service=ep", fs::join(lower, "caps/ping")})
                   .take()
                   .exit_status,
               0);
+  }
   std::string script =
       "mkdir -p /d/sub && echo hi > /d/sub/f && chown 1000:1000 /d/sub/f 2>/dev/null; "
       "chmod 4755 /d/sub/f && ln /d/sub/f /d/hard && ln -s ../x /d/link && mkfifo /d/fifo && "
@@ -295,7 +296,24 @@ TEST_F(LinuxRuntimeTest, MemoryScratchGivesTheSameLayerAsDisk) {
   EXPECT_NE(all.find("overlay.opaque"), std::string::npos) << all;
   EXPECT_NE(all.find("d/hard 35309"), std::string::npos) << all; // 0104755
   EXPECT_NE(all.find("mtime=1000000"), std::string::npos) << all;
-  if (root) EXPECT_NE(all.find("security.capability"), std::string::npos) << all;
+  if (root) {
+    EXPECT_NE(all.find("security.capability"), std::string::npos) << all;
+  }
+}
+
+TEST_F(LinuxRuntimeTest, DiskScratchWhenAskedFor) {
+  // EARTH_STEP_SCRATCH=disk: overlayfs works next to the upper dir, and
+  // leaves nothing there.
+  ::setenv("EARTH_STEP_SCRATCH", "disk", 1);
+  auto c = sh("echo x > /new; rm /etc/passwd");
+  ::unsetenv("EARTH_STEP_SCRATCH");
+  ASSERT_TRUE(c.result.ok()) << c.result.error();
+  EXPECT_EQ(fs::read_file(fs::join(c.upper, "new")).take(), "x\n");
+  struct stat st {};
+  ASSERT_EQ(::lstat(fs::join(c.upper, "etc/passwd").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISCHR(st.st_mode)) << "a whiteout";
+  auto beside = run_process({"sh", "-c", "ls -A " + fs::dirname(c.upper)}).take().out;
+  EXPECT_EQ(beside, "upper\n");
 }
 
 TEST_F(LinuxRuntimeTest, MemoryScratchLeavesNothingBehind) {
