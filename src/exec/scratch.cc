@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/vfs.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -25,6 +26,21 @@ constexpr const char* kMemoryParent = "/dev/shm";
 constexpr std::string_view kPrefix = ".earth-step-";
 constexpr long kTmpfsMagic = 0x01021994;
 
+// overlayfs marks opaque dirs with an xattr in the upper dir: trusted.* as
+// root, user.* rootless (tmpfs has user xattrs since Linux 6.6). Without
+// them a layer would lose its opaque dirs, so the memory is not used then.
+bool memory_holds_overlay_xattrs() {
+  static const bool holds = [] {
+    auto probe = fs::make_temp_dir(kMemoryParent, std::string(kPrefix) + "probe-");
+    if (!probe) return false;
+    const char* name = ::geteuid() == 0 ? "trusted.earth-probe" : "user.earth-probe";
+    bool ok = ::setxattr(probe->c_str(), name, "y", 1, 0) == 0;
+    ::rmdir(probe->c_str());
+    return ok;
+  }();
+  return holds;
+}
+
 bool memory_usable() {
   // EARTH_STEP_SCRATCH=disk: for steps whose layers outgrow the memory.
   if (const char* choice = std::getenv("EARTH_STEP_SCRATCH");
@@ -34,8 +50,9 @@ bool memory_usable() {
   if (::statfs(kMemoryParent, &fs) != 0 || fs.f_type != kTmpfsMagic) return false;
   if (::access(kMemoryParent, W_OK | X_OK) != 0) return false;
   return static_cast<unsigned long long>(fs.f_bavail) *
-             static_cast<unsigned long long>(fs.f_bsize) >=
-         Scratch::kMinFreeBytes;
+                 static_cast<unsigned long long>(fs.f_bsize) >=
+             Scratch::kMinFreeBytes &&
+         memory_holds_overlay_xattrs();
 }
 
 } // namespace

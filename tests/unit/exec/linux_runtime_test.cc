@@ -316,16 +316,23 @@ TEST_F(LinuxRuntimeTest, DiskScratchWhenAskedFor) {
   EXPECT_EQ(beside, "upper\n");
 }
 
-TEST_F(LinuxRuntimeTest, MemoryScratchLeavesNothingBehind) {
-  auto c = sh("head -c 100000 /dev/zero > /big");
+TEST_F(LinuxRuntimeTest, MemoryScratchIsUsedAndLeavesNothingBehind) {
+  auto count = [] {
+    return run_process({"sh", "-c",
+                        "ls -a /dev/shm | grep -c '^.earth-step-" + std::to_string(::getpid()) +
+                            "-' || true"})
+        .take()
+        .out;
+  };
+  // The line sink runs in earth while the command runs: the scratch exists.
+  std::string during;
+  RunSpec spec;
+  spec.on_stdout = [&](std::string_view) { during = count(); };
+  auto c = sh("head -c 100000 /dev/zero > /big; echo written", spec);
   ASSERT_TRUE(c.result.ok()) << c.result.error();
+  EXPECT_EQ(during, "1\n");
   EXPECT_EQ(fs::read_file(fs::join(c.upper, "big")).take().size(), 100000u);
-  auto left = run_process({"sh", "-c",
-                           "ls -a /dev/shm | grep -c '^.earth-step-" + std::to_string(::getpid()) +
-                               "-' || true"})
-                  .take()
-                  .out;
-  EXPECT_EQ(left, "0\n");
+  EXPECT_EQ(count(), "0\n");
 }
 
 TEST_F(LinuxRuntimeTest, MountStubsDoNotEnterTheLayer) {
