@@ -218,9 +218,7 @@ void cmd_run(TargetRun& t, const syntax::Command& cmd) {
 
   OutputTail tail(t, t.info(cmd));
   std::string dir = t.make_dir(cmd, key, [&](const std::string& upper) -> Result<void> {
-    auto work = fs::make_temp_dir(t.ctx().tmp_dir, "work-");
-    if (!work) return Failure{work.error()};
-    exec::RunSpec s = spec;
+    exec::RunSpec s = spec; // no work_dir: the runtime keeps the scratch in memory
     s.lower_dirs.push_back(t.ctx().stub_layer);
     std::vector<std::string> scratch;
     auto held = take_locks(t, s, mounts, scratch);
@@ -229,11 +227,9 @@ void cmd_run(TargetRun& t, const syntax::Command& cmd) {
     if (auto r = mounts.secrets->mount(s); !r) return r;
     s.lower_dirs.insert(s.lower_dirs.end(), t.env().layers.begin(), t.env().layers.end());
     s.upper_dir = upper;
-    s.work_dir = *work;
     s.on_stdout = tail.sink();
     s.on_stderr = tail.sink();
     auto r = t.ctx().services.runtime.run(s);
-    t.ctx().trash.add(*work);
     for (const auto& d : scratch) t.ctx().trash.add(d);
     if (!r) return Failure{r.error()};
     if (r->interrupted) return Failure{"interrupted"};

@@ -16,12 +16,14 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 
 #include "earth/base/fs.h"
 #include "earth/base/strings.h"
 #include "earth/exec/user_db.h"
 #include "layer_stubs.h"
 #include "sandbox_child.h"
+#include "scratch.h"
 #include "seccomp_filter.h"
 
 namespace earth::exec {
@@ -50,14 +52,24 @@ void unregister_run(int slot) {
   if (slot >= 0) g_running[slot].store(0);
 }
 
-// overlayfs stacks at most this many lower layers (OVL_MAX_STACK).
-constexpr size_t kMaxLayers = 500;
+// PIDs 1 that have reported and are exiting: tearing down a mount namespace
+// and an overlayfs waits for RCU grace periods (milliseconds on a busy
+// machine), which no run needs to wait for. They are reaped later, by
+// whichever run comes next, without blocking.
+std::mutex g_exiting_mutex;
+std::vector<pid_t> g_exiting;
+
+void reap_exited(pid_t also) {
+  std::lock_guard lock(g_exiting_mutex);
+  if (also > 0) g_exiting.push_back(also);
+  std::erase_if(g_exiting, [](pid_t pid) { return ::waitpid(pid, nullptr, WNOHANG) != 0; });
+}
 
 constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 // Owns every string the child's plan points into.
 struct PlanStrings {
-  std::string upper, work, empty_lower, legacy_options;
+  std::string upper, work, empty_lower;
   std::string hosts_text, resolv_text, hostname, cwd;
   std::vector<std::string> lowers, argv, env, exec_paths;
   // Bind targets, then tmpfs targets: every mount point the sandbox makes.
@@ -90,20 +102,6 @@ std::string hosts_content(const RunSpec& spec, const std::string& hostname) {
   out += "127.0.1.1\t" + hostname + "\n";
   for (const auto& [name, address] : spec.extra_hosts) out += address + "\t" + name + "\n";
   return out;
-}
-
-// The legacy mount(2) option string, or empty when a path cannot be spelled
-// in it (',' ':' '\' need escaping) or it exceeds a page.
-std::string legacy_overlay_options(const PlanStrings& s, bool rootless) {
-  std::string opts = "lowerdir=";
-  for (size_t i = 0; i < s.lowers.size(); ++i) opts += (i ? ":" : "") + s.lowers[i];
-  opts += ",upperdir=" + s.upper + ",workdir=" + s.work + ",volatile";
-  if (rootless) opts += ",userxattr";
-  auto plain = [](const std::string& p) { return p.find_first_of(",:\\") == std::string::npos; };
-  for (const auto& l : s.lowers)
-    if (!plain(l)) return {};
-  if (!plain(s.upper) || !plain(s.work) || opts.size() >= 4096) return {};
-  return opts;
 }
 
 // The step's env with later entries winning (the image's ENV, then the
@@ -161,20 +159,19 @@ std::string empty_lower_for(const std::string& work_dir) {
 }
 
 // Computes every string the child needs, here where allocating is allowed.
-Result<void> prepare_strings(const RunSpec& spec, bool rootless, const ResolvedUser& user,
-                             PlanStrings& s) {
-  s.upper = spec.upper_dir;
-  s.work = spec.work_dir;
+Result<void> prepare_strings(const RunSpec& spec, const std::string& upper, const std::string& work,
+                             const ResolvedUser& user, PlanStrings& s) {
+  s.upper = upper;
+  s.work = work;
   for (auto it = spec.lower_dirs.rbegin(); it != spec.lower_dirs.rend(); ++it)
     s.lowers.push_back(*it);
   if (s.lowers.empty()) {
     // overlayfs needs a lower dir, and not one inside its workdir.
-    s.empty_lower = empty_lower_for(spec.work_dir);
+    s.empty_lower = empty_lower_for(work);
     if (::mkdir(s.empty_lower.c_str(), 0755) < 0)
       return Failure{errno_message("mkdir " + s.empty_lower, errno)};
     s.lowers.push_back(s.empty_lower);
   }
-  s.legacy_options = legacy_overlay_options(s, rootless);
   s.hostname = spec.hostname.empty() ? "earth" : spec.hostname;
   s.hosts_text = hosts_content(spec, s.hostname);
   if (spec.network == Network::host) {
@@ -204,7 +201,6 @@ void fill_plan(const RunSpec& spec, bool rootless, const ResolvedUser& user, Pla
   for (const auto& l : s.lowers) plan.lowers.push_back(l.c_str());
   plan.upper = s.upper.c_str();
   plan.work = s.work.c_str();
-  plan.legacy_options = s.legacy_options.empty() ? nullptr : s.legacy_options.c_str();
   plan.hostname = s.hostname.c_str();
   plan.hosts_text = s.hosts_text.c_str();
   plan.resolv_text = s.resolv_text.c_str();
@@ -286,19 +282,27 @@ struct Session {
   Fd report;
   std::vector<detail::Report> reports;
   bool timed_out = false;
+  // PID 1 reported the command's end (every process of the sandbox is dead
+  // then) or its own failure: it has nothing more to say.
+  bool finished = false;
 };
 
 bool read_reports(Session& s) {
   detail::Report r;
   ssize_t n = ::read(s.report.fd, &r, sizeof r);
   if (n < 0) return errno == EINTR || errno == EAGAIN;
-  if (n == static_cast<ssize_t>(sizeof r)) s.reports.push_back(r);
+  if (n == static_cast<ssize_t>(sizeof r)) {
+    s.reports.push_back(r);
+    if (r.kind == detail::Report::exited || r.kind == detail::Report::setup_error)
+      s.finished = true;
+  }
   return n > 0;
 }
 
-// Streams output until PID 1 and everything holding the pipes is gone.
+// Streams output until everything holding the pipes is gone and PID 1 has
+// reported (or died).
 void pump_until_exit(Session& s, const RunSpec& spec, Clock::time_point start) {
-  while (s.out.fd.fd >= 0 || s.err.fd.fd >= 0 || s.report.fd >= 0) {
+  while (s.out.fd.fd >= 0 || s.err.fd.fd >= 0 || (s.report.fd >= 0 && !s.finished)) {
     int wait_ms = -1;
     if (spec.timeout.count() > 0 && !s.timed_out) {
       auto left = spec.timeout -
@@ -310,7 +314,9 @@ void pump_until_exit(Session& s, const RunSpec& spec, Clock::time_point start) {
         wait_ms = static_cast<int>(left.count());
       }
     }
-    pollfd fds[3] = {{s.out.fd.fd, POLLIN, 0}, {s.err.fd.fd, POLLIN, 0}, {s.report.fd, POLLIN, 0}};
+    pollfd fds[3] = {{s.out.fd.fd, POLLIN, 0},
+                     {s.err.fd.fd, POLLIN, 0},
+                     {s.finished ? -1 : s.report.fd, POLLIN, 0}};
     int n = ::poll(fds, 3, wait_ms);
     if (n < 0 && errno != EINTR) break;
     if (n <= 0) continue;
@@ -348,7 +354,10 @@ Result<RunResult> decode(const Session& s, int init_status, const RunSpec& spec)
 
 } // namespace
 
-LinuxRuntime::LinuxRuntime() : rootless_(::geteuid() != 0) {}
+LinuxRuntime::LinuxRuntime() : rootless_(::geteuid() != 0) {
+  static std::once_flag swept;
+  std::call_once(swept, remove_dead_step_scratch);
+}
 
 void interrupt_all_runs() {
   g_interrupted.store(true);
@@ -408,18 +417,9 @@ Result<pid_t> clone_sandbox(const RunSpec& spec, bool rootless, detail::ChildPla
   return pid;
 }
 
-Result<RunResult> LinuxRuntime::run(const RunSpec& spec) {
-  if (spec.argv.empty()) return Failure{"sandbox: empty command"};
-  if (!fs::is_dir(spec.upper_dir))
-    return Failure{"sandbox: upper dir " + spec.upper_dir + " is not a directory"};
-  if (!fs::is_dir(spec.work_dir))
-    return Failure{"sandbox: work dir " + spec.work_dir + " is not a directory"};
-  if (spec.mounts.size() + spec.tmpfs.size() > 64)
-    return Failure{"sandbox: more than 64 bind and tmpfs mounts"};
-  if (spec.lower_dirs.size() > kMaxLayers)
-    return Failure{"sandbox: " + std::to_string(spec.lower_dirs.size()) +
-                   " layers, but overlayfs stacks at most " + std::to_string(kMaxLayers) +
-                   " (squash the image, or build it in fewer steps)"};
+// Runs the sandbox with overlayfs's upper and work dirs at `upper` and `work`.
+static Result<RunResult> run_in(const RunSpec& spec, bool rootless, const std::string& upper,
+                                const std::string& work) {
   sock_fprog seccomp{};
   if (!spec.privileged) {
     auto program = detail::default_seccomp_program();
@@ -438,18 +438,19 @@ Result<RunResult> LinuxRuntime::run(const RunSpec& spec) {
 
   PlanStrings strings;
   detail::ChildPlan plan;
-  auto prepared = prepare_strings(spec, rootless_, *user, strings);
-  if (prepared) fill_plan(spec, rootless_, *user, strings, plan);
+  auto prepared = prepare_strings(spec, upper, work, *user, strings);
+  if (prepared) fill_plan(spec, rootless, *user, strings, plan);
   plan.seccomp = spec.privileged ? nullptr : &seccomp;
   auto stubs = find_missing_mount_points(spec.lower_dirs, strings.bind_targets);
   struct Cleanup {
-    const RunSpec& spec;
+    const std::string& upper;
+    const std::string& work;
     const std::vector<std::string>& stubs;
     ~Cleanup() {
-      remove_mount_stubs(spec.upper_dir, stubs);
-      clear_work_dir(spec.work_dir);
+      remove_mount_stubs(upper, stubs);
+      clear_work_dir(work);
     }
-  } cleanup{spec, stubs};
+  } cleanup{upper, work, stubs};
   if (!prepared) return Failure{prepared.error()};
 
   Session s;
@@ -463,14 +464,14 @@ Result<RunResult> LinuxRuntime::run(const RunSpec& spec) {
   // already waiting, so PID 1 never sleeps on its parent. Rootless, it
   // waits until uid_map and gid_map are written.
   Result<void> released;
-  if (!rootless_) released = send_go(pipes);
-  auto pid = clone_sandbox(spec, rootless_, plan);
+  if (!rootless) released = send_go(pipes);
+  auto pid = clone_sandbox(spec, rootless, plan);
   if (!pid) return Failure{pid.error()};
   s.pid = *pid;
   int slot = register_run(s.pid);
   for (Fd* child_end : {&pipes.sync_read, &pipes.out_write, &pipes.err_write, &pipes.report_write})
     child_end->reset();
-  if (rootless_) {
+  if (rootless) {
     released = map_user(s.pid, *user);
     if (released) released = send_go(pipes);
   }
@@ -480,11 +481,34 @@ Result<RunResult> LinuxRuntime::run(const RunSpec& spec) {
   pump_until_exit(s, spec, start);
   unregister_run(slot);
   int status = 0;
-  while (::waitpid(s.pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  if (s.finished)
+    reap_exited(s.pid);
+  else
+    while (::waitpid(s.pid, &status, 0) < 0 && errno == EINTR) {
+    }
   if (!released) return Failure{released.error()};
   auto result = decode(s, status, spec);
   if (result) result->duration = Clock::now() - start;
+  return result;
+}
+
+Result<RunResult> LinuxRuntime::run(const RunSpec& spec) {
+  if (spec.argv.empty()) return Failure{"sandbox: empty command"};
+  if (!fs::is_dir(spec.upper_dir))
+    return Failure{"sandbox: upper dir " + spec.upper_dir + " is not a directory"};
+  if (!spec.work_dir.empty() && !fs::is_dir(spec.work_dir))
+    return Failure{"sandbox: work dir " + spec.work_dir + " is not a directory"};
+  if (spec.mounts.size() + spec.tmpfs.size() > 64)
+    return Failure{"sandbox: more than 64 bind and tmpfs mounts"};
+  if (spec.lower_dirs.size() > detail::kMaxOverlayLayers)
+    return Failure{"sandbox: " + std::to_string(spec.lower_dirs.size()) +
+                   " layers, but overlayfs stacks at most " +
+                   std::to_string(detail::kMaxOverlayLayers) +
+                   " (squash the image, or build it in fewer steps)"};
+  auto scratch = Scratch::make(spec);
+  if (!scratch) return Failure{scratch.error()};
+  auto result = run_in(spec, rootless_, scratch->upper(), scratch->work());
+  if (auto kept = scratch->finish(spec); !kept && result) return Failure{kept.error()};
   return result;
 }
 

@@ -154,32 +154,58 @@ void attach(int fd, const char* target) {
   ::close(fd);
 }
 
+void append_number(char* dst, size_t cap, unsigned n) {
+  char digits[16];
+  int len = 0;
+  do digits[len++] = static_cast<char>('0' + n % 10);
+  while ((n /= 10) != 0 && len < 15);
+  char text[16];
+  for (int i = 0; i < len; ++i) text[i] = digits[len - 1 - i];
+  text[len] = '\0';
+  append(dst, cap, text);
+}
+
+int open_layer(const char* path) {
+  int fd = ::open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  check(fd, "open layer", path);
+  return fd;
+}
+
+// overlayfs shows its lowerdir, upperdir and workdir in /proc/self/mountinfo
+// exactly as given, so it is given no host path: each dir is opened here and
+// named by its fd number, relative to /proc/self/fd (the kernel resolves
+// relative layer names against the cwd, and follows the magic links to the
+// real dirs). The command sees `lowerdir=9:8,upperdir=10,workdir=11`. With
+// at most 500 layers and fds of at most 4 digits the option string always
+// fits mount(2)'s page, and no path needs escaping.
 // nodev: a device node in a layer, or one the command makes, opens nothing.
 void mount_overlay(const ChildPlan& p) {
-  if (p.legacy_options) {
-    check(::mount("overlay", p.work, "overlay", MS_NODEV, p.legacy_options), "mount overlay on",
-          p.work);
-    return;
+  static_assert(kMaxOverlayLayers * 5 + 128 < 4096);
+  if (p.lowers.size() > kMaxOverlayLayers) {
+    errno = E2BIG;
+    fail("mount overlay: too many layers");
   }
-  // The new mount API takes one lower dir per call, so neither the 4 KiB
-  // option string nor ':' and ',' in paths limit the number of layers.
-  int fs = ::fsopen("overlay", FSOPEN_CLOEXEC);
-  check(fs, "fsopen overlay");
-  for (const char* lower : p.lowers)
-    check(::fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", lower, 0), "fsconfig lowerdir+", lower);
-  check(::fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", p.upper, 0), "fsconfig upperdir", p.upper);
-  check(::fsconfig(fs, FSCONFIG_SET_STRING, "workdir", p.work, 0), "fsconfig workdir", p.work);
+  int fds[kMaxOverlayLayers + 2];
+  size_t count = 0;
+  char options[4096] = "lowerdir=";
+  for (const char* lower : p.lowers) {
+    fds[count] = open_layer(lower);
+    if (count) append(options, sizeof options, ":");
+    append_number(options, sizeof options, static_cast<unsigned>(fds[count++]));
+  }
+  fds[count] = open_layer(p.upper);
+  append(options, sizeof options, ",upperdir=");
+  append_number(options, sizeof options, static_cast<unsigned>(fds[count++]));
+  fds[count] = open_layer(p.work);
+  append(options, sizeof options, ",workdir=");
+  append_number(options, sizeof options, static_cast<unsigned>(fds[count++]));
   // volatile: no syncfs of the whole upper filesystem at unmount, which
   // costs 15-20 ms per step; the store syncs layers it keeps (docs/sandbox.md).
-  check(::fsconfig(fs, FSCONFIG_SET_FLAG, "volatile", nullptr, 0), "fsconfig volatile");
-  if (p.rootless)
-    check(::fsconfig(fs, FSCONFIG_SET_FLAG, "userxattr", nullptr, 0), "fsconfig userxattr");
-  check(::fsconfig(fs, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0), "create overlay on", p.work);
-  int mnt = ::fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV);
-  check(mnt, "fsmount overlay");
-  ::close(fs);
-  check(::move_mount(mnt, "", AT_FDCWD, p.work, MOVE_MOUNT_F_EMPTY_PATH), "move_mount", p.work);
-  ::close(mnt);
+  append(options, sizeof options, ",volatile");
+  if (p.rootless) append(options, sizeof options, ",userxattr");
+  check(::chdir("/proc/self/fd"), "chdir /proc/self/fd");
+  check(::mount("overlay", p.work, "overlay", MS_NODEV, options), "mount overlay on", p.work);
+  for (size_t i = 0; i < count; ++i) ::close(fds[i]);
 }
 
 constexpr unsigned long kProcFlags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
@@ -355,9 +381,9 @@ void close_inherited_fds(const ChildPlan& p) {
 
 alignas(16) char g_command_stack[64 * 1024];
 
-// Runs the command as PID 2 and reaps whatever it leaves behind; reports its
-// status and exits, which makes the kernel kill every other process in the
-// namespace.
+// Runs the command as PID 2 and reaps whatever it leaves behind; when the
+// command has exited, kills and reaps every other process, reports the
+// command's status and exits.
 [[noreturn]] void run_command(const ChildPlan& p) {
   // CLONE_VFORK: PID 1 sleeps until the command has exec'd, so sharing
   // memory with it is safe and costs no page-table copy.
@@ -370,6 +396,12 @@ alignas(16) char g_command_stack[64 * 1024];
     int status = 0;
     pid_t pid = ::waitpid(-1, &status, __WALL);
     if (pid == cmd) {
+      // The parent takes the layer as soon as it has the status, before
+      // this process has exited: nothing may write to it any more. So every
+      // process left in the namespace is killed and reaped first.
+      ::kill(-1, SIGKILL);
+      while (::waitpid(-1, nullptr, __WALL) >= 0 || errno == EINTR) {
+      }
       send_report(Report::exited, 0, status, "", nullptr);
       ::_exit(0);
     }

@@ -21,6 +21,9 @@ struct BindPlan {
   const char* tmpfs_options = nullptr; // "mode=1777[,size=N]"
 };
 
+// overlayfs stacks at most this many lower layers (OVL_MAX_STACK).
+constexpr size_t kMaxOverlayLayers = 500;
+
 struct ChildPlan {
   bool rootless = false;
   bool network_none = false;
@@ -42,7 +45,6 @@ struct ChildPlan {
   std::vector<const char*> lowers;
   const char* upper = nullptr;
   const char* work = nullptr;
-  const char* legacy_options = nullptr; // nullptr: use fsopen/fsconfig("lowerdir+")
 
   const char* hostname = nullptr;
   const char* hosts_text = nullptr;  // contents of /etc/hosts

@@ -49,7 +49,11 @@ using ByteSink = std::function<void(std::string_view bytes)>;
 struct RunSpec {
   std::vector<std::string> lower_dirs; // read-only layers, bottom first; may be empty
   std::string upper_dir; // existing empty dir: receives every change, the step's new layer
-  std::string work_dir;  // existing empty scratch dir on the same filesystem as upper_dir
+  // An existing empty scratch dir on upper_dir's filesystem, where overlayfs
+  // works on upper_dir directly; or empty: the runtime makes the layer in
+  // memory and copies it into upper_dir at the end (docs/sandbox.md, "Step
+  // scratch"), which spares the disk overlayfs's per-run inodes.
+  std::string work_dir;
   std::vector<std::string> argv;
   std::vector<std::string> env; // "NAME=value"; PATH gets the usual default when missing
   std::string cwd = "/";        // created (as root) when missing

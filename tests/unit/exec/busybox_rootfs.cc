@@ -61,9 +61,8 @@ Captured run_captured(Runtime& runtime, const std::string& scratch, RunSpec spec
   Captured c;
   c.upper = fs::join(dir, "upper");
   if (spec.upper_dir.empty()) spec.upper_dir = c.upper;
-  if (spec.work_dir.empty()) spec.work_dir = fs::join(dir, "work");
   fs::make_dirs(spec.upper_dir).take();
-  fs::make_dirs(spec.work_dir).take();
+  if (!spec.work_dir.empty()) fs::make_dirs(spec.work_dir).take();
   auto tee = [](LineSink next, std::vector<std::string>& lines) -> LineSink {
     return [next = std::move(next), &lines](std::string_view l) {
       lines.emplace_back(l);

@@ -18,8 +18,9 @@ int count_processes(const std::string& marker);
 // Lines of /proc/self/mountinfo that mention `path`.
 int count_mounts(const std::string& path);
 
-// Runs `argv` with `lowers` in fresh upper and work dirs under `scratch`,
-// collecting output.
+// Runs `argv` with `lowers` in a fresh upper dir under `scratch` (and the
+// work dir spec.work_dir, created if named; else the runtime's memory
+// scratch), collecting output.
 struct Captured {
   Result<RunResult> result = Failure{"not run"};
   std::vector<std::string> out, err;

@@ -4,10 +4,15 @@
 
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <dirent.h>
+
+#include <algorithm>
+#include <cstring>
 #include <fstream>
 #include <memory>
 #include <thread>
@@ -203,6 +208,133 @@ TEST_F(LinuxRuntimeTest, EnvCwdHostsAndDev) {
   EXPECT_TRUE(fs::is_dir(fs::join(c.upper, "work/dir"))) << "the created workdir is in the layer";
 }
 
+// One line per entry of a layer: type, mode, owner, size, link count,
+// mtime (not for dirs and symlinks, which the kernel touches), link target,
+// device, and every extended attribute.
+std::vector<std::string> describe_layer(const std::string& root, const std::string& rel = "") {
+  std::vector<std::string> lines;
+  std::string path = rel.empty() ? root : fs::join(root, rel);
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return {"missing " + rel};
+  std::string line = (rel.empty() ? "." : rel) + " " + std::to_string(st.st_mode) + " " +
+                     std::to_string(st.st_uid) + ":" + std::to_string(st.st_gid) + " " +
+                     std::to_string(st.st_nlink);
+  if (S_ISREG(st.st_mode))
+    line += " size=" + std::to_string(st.st_size) + " mtime=" + std::to_string(st.st_mtim.tv_sec);
+  if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
+    line += " dev=" + std::to_string(major(st.st_rdev)) + "," + std::to_string(minor(st.st_rdev));
+  if (S_ISLNK(st.st_mode)) {
+    char target[4096];
+    ssize_t n = ::readlink(path.c_str(), target, sizeof target);
+    line += " -> " + std::string(target, n > 0 ? static_cast<size_t>(n) : 0);
+  }
+  char names[4096];
+  ssize_t n = ::llistxattr(path.c_str(), names, sizeof names);
+  std::vector<std::string> attrs;
+  for (ssize_t at = 0; at < n; at += static_cast<ssize_t>(std::strlen(names + at)) + 1) {
+    char value[256];
+    ssize_t len = ::lgetxattr(path.c_str(), names + at, value, sizeof value);
+    attrs.push_back(
+        std::string(names + at) + "=" +
+        std::to_string(len > 0 ? std::string(value, static_cast<size_t>(len)).size() : 0) + "B");
+  }
+  std::sort(attrs.begin(), attrs.end());
+  for (const auto& a : attrs) line += " " + a;
+  lines.push_back(line);
+  if (S_ISDIR(st.st_mode)) {
+    std::vector<std::string> names_in;
+    if (DIR* d = ::opendir(path.c_str())) {
+      while (dirent* e = ::readdir(d))
+        if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
+          names_in.emplace_back(e->d_name);
+      ::closedir(d);
+    }
+    std::sort(names_in.begin(), names_in.end());
+    for (const auto& name : names_in)
+      for (auto& l : describe_layer(root, rel.empty() ? name : fs::join(rel, name)))
+        lines.push_back(std::move(l));
+  }
+  return lines;
+}
+
+TEST_F(LinuxRuntimeTest, MemoryScratchGivesTheSameLayerAsDisk) {
+  // What overlayfs writes into an upper dir on disk, the memory scratch must
+  // hand over intact: whiteouts, opaque dirs, modes (setuid), owners, hard
+  // links, symlinks, fifos, times and file capabilities.
+  std::string lower = fs::join(dir_->path(), "fidelity-layer");
+  fs::make_dirs(fs::join(lower, "caps")).take();
+  std::ofstream(fs::join(lower, "caps/ping")) << "#!/bin/sh\n";
+  bool root = ::geteuid() == 0;
+  if (root) {
+    ASSERT_EQ(run_process({"setcap", "cap_net_bind_service=ep", fs::join(lower, "caps/ping")})
+                  .take()
+                  .exit_status,
+              0);
+  }
+  std::string script =
+      "mkdir -p /d/sub && echo hi > /d/sub/f && chown 1000:1000 /d/sub/f 2>/dev/null; "
+      "chmod 4755 /d/sub/f && ln /d/sub/f /d/hard && ln -s ../x /d/link && mkfifo /d/fifo && "
+      "rm /etc/passwd && rm -rf /home && mkdir /home && echo y > /home/new && chmod 700 /d && "
+      "chmod 755 /caps/ping && touch -d @1000000 /d/sub/f /d/fifo /home/new /caps/ping";
+  RunSpec disk;
+  disk.lower_dirs = {rootfs_, lower};
+  disk.work_dir = fs::join(dir_->path(), "fidelity-work");
+  auto on_disk = sh(script, disk);
+  ASSERT_TRUE(on_disk.result.ok()) << on_disk.result.error();
+  ASSERT_TRUE(on_disk.result->success()) << join(on_disk.err, "\n");
+  RunSpec memory;
+  memory.lower_dirs = disk.lower_dirs;
+  auto in_memory = sh(script, memory);
+  ASSERT_TRUE(in_memory.result.ok()) << in_memory.result.error();
+  ASSERT_TRUE(in_memory.result->success()) << join(in_memory.err, "\n");
+
+  auto expected = describe_layer(on_disk.upper);
+  EXPECT_EQ(describe_layer(in_memory.upper), expected);
+  std::string all = join(expected, "\n");
+  EXPECT_NE(all.find("etc/passwd 8192 "), std::string::npos) << all; // 020000: a whiteout
+  EXPECT_NE(all.find(" 1 dev=0,0"), std::string::npos) << all;
+  EXPECT_NE(all.find("overlay.opaque"), std::string::npos) << all;
+  EXPECT_NE(all.find("d/hard 35309"), std::string::npos) << all; // 0104755
+  EXPECT_NE(all.find("mtime=1000000"), std::string::npos) << all;
+  if (root) {
+    EXPECT_NE(all.find("security.capability"), std::string::npos) << all;
+  }
+}
+
+TEST_F(LinuxRuntimeTest, DiskScratchWhenAskedFor) {
+  // EARTH_STEP_SCRATCH=disk: overlayfs works next to the upper dir, and
+  // leaves nothing there.
+  ::setenv("EARTH_STEP_SCRATCH", "disk", 1);
+  auto c = sh("echo x > /new; rm /etc/passwd");
+  ::unsetenv("EARTH_STEP_SCRATCH");
+  ASSERT_TRUE(c.result.ok()) << c.result.error();
+  EXPECT_EQ(fs::read_file(fs::join(c.upper, "new")).take(), "x\n");
+  struct stat st {};
+  ASSERT_EQ(::lstat(fs::join(c.upper, "etc/passwd").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISCHR(st.st_mode)) << "a whiteout";
+  auto beside = run_process({"sh", "-c", "ls -A " + fs::dirname(c.upper)}).take().out;
+  EXPECT_EQ(beside, "upper\n");
+}
+
+TEST_F(LinuxRuntimeTest, MemoryScratchIsUsedAndLeavesNothingBehind) {
+  auto count = [] {
+    return run_process({"sh", "-c",
+                        "ls -a /dev/shm | grep -c '^.earth-step-" + std::to_string(::getpid()) +
+                            "-' || true"})
+        .take()
+        .out;
+  };
+  // The line sink runs in earth while the command runs: the scratch exists.
+  std::string during;
+  RunSpec spec;
+  spec.on_stdout = [&](std::string_view) { during = count(); };
+  auto c = sh("head -c 100000 /dev/zero > /big; echo written", spec);
+  ASSERT_TRUE(c.result.ok()) << c.result.error();
+  EXPECT_EQ(during, "1\n");
+  EXPECT_EQ(fs::read_file(fs::join(c.upper, "big")).take().size(), 100000u);
+  EXPECT_EQ(count(), "0\n");
+}
+
 TEST_F(LinuxRuntimeTest, MountStubsDoNotEnterTheLayer) {
   auto c = run({"true"});
   ASSERT_TRUE(c.result.ok()) << c.result.error();
@@ -245,8 +377,8 @@ TEST_F(LinuxRuntimeTest, ZeroLowersGiveAnEmptyRoot) {
   EXPECT_EQ(c.out, std::vector<std::string>{". .. bin dev etc proc "});
 }
 
-TEST_F(LinuxRuntimeTest, ManyLayersUseTheNewMountApi) {
-  // 200 lowers with long paths overflow the legacy 4 KiB option string.
+TEST_F(LinuxRuntimeTest, ManyLayersWithLongNames) {
+  // 200 lowers whose paths together overflow a 4 KiB option string.
   std::vector<std::string> lowers = {rootfs_};
   for (int i = 0; i < 200; ++i) {
     std::string layer =
@@ -368,8 +500,28 @@ TEST_F(LinuxRuntimeTest, HostKernelInfoIsMasked) {
   ASSERT_GE(c.out.size(), 3u) << "keys and timer_list exist on every kernel";
   for (size_t i = 0; i + 1 < c.out.size(); ++i) EXPECT_EQ(c.out[i], "masked");
   EXPECT_EQ(c.out.back(), "0");
-  // Not hidden (docs/sandbox.md): overlayfs shows its layers' host paths in
-  // /proc/self/mountinfo, and refuses detached mounts as layers.
+}
+
+TEST_F(LinuxRuntimeTest, MountinfoShowsNoHostPath) {
+  // Layers, upper and work dir all in the test's dir: a named (disk) work
+  // dir, then the memory scratch.
+  RunSpec disk;
+  disk.lower_dirs = {rootfs_, fs::join(dir_->path(), "mountinfo-layer")};
+  fs::make_dirs(disk.lower_dirs[1]).take();
+  disk.work_dir = fs::join(dir_->path(), "mountinfo-work");
+  disk.tmpfs = {{"/tmp", 0}};
+  RunSpec memory = disk;
+  memory.work_dir.clear();
+  for (const RunSpec& spec : {disk, memory}) {
+    auto c = sh("cat /proc/self/mountinfo /proc/self/mounts /proc/1/mountinfo 2>&1", spec);
+    ASSERT_TRUE(c.result.ok()) << c.result.error();
+    std::string all = join(c.out, "\n");
+    EXPECT_NE(all.find(" / / "), std::string::npos) << all;
+    EXPECT_NE(all.find("lowerdir="), std::string::npos) << all;
+    EXPECT_EQ(all.find(dir_->path()), std::string::npos) << all;
+    EXPECT_EQ(all.find("earth-sandbox-test"), std::string::npos) << all;
+    EXPECT_EQ(all.find(".earth-step"), std::string::npos) << all;
+  }
 }
 
 TEST_F(LinuxRuntimeTest, PrivilegedKeepsEverything) {
