@@ -19,24 +19,6 @@ namespace {
 
 constexpr size_t kTailLines = 30;
 
-// The environment of a RUN: the image's ENV, then every ARG/LET in scope
-// (Earthly passes build args to RUN as environment variables).
-std::vector<std::string> run_env(TargetRun& t, const syntax::Command& cmd) {
-  for (const auto& b : t.scope())
-    if (b.value.dynamic && resolve::lookup(t.scope(), b.name) == &b.value)
-      t.fail(cmd, fmt::format("{}: values from shell-outs $(…) are not supported by the engine yet",
-                              b.name));
-  std::vector<std::string> env = t.env().config.env;
-  for (const auto& [name, value] : resolve::visible_vars(t.scope())) {
-    std::string entry = name + "=" + value;
-    bool replaced = false;
-    for (auto& e : env)
-      if (e.starts_with(name + "=")) e = entry, replaced = true;
-    if (!replaced) env.push_back(entry);
-  }
-  return env;
-}
-
 std::string shell_quote(const std::string& s) {
   std::string out = "'";
   for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
@@ -193,7 +175,7 @@ void cmd_run(TargetRun& t, const syntax::Command& cmd) {
   exec::RunSpec spec;
   spec.privileged = f.has("--privileged") && t.ctx().options.allow_privileged;
   spec.argv = run_argv(t, cmd, words, f.has("--entrypoint"));
-  spec.env = run_env(t, cmd);
+  spec.env = t.run_env();
   spec.cwd = t.env().config.working_dir.empty() ? "/" : t.env().config.working_dir;
   spec.user = t.env().config.user;
   spec.extra_hosts = t.env().hosts;
@@ -241,6 +223,7 @@ void cmd_run(TargetRun& t, const syntax::Command& cmd) {
     if (!r) return Failure{r.error()};
     if (r->interrupted) return Failure{"interrupted"};
     if (!r->success()) {
+      if (t.keeping_failed()) keep_failed_upper(t, upper);
       std::string lines = tail.text();
       return Failure{fmt::format("the command {}{}", describe_failure(*r),
                                  lines.empty() ? "" : "\nits last lines of output:\n" + lines)};

@@ -30,6 +30,36 @@ void persist_caches(TargetRun& t);
 // (octal text, may be empty) is applied to it.
 CacheDir cache_dir(TargetRun& t, const syntax::Command& cmd, const std::string& target,
                    const std::string& id, const std::string& sharing, const std::string& mode);
+// cmd_vars.cc: ARG, LET, SET as the recipe runs; the target's first frame
+// (the overrides it was given, its Earthfile's globals).
+void cmd_arg(TargetRun& t, const syntax::Command& cmd);
+void cmd_let_set(TargetRun& t, const syntax::Command& cmd);
+void enter_target(TargetRun& t);
+// A new frame for `file` (a DO'd function's) with its Earthfile's globals.
+void enter_frame(TargetRun& t, resolve::FileId file, Overrides overrides);
+// cmd_control.cc: IF, FOR, WAIT, TRY blocks and DO.
+void run_control(TargetRun& t, const syntax::IfStmt& s, const syntax::Span& span);
+void run_control(TargetRun& t, const syntax::ForStmt& s, const syntax::Span& span);
+void run_control(TargetRun& t, const syntax::WaitStmt& s, const syntax::Span& span);
+void run_control(TargetRun& t, const syntax::TryStmt& s, const syntax::Span& span);
+void cmd_do(TargetRun& t, const syntax::Command& cmd);
+// Before anything runs: a located error for the first command of the build
+// the engine cannot run yet (WITH DOCKER, GIT CLONE, FROM DOCKERFILE).
+void check_supported(const Context& ctx);
+// A failed RUN's upper dir inside TRY: moved aside (the step's dir is left
+// empty) as the filesystem FINALLY sees.
+void keep_failed_upper(TargetRun& t, const std::string& upper);
+// shellout.cc: `$( … )` in `cmd`'s words: `command` run with /bin/sh -c in
+// the target's current environment, cached like a RUN; its stdout.
+std::string shell_out(TargetRun& t, const syntax::Command& cmd, const std::string& command);
+// A command run in the current environment whose changes are dropped (an
+// IF condition): its exit status, cached like a RUN.
+struct Probe {
+  std::vector<std::string> argv;
+  bool privileged = false;
+};
+int probe_status(TargetRun& t, const syntax::Command& shown, const Probe& p);
+
 // `text` as permission bits ("0755"), or a located error naming `flag`.
 mode_t octal_mode(TargetRun& t, const syntax::Command& cmd, std::string_view flag,
                   const std::string& text);

@@ -10,6 +10,7 @@
 #include "earth/base/digest.h"
 #include "earth/build/build.h"
 #include "earth/image/image_store.h"
+#include "earth/output/status.h"
 #include "earth/store/snapshots.h"
 #include "earth/syntax/ast.h"
 #include "trash.h"
@@ -66,6 +67,7 @@ struct TargetResult {
   ArtifactState artifacts;
   std::vector<ArtifactOutput> local_artifacts;
   std::vector<ImageOutput> images;
+  std::vector<output::OutputInfo> written; // outputs written early (WAIT, TRY/FINALLY)
   bool all_cached = true;
   bool finished = false; // the recipe ran to its end
   bool shown = false;    // a step was reported (target_started was sent)

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "commands.h"
 #include "earth/base/fs.h"
 #include "earth/base/profile.h"
 #include "earth/build/build.h"
@@ -135,6 +136,7 @@ void write_outputs(Context& ctx, output::BuildTotals& totals) {
     if (opts.only_image && id != ctx.graph.root) continue;
     const TargetResult& r = ctx.results[id];
     const std::string& name = ctx.names[id];
+    totals.outputs.insert(totals.outputs.end(), r.written.begin(), r.written.end());
     if (!opts.only_image)
       for (const auto& a : r.local_artifacts) {
         auto written = write_artifact(a, ctx.options.cache_dir);
@@ -208,6 +210,7 @@ output::BuildTotals build(const resolve::Graph& graph, const BuildOptions& optio
   Profile& profile = services.profile ? *services.profile : none;
   auto start = Clock::now();
   auto ctx = profile.time("open", [&] { return open_context(graph, options, services); });
+  check_supported(*ctx);
   unsigned jobs = options.jobs ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
   output::BuildTotals totals;
   try {

@@ -1,0 +1,320 @@
+#!/usr/bin/env bash
+# End-to-end tests of the control language as the engine runs it: IF/ELSE
+# IF/ELSE, FOR, `$( … )` shell-outs, DO/FUNCTION, WAIT, TRY/FINALLY, builtin
+# ARGs and the run-time scope (reference §1.2, §2.3–2.5). The real binary and
+# sandbox on busybox, one small project per case; what a step saw is read
+# back from its artifacts, and "nothing ran" from the build summary (a cache
+# hit never starts a sandbox).
+#
+# Usage: EARTH=build/earth tests/e2e/lang_test.sh CASE...   (--list: the cases)
+set -euo pipefail
+# shellcheck source=tests/e2e/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+# ---------------------------------------------------------------- IF
+test_if() {
+  setup
+  earthfile <<'EOF'
+VERSION 0.8
+FROM busybox
+branches:
+  ARG WHICH=a
+  RUN echo "$WHICH" >/which
+  IF [ "$(cat /which)" = a ]
+    RUN echo first >/r
+  ELSE IF grep -q b /which
+    RUN echo second >/r
+  ELSE
+    RUN echo third >/r
+  END
+  # a condition's changes to the filesystem are dropped
+  IF touch /made-by-condition
+    RUN test ! -e /made-by-condition && echo dropped >>/r
+  END
+  IF ["test", "-f", "/which"]
+    RUN echo exec-form >>/r
+  END
+  SAVE ARTIFACT /r AS LOCAL out/r
+cannot-start:
+  IF no-such-command --flag
+    RUN true
+  END
+false-is-not-an-error:
+  IF false
+    RUN echo never >/x
+  END
+  RUN echo after >/x
+  SAVE ARTIFACT /x AS LOCAL out/x
+EOF
+  earth_ok +branches
+  file_is out/r "first
+dropped
+exec-form"
+  earth_ok +branches
+  steps_run 0 # conditions are cached with their exit status
+  earth_ok +branches --WHICH=b
+  file_is out/r "second
+dropped
+exec-form"
+  earth_ok +branches --WHICH=c
+  file_is out/r "third
+dropped
+exec-form"
+  earth_fails +cannot-start
+  log_has "Earthfile:22:" "the condition could not run (exit status 127: command not found)"
+  earth_ok +false-is-not-an-error
+  file_is out/x after
+}
+
+# ---------------------------------------------------------------- FOR
+test_for() {
+  setup
+  earthfile <<'EOF'
+VERSION 0.8
+FROM busybox
+loop:
+  FOR x IN a "b c"
+    RUN echo "x=$x" >>/list
+  END
+  RUN echo d,e >/more
+  FOR --sep , y IN $(cat /more)
+    RUN echo "y=$y" >>/list
+  END
+  ARG N=2
+  FOR z IN $(seq 1 $N)
+    RUN echo "z=$z" >>/list
+  END
+  SAVE ARTIFACT /list AS LOCAL out/list
+EOF
+  earth_ok +loop
+  file_is out/list "x=a
+x=b
+x=c
+y=d
+y=e
+z=1
+z=2"
+  earth_ok +loop
+  steps_run 0
+  # one more item: the steps before it are reused, the new iteration runs
+  earth_ok +loop --N=3
+  file_is out/list "x=a
+x=b
+x=c
+y=d
+y=e
+z=1
+z=2
+z=3"
+}
+
+# ---------------------------------------------------------------- $( … )
+test_shell_out() {
+  setup
+  echo one >version.txt
+  earthfile <<'EOF'
+VERSION 0.8
+FROM busybox
+values:
+  COPY version.txt /
+  ARG V=$(cat /version.txt)
+  LET W = "w-$(echo $V | tr a-z A-Z)"
+  SET W = "$W!"
+  WORKDIR /dir-$(cat /version.txt)
+  RUN --mount=type=tmpfs,target=/t-$(echo $V) echo "$V $W $(pwd) $(ls -d /t-*)" >/out.txt
+  SAVE ARTIFACT /out.txt AS LOCAL out/
+failing:
+  ARG BAD=$(echo oops >&2; exit 3)
+EOF
+  earth_ok +values
+  file_is out/out.txt "one w-ONE! /dir-one /t-one"
+  earth_ok +values
+  steps_run 0 # shell-outs are cached: no sandbox starts
+  echo two >version.txt
+  earth_ok +values
+  file_is out/out.txt "two w-TWO! /dir-two /t-two"
+  earth_fails +failing
+  log_has "Earthfile:12:" "exited with status 3" "oops"
+}
+
+# ---------------------------------------------------------------- DO
+test_do() {
+  setup
+  mkdir lib
+  cat >lib/Earthfile <<'EOF'
+VERSION 0.8
+ARG --global LG=lib-global
+OTHER:
+  FUNCTION
+  ARG B
+  RUN echo "other $B $LG ${G:-no-caller-global}" >/other
+EOF
+  earthfile <<'EOF'
+VERSION 0.8
+IMPORT ./lib AS lib
+FROM busybox
+ARG --global G=g
+t:
+  ARG X=x
+  LET L = l
+  DO +LOCAL --A=$X
+  DO --pass-args +PASS
+  DO lib+OTHER --B=b
+  RUN echo "caller $L" >/caller
+  RUN cat /local /nested /pass /other /caller >/all
+  SAVE ARTIFACT /all AS LOCAL out/all
+LOCAL:
+  FUNCTION
+  ARG A
+  ARG X=function-default
+  LET L = function-l
+  DO +NESTED --N=$A-$L
+  RUN echo "local $A $X $L $G" >/local
+NESTED:
+  FUNCTION
+  ARG N
+  RUN echo "nested $N" >/nested
+PASS:
+  FUNCTION
+  ARG X
+  RUN echo "pass $X" >/pass
+required:
+  DO +NEEDS
+NEEDS:
+  FUNCTION
+  ARG --required R
+  RUN echo "$R"
+EOF
+  earth_ok +t
+  file_is out/all "local x function-default function-l g
+nested x-function-l
+pass x
+other b lib-global no-caller-global
+caller l"
+  earth_ok +t --X=y
+  file_is out/all "local y function-default function-l g
+nested y-function-l
+pass y
+other b lib-global no-caller-global
+caller l"
+  earth_fails +required
+  log_has "Earthfile:33:" "ARG R is required but was not set"
+}
+
+# ---------------------------------------------------------------- WAIT
+test_wait() {
+  setup
+  earthfile <<'EOF'
+VERSION 0.8
+FROM busybox
+w:
+  WAIT
+    RUN echo early >/early
+    SAVE ARTIFACT /early AS LOCAL out/early
+  END
+  RUN echo late >/late
+  SAVE ARTIFACT /late AS LOCAL out/late
+  ARG FAIL=no
+  RUN [ "$FAIL" = no ]
+EOF
+  earth_fails +w --FAIL=yes
+  file_is out/early early # written at the WAIT's END
+  no_file out/late        # written only after a successful build
+  earth_ok +w
+  file_is out/early early
+  file_is out/late late
+  log_has "artifact +w" "out/early" "out/late"
+}
+
+# ---------------------------------------------------------------- TRY
+test_try() {
+  setup
+  earthfile <<'EOF'
+VERSION --try 0.8
+FROM busybox
+t:
+  ARG CODE=3
+  TRY
+    RUN echo "report $CODE" >/report.txt && exit $CODE
+  FINALLY
+    SAVE ARTIFACT --if-exists /report.txt AS LOCAL out/report.txt
+  END
+  RUN echo after >/after
+  SAVE ARTIFACT /after AS LOCAL out/after
+EOF
+  earth_fails +t
+  log_has "Earthfile:6:" "exited with status 3"
+  file_is out/report.txt "report 3" # saved from the failed RUN's filesystem
+  no_file out/after
+  earth_ok +t --CODE=0
+  file_is out/report.txt "report 0"
+  file_is out/after after
+}
+
+# ---------------------------------------------------------------- builtins
+test_builtins() {
+  setup
+  git init -q -b main . && git -c user.email=a@b.c -c user.name=A commit -q --allow-empty -m init
+  local hash arch
+  hash=$(git rev-parse HEAD)
+  case $(uname -m) in x86_64) arch=amd64 ;; aarch64) arch=arm64 ;; *) arch=$(uname -m) ;; esac
+  earthfile <<'EOF'
+VERSION 0.8
+FROM busybox
+names:
+  ARG EARTHLY_TARGET_NAME
+  ARG TARGETPLATFORM
+  ARG TARGETOS
+  ARG TARGETARCH
+  ARG USERPLATFORM
+  ARG EARTHLY_GIT_HASH
+  ARG EARTHLY_GIT_SHORT_HASH
+  ARG EARTHLY_GIT_BRANCH
+  ARG EARTHLY_VERSION
+  RUN echo "$EARTHLY_TARGET_NAME $TARGETPLATFORM $TARGETOS $TARGETARCH $USERPLATFORM" >/b
+  RUN echo "$EARTHLY_GIT_HASH $EARTHLY_GIT_SHORT_HASH $EARTHLY_GIT_BRANCH" >>/b
+  RUN test -n "$EARTHLY_VERSION" && echo "${UNDECLARED_IS_EMPTY:-empty}" >>/b
+  SAVE ARTIFACT /b AS LOCAL out/b
+EOF
+  earth_ok +names
+  file_is out/b "names linux/$arch linux $arch linux/$arch
+$hash ${hash:0:8} main
+empty"
+}
+
+# ---------------------------------------------------------------- run-time scope
+test_scope() {
+  setup
+  earthfile <<'EOF'
+VERSION 0.8
+FROM busybox
+parent:
+  ENV FROM_PARENT=p
+target-scope:
+  FROM +parent
+  # an image's ENV is a variable for expansion (Earthly resets its env vars on FROM)
+  WORKDIR /in-$FROM_PARENT
+  LET V = start
+  IF true
+    SET V = "$V-then"
+  ELSE
+    SET V = "$V-else"
+  END
+  ENV E=$V
+  RUN echo "$(pwd) $V $E" >/s
+  SAVE ARTIFACT /s AS LOCAL out/s
+EOF
+  earth_ok +target-scope
+  file_is out/s "/in-p start-then start-then"
+}
+
+if [[ ${1:-} == --list ]]; then
+  declare -F | awk '$3 ~ /^test_/ { sub(/^test_/, "", $3); print $3 }'
+  exit 0
+fi
+(($#)) || { echo "usage: lang_test.sh CASE... (--list)" >&2; exit 2; }
+for c in "$@"; do
+  declare -F "test_$c" >/dev/null || { echo "lang_test.sh: no case $c" >&2; exit 2; }
+  ("test_$c") || exit $?
+  echo "PASS $c"
+done
