@@ -209,6 +209,12 @@ void run_control(TargetRun& t, const syntax::TryStmt& s, const syntax::Span& spa
   }
 }
 
+void note_build(TargetRun& t) {
+  if (!t.step()) return;
+  for (resolve::EdgeId e : t.step()->edges)
+    if (t.ctx().graph.edges[e].kind == resolve::EdgeKind::build) t.result().builds.push_back(e);
+}
+
 void check_supported(const Context& ctx) {
   using syntax::CommandKind;
   for (resolve::NodeId id : ctx.order)

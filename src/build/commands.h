@@ -43,6 +43,8 @@ void run_control(TargetRun& t, const syntax::ForStmt& s, const syntax::Span& spa
 void run_control(TargetRun& t, const syntax::WaitStmt& s, const syntax::Span& span);
 void run_control(TargetRun& t, const syntax::TryStmt& s, const syntax::Span& span);
 void cmd_do(TargetRun& t, const syntax::Command& cmd);
+// BUILD: records the edges it takes (only those output, §5.6).
+void note_build(TargetRun& t);
 // Before anything runs: a located error for the first command of the build
 // the engine cannot run yet (WITH DOCKER, GIT CLONE, FROM DOCKERFILE).
 void check_supported(const Context& ctx);

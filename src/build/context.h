@@ -68,6 +68,7 @@ struct TargetResult {
   std::vector<ArtifactOutput> local_artifacts;
   std::vector<ImageOutput> images;
   std::vector<output::OutputInfo> written; // outputs written early (WAIT, TRY/FINALLY)
+  std::vector<resolve::EdgeId> builds;     // BUILD edges of the statements run
   bool all_cached = true;
   bool finished = false; // the recipe ran to its end
   bool shown = false;    // a step was reported (target_started was sent)

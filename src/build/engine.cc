@@ -114,6 +114,22 @@ void write_only_artifact(Context& ctx, output::BuildTotals& totals) {
     totals.outputs.push_back({output::OutputInfo::Kind::artifact, ctx.names[root], std::move(w)});
 }
 
+// The CLI targets and those the BUILD statements they ran reach, and so on
+// (§5.6): a BUILD in an IF branch not taken outputs nothing.
+std::vector<bool> outputs_reached(const Context& ctx) {
+  std::vector<bool> reached(ctx.graph.nodes.size(), false);
+  std::vector<resolve::NodeId> todo = ctx.graph.roots;
+  while (!todo.empty()) {
+    resolve::NodeId id = todo.back();
+    todo.pop_back();
+    if (reached[id] || !ctx.graph.nodes[id].output) continue;
+    reached[id] = true;
+    for (resolve::EdgeId e : ctx.results[id].builds)
+      if (ctx.graph.edges[e].to != resolve::kNone) todo.push_back(ctx.graph.edges[e].to);
+  }
+  return reached;
+}
+
 // Writes the outputs of the CLI target and its BUILD chain (Node::output).
 void write_outputs(Context& ctx, output::BuildTotals& totals) {
   const auto& opts = ctx.options;
@@ -130,9 +146,10 @@ void write_outputs(Context& ctx, output::BuildTotals& totals) {
     }
     return labels;
   };
+  std::vector<bool> reached = outputs_reached(ctx);
   for (resolve::NodeId id : ctx.order) {
     // --no-output: no artifacts and no images (reference §4.2, no local output).
-    if (!ctx.graph.nodes[id].output || opts.no_output) continue;
+    if (!reached[id] || opts.no_output) continue;
     if (opts.only_image && id != ctx.graph.root) continue;
     const TargetResult& r = ctx.results[id];
     const std::string& name = ctx.names[id];

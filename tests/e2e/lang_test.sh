@@ -66,6 +66,36 @@ exec-form"
   file_is out/x after
 }
 
+# A BUILD in a branch not taken outputs nothing (§5.6: outputs follow the
+# BUILDs that ran).
+test_if_build() {
+  setup
+  earthfile <<'EOF'
+VERSION 0.8
+FROM busybox
+main:
+  ARG PICK=a
+  IF [ "$PICK" = a ]
+    BUILD +a
+  ELSE
+    BUILD +b
+  END
+a:
+  RUN echo a >/a
+  SAVE ARTIFACT /a AS LOCAL out/a
+b:
+  RUN echo b >/b
+  SAVE ARTIFACT /b AS LOCAL out/b
+EOF
+  earth_ok +main
+  file_is out/a a
+  no_file out/b
+  rm -rf out
+  earth_ok +main --PICK=b
+  file_is out/b b
+  no_file out/a
+}
+
 # ---------------------------------------------------------------- FOR
 test_for() {
   setup
