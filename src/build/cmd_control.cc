@@ -43,7 +43,7 @@ void check_probe_flags(TargetRun& t, const syntax::Command& c, const resolve::Co
   if (f.has("--ssh")) t.fail(c, c.name + " --ssh is not supported yet");
   // Hook for secrets (helper "side"): IF/FOR --secret become the probe's env.
   if (!f.all("--secret").empty()) t.fail(c, c.name + " --secret is not supported yet");
-  if (!f.all("--mount").empty()) t.fail(c, c.name + " --mount is not supported yet");
+  p.mounts = f.all("--mount");
   p.privileged = f.has("--privileged");
   if (f.has("--no-cache")) t.no_cache_from_here();
 }
@@ -142,14 +142,20 @@ void run_control(TargetRun& t, const syntax::ForStmt& s, const syntax::Span& spa
   syntax::Command c = header("FOR", s.args, false, span);
   auto f =
       t.flags(c, c.args, {"--sep", "--secret", "--mount"}, {"--privileged", "--no-cache", "--ssh"});
-  Probe unused;
-  check_probe_flags(t, c, f, unused);
+  Probe with; // for the list's shell-outs
+  check_probe_flags(t, c, f, with);
   if (f.next + 1 >= c.args.size() || c.args[f.next + 1] != "IN")
     t.fail(c, "FOR syntax: FOR [--sep <chars>] <variable> IN <expression>");
   const std::string& var = c.args[f.next];
   std::string seps = f.all("--sep").empty() ? " \t\n" : t.expand(c, f.last("--sep"));
   std::string text;
-  for (const auto& word : words_from(c.args, f.next + 2)) text += t.expand(c, word) + " ";
+  for (const auto& word : words_from(c.args, f.next + 2)) {
+    auto v = t.vars().expand(word, t.env().config.env, [&](std::string_view command) {
+      return Result<std::string>(shell_out(t, c, std::string(command), with));
+    });
+    if (!v) t.fail(c, v.error());
+    text += v->text + " ";
+  }
   std::vector<std::string> items;
   size_t b = 0;
   while (b < text.size()) {

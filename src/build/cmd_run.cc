@@ -234,4 +234,14 @@ void cmd_run(TargetRun& t, const syntax::Command& cmd) {
   t.env().key = key;
 }
 
+std::vector<std::string> add_run_mounts(TargetRun& t, const syntax::Command& cmd,
+                                        const std::vector<std::string>& specs,
+                                        exec::RunSpec& spec) {
+  Mounts m;
+  for (const auto& s : specs) add_mount(t, cmd, t.expand(cmd, s), m);
+  spec.mounts.insert(spec.mounts.end(), m.binds.begin(), m.binds.end());
+  spec.tmpfs.insert(spec.tmpfs.end(), m.tmpfs.begin(), m.tmpfs.end());
+  return m.key_specs;
+}
+
 } // namespace earth::build

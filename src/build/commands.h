@@ -13,6 +13,10 @@ void cmd_from(TargetRun& t, const syntax::Command& cmd);
 void from_target(TargetRun& t, resolve::NodeId dep);
 // cmd_run.cc
 void cmd_run(TargetRun& t, const syntax::Command& cmd);
+// `--mount` specs (unexpanded) of an IF/FOR, as RUN reads them, added to
+// `spec`; returns what enters the key. Cache mounts are not locked.
+std::vector<std::string> add_run_mounts(TargetRun& t, const syntax::Command& cmd,
+                                        const std::vector<std::string>& specs, exec::RunSpec& spec);
 // cmd_copy.cc
 void cmd_copy(TargetRun& t, const syntax::Command& cmd);
 // cmd_save.cc
@@ -53,13 +57,17 @@ void check_supported(const Context& ctx);
 void keep_failed_upper(TargetRun& t, const std::string& upper);
 // shellout.cc: `$( … )` in `cmd`'s words: `command` run with /bin/sh -c in
 // the target's current environment, cached like a RUN; its stdout.
-std::string shell_out(TargetRun& t, const syntax::Command& cmd, const std::string& command);
 // A command run in the current environment whose changes are dropped (an
-// IF condition): its exit status, cached like a RUN.
+// IF condition, a shell-out), with its flags: cached like a RUN.
 struct Probe {
   std::vector<std::string> argv;
   bool privileged = false;
+  std::vector<std::string> mounts; // --mount specs, unexpanded
 };
+// `with` gives the flags (FOR --privileged, --mount).
+std::string shell_out(TargetRun& t, const syntax::Command& cmd, const std::string& command,
+                      Probe with = {});
+// The exit status of `p`.
 int probe_status(TargetRun& t, const syntax::Command& shown, const Probe& p);
 
 // `text` as permission bits ("0755"), or a located error naming `flag`.

@@ -43,7 +43,7 @@ Outcome run_probe(TargetRun& t, const syntax::Command& shown, std::string_view o
   spec.user = t.env().config.user;
   spec.extra_hosts = t.env().hosts;
   spec.privileged = p.privileged;
-  std::vector<std::string> mounts;
+  std::vector<std::string> mounts = add_run_mounts(t, shown, p.mounts, spec);
   for (const auto& c : t.env().caches) {
     spec.mounts.push_back({c.host_dir, c.target, false});
     mounts.push_back("CACHE:" + c.target);
@@ -99,8 +99,8 @@ Outcome run_probe(TargetRun& t, const syntax::Command& shown, std::string_view o
 
 } // namespace
 
-std::string shell_out(TargetRun& t, const syntax::Command& cmd, const std::string& command) {
-  Probe p;
+std::string shell_out(TargetRun& t, const syntax::Command& cmd, const std::string& command,
+                      Probe p) {
   p.argv = {"/bin/sh", "-c", command};
   auto accept = [&](int status, const std::string& lines) -> Result<void> {
     if (status == 0) return {};

@@ -66,6 +66,36 @@ exec-form"
   file_is out/x after
 }
 
+# IF and FOR flags: --mount as RUN reads it, --privileged only with -P.
+test_if_for_flags() {
+  setup
+  earthfile <<'EOF'
+VERSION 0.8
+FROM busybox
+mount:
+  RUN --mount=type=cache,id=m,target=/c echo yes >/c/flag
+  IF --mount=type=cache,id=m,target=/c test -f /c/flag
+    RUN echo mounted >/m
+  END
+  FOR --mount=type=cache,id=m,target=/c f IN $(ls /c)
+    RUN echo "$f" >>/m
+  END
+  SAVE ARTIFACT /m AS LOCAL out/m
+privileged:
+  IF --privileged grep -q CapEff:.*ffffff /proc/self/status
+    RUN echo privileged >/p
+  END
+  SAVE ARTIFACT /p AS LOCAL out/p
+EOF
+  earth_ok +mount
+  file_is out/m "mounted
+flag"
+  earth_fails +privileged
+  log_has "Earthfile:13:" "IF --privileged needs -P"
+  earth_ok -P +privileged
+  file_is out/p privileged
+}
+
 # A BUILD in a branch not taken outputs nothing (§5.6: outputs follow the
 # BUILDs that ran).
 test_if_build() {
