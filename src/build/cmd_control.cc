@@ -215,10 +215,31 @@ void run_control(TargetRun& t, const syntax::TryStmt& s, const syntax::Span& spa
   }
 }
 
-void note_build(TargetRun& t) {
+void note_build(TargetRun& t, const syntax::Command& cmd) {
   if (!t.step()) return;
-  for (resolve::EdgeId e : t.step()->edges)
-    if (t.ctx().graph.edges[e].kind == resolve::EdgeKind::build) t.result().builds.push_back(e);
+  bool dynamic = false;
+  for (resolve::EdgeId e : t.step()->edges) {
+    const auto& edge = t.ctx().graph.edges[e];
+    if (edge.kind != resolve::EdgeKind::build) continue;
+    dynamic |= edge.dynamic;
+    if (!edge.dynamic) t.result().builds.push_back(e);
+  }
+  if (!dynamic) return;
+  auto words = resolve::join_grouped_words(cmd.args);
+  auto f = t.flags(cmd, words, {"--platform", "--build-arg"},
+                   {"--allow-privileged", "--pass-args", "--auto-skip"});
+  if (f.next >= words.size()) t.fail(cmd, "BUILD needs a target reference");
+  auto ref = resolve::parse_target_ref(t.expand(cmd, words[f.next]));
+  if (!ref) t.fail(cmd, ref.error());
+  std::vector<std::string> args;
+  for (const auto& a : f.all("--build-arg")) args.push_back("--" + a);
+  auto rest = words_from(words, f.next + 1);
+  args.insert(args.end(), rest.begin(), rest.end());
+  auto built = build_dynamic(t, cmd, *ref, f.has("--pass-args"), args);
+  auto& r = t.result();
+  r.local_artifacts.insert(r.local_artifacts.end(), built->artifacts.begin(),
+                           built->artifacts.end());
+  r.images.insert(r.images.end(), built->images.begin(), built->images.end());
 }
 
 void check_supported(const Context& ctx) {

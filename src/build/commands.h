@@ -4,6 +4,9 @@
 
 #include <sys/types.h>
 
+#include <memory>
+
+#include "earth/resolve/reference.h"
 #include "target_run.h"
 
 namespace earth::build {
@@ -11,6 +14,7 @@ namespace earth::build {
 // cmd_from.cc
 void cmd_from(TargetRun& t, const syntax::Command& cmd);
 void from_target(TargetRun& t, resolve::NodeId dep);
+void from_result(TargetRun& t, const TargetResult& r);
 // cmd_run.cc
 void cmd_run(TargetRun& t, const syntax::Command& cmd);
 // `--mount` specs (unexpanded) of an IF/FOR, as RUN reads them, added to
@@ -47,8 +51,20 @@ void run_control(TargetRun& t, const syntax::ForStmt& s, const syntax::Span& spa
 void run_control(TargetRun& t, const syntax::WaitStmt& s, const syntax::Span& span);
 void run_control(TargetRun& t, const syntax::TryStmt& s, const syntax::Span& span);
 void cmd_do(TargetRun& t, const syntax::Command& cmd);
-// BUILD: records the edges it takes (only those output, §5.6).
-void note_build(TargetRun& t);
+// BUILD: records the edges it takes (only those output, §5.6); builds a
+// reference known only at build time now.
+void note_build(TargetRun& t, const syntax::Command& cmd);
+// dynamic.cc: a reference known only at build time (expanded), resolved and
+// built before the statement goes on, once per instance per run; its result
+// and the outputs of its BUILD chain.
+struct DynamicTarget {
+  TargetResult result;
+  std::vector<ArtifactOutput> artifacts;
+  std::vector<ImageOutput> images;
+};
+std::shared_ptr<const DynamicTarget> build_dynamic(TargetRun& t, const syntax::Command& cmd,
+                                                   const resolve::Reference& ref, bool pass_args,
+                                                   const std::vector<std::string>& arg_words);
 // Before anything runs: a located error for the first command of the build
 // the engine cannot run yet (WITH DOCKER, GIT CLONE, FROM DOCKERFILE).
 void check_supported(const Context& ctx);

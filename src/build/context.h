@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -74,6 +75,9 @@ struct TargetResult {
   bool shown = false;    // a step was reported (target_started was sent)
 };
 
+struct DynamicBuilds; // dynamic.cc
+std::shared_ptr<DynamicBuilds> new_dynamic_builds();
+
 struct Context {
   Context(const resolve::Graph& g, const BuildOptions& o, BuildServices& s,
           store::SnapshotStore st);
@@ -91,7 +95,21 @@ struct Context {
   Trash trash;            // overlay work dirs, deleted in the background
   std::atomic<bool> cancelled{false};
   std::atomic<uint32_t> steps_run{0}, steps_cached{0};
+  // References known only at build time (dynamic.cc): built once per
+  // instance for the whole run (shared with nested builds); `chain` holds
+  // the instances whose nested builds this one is inside, for cycles.
+  std::shared_ptr<DynamicBuilds> dynamic; // set by open_context
+
+  std::vector<Digest> chain;
 };
+
+// engine.cc, for builds inside a build (dynamic.cc): a Context over the
+// options' cache; every target of its graph run (first failure rethrown, no
+// output written); which nodes output (the BUILD chains that ran).
+std::unique_ptr<Context> open_context(const resolve::Graph& graph, const BuildOptions& options,
+                                      BuildServices& services);
+void run_targets(Context& ctx);
+std::vector<bool> output_nodes(const Context& ctx);
 
 // The names target instances are shown with, per node: "+build",
 // "./lib+t", and "+lib --V=two" where instances of one target differ.

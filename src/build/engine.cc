@@ -190,8 +190,6 @@ std::string stub_layer(store::SnapshotStore& steps) {
 
 } // namespace
 
-namespace {
-
 std::unique_ptr<Context> open_context(const resolve::Graph& graph, const BuildOptions& options,
                                       BuildServices& services) {
   auto steps = store::SnapshotStore::open(options.cache_dir, "steps");
@@ -202,8 +200,20 @@ std::unique_ptr<Context> open_context(const resolve::Graph& graph, const BuildOp
   for (const auto& d : {ctx->tmp_dir, ctx->mounts_dir})
     if (auto r = fs::make_dirs(d); !r) throw BuildError(r.error(), ExitCode::internal_error);
   ctx->stub_layer = stub_layer(ctx->steps);
+  ctx->dynamic = new_dynamic_builds();
   return ctx;
 }
+
+void run_targets(Context& ctx) {
+  const auto& o = ctx.options;
+  Scheduler(ctx, o.jobs ? o.jobs : std::max(1u, std::thread::hardware_concurrency())).run();
+}
+
+std::vector<bool> output_nodes(const Context& ctx) {
+  return outputs_reached(ctx);
+}
+
+namespace {
 
 // Targets that finished (all of them after a success) and step counts.
 void count(const Context& ctx, output::BuildTotals& totals) {

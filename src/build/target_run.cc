@@ -249,7 +249,7 @@ void TargetRun::run_command(const Command& cmd) {
   case CommandKind::save_image:
     return cmd_save_image(*this, cmd);
   case CommandKind::build:
-    return note_build(*this); // the scheduler builds BUILD targets alongside this one
+    return note_build(*this, cmd); // the scheduler builds BUILD targets alongside this one
   case CommandKind::arg:
     return cmd_arg(*this, cmd);
   case CommandKind::let:

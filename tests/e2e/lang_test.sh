@@ -311,6 +311,56 @@ EOF
   file_is out/after after
 }
 
+# ---------------------------------------------------------------- dynamic references
+test_dynamic_refs() {
+  setup
+  mkdir sub
+  cat >sub/Earthfile <<'EOF'
+VERSION 0.8
+FROM busybox
+lib:
+  ARG X=none
+  RUN echo "lib $X" >/lib.txt
+  SAVE ARTIFACT /lib.txt
+EOF
+  earthfile <<'EOF'
+VERSION 0.8
+FROM busybox
+main:
+  RUN echo b >/which
+  BUILD +$(cat /which) --V=$(echo dyn)
+  FROM ./sub+$(echo lib) --X=$(echo from)
+  COPY (./sub+lib/lib.txt --X=$(echo copied)) /copied.txt
+  FOR t IN $(echo a b)
+    BUILD +$t --V=loop-$t
+  END
+  RUN cat /lib.txt /copied.txt >/main.txt
+  SAVE ARTIFACT /main.txt AS LOCAL out/main.txt
+a:
+  ARG V=none
+  RUN echo "a $V" >/a.txt
+  SAVE ARTIFACT /a.txt AS LOCAL out/a-$V.txt
+b:
+  ARG V=none
+  RUN echo "b $V" >/b.txt
+  SAVE ARTIFACT /b.txt AS LOCAL out/b-$V.txt
+cycle:
+  BUILD +$(echo cycle2)
+cycle2:
+  BUILD +$(echo cycle)
+EOF
+  earth_ok +main
+  file_is out/main.txt "lib from
+lib copied"
+  file_is out/b-dyn.txt "b dyn"
+  file_is out/a-loop-a.txt "a loop-a"
+  file_is out/b-loop-b.txt "b loop-b"
+  earth_ok +main
+  steps_run 0
+  earth_fails +cycle
+  log_has "dependency cycle"
+}
+
 # ---------------------------------------------------------------- builtins
 test_builtins() {
   setup

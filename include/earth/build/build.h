@@ -17,6 +17,7 @@
 #include "earth/image/image_store.h"
 #include "earth/output/status.h"
 #include "earth/resolve/graph.h"
+#include "earth/resolve/resolve.h"
 
 namespace earth::build {
 
@@ -35,6 +36,10 @@ struct BuildOptions {
   // --artifact +t/path [dest] and --image +t: output only these.
   std::string only_artifact, only_artifact_dest;
   bool only_image = false;
+  // How the build was resolved: references known only at build time
+  // (`BUILD $(cat t)`, `FROM +t --X=$(…)`) are resolved with these. Null:
+  // they are refused.
+  const resolve::Options* resolve = nullptr;
 };
 
 // Services the builder uses; tests pass fakes (FakeRuntime, a temp store).
