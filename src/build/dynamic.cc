@@ -108,6 +108,7 @@ std::shared_ptr<const DynamicTarget> build_graph(TargetRun& t, const resolve::Gr
                                                  const Digest& key) {
   auto& parent = t.ctx();
   auto ctx = open_context(graph, parent.options, parent.services);
+  check_supported(*ctx);
   ctx->dynamic = parent.dynamic;
   ctx->chain = parent.chain;
   ctx->chain.push_back(key);

@@ -261,6 +261,24 @@ caller l"
   log_has "Earthfile:33:" "ARG R is required but was not set"
 }
 
+# COMMAND (0.6/0.7), the old spelling of FUNCTION.
+test_do_command() {
+  setup
+  earthfile <<'EOF'
+VERSION 0.7
+FROM busybox
+t:
+  DO +OLD --A=x
+  SAVE ARTIFACT /c AS LOCAL out/c
+OLD:
+  COMMAND
+  ARG A
+  RUN echo "old $A" >/c
+EOF
+  earth_ok +t
+  file_is out/c "old x"
+}
+
 # ---------------------------------------------------------------- WAIT
 test_wait() {
   setup
@@ -359,6 +377,38 @@ lib copied"
   steps_run 0
   earth_fails +cycle
   log_has "dependency cycle"
+}
+
+# Several targets asking for the same instance at once build it once.
+test_dynamic_once() {
+  setup
+  earthfile <<'EOF'
+VERSION 0.8
+FROM busybox
+all:
+  BUILD +one
+  BUILD +two
+  BUILD +three
+one:
+  BUILD +$(echo shared) --N=$(echo 1)
+two:
+  FROM busybox
+  FROM +$(echo shared) --N=$(echo 1)
+three:
+  COPY (+shared/n --N=$(echo 1)) /n
+shared:
+  ARG N
+  RUN --mount=type=cache,id=once,target=/runs,sharing=shared sleep 1; echo "run $N" >>/runs/log; cp /runs/log /n
+  SAVE ARTIFACT /n
+log:
+  RUN --mount=type=cache,id=once,target=/runs,sharing=shared cat /runs/log >/log
+  SAVE ARTIFACT /log AS LOCAL out/log
+EOF
+  earth_ok -j 3 +all
+  # built once: its RUN is shown once (a second build would show it cached)
+  eq "$(grep -c '^+shared.*RUN' "$T/log")" 1 "+shared's RUN lines"
+  earth_ok --no-cache +log
+  file_is out/log "run 1"
 }
 
 # ---------------------------------------------------------------- builtins
