@@ -101,6 +101,7 @@ struct Context {
   std::shared_ptr<DynamicBuilds> dynamic; // set by open_context
 
   std::vector<Digest> chain;
+  std::atomic<uint32_t> nested_targets{0}, nested_cached{0}; // built by nested Contexts
 };
 
 // engine.cc, for builds inside a build (dynamic.cc): a Context over the

@@ -115,6 +115,13 @@ std::shared_ptr<const DynamicTarget> build_graph(TargetRun& t, const resolve::Gr
   run_targets(*ctx);
   parent.steps_run += ctx->steps_run;
   parent.steps_cached += ctx->steps_cached;
+  parent.nested_targets += ctx->nested_targets;
+  parent.nested_cached += ctx->nested_cached;
+  for (resolve::NodeId id : ctx->order)
+    if (ctx->results[id].shown) {
+      ++parent.nested_targets;
+      parent.nested_cached += ctx->results[id].all_cached ? 1 : 0;
+    }
   auto out = std::make_shared<DynamicTarget>();
   out->result = ctx->results[graph.root];
   std::vector<bool> outputs = output_nodes(*ctx);

@@ -223,6 +223,8 @@ void count(const Context& ctx, output::BuildTotals& totals) {
     ++totals.targets;
     totals.targets_cached += r.all_cached ? 1 : 0;
   }
+  totals.targets += ctx.nested_targets;
+  totals.targets_cached += ctx.nested_cached;
   totals.steps_run = ctx.steps_run;
   totals.steps_cached = ctx.steps_cached;
 }
