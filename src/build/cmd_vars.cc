@@ -7,8 +7,10 @@
 #include <fmt/format.h>
 
 #include "commands.h"
+#include "earth/base/fs.h"
 #include "earth/base/strings.h"
 #include "earth/resolve/command_flags.h"
+#include "earth/resolve/reference.h"
 #include "earth/resolve/scope.h"
 
 namespace earth::build {
@@ -88,6 +90,27 @@ void cmd_let_set(TargetRun& t, const syntax::Command& cmd) {
                             kv.name));
 }
 
+// The resolver applied IMPORT to static references; the engine keeps the
+// aliases of local Earthfiles for references known only at build time.
+void cmd_import(TargetRun& t, const syntax::Command& cmd) {
+  auto f = t.flags(cmd, cmd.args, {}, {"--allow-privileged", "--pass-args"});
+  std::vector<std::string> rest(cmd.args.begin() + static_cast<long>(f.next), cmd.args.end());
+  if (rest.empty()) return;
+  auto ref = resolve::parse_earthfile_ref(t.expand(cmd, rest[0]));
+  if (!ref || ref->kind != resolve::EarthfileRef::Kind::local_path) return;
+  std::string alias;
+  if (rest.size() == 3 && rest[1] == "AS") {
+    alias = rest[2];
+  } else if (auto a = resolve::default_import_alias(*ref)) {
+    alias = *a;
+  } else {
+    return;
+  }
+  const std::string& p = ref->path;
+  const auto& file = *t.ctx().graph.files[t.vars().file()];
+  t.vars().add_import(alias, fs::normalize(p.starts_with("/") ? p : fs::join(file.abs_dir, p)));
+}
+
 // The base recipe's ARGs and LETs in a scratch frame (with the frame's
 // overrides); its globals stay in the frame.
 void enter_frame(TargetRun& t, resolve::FileId file, Overrides overrides) {
@@ -100,10 +123,13 @@ void enter_frame(TargetRun& t, resolve::FileId file, Overrides overrides) {
     if (cmd->kind == syntax::CommandKind::arg) cmd_arg(t, *cmd);
     if (cmd->kind == syntax::CommandKind::let || cmd->kind == syntax::CommandKind::set)
       cmd_let_set(t, *cmd);
+    if (cmd->kind == syntax::CommandKind::import) cmd_import(t, *cmd);
   }
   auto globals = vars.of_kind(VarKind::global);
+  auto imports = vars.imports();
   vars.pop();
   for (auto& g : globals) vars.bind(std::move(g));
+  for (auto& [alias, dir] : imports) vars.add_import(alias, dir);
 }
 
 // The instance's frame: the overrides it was given; a target (not the base

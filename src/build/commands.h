@@ -42,6 +42,7 @@ CacheDir cache_dir(TargetRun& t, const syntax::Command& cmd, const std::string& 
 // (the overrides it was given, its Earthfile's globals).
 void cmd_arg(TargetRun& t, const syntax::Command& cmd);
 void cmd_let_set(TargetRun& t, const syntax::Command& cmd);
+void cmd_import(TargetRun& t, const syntax::Command& cmd);
 void enter_target(TargetRun& t);
 // A new frame for `file` (a DO'd function's) with its Earthfile's globals.
 void enter_frame(TargetRun& t, resolve::FileId file, Overrides overrides);

@@ -69,9 +69,14 @@ std::string absolute_target(TargetRun& t, const syntax::Command& cmd,
     std::string dir = p.starts_with("/") ? p : fs::join(file.abs_dir, p);
     return fs::normalize(dir) + "+" + ref.name;
   }
+  case Kind::alias:
+    if (const std::string* dir = t.vars().import_dir(ref.earthfile.path))
+      return *dir + "+" + ref.name;
+    t.fail(cmd, fmt::format("{}: unknown import alias '{}' (or one of a remote Earthfile, not "
+                            "supported yet)",
+                            ref.to_string(), ref.earthfile.path));
   default:
-    t.fail(cmd, fmt::format("{}: an import alias or remote reference known only at build time is "
-                            "not supported yet",
+    t.fail(cmd, fmt::format("{}: a remote reference known only at build time is not supported yet",
                             ref.to_string()));
   }
 }

@@ -28,7 +28,7 @@ void set_override(Overrides& o, const std::string& name, Value v) {
 }
 
 void RuntimeScope::push(resolve::FileId file, Overrides overrides, bool base) {
-  frames_.push_back({file, std::move(overrides), {}, base});
+  frames_.push_back({file, std::move(overrides), {}, {}, base});
 }
 
 void RuntimeScope::pop() {
@@ -96,6 +96,16 @@ void RuntimeScope::unbind(std::string_view name) {
       vars.erase(std::next(it).base());
       return;
     }
+}
+
+void RuntimeScope::add_import(std::string alias, std::string abs_dir) {
+  frames_.back().imports[std::move(alias)] = std::move(abs_dir);
+}
+
+const std::string* RuntimeScope::import_dir(std::string_view alias) const {
+  const auto& m = frames_.back().imports;
+  auto it = m.find(alias);
+  return it == m.end() ? nullptr : &it->second;
 }
 
 std::vector<Binding> RuntimeScope::of_kind(VarKind kind) const {

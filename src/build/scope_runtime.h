@@ -8,6 +8,7 @@
 #pragma once
 
 #include <deque>
+#include <map>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -58,12 +59,20 @@ public:
   // The frame's bindings of `kind` (pass-args and base globals).
   std::vector<resolve::Binding> of_kind(resolve::VarKind kind) const;
   const Overrides& overrides() const { return frames_.back().overrides; }
+  // IMPORT aliases of the frame (its Earthfile's base ones and its own):
+  // the absolute directory of a local Earthfile.
+  void add_import(std::string alias, std::string abs_dir);
+  const std::string* import_dir(std::string_view alias) const;
+  const std::map<std::string, std::string, std::less<>>& imports() const {
+    return frames_.back().imports;
+  }
 
 private:
   struct Frame {
     resolve::FileId file = resolve::kNone;
     Overrides overrides;
     std::vector<resolve::Binding> vars;
+    std::map<std::string, std::string, std::less<>> imports;
     bool base = false;
   };
   std::vector<Frame> frames_;

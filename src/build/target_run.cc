@@ -269,7 +269,8 @@ void TargetRun::run_command(const Command& cmd) {
   case CommandKind::host:
   case CommandKind::cache:
     return cmd_config(*this, cmd);
-  case CommandKind::import: // the resolver applied it
+  case CommandKind::import: // the resolver applied it; kept for dynamic references
+    return cmd_import(*this, cmd);
   case CommandKind::version:
   case CommandKind::project:
   case CommandKind::function:

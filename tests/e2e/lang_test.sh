@@ -343,16 +343,18 @@ lib:
 EOF
   earthfile <<'EOF'
 VERSION 0.8
+IMPORT ./sub AS s
 FROM busybox
 main:
   RUN echo b >/which
   BUILD +$(cat /which) --V=$(echo dyn)
   FROM ./sub+$(echo lib) --X=$(echo from)
   COPY (./sub+lib/lib.txt --X=$(echo copied)) /copied.txt
+  COPY (s+$(echo lib)/lib.txt --X=aliased) /aliased.txt
   FOR t IN $(echo a b)
     BUILD +$t --V=loop-$t
   END
-  RUN cat /lib.txt /copied.txt >/main.txt
+  RUN cat /lib.txt /copied.txt /aliased.txt >/main.txt
   SAVE ARTIFACT /main.txt AS LOCAL out/main.txt
 a:
   ARG V=none
@@ -369,7 +371,8 @@ cycle2:
 EOF
   earth_ok +main
   file_is out/main.txt "lib from
-lib copied"
+lib copied
+lib aliased"
   file_is out/b-dyn.txt "b dyn"
   file_is out/a-loop-a.txt "a loop-a"
   file_is out/b-loop-b.txt "b loop-b"
