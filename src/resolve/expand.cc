@@ -116,7 +116,8 @@ private:
     return {};
   }
 
-  // `$( … )`, kept verbatim with nested parens and quotes.
+  // `$( … )` with nested parens and quotes: run through `shell_out_` when
+  // given, else kept verbatim (the value is then dynamic).
   Result<void> shell_out(Value& out, size_t start) {
     int depth = 0;
     char quote = 0;
