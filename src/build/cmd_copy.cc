@@ -172,7 +172,8 @@ void cmd_copy(TargetRun& t, const syntax::Command& cmd) {
 
   std::string dest_word = t.expand(cmd, words.back());
   std::string dest = t.in_workdir(dest_word);
-  LayerView rootfs(t.env().layers);
+  // After LOCALLY the destination is on the host (relative to the Earthfile's dir).
+  LayerView rootfs(t.env().locally ? std::vector<std::string>{"/"} : t.env().layers);
   auto resolved = rootfs.resolve(dest);
   if (!resolved) t.fail(cmd, resolved.error());
   bool dest_is_dir = dest_word.ends_with("/") || dest_word == "." || dest_word.ends_with("/.") ||
@@ -185,7 +186,7 @@ void cmd_copy(TargetRun& t, const syntax::Command& cmd) {
   key.add("chmod", opts.chmod ? int64_t(*opts.chmod) : -1);
   Digest k = key.finish();
 
-  std::string dir = t.make_dir(cmd, k, [&](const std::string& layer) -> Result<void> {
+  auto fill = [&](const std::string& layer) -> Result<void> {
     std::string base = resolved->path;
     std::string parent = dest_is_dir ? base : fs::dirname(base);
     if (auto r = make_parents(layer, parent); !r) return r;
@@ -195,7 +196,9 @@ void cmd_copy(TargetRun& t, const syntax::Command& cmd) {
       if (auto r = copy_entry(*s.view, s.path, layer + to, options_for(s)); !r) return r;
     }
     return {};
-  });
+  };
+  if (t.env().locally) return copy_to_host(t, cmd, [&] { return fill(""); });
+  std::string dir = t.make_dir(cmd, k, fill);
   t.env().layers.push_back(dir);
   t.env().key = k;
 }

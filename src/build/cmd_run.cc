@@ -2,9 +2,6 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 
-#include <deque>
-#include <mutex>
-
 #include "commands.h"
 #include "earth/base/fs.h"
 #include "earth/base/strings.h"
@@ -12,12 +9,19 @@
 #include "earth/plan/keys.h"
 #include "earth/resolve/scope.h"
 #include "earth/store/file_lock.h"
+#include "output_tail.h"
+#include "secrets.h"
 
 namespace earth::build {
 
-namespace {
+// The environment of a RUN: the image's ENV, then every ARG/LET in scope
+// (Earthly passes build args to RUN as environment variables), as the
+// recipe runs (TargetRun::run_env).
+std::vector<std::string> run_env(TargetRun& t, const syntax::Command&) {
+  return t.run_env();
+}
 
-constexpr size_t kTailLines = 30;
+namespace {
 
 std::string shell_quote(const std::string& s) {
   std::string out = "'";
@@ -45,6 +49,7 @@ struct Mounts {
   std::vector<exec::TmpfsMount> tmpfs;
   std::vector<std::string> key_specs; // what enters the key
   std::vector<CacheDir> caches;       // their sharing decides the locks (take_locks)
+  std::shared_ptr<StepSecrets> secrets = std::make_shared<StepSecrets>();
 
   void add_cache(const CacheDir& c, std::string key_spec) {
     binds.push_back({c.host_dir, c.target, false});
@@ -55,7 +60,7 @@ struct Mounts {
 
 // `type=cache,target=/x,id=…,sharing=…,mode=…` and `type=tmpfs,target=/x`.
 void add_mount(TargetRun& t, const syntax::Command& cmd, const std::string& spec, Mounts& m) {
-  std::string type, target, id, sharing = "locked", mode, size;
+  std::string type, target, id, sharing = "locked", mode, size, uid = "0", gid = "0";
   for (const auto& part : split(spec, ',')) {
     size_t eq = part.find('=');
     std::string k = part.substr(0, eq), v = eq == std::string::npos ? "" : part.substr(eq + 1);
@@ -71,10 +76,14 @@ void add_mount(TargetRun& t, const syntax::Command& cmd, const std::string& spec
       mode = v;
     else if (k == "size" || k == "tmpfs-size")
       size = v;
+    else if (k == "uid" || k == "gid")
+      (k == "uid" ? uid : gid) = v;
     else
       t.fail(cmd, fmt::format("RUN --mount: unknown key '{}' in '{}'", k, spec));
   }
   if (target.empty()) t.fail(cmd, "RUN --mount needs target=PATH: " + spec);
+  if (type != "secret" && (uid != "0" || gid != "0"))
+    t.fail(cmd, "RUN --mount: uid and gid are for type=secret only: " + spec);
   target = t.in_workdir(target);
   if (type == "cache") {
     if (sharing != "locked" && sharing != "shared" && sharing != "private")
@@ -90,10 +99,13 @@ void add_mount(TargetRun& t, const syntax::Command& cmd, const std::string& spec
     }
     m.tmpfs.push_back({target, bytes});
     m.key_specs.push_back("tmpfs:" + target + ":" + size);
-  } else if (type == "secret" || type == "ssh") {
-    t.fail(cmd, fmt::format("RUN --mount type={} is not supported yet", type));
+  } else if (type == "secret") {
+    m.secrets->add_file(t, cmd, id, target,
+                        octal_mode(t, cmd, "mode", mode.empty() ? "0400" : mode), uid, gid);
+  } else if (type == "ssh") {
+    t.fail(cmd, "RUN --mount type=ssh is not supported yet");
   } else {
-    t.fail(cmd, fmt::format("RUN --mount type must be cache or tmpfs, not '{}'", type));
+    t.fail(cmd, fmt::format("RUN --mount type must be cache, tmpfs or secret, not '{}'", type));
   }
 }
 
@@ -120,38 +132,6 @@ Result<std::vector<store::FileLock>> take_locks(TargetRun& t, exec::RunSpec& s, 
   return held;
 }
 
-// Lines of output: shown as they come, the last few kept for the error.
-class OutputTail {
-public:
-  OutputTail(TargetRun& t, output::StepInfo si) : t_(t), si_(std::move(si)) {}
-  exec::LineSink sink() {
-    return [this](std::string_view line) {
-      t_.ctx().services.status.step_output(si_, line);
-      std::lock_guard lock(mu_);
-      lines_.emplace_back(line);
-      if (lines_.size() > kTailLines) lines_.pop_front();
-    };
-  }
-  std::string text() const {
-    std::lock_guard lock(mu_);
-    std::string out;
-    for (const auto& l : lines_) out += "  | " + l + "\n";
-    return out;
-  }
-
-private:
-  TargetRun& t_;
-  output::StepInfo si_;
-  mutable std::mutex mu_;
-  std::deque<std::string> lines_;
-};
-
-std::string describe_failure(const exec::RunResult& r) {
-  if (r.timed_out) return "timed out";
-  if (r.signal) return fmt::format("was killed by signal {}", r.signal);
-  return fmt::format("exited with status {}", r.exit_status);
-}
-
 } // namespace
 
 void cmd_run(TargetRun& t, const syntax::Command& cmd) {
@@ -161,16 +141,16 @@ void cmd_run(TargetRun& t, const syntax::Command& cmd) {
     f = t.flags(cmd, words, {"--mount", "--secret", "--network", "--oidc"},
                 {"--no-cache", "--privileged", "--entrypoint", "--push", "--interactive",
                  "--interactive-keep", "--ssh", "--with-docker", "--raw-output", "--aws"});
-  for (const char* unsupported : {"--push", "--interactive", "--interactive-keep", "--ssh",
-                                  "--with-docker", "--aws", "--raw-output"})
+  for (const char* unsupported :
+       {"--interactive", "--interactive-keep", "--ssh", "--with-docker", "--aws", "--raw-output"})
     if (f.has(unsupported)) t.fail(cmd, fmt::format("RUN {} is not supported yet", unsupported));
-  if (!f.all("--secret").empty() || !f.all("--oidc").empty())
-    t.fail(cmd, "RUN --secret is not supported yet");
+  if (!f.all("--oidc").empty()) t.fail(cmd, "RUN --oidc is not supported yet");
   if (f.has("--privileged") && !t.ctx().options.allow_privileged)
     t.fail(cmd, "RUN --privileged needs -P (--allow-privileged) on the command line");
 
   if (!t.env().started) t.fail(cmd, "RUN needs a FROM first");
   words.erase(words.begin(), words.begin() + static_cast<long>(f.next));
+  if (t.env().locally) return run_locally(t, cmd, f, words);
 
   exec::RunSpec spec;
   spec.privileged = f.has("--privileged") && t.ctx().options.allow_privileged;
@@ -187,20 +167,24 @@ void cmd_run(TargetRun& t, const syntax::Command& cmd) {
 
   Mounts mounts;
   for (const auto& m : f.all("--mount")) add_mount(t, cmd, t.expand(cmd, m), mounts);
+  for (const auto& sec : f.all("--secret")) mounts.secrets->add_env(t, cmd, t.expand(cmd, sec));
   for (const auto& c : t.env().caches) mounts.add_cache(c, "CACHE:" + c.target);
   spec.mounts = mounts.binds;
   spec.tmpfs = mounts.tmpfs;
 
-  Digest key = plan::KeyBuilder("RUN", t.env().key)
-                   .add_list("argv", spec.argv)
-                   .add_list("env", spec.env)
-                   .add("cwd", spec.cwd)
-                   .add("user", spec.user)
-                   .add("network", network)
-                   .add("privileged", spec.privileged ? 1 : 0)
-                   .add_pairs("hosts", spec.extra_hosts)
-                   .add_list("mounts", mounts.key_specs)
-                   .finish();
+  plan::KeyBuilder kb("RUN", t.env().key);
+  kb.add_list("argv", spec.argv)
+      .add_list("env", spec.env)
+      .add("cwd", spec.cwd)
+      .add("user", spec.user)
+      .add("network", network)
+      .add("privileged", spec.privileged ? 1 : 0)
+      .add_pairs("hosts", spec.extra_hosts)
+      .add_list("mounts", mounts.key_specs);
+  // Secret ids and where they go, never their values (Earthly's rule).
+  if (!mounts.secrets->empty()) kb.add_list("secrets", mounts.secrets->key_specs());
+  Digest key = kb.finish();
+  if (f.has("--push")) return defer_run_push(t, cmd, std::move(spec), mounts.secrets);
   if (f.has("--no-cache")) t.no_cache_from_here();
 
   OutputTail tail(t, t.info(cmd));
@@ -212,6 +196,8 @@ void cmd_run(TargetRun& t, const syntax::Command& cmd) {
     std::vector<std::string> scratch;
     auto held = take_locks(t, s, mounts, scratch);
     if (!held) return Failure{held.error()};
+    mounts.secrets->add_to_env(s.env);
+    if (auto r = mounts.secrets->mount(s); !r) return r;
     s.lower_dirs.insert(s.lower_dirs.end(), t.env().layers.begin(), t.env().layers.end());
     s.upper_dir = upper;
     s.work_dir = *work;

@@ -70,9 +70,13 @@ void cmd_save_artifact(TargetRun& t, const syntax::Command& cmd) {
                    {"--keep-ts", "--keep-own", "--if-exists", "--symlink-no-follow", "--force"});
   SaveArgs a = parse_save(t, cmd, cmd.args, f.next);
   if (!t.env().started) t.fail(cmd, "SAVE ARTIFACT needs a FROM first");
+  if (t.env().locally && a.as_local)
+    t.fail(cmd, "SAVE ARTIFACT … AS LOCAL cannot be used after LOCALLY (as in Earthly): the "
+                "file is on the host already");
   std::string src = t.in_workdir(a.src);
   if (src == "/") t.fail(cmd, "SAVE ARTIFACT / is not allowed: name a file or directory");
-  LayerView rootfs(t.env().layers);
+  // After LOCALLY the source is a host path (relative to the Earthfile's dir).
+  LayerView rootfs(t.env().locally ? std::vector<std::string>{"/"} : t.env().layers);
   std::vector<std::string> matches;
   if (has_glob(src)) {
     matches = glob(rootfs, src);
@@ -126,14 +130,16 @@ void cmd_save_image(TargetRun& t, const syntax::Command& cmd) {
   auto f = t.flags(
       cmd, cmd.args, {"--cache-from"},
       {"--push", "--cache-hint", "--no-manifest-list", "--insecure", "--without-earthly-labels"});
-  if (f.has("--push") && t.ctx().options.push)
-    t.fail(cmd, "SAVE IMAGE --push with earth --push is not supported yet");
   if (!t.env().started) t.fail(cmd, "SAVE IMAGE needs a FROM first");
   persist_caches(t);
   ImageOutput out;
   for (size_t i = f.next; i < cmd.args.size(); ++i) out.names.push_back(t.expand(cmd, cmd.args[i]));
   out.env = t.env();
   out.earthly_labels = !f.has("--without-earthly-labels");
+  if (f.has("--push")) {
+    if (out.names.empty()) t.fail(cmd, "SAVE IMAGE --push needs an image name");
+    defer_image_push(t, cmd, out);
+  }
   if (!out.names.empty()) t.result().images.push_back(std::move(out));
 }
 

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <memory>
 
 #include "earth/resolve/reference.h"
@@ -21,6 +22,23 @@ void cmd_run(TargetRun& t, const syntax::Command& cmd);
 // `spec`; returns what enters the key. Cache mounts are not locked.
 std::vector<std::string> add_run_mounts(TargetRun& t, const syntax::Command& cmd,
                                         const std::vector<std::string>& specs, exec::RunSpec& spec);
+// The environment of a RUN: the image's ENV, then every ARG/LET in scope.
+std::vector<std::string> run_env(TargetRun& t, const syntax::Command& cmd);
+// locally.cc: LOCALLY, and the commands after it, which run on the host.
+void cmd_locally(TargetRun& t, const syntax::Command& cmd);
+// Fails (located) for a command LOCALLY does not allow (CACHE, HOST, …).
+void check_locally(TargetRun& t, const syntax::Command& cmd);
+void run_locally(TargetRun& t, const syntax::Command& cmd, const resolve::CommandFlags& f,
+                 const std::vector<std::string>& words);
+// COPY after LOCALLY: `copy` writes onto the host; shown as a step, never cached.
+void copy_to_host(TargetRun& t, const syntax::Command& cmd,
+                  const std::function<Result<void>()>& copy);
+// push.cc: RUN --push, kept for the push phase (after the build succeeded).
+class StepSecrets;
+void defer_run_push(TargetRun& t, const syntax::Command& cmd, exec::RunSpec spec,
+                    std::shared_ptr<StepSecrets> secrets);
+// push.cc: SAVE IMAGE --push: the image is committed and pushed in the push phase.
+void defer_image_push(TargetRun& t, const syntax::Command& cmd, const ImageOutput& image);
 // cmd_copy.cc
 void cmd_copy(TargetRun& t, const syntax::Command& cmd);
 // cmd_save.cc

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -14,9 +15,12 @@
 #include "earth/output/status.h"
 #include "earth/store/snapshots.h"
 #include "earth/syntax/ast.h"
+#include "secrets.h"
 #include "trash.h"
 
 namespace earth::build {
+
+class TargetRun;
 
 // A CACHE directory: mounted into every later RUN of the target.
 struct CacheDir {
@@ -39,6 +43,7 @@ struct EnvState {
   std::vector<CacheDir> caches;
   Digest persisted;     // the key right after the last CACHE --persist layer
   bool started = false; // a FROM (or implicit FROM +base) happened
+  bool locally = false; // after LOCALLY: steps run on the host (locally.h)
 };
 
 // The artifact tree of a target: SAVE ARTIFACT results stacked in order.
@@ -63,6 +68,16 @@ struct ImageOutput {
   bool earthly_labels = true; // add dev.earthly.* labels when written
 };
 
+// `RUN --push` / `SAVE IMAGE --push`: done with `earth --push` after every
+// target succeeded, in build order and recipe order (push.h).
+struct PushAction {
+  std::string what; // "RUN --push ./deploy.sh", "SAVE IMAGE --push reg/app:1"
+  bool image = false;
+  // Does it; gets a TargetRun of the target (for located errors and
+  // events) and the totals (for what was pushed). Throws on failure.
+  std::function<void(TargetRun&, output::BuildTotals&)> act;
+};
+
 struct TargetResult {
   EnvState env;
   ArtifactState artifacts;
@@ -70,6 +85,7 @@ struct TargetResult {
   std::vector<ImageOutput> images;
   std::vector<output::OutputInfo> written; // outputs written early (WAIT, TRY/FINALLY)
   std::vector<resolve::EdgeId> builds;     // BUILD edges of the statements run
+  std::vector<PushAction> pushes;
   bool all_cached = true;
   bool finished = false; // the recipe ran to its end
   bool shown = false;    // a step was reported (target_started was sent)
@@ -91,6 +107,7 @@ struct Context {
   std::string mounts_dir;     // <cache>/mounts
   // Per node; complete before Plan::finished(node), read-only afterwards.
   std::vector<TargetResult> results;
+  Redactor redact;        // secret values -> *** in every line shown
   std::string stub_layer; // below every RUN: mount points the sandbox needs (empty files)
   Trash trash;            // overlay work dirs, deleted in the background
   std::atomic<bool> cancelled{false};

@@ -18,6 +18,7 @@
 #include "earth/exec/linux_runtime.h"
 #include "earth/plan/plan.h"
 #include "outputs.h"
+#include "push.h"
 #include "target_run.h"
 #include "tree.h"
 
@@ -244,6 +245,15 @@ output::BuildTotals build(const resolve::Graph& graph, const BuildOptions& optio
   output::BuildTotals totals;
   try {
     profile.time("execute", [&] { Scheduler(*ctx, jobs).run(); });
+    profile.time("push", [&] { run_pushes(*ctx, totals); });
+  } catch (const Error& e) {
+    count(*ctx, totals);
+    totals.wall = Clock::now() - start;
+    services.status.build_finished(totals);
+    // No secret value in an error message (a failing step's last lines).
+    if (std::string shown = ctx->redact(e.what()); shown != e.what())
+      throw BuildError(shown, e.code());
+    throw;
   } catch (...) {
     count(*ctx, totals);
     totals.wall = Clock::now() - start;

@@ -39,7 +39,7 @@ std::vector<std::string> display_names(const resolve::Graph& graph) {
 Context::Context(const resolve::Graph& g, const BuildOptions& o, BuildServices& s,
                  store::SnapshotStore st)
     : graph(g), order(g.build_order()), names(display_names(g)), options(o), services(s),
-      steps(std::move(st)), results(g.nodes.size()) {}
+      steps(std::move(st)), results(g.nodes.size()), redact(o.secrets) {}
 
 TargetRun::TargetRun(Context& ctx, resolve::NodeId id)
     : ctx_(ctx), id_(id), node_(ctx.graph.nodes[id]), name_(ctx.names[id]) {}
@@ -237,7 +237,10 @@ void TargetRun::run_command(const Command& cmd) {
   find_step(cmd);
   if (ctx_.cancelled || exec::runs_interrupted())
     throw BuildError("interrupted", ExitCode::interrupted);
+  if (result_.env.locally) check_locally(*this, cmd);
   switch (cmd.kind) {
+  case CommandKind::locally:
+    return cmd_locally(*this, cmd);
   case CommandKind::from:
     return cmd_from(*this, cmd);
   case CommandKind::run:

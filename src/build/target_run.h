@@ -61,9 +61,10 @@ public:
   // the cache is off for this step (--no-cache). Returns the dir.
   using Fill = std::function<Result<void>(const std::string& dir)>;
   std::string make_dir(const syntax::Command& cmd, Digest& key, const Fill& fill);
-  // Whether this step must not be reused (CLI --no-cache, or an earlier
-  // RUN --no-cache in this target); `no_cache_from_here` starts the latter.
-  bool cache_off() const { return ctx_.options.no_cache || no_cache_rest_; }
+  // Whether this step must not be reused (CLI --no-cache, an earlier RUN
+  // --no-cache in this target, or LOCALLY); `no_cache_from_here` starts the
+  // second.
+  bool cache_off() const { return ctx_.options.no_cache || no_cache_rest_ || result_.env.locally; }
   void no_cache_from_here() { no_cache_rest_ = true; }
   // Reports a step that ran without a dir (config steps are never shown).
   void mark_ran() { result_.all_cached = false; }

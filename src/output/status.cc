@@ -38,7 +38,11 @@ public:
                t.saved.count() > 0 ? fmt::format(" (saved {})", seconds(t.saved)) : "");
     for (const auto& o : t.outputs)
       fmt::print(out_, "  {} {:<8} {}\n",
-                 o.kind == OutputInfo::Kind::image ? "image   " : "artifact", o.target, o.what);
+                 o.kind == OutputInfo::Kind::image  ? "image   "
+                 : o.kind == OutputInfo::Kind::push ? "pushed  "
+                                                    : "artifact",
+                 o.target, o.what);
+    for (const auto& n : t.notes) fmt::print(out_, "  note: {}\n", n);
     std::fflush(out_);
   }
 

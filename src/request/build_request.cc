@@ -114,6 +114,10 @@ BuildRequest Reader::read(const std::string& dir) {
   std::string arg_file =
       dir == "." || req_.arg_file.starts_with("/") ? req_.arg_file : fs::join(dir, req_.arg_file);
   req_.options.overrides = collect_overrides(arg_file, build_args_, req_.arg_flags);
+  std::string& secret_file = req_.secret_sources.secret_file;
+  if (!secret_file.empty() && dir != "." && !secret_file.starts_with("/"))
+    secret_file = fs::join(dir, secret_file);
+  req_.secrets = collect_secrets(req_.secret_sources);
   return std::move(req_);
 }
 
@@ -154,6 +158,12 @@ void Reader::valued(const std::string& name, const std::string& value) {
     artifact(value);
   else if (name == "--image")
     req_.target = value, have_target_ = true, req_.image_only = true;
+  else if (name == "--secret" || name == "-s")
+    req_.secret_sources.secret_flags.push_back(value);
+  else if (name == "--secret-file")
+    req_.secret_sources.secret_file_flags.push_back(value);
+  else if (name == "--secret-file-path")
+    req_.secret_sources.secret_file = value;
 }
 
 // --artifact +t/path [dest]: the target is the artifact's; a next word that
@@ -189,6 +199,9 @@ void Reader::environment() {
     req_.arg_file = p;
   if (const char* p = std::getenv("EARTH_ARG_FILE_PATH"); p && req_.arg_file == ".arg")
     req_.arg_file = p;
+  for (const char* name : {"EARTHLY_SECRET_FILE_PATH", "EARTH_SECRET_FILE_PATH"})
+    if (const char* p = std::getenv(name); p && req_.secret_sources.secret_file == ".secret")
+      req_.secret_sources.secret_file = p;
   req_.options.push |= env_true("EARTHLY_PUSH", "EARTH_PUSH");
   req_.options.ci |= env_true("EARTHLY_CI", "EARTH_CI");
   req_.no_cache |= env_true("EARTHLY_NO_CACHE", "EARTH_NO_CACHE");

@@ -203,8 +203,10 @@ Result<std::vector<BuildArgFlag>> parse_build_arg_flags(const std::vector<std::s
     } else if (dashes == 1) {
       return Failure{fmt::format("invalid build arg '{}': use --{}=value", w, body)};
     }
-    if (!is_valid_arg_name(flag.name))
-      return Failure{fmt::format("invalid build arg name '{}' in '{}'", flag.name, w)};
+    // As Earthly: a name that is no identifier (`--wasi-src-dir=x`) is passed
+    // unchecked; no ARG can declare it, so it is simply unused.
+    if (flag.name.empty())
+      return Failure{fmt::format("invalid build arg '{}': use --NAME=value", w)};
     out.push_back(std::move(flag));
   }
   return out;

@@ -13,6 +13,7 @@
 
 #include "earth/base/fs.h"
 #include "earth/base/strings.h"
+#include "earth/resolve/stdlib.h"
 
 namespace earth::resolve {
 
@@ -151,6 +152,17 @@ void apply_version_features(LoadedFile& file) {
 
 } // namespace
 
+// A file without VERSION parses (`earth debug ast` shows it) but is not built.
+void Resolver::refuse_missing_version(const LoadedFile& file) const {
+  syntax::Diagnostic d;
+  d.path = file.path;
+  d.span = {{1, 1}, {1, 1}};
+  d.message = "missing VERSION: an Earthfile to build starts with its VERSION";
+  d.notes.push_back({"", {}, "add 'VERSION 0.8' as the first line"});
+  d.trace = trace();
+  throw DiagnosticError(std::move(d), &file.source);
+}
+
 FileId Resolver::load_dir(const std::string& abs_dir, FileId from, const syntax::Span& span,
                           const std::string& shown_ref) {
   if (auto it = file_index_.find(abs_dir); it != file_index_.end()) return it->second;
@@ -163,8 +175,37 @@ FileId Resolver::load_dir(const std::string& abs_dir, FileId from, const syntax:
                      shown_ref, shown, shown));
   std::string display = (shown == "." ? std::string(".") : shown) + "/" + fs::basename(path);
   std::string text = read_earthfile_text(path, display, from, span, shown_ref);
-  auto file = std::make_unique<LoadedFile>(
+  return add_file(
+      abs_dir,
       LoadedFile{shown, display, abs_dir, syntax::SourceFile(display, std::move(text)), {}});
+}
+
+// A stdlib package: its embedded Earthfile, shown as stdlib/<name>/Earthfile.
+// Its directory does not exist on disk (docs/stdlib.md).
+FileId Resolver::load_stdlib(const StdlibPackage& package) {
+  std::string key = "stdlib:" + std::string(package.name); // never an absolute dir
+  if (auto it = file_index_.find(key); it != file_index_.end()) return it->second;
+  std::string dir = "stdlib/" + std::string(package.name);
+  std::string display = dir + "/Earthfile";
+  return add_file(key, LoadedFile{dir,
+                                  display,
+                                  "/earth-stdlib/" + std::string(package.name),
+                                  syntax::SourceFile(display, std::string(package.earthfile)),
+                                  {}});
+}
+
+void Resolver::unknown_stdlib_package(const EarthfileRef& ref, FileId from,
+                                      const syntax::Span& span) const {
+  std::vector<std::string> names;
+  for (const auto& p : stdlib_packages()) names.emplace_back(p.name);
+  fail(from, span,
+       fmt::format("unknown stdlib package '{}' (earth ships: {})",
+                   ref.path.substr(ref.path.find('/') + 1), join(names, ", ")));
+}
+
+// Parses a file read by the loader and adds it to the graph under `key`.
+FileId Resolver::add_file(const std::string& key, LoadedFile loaded) {
+  auto file = std::make_unique<LoadedFile>(std::move(loaded));
   syntax::ParseResult parsed = parse_(file->source);
   if (!parsed.ok()) {
     // Every error with its code frame, as `earth debug ast` shows them; the
@@ -173,10 +214,11 @@ FileId Resolver::load_dir(const std::string& abs_dir, FileId from, const syntax:
     throw DiagnosticError(std::move(parsed.diagnostics), &file->source);
   }
   file->ast = std::move(parsed.earthfile);
+  if (!file->ast.version) refuse_missing_version(*file);
   apply_version_features(*file);
   graph_.files.push_back(std::move(file));
   FileId id = static_cast<FileId>(graph_.files.size() - 1);
-  file_index_.emplace(abs_dir, id);
+  file_index_.emplace(key, id);
   return id;
 }
 
@@ -209,6 +251,8 @@ FileId Resolver::file_of(const EarthfileRef& ref, const Frame& frame, const synt
   case EarthfileRef::Kind::local_internal:
     return frame.file;
   case EarthfileRef::Kind::remote:
+    if (const StdlibPackage* package = stdlib_package_for(ref)) return load_stdlib(*package);
+    if (is_stdlib_path(ref)) unknown_stdlib_package(ref, frame.file, span);
     return kNone;
   case EarthfileRef::Kind::alias: {
     auto it = frame.imports.find(ref.path);

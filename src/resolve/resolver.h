@@ -11,6 +11,7 @@
 #include "earth/resolve/command_flags.h"
 #include "earth/resolve/reference.h"
 #include "earth/resolve/resolve.h"
+#include "earth/resolve/stdlib.h"
 
 namespace earth::resolve {
 
@@ -25,7 +26,11 @@ struct Frame {
   std::vector<Binding> vars;                       // active: globals, args, LETs (in order)
   std::map<std::string, EarthfileRef> imports;     // alias -> Earthfile
   std::map<std::string, syntax::Span> import_used; // aliases already given an IMPORT edge
-  bool base = false;                               // walking a base recipe
+  // The IF branch each ARG/LET name was last declared in (0: outside any IF).
+  // A declaration made in a branch that is no longer walked (a sibling
+  // branch, or an IF that has ended) may or may not have run.
+  std::map<std::string, uint32_t> declared_in;
+  bool base = false; // walking a base recipe
 };
 
 // An edge found while walking a recipe, resolved once the node exists.
@@ -54,7 +59,9 @@ struct Walk {
   bool has_env = false;               // after FROM/LOCALLY (or an implicit FROM +base)
   bool locally = false;
   bool same_file_refs = false;
-  int conditional = 0;   // > 0 inside IF / dynamic FOR
+  int conditional = 0;            // > 0 inside IF / dynamic FOR
+  std::vector<uint32_t> branches; // the IF branches being walked, innermost last
+  uint32_t next_branch = 0;
   uint32_t depth = 0;    // DO depth
   uint32_t step = kNone; // the step being walked
   // Bumped whenever the visible variables change; a step takes a new scope
@@ -105,6 +112,10 @@ private:
   // --- loading (resolver.cc)
   FileId load_dir(const std::string& abs_dir, FileId from, const syntax::Span& span,
                   const std::string& shown_ref);
+  FileId load_stdlib(const StdlibPackage& package);
+  FileId add_file(const std::string& key, LoadedFile loaded);
+  [[noreturn]] void unknown_stdlib_package(const EarthfileRef& ref, FileId from,
+                                           const syntax::Span& span) const;
   void check_dir(const std::string& abs_dir, FileId from, const syntax::Span& span,
                  const std::string& shown_ref);
   std::string read_earthfile_text(const std::string& path, const std::string& display, FileId from,
@@ -113,6 +124,7 @@ private:
   FileId file_of(const EarthfileRef& ref, const Frame& frame, const syntax::Span& span,
                  const std::string& shown_ref);
   std::string shown_dir(const std::string& abs_dir) const;
+  [[noreturn]] void refuse_missing_version(const LoadedFile& file) const;
   std::string canonical(FileId file, const std::string& name) const;
 
   // --- instances (resolver.cc)
@@ -142,6 +154,15 @@ private:
   void cmd_arg(Walk& w, const syntax::Command& cmd);
   ArgDecl parse_arg(Walk& w, const syntax::Command& cmd);
   void check_arg_redeclared(Walk& w, const syntax::Command& cmd, const ArgDecl& d);
+  // Whether `name`'s last declaration in the current frame surely ran before
+  // this point: it was made outside any IF, or in a branch being walked.
+  bool surely_declared(const Walk& w, const std::string& name) const;
+  void note_declared(Walk& w, const std::string& name);
+  // The file whose VERSION features apply: the target's own file, also
+  // inside a function from another file (Earthly takes the caller's
+  // features; only the FUNCTION keyword follows the function's file). A base
+  // recipe walked for its globals follows its own file.
+  const LoadedFile& features(const Walk& w) const;
   VarKind arg_kind(const ArgDecl& d) const;
   Value arg_value(Walk& w, const syntax::Command& cmd, const ArgDecl& d, const Value* existing);
   void old_arg(Walk& w, const syntax::Command& cmd, const ArgDecl& d);
@@ -166,9 +187,13 @@ private:
   void cmd_import(Walk& w, const syntax::Command& cmd);
   void cmd_save(Walk& w, const syntax::Command& cmd);
   void cmd_with_docker(Walk& w, const syntax::Command& cmd);
+  void add_load_edge(Walk& w, const RefFlags& f, const std::string& raw, const syntax::Span& span);
   void walk_for(Walk& w, const syntax::ForStmt& f, const syntax::Span& span);
   ForHeader parse_for(Walk& w, const syntax::ForStmt& f, const syntax::Span& span);
   std::vector<Value> for_items(Walk& w, const ForHeader& h, const syntax::Span& span);
+  // `v`, the expansion of reference word `raw`, made dynamic when it cannot
+  // be resolved statically and need not be (see walk_refs.cc).
+  Value defer_unresolvable(const Walk& w, const std::string& raw, Value v, bool artifact) const;
   // Adds a reference edge (FROM/BUILD/COPY/LOAD) with its build args.
   void add_ref_edge(Walk& w, EdgeKind kind, const Value& ref_word,
                     const std::vector<std::string>& arg_words, bool artifact, bool pass_args,

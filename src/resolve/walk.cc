@@ -1,6 +1,8 @@
 // Walking one target's recipe: ARG/LET/SET scoping, expansion, and the
 // statements that reference other targets (FROM, BUILD, COPY, DO, IMPORT,
 // WITH DOCKER --load).
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "earth/base/strings.h"
@@ -143,15 +145,22 @@ void Resolver::walk_block(Walk& w, const syntax::Block& block) {
   }
 }
 
-// Every branch is walked: the edges it makes are conditional.
+// Every branch is walked: the edges it makes are conditional. A run takes
+// one branch, so a name declared in two branches (or in two IFs) is not
+// redeclared (surely_declared).
 void Resolver::walk_if(Walk& w, const syntax::IfStmt& node, const Span& span) {
   if (!w.has_env)
     fail(w.frames.back().file, span,
          "IF needs a FROM or LOCALLY first: its condition runs in the build environment");
   ++w.conditional;
-  walk_block(w, node.if_branch.body);
-  for (const auto& b : node.else_ifs) walk_block(w, b.body);
-  if (node.else_body) walk_block(w, *node.else_body);
+  auto branch = [&](const syntax::Block& body) {
+    w.branches.push_back(++w.next_branch);
+    walk_block(w, body);
+    w.branches.pop_back();
+  };
+  branch(node.if_branch.body);
+  for (const auto& b : node.else_ifs) branch(b.body);
+  if (node.else_body) branch(*node.else_body);
   --w.conditional;
 }
 
@@ -237,12 +246,29 @@ ArgDecl Resolver::parse_arg(Walk& w, const Command& cmd) {
 
 void Resolver::cmd_arg(Walk& w, const Command& cmd) {
   ArgDecl d = parse_arg(w, cmd);
-  const LoadedFile& lf = *graph_.files[w.frames.back().file];
+  const LoadedFile& lf = features(w);
   if (!lf.explicit_global && w.frames.back().base) d.global = true; // 0.6: every base ARG
   if (!lf.arg_scope_and_set) return old_arg(w, cmd, d);
   check_arg_redeclared(w, cmd, d);
   Value value = arg_value(w, cmd, d, nullptr);
   w.frames.back().vars.push_back({d.name, std::move(value), arg_kind(d)});
+  note_declared(w, d.name);
+}
+
+const LoadedFile& Resolver::features(const Walk& w) const {
+  const Frame& frame = w.frames.back();
+  return *graph_.files[frame.base ? frame.file : w.node.file];
+}
+
+bool Resolver::surely_declared(const Walk& w, const std::string& name) const {
+  const auto& declared = w.frames.back().declared_in;
+  auto it = declared.find(name);
+  if (it == declared.end() || it->second == 0) return true;
+  return std::find(w.branches.begin(), w.branches.end(), it->second) != w.branches.end();
+}
+
+void Resolver::note_declared(Walk& w, const std::string& name) {
+  w.frames.back().declared_in[name] = w.branches.empty() ? 0 : w.branches.back();
 }
 
 VarKind Resolver::arg_kind(const ArgDecl& d) const {
@@ -253,6 +279,7 @@ VarKind Resolver::arg_kind(const ArgDecl& d) const {
 // builtin of its scope, nor a global from the base recipe.
 void Resolver::check_arg_redeclared(Walk& w, const Command& cmd, const ArgDecl& d) {
   const Frame& frame = w.frames.back();
+  if (!surely_declared(w, d.name)) return;
   if (find_var(frame, d.name, true))
     fail(frame.file, cmd.span,
          fmt::format("'{}' was already declared with LET and cannot be redeclared as an ARG",
@@ -305,7 +332,7 @@ void Resolver::old_arg(Walk& w, const Command& cmd, const ArgDecl& d) {
 void Resolver::cmd_let_set(Walk& w, const Command& cmd, bool is_set) {
   FileId file = w.frames.back().file;
   const char* what = is_set ? "SET" : "LET";
-  if (!graph_.files[file]->arg_scope_and_set)
+  if (!features(w).arg_scope_and_set)
     fail(file, cmd.span,
          fmt::format("{} needs VERSION 0.8 or VERSION --arg-scope-and-set 0.7", what));
   KeyValue kv = split_key_value(cmd.args, 0);
@@ -318,11 +345,12 @@ void Resolver::cmd_let_set(Walk& w, const Command& cmd, bool is_set) {
   Value value = expand(w, *kv.value, cmd.span);
   Frame& frame = w.frames.back();
   if (!is_set) {
-    if (find_var(frame, kv.name, true))
+    if (find_var(frame, kv.name, true) && surely_declared(w, kv.name))
       fail(file, cmd.span,
            fmt::format("'{}' was already declared with LET; to change its value, use SET {} = {}",
                        kv.name, kv.name, *kv.value));
     frame.vars.push_back({kv.name, std::move(value), VarKind::let});
+    note_declared(w, kv.name);
     return;
   }
   if (!lookup(w, kv.name))

@@ -59,6 +59,32 @@ std::optional<LocalOutput> save_image_output(const std::vector<std::string>& wor
   return out;
 }
 
+// Escapes an already expanded word so that expanding it again (as build-arg
+// values are) gives it back unchanged.
+std::string escape_expanded(std::string_view word) {
+  std::string out;
+  for (char c : word) {
+    if (c == '$' || c == '\\' || c == '"' || c == '\'') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+std::string unquote(std::string s) {
+  if (s.size() >= 2 && (s.front() == '"' || s.front() == '\'') && s.back() == s.front())
+    return s.substr(1, s.size() - 2);
+  return s;
+}
+
+// `img=+t` / `img=(+t --K=v)` without the image name.
+std::string strip_load_image(std::string load) {
+  size_t eq = load.find('=');
+  size_t paren = load.find('(');
+  size_t plus = load.find('+');
+  if (eq != std::string::npos && eq < std::min(paren, plus)) load = load.substr(eq + 1);
+  return load;
+}
+
 bool is_wildcard(const Reference& ref) {
   return ref.earthfile.kind == EarthfileRef::Kind::local_path &&
          ref.earthfile.path.find_first_of("*?[") != std::string::npos;
@@ -163,6 +189,17 @@ Resolver::build_arg_values(Walk& w, const std::vector<std::string>& words, const
     }
   }
   return out;
+}
+
+// Inside an IF, a reference that comes from a variable and does not parse
+// (`BUILD $T` with T empty, `--load img=$IMG` with IMG an image name) is left
+// to the build: only a run that takes the branch may fail on it.
+Value Resolver::defer_unresolvable(const Walk& w, const std::string& raw, Value v,
+                                   bool artifact) const {
+  if (v.dynamic || w.conditional == 0 || raw.find('$') == std::string::npos) return v;
+  bool ok = artifact ? parse_artifact_ref(v.text).ok() : parse_target_ref(v.text).ok();
+  if (!ok) v.dynamic = true;
+  return v;
 }
 
 void Resolver::add_ref_edge(Walk& w, EdgeKind kind, const Value& ref_word,
@@ -281,6 +318,7 @@ void Resolver::cmd_from(Walk& w, const Command& cmd) {
   // `FROM $(cat t)` may be either and is left to the build.
   bool whole_shell_out = ref.dynamic && ref.text.starts_with("$(");
   if (!whole_shell_out && !has_unescaped_plus(ref.text)) return;
+  ref = defer_unresolvable(w, words[f.next], std::move(ref), false);
   auto args = f.build_args;
   auto rest = words_from(words, f.next + 1);
   args.insert(args.end(), rest.begin(), rest.end());
@@ -320,7 +358,7 @@ void Resolver::cmd_build(Walk& w, const Command& cmd) {
   RefFlags f = parse_ref_flags(file, cmd.span, "BUILD", words, {"--platform", "--build-arg"},
                                {"--allow-privileged", "--pass-args", "--auto-skip"});
   if (f.next >= words.size()) fail(file, cmd.span, "BUILD needs a target reference");
-  Value ref = expand(w, words[f.next], cmd.span);
+  Value ref = defer_unresolvable(w, words[f.next], expand(w, words[f.next], cmd.span), false);
   if (!ref.dynamic && !has_unescaped_plus(ref.text))
     fail(file, cmd.span,
          fmt::format("BUILD needs a target reference (like +build), not '{}'", ref.text));
@@ -349,7 +387,14 @@ void Resolver::cmd_copy(Walk& w, const Command& cmd) {
     }
     Value src = expand(w, words[i], cmd.span);
     if (!has_unescaped_plus(src.text)) continue; // a host path
-    add_ref_edge(w, EdgeKind::copy, src, f.build_args, true, f.pass_args, f.platforms, cmd.span);
+    if (!split_grouped_ref(src.text)) src = defer_unresolvable(w, words[i], std::move(src), true);
+    auto args = f.build_args;
+    // A variable holding `(+t/path --K=v)`: read after expansion.
+    if (auto group = src.dynamic ? std::nullopt : split_grouped_ref(src.text)) {
+      src = Value{group->ref, false};
+      for (const auto& a : group->args) args.push_back(escape_expanded(a));
+    }
+    add_ref_edge(w, EdgeKind::copy, src, args, true, f.pass_args, f.platforms, cmd.span);
   }
 }
 
@@ -487,23 +532,30 @@ void Resolver::cmd_with_docker(Walk& w, const Command& cmd) {
       file, cmd.span, "WITH DOCKER", words,
       {"--pull", "--load", "--compose", "--service", "--platform", "--cache-id", "--build-arg"},
       {"--allow-privileged", "--pass-args"});
-  for (std::string load : f.loads) {
-    if (load.size() >= 2 && (load.front() == '"' || load.front() == '\'') &&
-        load.back() == load.front())
-      load = load.substr(1, load.size() - 2);
-    size_t eq = load.find('=');
-    size_t paren = load.find('(');
-    size_t plus = load.find('+');
-    if (eq != std::string::npos && eq < std::min(paren, plus)) load = load.substr(eq + 1);
-    std::vector<std::string> args = f.build_args;
-    std::string ref_word = load;
-    if (auto group = split_grouped_ref(load)) {
-      ref_word = group->ref;
-      args.insert(args.end(), group->args.begin(), group->args.end());
-    }
-    add_ref_edge(w, EdgeKind::load, expand(w, ref_word, cmd.span), args, false, f.pass_args,
-                 f.platforms, cmd.span);
+  for (const std::string& raw : f.loads) add_load_edge(w, f, raw, cmd.span);
+}
+
+// `--load [image=]ref` / `[image=](ref --K=v…)`. A value that is not such a
+// group as written is expanded first and then read (as Earthly does), so
+// `--load img=$VAR` works when VAR holds `(./client+t --A=1)`.
+void Resolver::add_load_edge(Walk& w, const RefFlags& f, const std::string& raw, const Span& span) {
+  std::vector<std::string> args = f.build_args;
+  auto add = [&](Value ref) {
+    add_ref_edge(w, EdgeKind::load, ref, args, false, f.pass_args, f.platforms, span);
+  };
+  std::string load = strip_load_image(unquote(raw));
+  if (auto group = split_grouped_ref(load)) {
+    args.insert(args.end(), group->args.begin(), group->args.end());
+    return add(expand(w, group->ref, span));
   }
+  Value expanded = expand(w, raw, span);
+  if (expanded.dynamic) return add(std::move(expanded));
+  load = strip_load_image(expanded.text);
+  if (auto group = split_grouped_ref(load)) {
+    for (const auto& a : group->args) args.push_back(escape_expanded(a));
+    return add(defer_unresolvable(w, raw, Value{group->ref, false}, false));
+  }
+  add(defer_unresolvable(w, raw, Value{load, false}, false));
 }
 
 void Resolver::walk_for(Walk& w, const syntax::ForStmt& node, const Span& span) {

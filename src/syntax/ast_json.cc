@@ -30,7 +30,9 @@ struct Dumper {
     return j;
   }
 
+  // An empty body is `null`, as Go's nil slice in Earthly's own output.
   Json block(const Block& b) const {
+    if (b.empty()) return nullptr;
     Json arr = Json::array();
     for (const auto& s : b) arr.push_back(statement(s));
     return arr;

@@ -639,8 +639,6 @@ git:
   GIT CLONE https://example.com/x.git x
 dockerfile:
   FROM DOCKERFILE .
-push:
-  RUN --push echo pushed
 EOF
   earth_fails +docker
   log_has "Earthfile:5:" "WITH DOCKER is not supported yet"
@@ -649,8 +647,6 @@ EOF
   log_has "Earthfile:9:3" "GIT CLONE is not supported yet"
   earth_fails +dockerfile
   log_has "Earthfile:11:3" "FROM DOCKERFILE is not supported yet"
-  earth_fails +push
-  log_has "Earthfile:13:3" "RUN --push is not supported yet"
 }
 
 # ---------------------------------------------------------------- parallelism

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,9 @@ struct BuildOptions {
   // (`BUILD $(cat t)`, `FROM +t --X=$(…)`) are resolved with these. Null:
   // they are refused.
   const resolve::Options* resolve = nullptr;
+  // id -> value (request/secrets.h): reach RUN --secret and --mount
+  // type=secret only; never keyed, stored or shown (shown as ***).
+  std::map<std::string, std::string> secrets;
 };
 
 // Services the builder uses; tests pass fakes (FakeRuntime, a temp store).

@@ -26,7 +26,7 @@ struct StepInfo {
 
 // One output written after a successful build.
 struct OutputInfo {
-  enum class Kind : uint8_t { artifact, image };
+  enum class Kind : uint8_t { artifact, image, push }; // push: an image sent to its registry
   Kind kind = Kind::artifact;
   std::string target;
   std::string what; // host path written, or image name saved
@@ -40,6 +40,8 @@ struct BuildTotals {
   Duration wall{0};
   Duration saved{0}; // what the cache hits cost when they last ran
   std::vector<OutputInfo> outputs;
+  // Said once at the end, e.g. the pushes not done without --push.
+  std::vector<std::string> notes;
   bool success = false;
 };
 

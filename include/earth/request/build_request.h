@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "earth/request/secrets.h"
 #include "earth/resolve/resolve.h"
 
 namespace earth::request {
@@ -23,6 +24,8 @@ struct BuildRequest {
   unsigned jobs = 0;
   std::string artifact, artifact_dest; // --artifact +t/path [dest]
   bool image_only = false;             // --image +t
+  SecretSources secret_sources;        // --secret, --secret-file, --secret-file-path
+  Secrets secrets;                     // collected from every source (secrets.h)
   resolve::Options options;
 };
 

@@ -72,7 +72,8 @@ struct BuildArgFlag {
 };
 
 // Parses the words after a reference. Accepts `--K=v`, `--K v`, `--K`,
-// `-K=v`; fails on anything else.
+// `-K=v`; fails on anything else. K need not be an identifier (Earthly
+// passes `--wasi-src-dir=x` on; no ARG can use it).
 Result<std::vector<BuildArgFlag>> parse_build_arg_flags(const std::vector<std::string>& words);
 
 // Re-joins words split by the lexer inside an unbalanced `( … )`, `"` or `'`

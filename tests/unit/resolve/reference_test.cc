@@ -117,7 +117,11 @@ TEST(Reference, BuildArgFlags) {
   EXPECT_EQ(*(*r)[3].value, "x");
   EXPECT_EQ(*(*r)[4].value, "");
   EXPECT_FALSE(parse_build_arg_flags({"x"}).ok());
-  EXPECT_FALSE(parse_build_arg_flags({"--1x=2"}).ok());
+  EXPECT_FALSE(parse_build_arg_flags({"--=2"}).ok());
+  // As Earthly: a name that is no identifier is passed on (and unused).
+  auto odd = parse_build_arg_flags({"--1x=2", "--wasi-src-dir=x"});
+  ASSERT_TRUE(odd.ok()) << odd.error();
+  EXPECT_EQ((*odd)[1].name, "wasi-src-dir");
 }
 
 TEST(Reference, GroupedWords) {

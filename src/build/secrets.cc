@@ -1,0 +1,146 @@
+// RUN --secret and --mount type=secret (secrets.h).
+#include "secrets.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <linux/magic.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "earth/base/fs.h"
+#include "target_run.h"
+
+namespace earth::build {
+
+Redactor::Redactor(const std::map<std::string, std::string>& secrets) {
+  for (const auto& [id, value] : secrets)
+    if (!value.empty()) values_.push_back(value);
+  std::sort(values_.begin(), values_.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  values_.erase(std::unique(values_.begin(), values_.end()), values_.end());
+}
+
+std::string Redactor::operator()(std::string_view text) const {
+  std::string out(text);
+  for (const auto& v : values_)
+    for (size_t at = out.find(v); at != std::string::npos; at = out.find(v, at + 3))
+      out.replace(at, v.size(), "***");
+  return out;
+}
+
+namespace {
+
+const std::string& secret_value(TargetRun& t, const syntax::Command& cmd, const std::string& id,
+                                std::string_view how) {
+  const auto& all = t.ctx().options.secrets;
+  auto it = all.find(id);
+  if (it == all.end())
+    t.fail(cmd, fmt::format("{}: no secret '{}' was given; pass it with --secret {}=VALUE, "
+                            "--secret-file {}=PATH, a .secret file or EARTH_SECRETS",
+                            how, id, id, id));
+  return it->second;
+}
+
+bool is_tmpfs(const char* dir) {
+  struct statfs sf;
+  return ::statfs(dir, &sf) == 0 && sf.f_type == TMPFS_MAGIC;
+}
+
+} // namespace
+
+std::string secret_tmp_root() {
+  for (const char* d : {"/dev/shm", "/run"})
+    if (is_tmpfs(d) && ::access(d, W_OK) == 0) return d;
+  const char* tmp = std::getenv("TMPDIR");
+  return tmp && *tmp ? tmp : "/tmp";
+}
+
+StepSecrets::~StepSecrets() {
+  remove_files();
+}
+
+void StepSecrets::remove_files() {
+  if (!dir_.empty()) (void)fs::remove_all(dir_);
+  dir_.clear();
+}
+
+void StepSecrets::add_env(TargetRun& t, const syntax::Command& cmd, const std::string& spec) {
+  size_t eq = spec.find('=');
+  std::string name = spec.substr(0, eq);
+  std::string id = eq == std::string::npos ? name : spec.substr(eq + 1);
+  if (id.starts_with("+secrets/")) id.erase(0, 9); // Earthly's old spelling
+  if (name.empty()) t.fail(cmd, fmt::format("--secret {}: needs NAME=id or id", spec));
+  key_specs_.push_back("env:" + name + "=" + id);
+  if (id.empty()) return; // `--secret NAME=""` switches the secret off
+  env_.emplace_back(name, secret_value(t, cmd, id, "RUN --secret " + spec));
+}
+
+void StepSecrets::add_file(TargetRun& t, const syntax::Command& cmd, const std::string& id,
+                           const std::string& target, mode_t mode, const std::string& uid,
+                           const std::string& gid) {
+  if (id.empty()) t.fail(cmd, "RUN --mount type=secret needs id=SECRET");
+  auto number = [&](const std::string& v, const char* what) {
+    char* end = nullptr;
+    unsigned long n = std::strtoul(v.c_str(), &end, 10);
+    if (v.empty() || *end || n > 0xfffffffeul)
+      t.fail(cmd, fmt::format("RUN --mount type=secret: {} must be a number, not '{}'", what, v));
+    return static_cast<uint32_t>(n);
+  };
+  File f{target, secret_value(t, cmd, id, "RUN --mount type=secret,id=" + id), mode,
+         number(uid, "uid"), number(gid, "gid")};
+  std::string spec = fmt::format("file:{}:{}:{:o}", target, id, mode);
+  if (f.uid || f.gid) spec += fmt::format(":{}:{}", f.uid, f.gid);
+  key_specs_.push_back(std::move(spec));
+  files_.push_back(std::move(f));
+}
+
+void StepSecrets::add_to_env(std::vector<std::string>& env) const {
+  for (const auto& [name, value] : env_) {
+    std::erase_if(env, [&](const std::string& e) { return e.starts_with(name + "="); });
+    env.push_back(name + "=" + value);
+  }
+}
+
+namespace {
+
+// Removes the secret dirs of earth processes that died before removing
+// them (kill -9): their names carry the pid.
+void remove_stale_dirs(const std::string& root) {
+  auto names = fs::list_dir(root);
+  if (!names) return;
+  for (const auto& n : *names) {
+    if (!n.starts_with("earth-secrets-")) continue;
+    pid_t pid = static_cast<pid_t>(std::atol(n.c_str() + 14));
+    if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) (void)fs::remove_all(fs::join(root, n));
+  }
+}
+
+} // namespace
+
+Result<void> StepSecrets::mount(exec::RunSpec& spec) {
+  if (files_.empty()) return {};
+  std::string root = secret_tmp_root();
+  remove_stale_dirs(root);
+  std::string pattern = fs::join(root, fmt::format("earth-secrets-{}-XXXXXX", ::getpid()));
+  if (!::mkdtemp(pattern.data())) return Failure{errno_message("mkdtemp " + pattern, errno)};
+  dir_ = pattern;
+  for (size_t i = 0; i < files_.size(); ++i) {
+    const File& f = files_[i];
+    std::string path = fs::join(dir_, std::to_string(i));
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return Failure{errno_message("create a secret file in " + dir_, errno)};
+    bool ok = ::write(fd, f.value.data(), f.value.size()) == static_cast<ssize_t>(f.value.size());
+    ok &= ::fchown(fd, f.uid, f.gid) == 0 && ::fchmod(fd, f.mode) == 0;
+    ::close(fd);
+    if (!ok) return Failure{"cannot write the secret file for " + f.target};
+    spec.mounts.push_back({path, f.target, true});
+  }
+  return {};
+}
+
+} // namespace earth::build

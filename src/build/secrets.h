@@ -1,0 +1,80 @@
+// Secrets in the engine (docs/language.md "Secrets"): `RUN --secret NAME=id`
+// (an environment variable of the step) and `RUN --mount type=secret,id=…,
+// target=…` (a read-only file on a tmpfs). A step's key holds the ids and
+// where they go, never the values, so a new value reuses the cached step
+// (Earthly's rule); every line earth shows passes through the Redactor.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "earth/base/error.h"
+#include "earth/exec/runtime.h"
+#include "earth/syntax/ast.h"
+
+namespace earth::build {
+
+class TargetRun;
+
+// Replaces every secret value in a text with ***.
+class Redactor {
+public:
+  Redactor() = default;
+  explicit Redactor(const std::map<std::string, std::string>& secrets);
+  std::string operator()(std::string_view text) const;
+  bool empty() const { return values_.empty(); }
+
+private:
+  std::vector<std::string> values_; // longest first, so a value inside another goes with it
+};
+
+// The secrets one RUN (or LOCALLY RUN) asked for.
+class StepSecrets {
+public:
+  StepSecrets() = default;
+  StepSecrets(const StepSecrets&) = delete;
+  StepSecrets& operator=(const StepSecrets&) = delete;
+  ~StepSecrets();
+
+  // `--secret NAME=id` or `--secret id` (NAME = id), already expanded; an
+  // empty id (`--secret NAME=`) switches it off. A missing secret is a
+  // located error naming its id.
+  void add_env(TargetRun& t, const syntax::Command& cmd, const std::string& spec);
+  // `--mount type=secret,id=…,target=…[,mode=…][,uid=…][,gid=…]`: `target`
+  // is absolute; `uid`/`gid` are numbers (owner of the file, default root).
+  void add_file(TargetRun& t, const syntax::Command& cmd, const std::string& id,
+                const std::string& target, mode_t mode, const std::string& uid = "0",
+                const std::string& gid = "0");
+  // What enters the step's key: ids, variable names, targets and modes.
+  const std::vector<std::string>& key_specs() const { return key_specs_; }
+  bool empty() const { return env_.empty() && files_.empty(); }
+  // `NAME=value` entries, replacing variables of the same name in `env`.
+  void add_to_env(std::vector<std::string>& env) const;
+  // Writes the files into a fresh directory on a tmpfs (mode 0700, named
+  // earth-secrets-<pid>-…) and binds each read-only at its target; they are
+  // removed by the destructor, or by a later earth when this one was killed.
+  Result<void> mount(exec::RunSpec& spec);
+  // Removes the files mount() wrote (the destructor does too).
+  void remove_files();
+
+private:
+  struct File {
+    std::string target;
+    std::string value;
+    mode_t mode;
+    uid_t uid;
+    gid_t gid;
+  };
+  std::vector<std::pair<std::string, std::string>> env_; // (NAME, value)
+  std::vector<File> files_;
+  std::vector<std::string> key_specs_;
+  std::string dir_; // the tmpfs directory holding the files, once written
+};
+
+// The directory secret files are written under: /dev/shm or /run when they
+// are tmpfs (so a value never reaches a disk), else the temp dir.
+std::string secret_tmp_root();
+
+} // namespace earth::build
