@@ -41,8 +41,7 @@ syntax::Command header(std::string name, std::vector<std::string> args, bool exe
 void check_probe_flags(TargetRun& t, const syntax::Command& c, const resolve::CommandFlags& f,
                        Probe& p) {
   if (f.has("--ssh")) t.fail(c, c.name + " --ssh is not supported yet");
-  // Hook for secrets (helper "side"): IF/FOR --secret become the probe's env.
-  if (!f.all("--secret").empty()) t.fail(c, c.name + " --secret is not supported yet");
+  p.secrets = f.all("--secret");
   p.mounts = f.all("--mount");
   p.privileged = f.has("--privileged");
   if (f.has("--no-cache")) t.no_cache_from_here();

@@ -220,14 +220,15 @@ void cmd_run(TargetRun& t, const syntax::Command& cmd) {
   t.env().key = key;
 }
 
-std::vector<std::string> add_run_mounts(TargetRun& t, const syntax::Command& cmd,
-                                        const std::vector<std::string>& specs,
-                                        exec::RunSpec& spec) {
+ProbeMounts add_run_mounts(TargetRun& t, const syntax::Command& cmd,
+                           const std::vector<std::string>& mounts,
+                           const std::vector<std::string>& secrets, exec::RunSpec& spec) {
   Mounts m;
-  for (const auto& s : specs) add_mount(t, cmd, t.expand(cmd, s), m);
+  for (const auto& s : mounts) add_mount(t, cmd, t.expand(cmd, s), m);
+  for (const auto& s : secrets) m.secrets->add_env(t, cmd, t.expand(cmd, s));
   spec.mounts.insert(spec.mounts.end(), m.binds.begin(), m.binds.end());
   spec.tmpfs.insert(spec.tmpfs.end(), m.tmpfs.begin(), m.tmpfs.end());
-  return m.key_specs;
+  return {m.key_specs, m.secrets};
 }
 
 } // namespace earth::build

@@ -18,10 +18,16 @@ void from_target(TargetRun& t, resolve::NodeId dep);
 void from_result(TargetRun& t, const TargetResult& r);
 // cmd_run.cc
 void cmd_run(TargetRun& t, const syntax::Command& cmd);
-// `--mount` specs (unexpanded) of an IF/FOR, as RUN reads them, added to
-// `spec`; returns what enters the key. Cache mounts are not locked.
-std::vector<std::string> add_run_mounts(TargetRun& t, const syntax::Command& cmd,
-                                        const std::vector<std::string>& specs, exec::RunSpec& spec);
+// `--mount` and `--secret` specs (unexpanded) of an IF/FOR, as RUN reads
+// them, added to `spec`: what enters the key, and the secrets to give the
+// run (StepSecrets::add_to_env, mount). Cache mounts are not locked.
+struct ProbeMounts {
+  std::vector<std::string> key_specs;
+  std::shared_ptr<StepSecrets> secrets;
+};
+ProbeMounts add_run_mounts(TargetRun& t, const syntax::Command& cmd,
+                           const std::vector<std::string>& mounts,
+                           const std::vector<std::string>& secrets, exec::RunSpec& spec);
 // The environment of a RUN: the image's ENV, then every ARG/LET in scope.
 std::vector<std::string> run_env(TargetRun& t, const syntax::Command& cmd);
 // locally.cc: LOCALLY, and the commands after it, which run on the host.
@@ -97,7 +103,8 @@ void keep_failed_upper(TargetRun& t, const std::string& upper);
 struct Probe {
   std::vector<std::string> argv;
   bool privileged = false;
-  std::vector<std::string> mounts; // --mount specs, unexpanded
+  std::vector<std::string> mounts;  // --mount specs, unexpanded
+  std::vector<std::string> secrets; // --secret specs, unexpanded
 };
 // `with` gives the flags (FOR --privileged, --mount).
 std::string shell_out(TargetRun& t, const syntax::Command& cmd, const std::string& command,

@@ -43,7 +43,8 @@ Outcome run_probe(TargetRun& t, const syntax::Command& shown, std::string_view o
   spec.user = t.env().config.user;
   spec.extra_hosts = t.env().hosts;
   spec.privileged = p.privileged;
-  std::vector<std::string> mounts = add_run_mounts(t, shown, p.mounts, spec);
+  ProbeMounts pm = add_run_mounts(t, shown, p.mounts, p.secrets, spec);
+  std::vector<std::string> mounts = pm.key_specs;
   for (const auto& c : t.env().caches) {
     spec.mounts.push_back({c.host_dir, c.target, false});
     mounts.push_back("CACHE:" + c.target);
@@ -56,6 +57,7 @@ Outcome run_probe(TargetRun& t, const syntax::Command& shown, std::string_view o
                    .add("privileged", spec.privileged ? 1 : 0)
                    .add_pairs("hosts", spec.extra_hosts)
                    .add_list("mounts", mounts)
+                   .add_list("secrets", pm.secrets->key_specs()) // ids, never values
                    .finish();
   std::string dir = t.make_dir(shown, key, [&](const std::string& result) -> Result<void> {
     auto upper = fs::make_temp_dir(t.ctx().tmp_dir, "probe-");
@@ -71,6 +73,8 @@ Outcome run_probe(TargetRun& t, const syntax::Command& shown, std::string_view o
     std::mutex mu;
     std::deque<std::string> tail;
     output::StepInfo si = t.info(shown);
+    pm.secrets->add_to_env(s.env);
+    if (auto m = pm.secrets->mount(s); !m) return m;
     s.on_stdout_bytes = [&](std::string_view bytes) { out.append(bytes); };
     s.on_stderr = [&](std::string_view line) {
       t.ctx().services.status.step_output(si, line);
@@ -79,6 +83,7 @@ Outcome run_probe(TargetRun& t, const syntax::Command& shown, std::string_view o
       if (tail.size() > kTailLines) tail.pop_front();
     };
     auto r = t.ctx().services.runtime.run(s);
+    pm.secrets->remove_files();
     t.ctx().trash.add(*work);
     t.ctx().trash.add(*upper);
     if (!r) return Failure{r.error()};

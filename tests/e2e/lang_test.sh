@@ -96,6 +96,31 @@ flag"
   file_is out/p privileged
 }
 
+# IF and FOR --secret: the secret reaches the condition and the list's
+# shell-outs as RUN --secret does; its value is never stored.
+test_if_for_secret() {
+  setup
+  earthfile <<'EOF'
+VERSION 0.8
+FROM busybox
+sec:
+  IF --secret S=tok [ "$S" = "$(echo aHVudGVyMg== | base64 -d)" ]
+    RUN echo matched >/m
+  END
+  FOR --secret S=tok x IN $(printf %s "$S" | wc -c)
+    RUN echo "len $x" >>/m
+  END
+  SAVE ARTIFACT /m AS LOCAL out/m
+EOF
+  earth_ok --secret tok=hunter2 +sec
+  file_is out/m "matched
+len 7"
+  ! grep -rq hunter2 "$EARTH_CACHE_DIR" || fail "the secret's value is in the cache dir"
+  log_lacks hunter2
+  earth_fails +sec
+  log_has "tok"
+}
+
 # A BUILD in a branch not taken outputs nothing (§5.6: outputs follow the
 # BUILDs that ran).
 test_if_build() {
