@@ -33,6 +33,9 @@ Outcome run_probe(TargetRun& t, const syntax::Command& shown, std::string_view o
                   const Accept& accept) {
   if (!t.env().started)
     t.fail(shown, fmt::format("{} runs in the build environment: it needs a FROM first", op));
+  if (t.env().locally)
+    t.fail(shown,
+           fmt::format("{} after LOCALLY is not supported yet (it would run on the host)", op));
   if (p.privileged && !t.ctx().options.allow_privileged)
     t.fail(shown, fmt::format("{} --privileged needs -P (--allow-privileged) on the command line",
                               shown.name));
