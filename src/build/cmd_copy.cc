@@ -116,18 +116,36 @@ void cmd_copy(TargetRun& t, const syntax::Command& cmd) {
   size_t n_sources = words.size() - 1 - f.next;
   plan.artifact_views.reserve(n_sources);
 
+  std::vector<std::shared_ptr<const DynamicTarget>> kept; // references known only now
   plan::KeyBuilder key("COPY", t.env().key);
   for (size_t i = f.next; i + 1 < words.size(); ++i) {
     auto group = resolve::split_grouped_ref(words[i]);
     std::string word = group ? group->ref : t.expand(cmd, words[i]);
     if (group || resolve::has_unescaped_plus(word)) {
-      if (next_edge >= artifact_edges.size() || artifact_edges[next_edge]->to == resolve::kNone)
+      const TargetResult* dep = nullptr;
+      std::string artifact;
+      if (next_edge < artifact_edges.size() && artifact_edges[next_edge]->dynamic) {
+        // Known only now: resolved and built before the copy.
+        ++next_edge;
+        auto ref = resolve::parse_artifact_ref(group ? t.expand(cmd, group->ref) : word);
+        if (!ref) t.fail(cmd, ref.error());
+        std::vector<std::string> args;
+        for (const auto& a : f.all("--build-arg")) args.push_back("--" + a);
+        if (group) args.insert(args.end(), group->args.begin(), group->args.end());
+        kept.push_back(build_dynamic(t, cmd, *ref, f.has("--pass-args"), args));
+        dep = &kept.back()->result;
+        artifact = ref->artifact;
+      } else if (next_edge < artifact_edges.size() &&
+                 artifact_edges[next_edge]->to != resolve::kNone) {
+        const auto* edge = artifact_edges[next_edge++];
+        dep = &t.ctx().results[edge->to];
+        artifact = edge->artifact;
+      } else {
         t.fail(cmd, fmt::format("COPY {}: this artifact reference is not supported yet", word));
-      const auto* edge = artifact_edges[next_edge++];
-      const TargetResult& dep = t.ctx().results[edge->to];
-      plan.artifact_views.emplace_back(dep.artifacts.layers);
-      std::string path = fs::normalize("/" + edge->artifact);
-      key.add("artifact-of", dep.artifacts.key).add("artifact", path);
+      }
+      plan.artifact_views.emplace_back(dep->artifacts.layers);
+      std::string path = fs::normalize("/" + artifact);
+      key.add("artifact-of", dep->artifacts.key).add("artifact", path);
       add_matches(t, cmd, plan.artifact_views.back(), path, word, if_exists, follow, nullptr,
                   plan.sources);
       continue;

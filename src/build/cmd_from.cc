@@ -7,10 +7,13 @@
 
 namespace earth::build {
 
-void from_target(TargetRun& t, resolve::NodeId dep) {
-  const TargetResult& r = t.ctx().results[dep];
+void from_result(TargetRun& t, const TargetResult& r) {
   t.env() = r.env;
   t.env().started = true;
+}
+
+void from_target(TargetRun& t, resolve::NodeId dep) {
+  from_result(t, t.ctx().results[dep]);
 }
 
 namespace {
@@ -40,6 +43,19 @@ void cmd_from(TargetRun& t, const syntax::Command& cmd) {
       t.flags(cmd, words, {"--platform", "--build-arg"}, {"--allow-privileged", "--pass-args"});
   if (f.next >= words.size()) t.fail(cmd, "FROM needs an image or a target reference");
   auto targets = t.edges(resolve::EdgeKind::from);
+  if (!targets.empty() && targets.front()->dynamic) {
+    // Known only now: an image, or a target built first.
+    std::string text = t.expand(cmd, words[f.next]);
+    if (resolve::has_unescaped_plus(text)) {
+      auto ref = resolve::parse_target_ref(text);
+      if (!ref) t.fail(cmd, ref.error());
+      std::vector<std::string> args;
+      for (const auto& a : f.all("--build-arg")) args.push_back("--" + a);
+      args.insert(args.end(), words.begin() + static_cast<long>(f.next) + 1, words.end());
+      return from_result(t, build_dynamic(t, cmd, *ref, f.has("--pass-args"), args)->result);
+    }
+    targets.clear();
+  }
   if (!targets.empty()) {
     if (targets.front()->to == resolve::kNone)
       t.fail(cmd, "FROM " + targets.front()->ref + ": this reference is not supported yet");

@@ -15,21 +15,10 @@
 namespace earth::build {
 
 // The environment of a RUN: the image's ENV, then every ARG/LET in scope
-// (Earthly passes build args to RUN as environment variables).
-std::vector<std::string> run_env(TargetRun& t, const syntax::Command& cmd) {
-  for (const auto& b : t.scope())
-    if (b.value.dynamic && resolve::lookup(t.scope(), b.name) == &b.value)
-      t.fail(cmd, fmt::format("{}: values from shell-outs $(…) are not supported by the engine yet",
-                              b.name));
-  std::vector<std::string> env = t.env().config.env;
-  for (const auto& [name, value] : resolve::visible_vars(t.scope())) {
-    std::string entry = name + "=" + value;
-    bool replaced = false;
-    for (auto& e : env)
-      if (e.starts_with(name + "=")) e = entry, replaced = true;
-    if (!replaced) env.push_back(entry);
-  }
-  return env;
+// (Earthly passes build args to RUN as environment variables), as the
+// recipe runs (TargetRun::run_env).
+std::vector<std::string> run_env(TargetRun& t, const syntax::Command&) {
+  return t.run_env();
 }
 
 namespace {
@@ -184,7 +173,7 @@ void cmd_run(TargetRun& t, const syntax::Command& cmd) {
   exec::RunSpec spec;
   spec.privileged = f.has("--privileged") && t.ctx().options.allow_privileged;
   spec.argv = run_argv(t, cmd, words, f.has("--entrypoint"));
-  spec.env = run_env(t, cmd);
+  spec.env = t.run_env();
   spec.cwd = t.env().config.working_dir.empty() ? "/" : t.env().config.working_dir;
   spec.user = t.env().config.user;
   spec.extra_hosts = t.env().hosts;
@@ -234,6 +223,7 @@ void cmd_run(TargetRun& t, const syntax::Command& cmd) {
     if (!r) return Failure{r.error()};
     if (r->interrupted) return Failure{"interrupted"};
     if (!r->success()) {
+      if (t.keeping_failed()) keep_failed_upper(t, upper);
       std::string message = "the command " + describe_failure(*r);
       t.note_failure({message, r->signal || r->timed_out ? -1 : r->exit_status, tail.lines(),
                       failure_hint(*r, tail.lines(), spec.privileged)});
@@ -243,6 +233,17 @@ void cmd_run(TargetRun& t, const syntax::Command& cmd) {
   });
   t.env().layers.push_back(dir);
   t.env().key = key;
+}
+
+ProbeMounts add_run_mounts(TargetRun& t, const syntax::Command& cmd,
+                           const std::vector<std::string>& mounts,
+                           const std::vector<std::string>& secrets, exec::RunSpec& spec) {
+  Mounts m;
+  for (const auto& s : mounts) add_mount(t, cmd, t.expand(cmd, s), m);
+  for (const auto& s : secrets) m.secrets->add_env(t, cmd, t.expand(cmd, s));
+  spec.mounts.insert(spec.mounts.end(), m.binds.begin(), m.binds.end());
+  spec.tmpfs.insert(spec.tmpfs.end(), m.tmpfs.begin(), m.tmpfs.end());
+  return {m.key_specs, m.secrets};
 }
 
 } // namespace earth::build

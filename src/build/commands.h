@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 
+#include "earth/resolve/reference.h"
 #include "target_run.h"
 
 namespace earth::build {
@@ -14,8 +15,19 @@ namespace earth::build {
 // cmd_from.cc
 void cmd_from(TargetRun& t, const syntax::Command& cmd);
 void from_target(TargetRun& t, resolve::NodeId dep);
+void from_result(TargetRun& t, const TargetResult& r);
 // cmd_run.cc
 void cmd_run(TargetRun& t, const syntax::Command& cmd);
+// `--mount` and `--secret` specs (unexpanded) of an IF/FOR, as RUN reads
+// them, added to `spec`: what enters the key, and the secrets to give the
+// run (StepSecrets::add_to_env, mount). Cache mounts are not locked.
+struct ProbeMounts {
+  std::vector<std::string> key_specs;
+  std::shared_ptr<StepSecrets> secrets;
+};
+ProbeMounts add_run_mounts(TargetRun& t, const syntax::Command& cmd,
+                           const std::vector<std::string>& mounts,
+                           const std::vector<std::string>& secrets, exec::RunSpec& spec);
 // The environment of a RUN: the image's ENV, then every ARG/LET in scope.
 std::vector<std::string> run_env(TargetRun& t, const syntax::Command& cmd);
 // locally.cc: LOCALLY, and the commands after it, which run on the host.
@@ -50,6 +62,56 @@ void persist_caches(TargetRun& t);
 // (octal text, may be empty) is applied to it.
 CacheDir cache_dir(TargetRun& t, const syntax::Command& cmd, const std::string& target,
                    const std::string& id, const std::string& sharing, const std::string& mode);
+// cmd_vars.cc: ARG, LET, SET as the recipe runs; the target's first frame
+// (the overrides it was given, its Earthfile's globals).
+void cmd_arg(TargetRun& t, const syntax::Command& cmd);
+void cmd_let_set(TargetRun& t, const syntax::Command& cmd);
+void cmd_import(TargetRun& t, const syntax::Command& cmd);
+void enter_target(TargetRun& t);
+// A new frame for `file` (a DO'd function's) with its Earthfile's globals.
+void enter_frame(TargetRun& t, resolve::FileId file, Overrides overrides);
+// cmd_control.cc: IF, FOR, WAIT, TRY blocks and DO.
+void run_control(TargetRun& t, const syntax::IfStmt& s, const syntax::Span& span);
+void run_control(TargetRun& t, const syntax::ForStmt& s, const syntax::Span& span);
+void run_control(TargetRun& t, const syntax::WaitStmt& s, const syntax::Span& span);
+void run_control(TargetRun& t, const syntax::TryStmt& s, const syntax::Span& span);
+void cmd_do(TargetRun& t, const syntax::Command& cmd);
+// BUILD: records the edges it takes (only those output, §5.6); builds a
+// reference known only at build time now.
+void note_build(TargetRun& t, const syntax::Command& cmd);
+// dynamic.cc: a reference known only at build time (expanded), resolved and
+// built before the statement goes on, once per instance per run; its result
+// and the outputs of its BUILD chain.
+struct DynamicTarget {
+  TargetResult result;
+  std::vector<ArtifactOutput> artifacts;
+  std::vector<ImageOutput> images;
+};
+std::shared_ptr<const DynamicTarget> build_dynamic(TargetRun& t, const syntax::Command& cmd,
+                                                   const resolve::Reference& ref, bool pass_args,
+                                                   const std::vector<std::string>& arg_words);
+// Before anything runs: a located error for the first command of the build
+// the engine cannot run yet (WITH DOCKER, GIT CLONE, FROM DOCKERFILE).
+void check_supported(const Context& ctx);
+// A failed RUN's upper dir inside TRY: moved aside (the step's dir is left
+// empty) as the filesystem FINALLY sees.
+void keep_failed_upper(TargetRun& t, const std::string& upper);
+// shellout.cc: `$( … )` in `cmd`'s words: `command` run with /bin/sh -c in
+// the target's current environment, cached like a RUN; its stdout.
+// A command run in the current environment whose changes are dropped (an
+// IF condition, a shell-out), with its flags: cached like a RUN.
+struct Probe {
+  std::vector<std::string> argv;
+  bool privileged = false;
+  std::vector<std::string> mounts;  // --mount specs, unexpanded
+  std::vector<std::string> secrets; // --secret specs, unexpanded
+};
+// `with` gives the flags (FOR --privileged, --mount).
+std::string shell_out(TargetRun& t, const syntax::Command& cmd, const std::string& command,
+                      Probe with = {});
+// The exit status of `p`.
+int probe_status(TargetRun& t, const syntax::Command& shown, const Probe& p);
+
 // `text` as permission bits ("0755"), or a located error naming `flag`.
 mode_t octal_mode(TargetRun& t, const syntax::Command& cmd, std::string_view flag,
                   const std::string& text);

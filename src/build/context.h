@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "earth/base/digest.h"
 #include "earth/build/build.h"
 #include "earth/image/image_store.h"
+#include "earth/output/status.h"
 #include "earth/store/snapshots.h"
 #include "earth/syntax/ast.h"
 #include "secrets.h"
@@ -81,11 +83,16 @@ struct TargetResult {
   ArtifactState artifacts;
   std::vector<ArtifactOutput> local_artifacts;
   std::vector<ImageOutput> images;
+  std::vector<output::OutputInfo> written; // outputs written early (WAIT, TRY/FINALLY)
+  std::vector<resolve::EdgeId> builds;     // BUILD edges of the statements run
   std::vector<PushAction> pushes;
   bool all_cached = true;
   bool finished = false; // the recipe ran to its end
   bool shown = false;    // a step was reported (target_started was sent)
 };
+
+struct DynamicBuilds; // dynamic.cc
+std::shared_ptr<DynamicBuilds> new_dynamic_builds();
 
 struct Context {
   Context(const resolve::Graph& g, const BuildOptions& o, BuildServices& s,
@@ -106,7 +113,22 @@ struct Context {
   std::atomic<bool> cancelled{false};
   std::atomic<uint32_t> steps_run{0}, steps_cached{0};
   std::atomic<int64_t> saved_ns{0}; // what the cache hits took when they ran
+  // References known only at build time (dynamic.cc): built once per
+  // instance for the whole run (shared with nested builds); `chain` holds
+  // the instances whose nested builds this one is inside, for cycles.
+  std::shared_ptr<DynamicBuilds> dynamic; // set by open_context
+
+  std::vector<Digest> chain;
+  std::atomic<uint32_t> nested_targets{0}, nested_cached{0}; // built by nested Contexts
 };
+
+// engine.cc, for builds inside a build (dynamic.cc): a Context over the
+// options' cache; every target of its graph run (first failure rethrown, no
+// output written); which nodes output (the BUILD chains that ran).
+std::unique_ptr<Context> open_context(const resolve::Graph& graph, const BuildOptions& options,
+                                      BuildServices& services);
+void run_targets(Context& ctx);
+std::vector<bool> output_nodes(const Context& ctx);
 
 // The names target instances are shown with, per node: "+build",
 // "./lib+t", and "+lib --V=two" where instances of one target differ.

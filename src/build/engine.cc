@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "commands.h"
 #include "earth/base/fs.h"
 #include "earth/base/profile.h"
 #include "earth/build/build.h"
@@ -116,6 +117,22 @@ void write_only_artifact(Context& ctx, output::BuildTotals& totals) {
     totals.outputs.push_back({output::OutputInfo::Kind::artifact, ctx.names[root], std::move(w)});
 }
 
+// The CLI targets and those the BUILD statements they ran reach, and so on
+// (§5.6): a BUILD in an IF branch not taken outputs nothing.
+std::vector<bool> outputs_reached(const Context& ctx) {
+  std::vector<bool> reached(ctx.graph.nodes.size(), false);
+  std::vector<resolve::NodeId> todo = ctx.graph.roots;
+  while (!todo.empty()) {
+    resolve::NodeId id = todo.back();
+    todo.pop_back();
+    if (reached[id] || !ctx.graph.nodes[id].output) continue;
+    reached[id] = true;
+    for (resolve::EdgeId e : ctx.results[id].builds)
+      if (ctx.graph.edges[e].to != resolve::kNone) todo.push_back(ctx.graph.edges[e].to);
+  }
+  return reached;
+}
+
 // Writes the outputs of the CLI target and its BUILD chain (Node::output).
 void write_outputs(Context& ctx, output::BuildTotals& totals) {
   const auto& opts = ctx.options;
@@ -132,12 +149,14 @@ void write_outputs(Context& ctx, output::BuildTotals& totals) {
     }
     return labels;
   };
+  std::vector<bool> reached = outputs_reached(ctx);
   for (resolve::NodeId id : ctx.order) {
     // --no-output: no artifacts and no images (reference §4.2, no local output).
-    if (!ctx.graph.nodes[id].output || opts.no_output) continue;
+    if (!reached[id] || opts.no_output) continue;
     if (opts.only_image && id != ctx.graph.root) continue;
     const TargetResult& r = ctx.results[id];
     const std::string& name = ctx.names[id];
+    totals.outputs.insert(totals.outputs.end(), r.written.begin(), r.written.end());
     if (!opts.only_image)
       for (const auto& a : r.local_artifacts) {
         auto written = write_artifact(a, ctx.options.cache_dir);
@@ -174,8 +193,6 @@ std::string stub_layer(store::SnapshotStore& steps) {
 
 } // namespace
 
-namespace {
-
 std::unique_ptr<Context> open_context(const resolve::Graph& graph, const BuildOptions& options,
                                       BuildServices& services) {
   auto steps = store::SnapshotStore::open(options.cache_dir, "steps");
@@ -190,8 +207,20 @@ std::unique_ptr<Context> open_context(const resolve::Graph& graph, const BuildOp
   for (const auto& d : {ctx->tmp_dir, ctx->mounts_dir})
     if (auto r = fs::make_dirs(d); !r) throw BuildError(r.error(), ExitCode::internal_error);
   ctx->stub_layer = stub_layer(ctx->steps);
+  ctx->dynamic = new_dynamic_builds();
   return ctx;
 }
+
+void run_targets(Context& ctx) {
+  const auto& o = ctx.options;
+  Scheduler(ctx, o.jobs ? o.jobs : std::max(1u, std::thread::hardware_concurrency())).run();
+}
+
+std::vector<bool> output_nodes(const Context& ctx) {
+  return outputs_reached(ctx);
+}
+
+namespace {
 
 std::string error_text(const std::exception_ptr& e) {
   try {
@@ -211,6 +240,8 @@ void count(const Context& ctx, output::BuildTotals& totals) {
     ++totals.targets;
     totals.targets_cached += r.all_cached ? 1 : 0;
   }
+  totals.targets += ctx.nested_targets;
+  totals.targets_cached += ctx.nested_cached;
   totals.steps_run = ctx.steps_run;
   totals.steps_cached = ctx.steps_cached;
   totals.saved = output::Duration{ctx.saved_ns.load()};
@@ -226,6 +257,7 @@ output::BuildTotals build(const resolve::Graph& graph, const BuildOptions& optio
   Profile& profile = services.profile ? *services.profile : none;
   auto start = Clock::now();
   auto ctx = profile.time("open", [&] { return open_context(graph, options, services); });
+  check_supported(*ctx);
   unsigned jobs = options.jobs ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
   output::BuildTotals totals;
   auto finish = [&](bool success) {

@@ -49,10 +49,16 @@ const resolve::LoadedFile& TargetRun::file() const {
   return *ctx_.graph.files[node_.file];
 }
 
-const std::vector<resolve::Binding>& TargetRun::scope() const {
-  static const std::vector<resolve::Binding> none;
-  if (!step_ || step_->scope == resolve::kNone) return none;
-  return node_.scopes[step_->scope];
+std::vector<std::string> TargetRun::run_env() const {
+  std::vector<std::string> env = result_.env.config.env;
+  for (const auto& [name, value] : vars_.visible(result_.env.config.env)) {
+    std::string entry = name + "=" + value;
+    bool replaced = false;
+    for (auto& e : env)
+      if (e.starts_with(name + "=")) e = entry, replaced = true;
+    if (!replaced) env.push_back(entry);
+  }
+  return env;
 }
 
 std::vector<const resolve::Edge*> TargetRun::edges(resolve::EdgeKind kind) const {
@@ -65,31 +71,33 @@ std::vector<const resolve::Edge*> TargetRun::edges(resolve::EdgeKind kind) const
 
 void TargetRun::fail_at(const syntax::Span& span, const std::string& message,
                         const std::string& detail, const std::string& hint) const {
+  // A DO'd function's statements are located in the function's file.
+  const auto& f = vars_.depth() ? *ctx_.graph.files[vars_.file()] : file();
   syntax::Diagnostic d;
-  d.path = file().path;
+  d.path = f.path;
   d.span = span;
   d.message = message;
   if (!detail.empty()) d.notes.push_back({"", {}, detail});
   d.hint = hint;
   d.trace.push_back("while building " + name_);
-  throw resolve::DiagnosticError(std::move(d), &file().source);
+  throw resolve::DiagnosticError(std::move(d), &f.source);
 }
 
 void TargetRun::fail(const Command& cmd, const std::string& message) const {
   fail_at(cmd.span, message);
 }
 
-std::string TargetRun::expand(const Command& cmd, const std::string& word) const {
-  auto v = resolve::expand_in(scope(), word);
+std::string TargetRun::expand(const Command& cmd, const std::string& word) {
+  auto v = vars_.expand(word, result_.env.config.env, [&](std::string_view command) {
+    return Result<std::string>(shell_out(*this, cmd, std::string(command)));
+  });
   if (!v) fail(cmd, v.error());
-  if (v->dynamic)
-    fail(cmd, fmt::format("'{}': shell-outs $(…) are not supported by the engine yet", word));
   return std::move(v->text);
 }
 
 resolve::CommandFlags TargetRun::flags(const Command& cmd, const std::vector<std::string>& words,
                                        std::initializer_list<std::string_view> valued,
-                                       std::initializer_list<std::string_view> boolean) const {
+                                       std::initializer_list<std::string_view> boolean) {
   auto f = resolve::parse_command_flags(cmd.name, words, valued, boolean,
                                         [&](const std::string& v) { return expand(cmd, v); });
   if (!f) fail(cmd, f.error());
@@ -102,8 +110,9 @@ output::StepInfo TargetRun::info(const Command& cmd) const {
   for (auto& c : text)
     if (c == '\n') c = ' ';
   if (text.size() > 160) text = text.substr(0, 157) + "...";
-  return {name_, fmt::format("{}:{}:{}", file().path, cmd.span.begin.line, cmd.span.begin.column),
-          std::move(text), file().path, cmd.span.begin.line};
+  const auto& f = vars_.depth() ? *ctx_.graph.files[vars_.file()] : file();
+  return {name_, fmt::format("{}:{}:{}", f.path, cmd.span.begin.line, cmd.span.begin.column),
+          std::move(text), f.path, cmd.span.begin.line};
 }
 
 std::string TargetRun::in_workdir(const std::string& p) const {
@@ -203,6 +212,7 @@ TargetResult TargetRun::run() {
   } else {
     throw BuildError(fmt::format("{}: no recipe for target {}", file().path, name_));
   }
+  enter_target(*this);
   implicit_base();
   run_block(*recipe);
   persist_caches(*this);
@@ -211,31 +221,40 @@ TargetResult TargetRun::run() {
 
 void TargetRun::run_block(const syntax::Block& block) {
   for (const auto& st : block) {
-    if (const auto* cmd = std::get_if<Command>(&st.node)) {
-      run_command(*cmd);
-      continue;
-    }
-    const char* what = std::holds_alternative<syntax::IfStmt>(st.node)     ? "IF"
-                       : std::holds_alternative<syntax::ForStmt>(st.node)  ? "FOR"
-                       : std::holds_alternative<syntax::WaitStmt>(st.node) ? "WAIT"
-                       : std::holds_alternative<syntax::TryStmt>(st.node)  ? "TRY"
-                                                                           : "WITH DOCKER";
-    fail_at(st.span, fmt::format("{} blocks are not supported by the engine yet; `earth "
-                                 "--dry-run` shows what the target would build",
-                                 what));
+    std::visit(
+        [&](const auto& node) {
+          using T = std::decay_t<decltype(node)>;
+          if constexpr (std::is_same_v<T, Command>)
+            run_command(node);
+          else if constexpr (std::is_same_v<T, syntax::WithStmt>)
+            fail_at(st.span, "WITH DOCKER is not supported yet");
+          else
+            run_control(*this, node, st.span);
+        },
+        st.node);
   }
 }
 
-void TargetRun::run_command(const Command& cmd) {
-  // Steps are in statement order, as commands are run: search on from the
-  // last one found (DO'd functions' steps sit in between).
+// Steps are in statement order, as commands are run: search on from the
+// last one found (skipping the branches not taken). A command run more often
+// than the resolver walked it (a FOR over a shell-out) reuses its last step.
+void TargetRun::find_step(const Command& cmd) {
   step_ = nullptr;
   for (size_t i = next_step_; i < node_.steps.size(); ++i)
-    if (node_.steps[i].command == &cmd && node_.steps[i].depth == 0) {
+    if (node_.steps[i].command == &cmd && node_.steps[i].depth == depth_) {
       step_ = &node_.steps[i];
       next_step_ = i + 1;
-      break;
+      return;
     }
+  for (size_t i = node_.steps.size(); i-- > 0;)
+    if (node_.steps[i].command == &cmd) {
+      step_ = &node_.steps[i];
+      return;
+    }
+}
+
+void TargetRun::run_command(const Command& cmd) {
+  find_step(cmd);
   if (ctx_.cancelled || exec::runs_interrupted())
     throw BuildError("interrupted", ExitCode::interrupted);
   if (result_.env.locally) check_locally(*this, cmd);
@@ -253,11 +272,15 @@ void TargetRun::run_command(const Command& cmd) {
   case CommandKind::save_image:
     return cmd_save_image(*this, cmd);
   case CommandKind::build:
-    return; // the scheduler builds BUILD targets alongside this one
-  case CommandKind::env:
+    return note_build(*this, cmd); // the scheduler builds BUILD targets alongside this one
   case CommandKind::arg:
+    return cmd_arg(*this, cmd);
   case CommandKind::let:
   case CommandKind::set:
+    return cmd_let_set(*this, cmd);
+  case CommandKind::do_function:
+    return cmd_do(*this, cmd);
+  case CommandKind::env:
   case CommandKind::workdir:
   case CommandKind::user:
   case CommandKind::entrypoint:
@@ -269,7 +292,8 @@ void TargetRun::run_command(const Command& cmd) {
   case CommandKind::host:
   case CommandKind::cache:
     return cmd_config(*this, cmd);
-  case CommandKind::import: // the resolver applied it
+  case CommandKind::import: // the resolver applied it; kept for dynamic references
+    return cmd_import(*this, cmd);
   case CommandKind::version:
   case CommandKind::project:
   case CommandKind::function:

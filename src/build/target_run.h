@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "context.h"
@@ -14,6 +15,7 @@
 #include "earth/resolve/command_flags.h"
 #include "earth/resolve/graph.h"
 #include "earth/syntax/ast.h"
+#include "scope_runtime.h"
 
 namespace earth::build {
 
@@ -31,15 +33,18 @@ public:
   TargetResult& result() { return result_; }
   const std::string& name() const { return name_; }
 
-  // The current command's variables and edges.
-  const std::vector<resolve::Binding>& scope() const;
-  const resolve::Step& step() const { return *step_; }
+  // The variables as the recipe runs (scope_runtime.h).
+  RuntimeScope& vars() { return vars_; }
+  // The environment a RUN gets: the image's ENV, then every visible ARG/LET.
+  std::vector<std::string> run_env() const;
+  // The current command's static step (edges), or nullptr.
+  const resolve::Step* step() const { return step_; }
   // The targets the current command references, in statement order.
   std::vector<const resolve::Edge*> edges(resolve::EdgeKind kind) const;
 
-  // Expands `word` with the current scope; fails located on bad syntax and
-  // on `$(…)`, which the engine does not run yet.
-  std::string expand(const syntax::Command& cmd, const std::string& word) const;
+  // Expands `word` with the current variables; a `$( … )` runs in the
+  // build environment (shellout.cc). Fails located on bad syntax.
+  std::string expand(const syntax::Command& cmd, const std::string& word);
   [[noreturn]] void fail(const syntax::Command& cmd, const std::string& message) const;
   // `detail` (e.g. the command's last output lines) follows the code frame.
   [[noreturn]] void fail_at(const syntax::Span& span, const std::string& message,
@@ -47,7 +52,7 @@ public:
   // The command's flags, or a located error.
   resolve::CommandFlags flags(const syntax::Command& cmd, const std::vector<std::string>& words,
                               std::initializer_list<std::string_view> valued,
-                              std::initializer_list<std::string_view> boolean) const;
+                              std::initializer_list<std::string_view> boolean);
   output::StepInfo info(const syntax::Command& cmd) const;
 
   // A step that makes a directory (a layer or an artifact tree): reuses the
@@ -70,9 +75,26 @@ public:
   // An absolute path inside the target's filesystem: `p` relative to WORKDIR.
   std::string in_workdir(const std::string& p) const;
 
-private:
+  // Runs statements in order (control statements: cmd_control.cc).
   void run_block(const syntax::Block& block);
+  // TRY: while the guard lives, a RUN that fails leaves its filesystem
+  // changes (keep_failed_upper) for FINALLY to save artifacts from.
+  struct KeepFailed {
+    TargetRun& t;
+    bool previous;
+    ~KeepFailed() { t.keep_failed_ = previous; }
+  };
+  KeepFailed keep_failed_layer() { return {*this, std::exchange(keep_failed_, true)}; }
+  bool keeping_failed() const { return keep_failed_; }
+  void set_failed_layer(std::string dir) { failed_layer_ = std::move(dir); }
+  std::string take_failed_layer() { return std::exchange(failed_layer_, {}); }
+  // DO: the function's statements are steps `depth` DOs deep.
+  void enter_function() { ++depth_; }
+  void leave_function() { --depth_; }
+
+private:
   void run_command(const syntax::Command& cmd);
+  void find_step(const syntax::Command& cmd);
   void implicit_base();
   [[noreturn]] void step_failed(const syntax::Command& cmd, const output::StepInfo& si,
                                 const std::string& error);
@@ -86,6 +108,10 @@ private:
   size_t next_step_ = 0; // where the next command's step is searched from
   bool no_cache_rest_ = false;
   output::StepFailure failure_; // see note_failure
+  RuntimeScope vars_;
+  uint32_t depth_ = 0; // DO depth of the running statements
+  bool keep_failed_ = false;
+  std::string failed_layer_;
 };
 
 } // namespace earth::build

@@ -68,6 +68,7 @@ build::BuildOptions build_options(const BuildRequest& req) {
     opts.only_artifact_dest = req.artifact_dest.empty() ? "." : req.artifact_dest;
   }
   opts.only_image = req.image_only;
+  opts.resolve = &req.options;
   opts.version = req.options.version;
   std::string project = req.options.project_dir;
   opts.git_sha = [project] {

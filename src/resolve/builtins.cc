@@ -10,6 +10,7 @@
 
 #include "earth/base/strings.h"
 #include "earth/base/subprocess.h"
+#include "earth/resolve/scope.h"
 #include "resolver.h"
 
 namespace earth::resolve {
@@ -136,6 +137,10 @@ GitInfo probe_git(const std::string& dir) {
 }
 
 bool Resolver::is_builtin(std::string_view name) const {
+  return is_builtin_arg(name);
+}
+
+bool is_builtin_arg(std::string_view name) {
   std::string_view s = earthly_suffix(name);
   if (!s.empty())
     return std::find(kEarthlyNames.begin(), kEarthlyNames.end(), s) != kEarthlyNames.end();

@@ -19,7 +19,8 @@ bool is_name_char(char c) {
 // (the `}` of `${NAME:-word}`), with brace nesting counted.
 class Expander {
 public:
-  Expander(std::string_view text, const Lookup& lookup) : text_(text), lookup_(lookup) {}
+  Expander(std::string_view text, const Lookup& lookup, const ShellOut& shell_out)
+      : text_(text), lookup_(lookup), shell_out_(shell_out) {}
 
   Result<Value> run() {
     Value out;
@@ -115,7 +116,8 @@ private:
     return {};
   }
 
-  // `$( … )`, kept verbatim with nested parens and quotes.
+  // `$( … )` with nested parens and quotes: run through `shell_out_` when
+  // given, else kept verbatim (the value is then dynamic).
   Result<void> shell_out(Value& out, size_t start) {
     int depth = 0;
     char quote = 0;
@@ -131,8 +133,16 @@ private:
         ++depth;
       } else if (c == ')' && --depth == 0) {
         ++pos_;
-        out.text.append(text_.substr(start, pos_ - start));
-        out.dynamic = true;
+        if (!shell_out_) {
+          out.text.append(text_.substr(start, pos_ - start));
+          out.dynamic = true;
+          return {};
+        }
+        auto r = shell_out_(text_.substr(start + 2, pos_ - start - 3));
+        if (!r) return Failure{r.error()};
+        std::string text = std::move(r).value();
+        while (!text.empty() && text.back() == '\n') text.pop_back();
+        out.text += text;
         return {};
       }
     }
@@ -226,17 +236,18 @@ private:
 
   std::string_view text_;
   const Lookup& lookup_;
+  const ShellOut& shell_out_;
   size_t pos_ = 0;
   size_t depth_ = 0; // open `${NAME:-word}` words
 };
 
 } // namespace
 
-Result<Value> expand_word(std::string_view word, const Lookup& lookup) {
+Result<Value> expand_word(std::string_view word, const Lookup& lookup, const ShellOut& shell_out) {
   // Fast path: nothing to expand or unquote.
   if (word.find_first_of("$'\"\\") == std::string_view::npos)
     return Value{std::string(word), false};
-  return Expander(word, lookup).run();
+  return Expander(word, lookup, shell_out).run();
 }
 
 bool has_shell_out(std::string_view word) {

@@ -332,6 +332,7 @@ void set_identity(Walk& w) {
     else if (b.kind == VarKind::arg)
       *same = b;
   }
+  for (const auto& [name, value] : f.overrides) w.node.given.push_back({name, value, VarKind::arg});
   if (!w.same_file_refs) return;
   for (const auto& o : f.overrides) {
     bool declared = std::any_of(w.node.args.begin(), w.node.args.end(),

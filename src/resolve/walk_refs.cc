@@ -227,6 +227,15 @@ void Resolver::add_ref_edge(Walk& w, EdgeKind kind, const Value& ref_word,
   // or an alias names this same file.
   Overrides base = base_overrides(w, p.ref, pass_args);
   std::vector<Overrides> combos = override_combos(w, kind, base, arg_words, span);
+  // A build arg from a `$( … )` makes the instance known only at build time.
+  for (const auto& c : combos)
+    for (const auto& [name, v] : c)
+      if (v.dynamic) {
+        p.dynamic = true;
+        if (!arg_words.empty()) p.ref_text += " " + join(arg_words, " ");
+        w.pending.push_back(std::move(p));
+        return;
+      }
   for (const auto& pl : edge_platforms(w, platforms, span))
     for (const auto& c : combos) {
       PendingEdge e = p;

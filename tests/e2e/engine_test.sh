@@ -630,31 +630,23 @@ test_unsupported() {
   earthfile <<'EOF'
 VERSION 0.8
 FROM busybox
-if:
-  IF true
+docker:
+  RUN touch /ran
+  WITH DOCKER
     RUN true
   END
-for:
-  FOR x IN a b
-    RUN echo $x
-  END
-do:
-  DO +FN
-FN:
-  FUNCTION
-  RUN true
-shell-out:
-  ARG X=$(echo hi)
-  RUN echo $X
+git:
+  GIT CLONE https://example.com/x.git x
+dockerfile:
+  FROM DOCKERFILE .
 EOF
-  earth_fails +if
-  log_has "Earthfile:4:3" "IF blocks are not supported by the engine yet"
-  earth_fails +for
-  log_has "Earthfile:8:3" "FOR blocks are not supported by the engine yet"
-  earth_fails +do
-  log_has "Earthfile:12:3" "DO is not supported by the engine yet"
-  earth_fails +shell-out
-  log_has "Earthfile:18:3" "shell-outs \$(…) are not supported by the engine yet"
+  earth_fails +docker
+  log_has "Earthfile:5:" "WITH DOCKER is not supported yet"
+  log_lacks "RUN touch /ran" # refused before anything runs
+  earth_fails +git
+  log_has "Earthfile:9:3" "GIT CLONE is not supported yet"
+  earth_fails +dockerfile
+  log_has "Earthfile:11:3" "FROM DOCKERFILE is not supported yet"
 }
 
 # ---------------------------------------------------------------- parallelism

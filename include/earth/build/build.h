@@ -18,6 +18,7 @@
 #include "earth/image/image_store.h"
 #include "earth/output/status.h"
 #include "earth/resolve/graph.h"
+#include "earth/resolve/resolve.h"
 
 namespace earth::build {
 
@@ -36,6 +37,10 @@ struct BuildOptions {
   // --artifact +t/path [dest] and --image +t: output only these.
   std::string only_artifact, only_artifact_dest;
   bool only_image = false;
+  // How the build was resolved: references known only at build time
+  // (`BUILD $(cat t)`, `FROM +t --X=$(…)`) are resolved with these. Null:
+  // they are refused.
+  const resolve::Options* resolve = nullptr;
   // id -> value (request/secrets.h): reach RUN --secret and --mount
   // type=secret only; never keyed, stored or shown (shown as ***).
   std::map<std::string, std::string> secrets;

@@ -25,6 +25,10 @@ struct Value {
 
 // Looks a variable up; nullptr when it is not set (expands to nothing).
 using Lookup = std::function<const Value*(std::string_view name)>;
+// Runs the command of a `$( … )` (its text between the parens, unexpanded:
+// the shell expands it) and gives its standard output. The engine passes
+// one; without it a shell-out is kept verbatim and the value is dynamic.
+using ShellOut = std::function<Result<std::string>(std::string_view command)>;
 
 // Expands one word: quotes are removed (single quotes literal, double quotes
 // expand), `\x` gives `x` outside quotes (but `\+` stays `\+` so that a
@@ -33,7 +37,10 @@ using Lookup = std::function<const Value*(std::string_view name)>;
 // `${NAME##pat}`, `${NAME%pat}`, `${NAME%%pat}` are replaced. Fails on
 // unterminated quotes or braces, on `?` forms whose variable is unset, and on
 // `${…}` nested more than kMaxExpansionDepth deep (docs/language.md).
-Result<Value> expand_word(std::string_view word, const Lookup& lookup);
+// With `shell_out`, each `$( … )` is replaced by its output less trailing
+// newlines (as a shell does), and the value is never dynamic.
+Result<Value> expand_word(std::string_view word, const Lookup& lookup,
+                          const ShellOut& shell_out = {});
 
 // Whether `word` contains a `$( … )` outside single quotes.
 bool has_shell_out(std::string_view word);

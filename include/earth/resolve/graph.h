@@ -91,8 +91,11 @@ struct Node {
   std::string canonical;       // "./lib+build"
   std::vector<Binding> args;   // declared ARGs (and globals) with their values: the identity
   std::vector<Binding> passed; // undeclared overrides passed on to same-file targets
-  std::string platform;        // empty: the native platform
-  std::vector<EdgeId> out;     // in statement order
+  // Every override the instance was given (CLI or caller), in order (later
+  // wins): the engine evaluates the ARG statements again at run time.
+  std::vector<Binding> given;
+  std::string platform;    // empty: the native platform
+  std::vector<EdgeId> out; // in statement order
   std::vector<Step> steps;
   // Variable snapshots, in declaration order, shared by consecutive steps.
   std::vector<std::vector<Binding>> scopes;

@@ -33,6 +33,10 @@ struct KeyValue {
 };
 KeyValue split_key_value(const std::vector<std::string>& words, size_t i);
 
+// Whether `name` is a builtin ARG (reference §2.3: EARTHLY_*/EARTH_*
+// names, TARGET/NATIVE/USER platform parts): declared, never overridden.
+bool is_builtin_arg(std::string_view name);
+
 // Every visible variable once (by the precedence above), in first-binding
 // order: what a RUN gets as environment besides the image's ENV.
 std::vector<std::pair<std::string, std::string>> visible_vars(const std::vector<Binding>& scope);

@@ -233,15 +233,80 @@ TEST_F(EngineTest, ADirectoryArtifactReplacesTheHostDirectory) {
   EXPECT_EQ(read("d/old"), "<missing>");
 }
 
-TEST_F(EngineTest, UnsupportedCommandsFailWithALocation) {
-  write("Earthfile", "VERSION 0.8\nFROM scratch\nt:\n  IF true\n    RUN true\n  END\n");
+TEST_F(EngineTest, UnsupportedCommandsFailWithALocationBeforeAnythingRuns) {
+  write("Earthfile",
+        "VERSION 0.8\nFROM scratch\nt:\n  RUN write a x\n  GIT CLONE https://x/y.git y\n");
   try {
     build("+t");
     FAIL();
   } catch (const resolve::DiagnosticError& e) {
-    EXPECT_NE(std::string(e.what()).find("Earthfile:4:3"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("not supported by the engine yet"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("Earthfile:5:3"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("GIT CLONE is not supported yet"), std::string::npos);
   }
+  EXPECT_EQ(runtime.run_count(), 0u);
+}
+
+// The control language runs in the build environment: `out TEXT` prints TEXT
+// on stdout, `status N` exits N.
+class LangTest : public EngineTest {
+protected:
+  LangTest() {
+    runtime.set_action([](const exec::RunSpec& spec) -> Result<exec::RunResult> {
+      std::string script = spec.argv.size() == 3 ? spec.argv[2] : join(spec.argv, " ");
+      auto words = split(script, ' ');
+      if (words[0] == "out" && spec.on_stdout_bytes) spec.on_stdout_bytes(script.substr(4) + "\n");
+      if (words[0] == "status") return exec::RunResult{.exit_status = std::stoi(words[1])};
+      return exec::RunResult{.exit_status = 0};
+    });
+  }
+  // The value of `name` in the env of the run whose script is `script`.
+  std::string env_of(const std::string& script, const std::string& name) const {
+    for (const auto& r : runtime.runs())
+      if (r.argv.back() == script)
+        for (const auto& e : r.env)
+          if (e.starts_with(name + "=")) return e.substr(name.size() + 1);
+    return "<unset>";
+  }
+};
+
+TEST_F(LangTest, IfRunsTheBranchWhoseConditionSucceedsAndCachesTheCondition) {
+  write("Earthfile", "VERSION 0.8\nFROM scratch\nt:\n  IF status 1\n    RUN then\n"
+                     "  ELSE IF status 0\n    RUN else-if\n  ELSE\n    RUN else\n  END\n");
+  build("+t");
+  EXPECT_EQ(scripts(), (std::vector<std::string>{"status 1", "status 0", "else-if"}));
+  build("+t");
+  EXPECT_EQ(runtime.run_count(), 3u); // conditions and steps reused
+}
+
+TEST_F(LangTest, ShellOutValuesAreWhatLaterStepsSee) {
+  write("Earthfile", "VERSION 0.8\nFROM scratch\nt:\n  ARG V=$(out one)\n"
+                     "  LET W = \"$V-$(out two)\"\n  RUN use\n");
+  build("+t");
+  EXPECT_EQ(env_of("use", "V"), "one");
+  EXPECT_EQ(env_of("use", "W"), "one-two");
+  size_t runs = runtime.run_count();
+  build("+t");
+  EXPECT_EQ(runtime.run_count(), runs); // shell-outs are cached like RUNs
+}
+
+TEST_F(LangTest, ForRunsItsBodyPerItemWithItsOwnKeys) {
+  write("Earthfile", "VERSION 0.8\nFROM scratch\nt:\n  FOR x IN a $(out b c)\n    RUN use\n"
+                     "  END\n");
+  build("+t");
+  std::vector<std::string> xs;
+  for (const auto& r : runtime.runs())
+    if (r.argv.back() == "use")
+      for (const auto& e : r.env)
+        if (e.starts_with("x=")) xs.push_back(e.substr(2));
+  EXPECT_EQ(xs, (std::vector<std::string>{"a", "b", "c"}));
+}
+
+TEST_F(LangTest, FunctionsHaveTheirOwnScope) {
+  write("Earthfile", "VERSION 0.8\nFROM scratch\nt:\n  ARG X=caller\n  DO +F --A=$X\n"
+                     "F:\n  FUNCTION\n  ARG A\n  ARG X=fn\n  RUN use\n");
+  build("+t");
+  EXPECT_EQ(env_of("use", "A"), "caller");
+  EXPECT_EQ(env_of("use", "X"), "fn");
 }
 
 TEST_F(EngineTest, PrivilegedNeedsTheFlag) {

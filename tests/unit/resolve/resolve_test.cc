@@ -213,10 +213,17 @@ TEST_F(ResolveTest, DynamicValuesStayUnexpanded) {
   write("Earthfile", "VERSION 0.8\nt:\n  FROM alpine\n  ARG V=$(date +%s)\n  BUILD +u --W=$V\n"
                      "u:\n  ARG W\n");
   Graph g = resolve("+t", options());
-  const Node& u = node(g, "+u");
-  ASSERT_EQ(u.args.size(), 1u);
-  EXPECT_TRUE(u.args[0].value.dynamic);
-  EXPECT_EQ(u.args[0].value.text, "$(date +%s)");
+  const Node& t = node(g, "+t");
+  ASSERT_EQ(t.args.size(), 1u);
+  EXPECT_TRUE(t.args[0].value.dynamic);
+  EXPECT_EQ(t.args[0].value.text, "$(date +%s)");
+  // A build arg from a shell-out makes the reference known only at build
+  // time: a dynamic edge, not an instance (the engine resolves it).
+  ASSERT_EQ(g.nodes.size(), 1u);
+  ASSERT_EQ(g.edges.size(), 1u);
+  EXPECT_TRUE(g.edges[0].dynamic);
+  EXPECT_EQ(g.edges[0].to, kNone);
+  EXPECT_EQ(g.edges[0].ref, "+u --W=$V");
 }
 
 TEST_F(ResolveTest, RemotePlaceholdersOnlyWhenAllowed) {

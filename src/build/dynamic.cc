@@ -1,0 +1,206 @@
+// References known only at build time: a BUILD/FROM/COPY whose target or
+// build args come from a `$( … )` or a FOR over one (the resolver records a
+// dynamic edge and does not walk it). When the statement is reached its
+// words are expanded, the reference is resolved by the resolver
+// (resolve::resolve, as a command-line target with the overrides it
+// receives) into a graph of its own, and that graph is built by a nested
+// Context over the same cache and services before the statement goes on.
+// Each instance is built once per run however many targets ask, even at
+// once (a shared future per instance key); an instance that asks for itself
+// through its nested builds is a cycle.
+#include <fmt/format.h>
+
+#include <future>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "commands.h"
+#include "earth/base/fs.h"
+#include "earth/resolve/reference.h"
+#include "earth/resolve/resolve.h"
+
+namespace earth::build {
+
+using Built = std::shared_future<std::shared_ptr<const DynamicTarget>>;
+
+// Every instance asked for in this run, and who waits for whom: the build of
+// K waits for J when one of K's targets asks for J (or J is nested in K). A
+// wait that closes a loop would never end: it is a cycle.
+struct DynamicBuilds {
+  std::mutex mu;
+  std::map<Digest, Built> built;
+  std::map<Digest, std::set<Digest>> waits;
+
+  bool reaches(const Digest& from, const Digest& to) const {
+    std::vector<Digest> todo{from};
+    std::set<Digest> seen;
+    while (!todo.empty()) {
+      Digest d = todo.back();
+      todo.pop_back();
+      if (d == to) return true;
+      if (!seen.insert(d).second) continue;
+      if (auto it = waits.find(d); it != waits.end())
+        todo.insert(todo.end(), it->second.begin(), it->second.end());
+    }
+    return false;
+  }
+};
+
+std::shared_ptr<DynamicBuilds> new_dynamic_builds() {
+  return std::make_shared<DynamicBuilds>();
+}
+
+namespace {
+
+using resolve::Value;
+
+// The absolute `dir+name` a reference names, relative to the statement's
+// Earthfile; aliases and remote references are not supported here yet.
+std::string absolute_target(TargetRun& t, const syntax::Command& cmd,
+                            const resolve::Reference& ref) {
+  const auto& file = *t.ctx().graph.files[t.vars().file()];
+  using Kind = resolve::EarthfileRef::Kind;
+  switch (ref.earthfile.kind) {
+  case Kind::local_internal:
+    return file.abs_dir + "+" + ref.name;
+  case Kind::local_path: {
+    const std::string& p = ref.earthfile.path;
+    std::string dir = p.starts_with("/") ? p : fs::join(file.abs_dir, p);
+    return fs::normalize(dir) + "+" + ref.name;
+  }
+  case Kind::alias:
+    if (const std::string* dir = t.vars().import_dir(ref.earthfile.path))
+      return *dir + "+" + ref.name;
+    t.fail(cmd, fmt::format("{}: unknown import alias '{}' (or one of a remote Earthfile, not "
+                            "supported yet)",
+                            ref.to_string(), ref.earthfile.path));
+  default:
+    t.fail(cmd, fmt::format("{}: a remote reference known only at build time is not supported yet",
+                            ref.to_string()));
+  }
+}
+
+// What the instance receives (Earthly's rule, as for static references): a
+// same-file `+t` gets the caller's overrides; --pass-args the caller's
+// globals, ARGs and overrides; then the explicit build args.
+Overrides ref_overrides(TargetRun& t, const syntax::Command& cmd, const resolve::Reference& ref,
+                        bool pass_args, const std::vector<std::string>& arg_words) {
+  auto& vars = t.vars();
+  bool same_file = ref.earthfile.kind == resolve::EarthfileRef::Kind::local_internal;
+  Overrides o;
+  if (pass_args)
+    for (resolve::VarKind kind : {resolve::VarKind::global, resolve::VarKind::arg})
+      for (auto& b : vars.of_kind(kind)) set_override(o, b.name, std::move(b.value));
+  if (same_file || pass_args)
+    for (const auto& [k, v] : vars.overrides()) set_override(o, k, v);
+  auto flags = resolve::parse_build_arg_flags(arg_words);
+  if (!flags) t.fail(cmd, flags.error());
+  for (const auto& f : *flags) {
+    if (f.value) {
+      set_override(o, f.name, Value{t.expand(cmd, *f.value), false});
+    } else if (const Value* cur = vars.lookup(f.name, t.env().config.env)) {
+      set_override(o, f.name, *cur);
+    } else {
+      t.fail(cmd, fmt::format("--{} passes the current value of {}, but {} is not set here", f.name,
+                              f.name, f.name));
+    }
+  }
+  return o;
+}
+
+std::shared_ptr<const DynamicTarget> build_graph(TargetRun& t, const resolve::Graph& graph,
+                                                 const Digest& key) {
+  auto& parent = t.ctx();
+  auto ctx = open_context(graph, parent.options, parent.services);
+  check_supported(*ctx);
+  ctx->dynamic = parent.dynamic;
+  ctx->chain = parent.chain;
+  ctx->chain.push_back(key);
+  run_targets(*ctx);
+  parent.steps_run += ctx->steps_run;
+  parent.steps_cached += ctx->steps_cached;
+  parent.nested_targets += ctx->nested_targets;
+  parent.nested_cached += ctx->nested_cached;
+  for (resolve::NodeId id : ctx->order)
+    if (ctx->results[id].shown) {
+      ++parent.nested_targets;
+      parent.nested_cached += ctx->results[id].all_cached ? 1 : 0;
+    }
+  auto out = std::make_shared<DynamicTarget>();
+  out->result = ctx->results[graph.root];
+  std::vector<bool> outputs = output_nodes(*ctx);
+  for (resolve::NodeId id : ctx->order) {
+    if (!outputs[id]) continue;
+    auto& r = ctx->results[id];
+    out->artifacts.insert(out->artifacts.end(), r.local_artifacts.begin(), r.local_artifacts.end());
+    out->images.insert(out->images.end(), r.images.begin(), r.images.end());
+  }
+  return out;
+}
+
+} // namespace
+
+std::shared_ptr<const DynamicTarget> build_dynamic(TargetRun& t, const syntax::Command& cmd,
+                                                   const resolve::Reference& ref, bool pass_args,
+                                                   const std::vector<std::string>& arg_words) {
+  const resolve::Options* base = t.ctx().options.resolve;
+  if (!base)
+    t.fail(cmd, fmt::format("{}: a reference known only at build time is not supported here",
+                            ref.to_string()));
+  resolve::Options o = *base;
+  o.overrides.clear();
+  for (auto& [k, v] : ref_overrides(t, cmd, ref, pass_args, arg_words))
+    o.overrides.emplace_back(k, v.text);
+  o.platform = t.node().platform;
+  resolve::Graph graph;
+  try {
+    graph = resolve::resolve(absolute_target(t, cmd, ref), o);
+  } catch (const resolve::DiagnosticError& e) {
+    t.fail(cmd, fmt::format("{}: {}", ref.to_string(), e.what()));
+  }
+  Digest key = resolve::Graph::key_of(graph.nodes[graph.root]);
+  for (const auto& k : t.ctx().chain)
+    if (k == key)
+      t.fail(cmd, fmt::format("dependency cycle: {} needs itself (through references known only "
+                              "at build time)",
+                              ref.to_string()));
+
+  auto& builds = *t.ctx().dynamic;
+  const auto& chain = t.ctx().chain;
+  std::promise<std::shared_ptr<const DynamicTarget>> promise;
+  Built future;
+  bool mine = false, cycle = false;
+  {
+    std::lock_guard lock(builds.mu);
+    auto it = builds.built.find(key);
+    if (it == builds.built.end()) {
+      future = promise.get_future().share();
+      builds.built.emplace(key, future);
+      mine = true;
+    } else {
+      future = it->second;
+    }
+    bool done = !mine && future.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+    if (!chain.empty() && !done) {
+      cycle = !mine && builds.reaches(key, chain.back());
+      if (!cycle) builds.waits[chain.back()].insert(key);
+    }
+  }
+  if (cycle)
+    t.fail(cmd, fmt::format("dependency cycle: {} needs itself (through references known only at "
+                            "build time)",
+                            ref.to_string()));
+  if (mine) {
+    try {
+      promise.set_value(build_graph(t, graph, key));
+    } catch (...) {
+      promise.set_exception(std::current_exception());
+    }
+    std::lock_guard lock(builds.mu);
+    builds.waits.erase(key);
+  }
+  return future.get();
+}
+
+} // namespace earth::build

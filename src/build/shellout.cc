@@ -1,0 +1,133 @@
+// Commands run in the build environment for a value rather than a layer:
+// `$( … )` shell-outs (their stdout) and IF conditions (their exit status).
+// Each runs like a RUN — the target's current filesystem, env, workdir,
+// user, hosts and CACHE mounts — and its changes are dropped. Each is a
+// step keyed like a RUN (plan::KeyBuilder): its result (stdout and exit
+// status) is stored under the key, so a hit gives the value without
+// starting a sandbox (reference §5.1: shell-outs are cached like RUNs).
+#include <fmt/format.h>
+
+#include <deque>
+#include <mutex>
+
+#include "commands.h"
+#include "earth/base/fs.h"
+#include "earth/exec/linux_runtime.h"
+#include "earth/plan/keys.h"
+
+namespace earth::build {
+
+namespace {
+
+constexpr size_t kTailLines = 20;
+
+struct Outcome {
+  int status = 0;
+  std::string out;
+};
+
+// Whether an exit status is a result (stored) or a failure of the command.
+using Accept = std::function<Result<void>(int status, const std::string& stderr_tail)>;
+
+Outcome run_probe(TargetRun& t, const syntax::Command& shown, std::string_view op, const Probe& p,
+                  const Accept& accept) {
+  if (!t.env().started)
+    t.fail(shown, fmt::format("{} runs in the build environment: it needs a FROM first", op));
+  if (t.env().locally)
+    t.fail(shown,
+           fmt::format("{} after LOCALLY is not supported yet (it would run on the host)", op));
+  if (p.privileged && !t.ctx().options.allow_privileged)
+    t.fail(shown, fmt::format("{} --privileged needs -P (--allow-privileged) on the command line",
+                              shown.name));
+  exec::RunSpec spec;
+  spec.argv = p.argv;
+  spec.env = t.run_env();
+  spec.cwd = t.env().config.working_dir.empty() ? "/" : t.env().config.working_dir;
+  spec.user = t.env().config.user;
+  spec.extra_hosts = t.env().hosts;
+  spec.privileged = p.privileged;
+  ProbeMounts pm = add_run_mounts(t, shown, p.mounts, p.secrets, spec);
+  std::vector<std::string> mounts = pm.key_specs;
+  for (const auto& c : t.env().caches) {
+    spec.mounts.push_back({c.host_dir, c.target, false});
+    mounts.push_back("CACHE:" + c.target);
+  }
+  Digest key = plan::KeyBuilder(op, t.env().key)
+                   .add_list("argv", spec.argv)
+                   .add_list("env", spec.env)
+                   .add("cwd", spec.cwd)
+                   .add("user", spec.user)
+                   .add("privileged", spec.privileged ? 1 : 0)
+                   .add_pairs("hosts", spec.extra_hosts)
+                   .add_list("mounts", mounts)
+                   .add_list("secrets", pm.secrets->key_specs()) // ids, never values
+                   .finish();
+  std::string dir = t.make_dir(shown, key, [&](const std::string& result) -> Result<void> {
+    auto upper = fs::make_temp_dir(t.ctx().tmp_dir, "probe-");
+    if (!upper) return Failure{upper.error()};
+    auto work = fs::make_temp_dir(t.ctx().tmp_dir, "work-");
+    if (!work) return Failure{work.error()};
+    exec::RunSpec s = spec;
+    s.lower_dirs.push_back(t.ctx().stub_layer);
+    s.lower_dirs.insert(s.lower_dirs.end(), t.env().layers.begin(), t.env().layers.end());
+    s.upper_dir = *upper;
+    s.work_dir = *work;
+    std::string out;
+    std::mutex mu;
+    std::deque<std::string> tail;
+    output::StepInfo si = t.info(shown);
+    pm.secrets->add_to_env(s.env);
+    if (auto m = pm.secrets->mount(s); !m) return m;
+    s.on_stdout_bytes = [&](std::string_view bytes) { out.append(bytes); };
+    s.on_stderr = [&](std::string_view line) {
+      t.ctx().services.status.step_output(si, line);
+      std::lock_guard lock(mu);
+      tail.emplace_back(line);
+      if (tail.size() > kTailLines) tail.pop_front();
+    };
+    auto r = t.ctx().services.runtime.run(s);
+    pm.secrets->remove_files();
+    t.ctx().trash.add(*work);
+    t.ctx().trash.add(*upper);
+    if (!r) return Failure{r.error()};
+    if (r->interrupted) return Failure{"interrupted"};
+    if (r->timed_out || r->signal)
+      return Failure{fmt::format("the command was killed (signal {})", r->signal)};
+    std::string lines;
+    for (const auto& l : tail) lines += "  | " + l + "\n";
+    if (auto a = accept(r->exit_status, lines); !a) return a;
+    if (auto w = fs::write_file_atomic(fs::join(result, "stdout"), out); !w) return w;
+    return fs::write_file_atomic(fs::join(result, "status"), std::to_string(r->exit_status));
+  });
+  auto out = fs::read_file(fs::join(dir, "stdout"));
+  auto status = fs::read_file(fs::join(dir, "status"));
+  if (!out || !status) t.fail(shown, fmt::format("the stored result of {} is unreadable", op));
+  return {std::atoi(status->c_str()), std::move(*out)};
+}
+
+} // namespace
+
+std::string shell_out(TargetRun& t, const syntax::Command& cmd, const std::string& command,
+                      Probe p) {
+  p.argv = {"/bin/sh", "-c", command};
+  auto accept = [&](int status, const std::string& lines) -> Result<void> {
+    if (status == 0) return {};
+    return Failure{fmt::format("the shell-out $({}) exited with status {}{}", command, status,
+                               lines.empty() ? "" : "\nits last lines of output:\n" + lines)};
+  };
+  return run_probe(t, cmd, "shell-out", p, accept).out;
+}
+
+int probe_status(TargetRun& t, const syntax::Command& shown, const Probe& p) {
+  auto accept = [&](int status, const std::string& lines) -> Result<void> {
+    // A condition that cannot start is an error, not "false".
+    if (status == 126 || status == 127)
+      return Failure{fmt::format("the condition could not run (exit status {}: {}){}", status,
+                                 status == 127 ? "command not found" : "not executable",
+                                 lines.empty() ? "" : "\nits last lines of output:\n" + lines)};
+    return {};
+  };
+  return run_probe(t, shown, shown.name, p, accept).status;
+}
+
+} // namespace earth::build
