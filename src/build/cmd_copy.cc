@@ -148,8 +148,11 @@ void cmd_copy(TargetRun& t, const syntax::Command& cmd) {
   };
   for (const auto& s : plan.sources) {
     key.add("source", s.path).add("name", s.name);
-    if (auto r = hash_entry(*s.view, s.path, options_for(s), key.hasher()); !r)
-      t.fail(cmd, r.error());
+    CopyOptions o = options_for(s);
+    o.digests = t.ctx().stat_cache.get();
+    auto tree = tree_digest(*s.view, s.path, o);
+    if (!tree) t.fail(cmd, tree.error());
+    key.add("tree", *tree);
   }
 
   std::string dest_word = t.expand(cmd, words.back());

@@ -3,11 +3,13 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "earth/base/digest.h"
+#include "earth/base/stat_cache.h"
 #include "earth/build/build.h"
 #include "earth/image/image_store.h"
 #include "earth/store/snapshots.h"
@@ -86,6 +88,7 @@ struct Context {
   std::vector<TargetResult> results;
   std::string stub_layer; // below every RUN: mount points the sandbox needs (empty files)
   Trash trash;            // overlay work dirs, deleted in the background
+  std::unique_ptr<StatCache> stat_cache; // <cache>/stat-cache: file digests by stat
   std::atomic<bool> cancelled{false};
   std::atomic<uint32_t> steps_run{0}, steps_cached{0};
 };

@@ -183,6 +183,7 @@ std::unique_ptr<Context> open_context(const resolve::Graph& graph, const BuildOp
   for (const auto& d : {ctx->tmp_dir, ctx->mounts_dir})
     if (auto r = fs::make_dirs(d); !r) throw BuildError(r.error(), ExitCode::internal_error);
   ctx->stub_layer = stub_layer(ctx->steps);
+  ctx->stat_cache = StatCache::open(fs::join(options.cache_dir, "stat-cache"));
   return ctx;
 }
 
@@ -213,11 +214,15 @@ output::BuildTotals build(const resolve::Graph& graph, const BuildOptions& optio
   try {
     profile.time("execute", [&] { Scheduler(*ctx, jobs).run(); });
   } catch (...) {
+    (void)ctx->stat_cache->save(); // what was hashed stays known
     count(*ctx, totals);
     totals.wall = Clock::now() - start;
     services.status.build_finished(totals);
     throw;
   }
+  profile.time("index", [&] { (void)ctx->stat_cache->save(); });
+  profile.note(fmt::format("files: {} hashed, {} from the stat cache", ctx->stat_cache->reads(),
+                           ctx->stat_cache->hits()));
   count(*ctx, totals);
   profile.time("export", [&] { write_outputs(*ctx, totals); });
   totals.success = true;
