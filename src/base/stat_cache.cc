@@ -74,8 +74,7 @@ StatCache::StatCache(std::string index_path, const Disk& disk, Clock clock)
     : index_path_(std::move(index_path)), disk_(disk),
       clock_(clock ? std::move(clock) : Clock(realtime_ns)) {}
 
-std::unique_ptr<StatCache> StatCache::open(std::string index_path, const Disk& disk,
-                                           Clock clock) {
+std::unique_ptr<StatCache> StatCache::open(std::string index_path, const Disk& disk, Clock clock) {
   auto cache = std::make_unique<StatCache>(index_path, disk, std::move(clock));
   if (auto bytes = fs::read_file(index_path); bytes && !cache->decode(*bytes))
     cache->entries_.clear();

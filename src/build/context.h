@@ -4,7 +4,10 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -89,6 +92,14 @@ struct Context {
   std::string stub_layer; // below every RUN: mount points the sandbox needs (empty files)
   Trash trash;            // overlay work dirs, deleted in the background
   std::unique_ptr<StatCache> stat_cache; // <cache>/stat-cache: file digests by stat
+  // Target-level reuse (target_cache.h): per node, its input key once known
+  // (nullopt: it runs step by step, and so do the targets reading it).
+  std::vector<std::optional<Digest>> target_keys;
+  std::mutex memo_mu;                                      // guards the two memos below
+  std::unordered_map<std::string, Digest> context_digests; // build context dir -> digest
+  std::unordered_map<std::string, std::optional<image::ImageRecord>> images_seen;
+  std::atomic<uint32_t> targets_reused{0};
+  std::atomic<int64_t> key_ns{0}; // time spent computing target keys and reading records
   std::atomic<bool> cancelled{false};
   std::atomic<uint32_t> steps_run{0}, steps_cached{0};
 };

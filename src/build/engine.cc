@@ -17,6 +17,7 @@
 #include "earth/exec/linux_runtime.h"
 #include "earth/plan/plan.h"
 #include "outputs.h"
+#include "target_cache.h"
 #include "target_run.h"
 #include "tree.h"
 
@@ -28,7 +29,9 @@ using Clock = std::chrono::steady_clock;
 
 class Scheduler {
 public:
-  Scheduler(Context& ctx, unsigned jobs) : ctx_(ctx), plan_(ctx.graph, ctx.order), jobs_(jobs) {}
+  Scheduler(Context& ctx, StepLog& log, unsigned jobs)
+      : ctx_(ctx), log_(log), plan_(ctx.graph, ctx.order), jobs_(jobs),
+        records_(fs::join(ctx.options.cache_dir, "targets")) {}
 
   // Runs every target; rethrows the first failure.
   void run() {
@@ -61,7 +64,7 @@ private:
     try {
       // A target is shown from its first step on: one with nothing to run
       // (BUILDs only, ARGs only) stays out of the log.
-      TargetResult r = TargetRun(ctx_, id).run();
+      TargetResult r = run_or_reuse(id);
       r.finished = true;
       bool cached = r.all_cached, shown = r.shown;
       ctx_.results[id] = std::move(r);
@@ -84,9 +87,36 @@ private:
     cv_.notify_all();
   }
 
+  // The recorded result when the target's input key has one (its steps are
+  // shown as cached, as its last run showed them), else its recipe, run.
+  TargetResult run_or_reuse(resolve::NodeId id) {
+    const std::string& name = ctx_.names[id];
+    auto start = Clock::now();
+    std::optional<Digest> key = target_key(ctx_, id);
+    std::vector<output::StepInfo> shown;
+    std::optional<TargetResult> hit;
+    if (key) hit = records_.load(ctx_, *key, &shown);
+    ctx_.key_ns +=
+        std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
+    ctx_.target_keys[id] = key;
+    if (hit) {
+      ++ctx_.targets_reused;
+      if (hit->shown) ctx_.services.status.target_started(name);
+      for (const auto& s : shown) ctx_.services.status.step_cached(s);
+      ctx_.steps_cached += static_cast<uint32_t>(shown.size());
+      (void)log_.take(name);
+      return std::move(*hit);
+    }
+    TargetResult r = TargetRun(ctx_, id).run();
+    if (key) records_.store(*key, r, log_.take(name));
+    return r;
+  }
+
   Context& ctx_;
+  StepLog& log_;
   plan::Plan plan_;
   unsigned jobs_;
+  TargetCache records_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::exception_ptr error_;
@@ -208,11 +238,15 @@ output::BuildTotals build(const resolve::Graph& graph, const BuildOptions& optio
   Profile none;
   Profile& profile = services.profile ? *services.profile : none;
   auto start = Clock::now();
-  auto ctx = profile.time("open", [&] { return open_context(graph, options, services); });
+  // Steps shown per target, for target records (a reused target is shown
+  // as its last run was).
+  StepLog log(services.status);
+  BuildServices logged{services.runtime, services.images, log, services.profile};
+  auto ctx = profile.time("open", [&] { return open_context(graph, options, logged); });
   unsigned jobs = options.jobs ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
   output::BuildTotals totals;
   try {
-    profile.time("execute", [&] { Scheduler(*ctx, jobs).run(); });
+    profile.time("execute", [&] { Scheduler(*ctx, log, jobs).run(); });
   } catch (...) {
     (void)ctx->stat_cache->save(); // what was hashed stays known
     count(*ctx, totals);
@@ -223,6 +257,8 @@ output::BuildTotals build(const resolve::Graph& graph, const BuildOptions& optio
   profile.time("index", [&] { (void)ctx->stat_cache->save(); });
   profile.note(fmt::format("files: {} hashed, {} from the stat cache", ctx->stat_cache->reads(),
                            ctx->stat_cache->hits()));
+  profile.note(fmt::format("targets: {} reused whole, keys and records {:.2f} ms (all threads)",
+                           ctx->targets_reused.load(), double(ctx->key_ns.load()) / 1e6));
   count(*ctx, totals);
   profile.time("export", [&] { write_outputs(*ctx, totals); });
   totals.success = true;

@@ -39,7 +39,7 @@ std::vector<std::string> display_names(const resolve::Graph& graph) {
 Context::Context(const resolve::Graph& g, const BuildOptions& o, BuildServices& s,
                  store::SnapshotStore st)
     : graph(g), order(g.build_order()), names(display_names(g)), options(o), services(s),
-      steps(std::move(st)), results(g.nodes.size()) {}
+      steps(std::move(st)), results(g.nodes.size()), target_keys(g.nodes.size()) {}
 
 TargetRun::TargetRun(Context& ctx, resolve::NodeId id)
     : ctx_(ctx), id_(id), node_(ctx.graph.nodes[id]), name_(ctx.names[id]) {}

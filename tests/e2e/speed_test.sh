@@ -23,6 +23,7 @@ test_stat_cache() {
   mkdir -p src/sub
   echo one >src/a.txt
   echo two >src/sub/b.txt
+  echo out.txt >.earthlyignore
   earthfile <<'EOF2'
 VERSION 0.8
 FROM busybox
@@ -31,25 +32,29 @@ t:
   RUN cat /src/a.txt /src/sub/b.txt >/out.txt
   SAVE ARTIFACT /out.txt AS LOCAL out.txt
 EOF2
-  age src/a.txt src/sub/b.txt
+  age src/a.txt src/sub/b.txt Earthfile .earthlyignore
+  # The target's key reads the build context (Earthfile, .earthlyignore and
+  # the two sources), then the COPY finds its two files in the stat cache.
   earth_ok --profile +t
-  eq "$(hashed)" "2 hashed, 0 from the stat cache" "first build"
+  eq "$(hashed)" "4 hashed, 2 from the stat cache" "first build"
   [[ -s $EARTH_CACHE_DIR/stat-cache ]] || fail "no stat-cache index"
   earth_ok --profile +t
-  eq "$(hashed)" "0 hashed, 2 from the stat cache" "second build"
+  eq "$(hashed)" "0 hashed, 4 from the stat cache" "second build"
   steps_run 0
   # An edit with the same size and a restored mtime still changes the
-  # ctime: read again, and the COPY runs.
+  # ctime: read again (once: changed more than the racy window ago, so its
+  # new digest is recorded and the COPY finds it), and the COPY runs.
   echo ONE >src/a.txt
   touch -r src/sub/b.txt src/a.txt
+  sleep 0.1
   earth_ok --profile +t
-  eq "$(hashed)" "1 hashed, 1 from the stat cache" "after an edit"
+  eq "$(hashed)" "1 hashed, 5 from the stat cache" "after an edit"
   file_is out.txt "ONE
 two"
-  # A file the index no longer knows is read again (a damaged index is ignored).
+  # A damaged index is ignored: everything is read again.
   printf 'garbage' >"$EARTH_CACHE_DIR/stat-cache"
   earth_ok --profile +t
-  eq "$(hashed)" "2 hashed, 0 from the stat cache" "after a damaged index"
+  eq "$(hashed)" "4 hashed, 0 from the stat cache" "after a damaged index"
   steps_run 0
 }
 
@@ -63,15 +68,109 @@ t:
   COPY a.txt /a.txt
   SAVE ARTIFACT /a.txt AS LOCAL out.txt
 EOF2
+  echo out.txt >.earthlyignore
+  age Earthfile .earthlyignore
   echo one >a.txt
   touch -d '+1 hour' a.txt # in the future: racy on every build
   earth_ok --profile +t
   earth_ok --profile +t
-  eq "$(hashed)" "1 hashed, 0 from the stat cache" "a racy file"
+  # Read again for the target's key (the content is the same: the target is
+  # reused), never recorded.
+  eq "$(hashed)" "1 hashed, 2 from the stat cache" "a racy file"
   echo ONE >a.txt
   touch -d '+1 hour' a.txt
   earth_ok +t
   file_is out.txt ONE
+}
+
+# reused: how many targets --profile says were reused whole.
+reused() {
+  grep -oE 'targets: [0-9]+ reused whole' "$T/log" | grep -oE '[0-9]+'
+}
+
+# ---------------------------------------------------------------- target reuse
+test_target_reuse() {
+  setup
+  mkdir -p lib
+  echo one >a.txt
+  echo libsrc >lib/src.txt
+  cat >lib/Earthfile <<'EOF2'
+VERSION 0.8
+FROM busybox
+build:
+  COPY src.txt /src.txt
+  RUN cat /src.txt > /lib.txt
+  SAVE ARTIFACT /lib.txt
+EOF2
+  earthfile <<'EOF2'
+VERSION 0.8
+FROM busybox
+t:
+  ARG V=v1
+  COPY a.txt /a.txt
+  COPY ./lib+build/lib.txt /lib.txt
+  RUN echo "$V $(cat /a.txt) $(cat /lib.txt)" >/out.txt
+  SAVE ARTIFACT /out.txt AS LOCAL out.txt
+EOF2
+  age a.txt lib/src.txt
+  earth_ok --profile +t
+  file_is out.txt "v1 one libsrc"
+  # The output out.txt is in +t's build context: the second build sees it
+  # appear, the third reuses every target.
+  earth_ok --profile +t
+  earth_ok --profile +t
+  eq "$(reused)" 4 "targets reused on a no-op (+base, ./lib+base, ./lib+build, +t)"
+  summary_is 0 7
+  log_has "*cached*"
+  # A deleted output is written again even when its target is reused.
+  rm out.txt
+  earth_ok --profile +t
+  eq "$(reused)" 4 "targets reused after deleting an output"
+  file_is out.txt "v1 one libsrc"
+  # A changed ARG: +t runs step by step (its steps are new), the rest is reused.
+  earth_ok --profile +t --V=v2
+  eq "$(reused)" 3 "targets reused with another ARG value"
+  file_is out.txt "v2 one libsrc"
+  # A dependency's source changed: ./lib+build and +t run again.
+  echo LIBSRC >lib/src.txt
+  earth_ok --profile +t --V=v2
+  eq "$(reused)" 2 "targets reused after a dependency's source changed"
+  file_is out.txt "v2 one LIBSRC"
+  # The Earthfile changed: its targets run step by step.
+  sed -i 's/echo "\$V/echo "x \$V/' Earthfile
+  earth_ok --profile +t --V=v2
+  file_is out.txt "x v2 one LIBSRC"
+  # A record whose step dirs are gone is not used.
+  rm -rf "$EARTH_CACHE_DIR/steps"
+  rm out.txt
+  earth_ok --profile +t --V=v2
+  eq "$(reused)" 2 "targets reused after the step dirs were removed (the +base targets: FROM only)"
+  file_is out.txt "x v2 one LIBSRC"
+  # --no-cache reuses nothing.
+  earth_ok --profile --no-cache +t --V=v2
+  eq "$(reused)" 0 "targets reused with --no-cache"
+}
+
+# Targets that cannot be keyed whole (RUN --no-cache) run step by step,
+# and so do the targets reading them.
+test_target_reuse_not_keyable() {
+  setup
+  earthfile <<'EOF2'
+VERSION 0.8
+FROM busybox
+dep:
+  RUN --no-cache cat /proc/sys/kernel/random/uuid >/now.txt
+  SAVE ARTIFACT /now.txt
+t:
+  COPY +dep/now.txt /now.txt
+  SAVE ARTIFACT /now.txt AS LOCAL now.txt
+EOF2
+  earth_ok --profile +t
+  earth_ok --profile +t
+  first=$(cat now.txt)
+  earth_ok --profile +t
+  eq "$(reused)" 1 "targets reused (+base only)"
+  [[ $(cat now.txt) != "$first" ]] || fail "+t was reused although +dep ran again"
 }
 
 if [[ ${1:-} == --list ]]; then

@@ -49,8 +49,7 @@ public:
 
   // An empty cache that is never saved (index_path empty) or that will be
   // saved at `index_path`. Files are read through `disk`.
-  explicit StatCache(std::string index_path = {}, const Disk& disk = real_disk(),
-                     Clock clock = {});
+  explicit StatCache(std::string index_path = {}, const Disk& disk = real_disk(), Clock clock = {});
   // Loads the index at `index_path`: a missing, damaged or other-version
   // index gives an empty cache (it is only a cache), never an error.
   static std::unique_ptr<StatCache> open(std::string index_path, const Disk& disk = real_disk(),
