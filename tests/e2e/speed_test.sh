@@ -173,6 +173,17 @@ EOF2
   [[ $(cat now.txt) != "$first" ]] || fail "+t was reused although +dep ran again"
 }
 
+# ---------------------------------------------------------------- start-up
+# A build that talks to no registry does not load libcurl (and its ~25
+# libraries): it is dlopen()ed on the first request.
+test_startup_without_libcurl() {
+  [[ -x $earth ]] || skip "no earth binary at $earth (set EARTH)"
+  command -v ldd >/dev/null || skip "no ldd"
+  ! ldd "$earth" | grep -q libcurl || fail "earth links libcurl: $(ldd "$earth" | grep libcurl)"
+  out=$(LD_DEBUG=files "$earth" --version 2>&1)
+  ! grep -q "file=libcurl" <<<"$out" || fail "earth --version loaded libcurl"
+}
+
 if [[ ${1:-} == --list ]]; then
   declare -F | awk '$3 ~ /^test_/ { sub(/^test_/, "", $3); print $3 }'
   exit 0
