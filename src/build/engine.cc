@@ -16,6 +16,7 @@
 #include "earth/build/build.h"
 #include "earth/exec/linux_runtime.h"
 #include "earth/plan/plan.h"
+#include "explain.h"
 #include "outputs.h"
 #include "target_cache.h"
 #include "target_run.h"
@@ -95,11 +96,12 @@ private:
     std::optional<Digest> key = target_key(ctx_, id);
     std::vector<output::StepInfo> shown;
     std::optional<TargetResult> hit;
-    if (key) hit = records_.load(ctx_, *key, &shown);
+    if (key && !ctx_.options.debug_keys) hit = records_.load(ctx_, *key, &shown);
     ctx_.key_ns +=
         std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
     ctx_.target_keys[id] = key;
     if (hit) {
+      if (ctx_.options.explain) explain_reused(ctx_, id);
       ++ctx_.targets_reused;
       if (hit->shown) ctx_.services.status.target_started(name);
       for (const auto& s : shown) ctx_.services.status.step_cached(s);
@@ -107,7 +109,10 @@ private:
       (void)log_.take(name);
       return std::move(*hit);
     }
+    plan::KeyRecorder keys; // every key this walk makes, for --explain and debug keys
     TargetResult r = TargetRun(ctx_, id).run();
+    explain_walk(ctx_, id, keys, ctx_.options.explain);
+    if (ctx_.options.debug_keys) print_keys(ctx_, id, keys);
     if (key) records_.store(*key, r, log_.take(name));
     return r;
   }

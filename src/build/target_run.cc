@@ -111,20 +111,24 @@ std::string TargetRun::in_workdir(const std::string& p) const {
 }
 
 std::string TargetRun::make_dir(const Command& cmd, Digest& key, const Fill& fill) {
+  Digest asked = key; // what --explain and debug keys know the step by
   if (cache_off()) key = plan::unique_key(key);
   output::StepInfo si = info(cmd);
+  auto* recorder = plan::KeyRecorder::current();
   auto& status = ctx_.services.status;
   if (!result_.shown) {
     result_.shown = true;
     status.target_started(name_);
   }
   if (ctx_.steps.has(key)) {
+    if (recorder) recorder->step({asked, si.where, si.text, false});
     ++ctx_.steps_cached;
     status.step_cached(si);
     return ctx_.steps.path(key);
   }
   if (ctx_.cancelled || exec::runs_interrupted())
     throw BuildError("interrupted", ExitCode::interrupted);
+  if (recorder) recorder->step({asked, si.where, si.text, true});
   status.step_started(si);
   auto start = std::chrono::steady_clock::now();
   bool filled = false;

@@ -95,6 +95,8 @@ const std::vector<Subcommand>& subcommands() {
        cmd_graph},
       {"debug run", "[flags] IMAGE|--rootfs DIR [--] CMD...", "run one command in a sandbox",
        cmd_debug_run, true},
+      {"debug keys", "[flags] +TARGET [--ARG=value...]",
+       "build, printing the typed fields of every step key", cmd_debug_keys},
       {"image", "SUBCOMMAND [args]", "manage the local image store (the commands below)",
        cmd_image},
       {"image import", "FILE [NAME]", "load an OCI archive, OCI layout or docker save archive",

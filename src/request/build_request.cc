@@ -179,6 +179,7 @@ void Reader::boolean(const std::string& name, bool on) {
   if (name == "--strict") req_.strict = on;
   if (name == "-V" || name == "--verbose") req_.verbose = on;
   if (name == "--profile") req_.profile = on;
+  if (name == "--explain") req_.explain = on;
 }
 
 // EARTH(LY)_* switches add to the flags. --ci is --no-output --strict for a

@@ -173,6 +173,63 @@ EOF2
   [[ $(cat now.txt) != "$first" ]] || fail "+t was reused although +dep ran again"
 }
 
+# ---------------------------------------------------------------- --explain
+test_explain() {
+  setup
+  mkdir -p src
+  echo a >src/a.txt
+  echo b >src/b.txt
+  earthfile <<'EOF2'
+VERSION 0.8
+FROM busybox
+t:
+  ARG V=1
+  COPY src /src
+  RUN echo $V >/v.txt
+  RUN cat /src/a.txt >/o.txt
+  SAVE ARTIFACT /o.txt AS LOCAL o.txt
+EOF2
+  earth_ok --explain +t
+  log_has "explain +t: COPY src /src (./Earthfile:5:3): no cache entry (no earlier run of this target recorded)"
+  earth_ok --explain +t --V=2
+  log_has "explain +t: COPY src /src (./Earthfile:5:3): reused (cache hit)" \
+    "explain +t: RUN echo \$V >/v.txt (./Earthfile:6:3): variable V changed: '1' -> '2'" \
+    "explain +t: SAVE ARTIFACT /o.txt AS LOCAL o.txt (./Earthfile:8:3): the step before it changed (RUN cat /src/a.txt >/o.txt)"
+  echo B >src/b.txt
+  earth_ok --explain +t --V=2
+  log_has "explain +t: COPY src /src (./Earthfile:5:3): file src/b.txt changed" \
+    "explain +t: RUN echo \$V >/v.txt (./Earthfile:6:3): the step before it changed (COPY src /src)"
+  earth_ok --explain +t --V=2
+  log_has "explain +t: reused whole (its input key is unchanged)"
+  rm -rf "$EARTH_CACHE_DIR/steps" "$EARTH_CACHE_DIR/targets"
+  earth_ok --explain +t --V=2
+  log_has "explain +t: RUN cat /src/a.txt >/o.txt (./Earthfile:7:3): no cache entry (the stored result is gone)"
+  earth_ok --explain --no-cache +t --V=2
+  log_has "explain +t: RUN cat /src/a.txt >/o.txt (./Earthfile:7:3): --no-cache"
+}
+
+# earth debug keys: every key's typed fields, the same on two runs.
+test_debug_keys() {
+  setup
+  echo a >a.txt
+  earthfile <<'EOF2'
+VERSION 0.8
+FROM busybox
+t:
+  COPY a.txt /a.txt
+  RUN cat /a.txt
+EOF2
+  "$earth" debug keys +t >"$T/keys1" 2>"$T/log" || fail "earth debug keys failed"
+  "$earth" debug keys +t >"$T/keys2" 2>"$T/log" || fail "earth debug keys failed"
+  cmp -s "$T/keys1" "$T/keys2" || fail "debug keys differ between two runs: $(diff "$T/keys1" "$T/keys2")"
+  grep -q "^  RUN sha256:" "$T/keys1" || fail "no RUN key in: $(cat "$T/keys1")"
+  grep -q "^    argv = /bin/sh" "$T/keys1" || fail "no argv field"
+  grep -q "^    (file a.txt sha256:" "$T/keys1" || fail "no per-file note"
+  echo b >a.txt
+  "$earth" debug keys +t >"$T/keys3" 2>"$T/log" || fail "earth debug keys failed"
+  { diff "$T/keys1" "$T/keys3" || true; } | grep -q "(file a.txt sha256:" || fail "the changed file is not in the diff"
+}
+
 # ---------------------------------------------------------------- start-up
 # A build that talks to no registry does not load libcurl (and its ~25
 # libraries): it is dlopen()ed on the first request.

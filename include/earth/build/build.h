@@ -35,6 +35,8 @@ struct BuildOptions {
   // --artifact +t/path [dest] and --image +t: output only these.
   std::string only_artifact, only_artifact_dest;
   bool only_image = false;
+  bool explain = false;    // --explain: print why each step runs (stderr)
+  bool debug_keys = false; // earth debug keys: walk every target, print its keys' fields (stdout)
 };
 
 // Services the builder uses; tests pass fakes (FakeRuntime, a temp store).

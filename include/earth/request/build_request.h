@@ -20,6 +20,7 @@ struct BuildRequest {
   bool output = false; // --output: outputs even under --ci
   bool verbose = false;
   bool profile = false; // --profile: print the time of each pass
+  bool explain = false; // --explain: say why each step runs
   unsigned jobs = 0;
   std::string artifact, artifact_dest; // --artifact +t/path [dest]
   bool image_only = false;             // --image +t
