@@ -265,7 +265,12 @@ std::optional<Digest> target_key(Context& ctx, resolve::NodeId id) {
     if (s.file != resolve::kNone) files.insert(s.file);
     copies |= s.command->kind == CommandKind::copy;
   }
-  for (resolve::FileId f : files) h.add("earthfile", Digest::of(g.files[f]->source.text()));
+  // Where each Earthfile is (AS LOCAL paths and the names shown depend on
+  // it), and its text.
+  for (resolve::FileId f : files)
+    h.add("dir", g.files[f]->abs_dir)
+        .add("shown", g.files[f]->path)
+        .add("earthfile", Digest::of(g.files[f]->source.text()));
   auto bindings = [&](std::string_view tag, const std::vector<resolve::Binding>& bs) {
     h.add(tag, int64_t(bs.size()));
     for (const auto& b : bs) {

@@ -151,6 +151,29 @@ EOF2
   eq "$(reused)" 0 "targets reused with --no-cache"
 }
 
+# A moved checkout: the same Earthfile and sources elsewhere write their
+# outputs to the new place.
+test_target_reuse_moved() {
+  setup
+  echo one >a.txt
+  earthfile <<'EOF2'
+VERSION 0.8
+FROM busybox
+t:
+  COPY a.txt /a.txt
+  SAVE ARTIFACT /a.txt AS LOCAL out.txt
+EOF2
+  earth_ok +t
+  earth_ok +t
+  cd "$T"
+  mv project moved
+  cd moved
+  rm out.txt
+  earth_ok +t
+  file_is out.txt one
+  no_file "$T/project/out.txt"
+}
+
 # Targets that cannot be keyed whole (RUN --no-cache) run step by step,
 # and so do the targets reading them.
 test_target_reuse_not_keyable() {
