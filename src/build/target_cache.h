@@ -22,7 +22,7 @@
 namespace earth::build {
 
 inline constexpr std::string_view kTargetKeyDomain = "earth.target.v1";
-inline constexpr int kTargetRecordVersion = 1;
+inline constexpr std::string_view kTargetRecordMagic = "earth-target-record 2";
 
 // The target's input key, or nullopt when it must run step by step.
 // Needs the keys of the targets it reads (Context::target_keys).
