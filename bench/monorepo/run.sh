@@ -124,6 +124,12 @@ for n in sizes:
     r = {t: once[f"{t}-noop-{n}"][1] for t in ("earth", "ninja", "make")}
     print(f"| {n} | peak RSS, no-op | {r['earth'] / 1024:.1f} MB | {r['ninja'] / 1024:.1f} MB | "
           f"{r['make'] / 1024:.1f} MB | | |")
+    cpu = {}
+    for t in ("earth", "ninja", "make"):
+        r0 = json.load(open(os.path.join(work, n, f"{t}-noop.json")))["results"][0]
+        cpu[t] = r0["user"] + r0["system"]
+    print(f"| {n} | no-op CPU (user+sys, mean) | {ms(cpu['earth'])} | {ms(cpu['ninja'])} | "
+          f"{ms(cpu['make'])} | {cpu['earth'] / cpu['ninja']:.1f}× | {cpu['earth'] / cpu['make']:.1f}× |")
     noop = med(os.path.join(work, n, "earth-noop.json"))
     print(f"| {n} | earth no-op per target | {noop / int(n) * 1e3:.2f} ms | "
           f"{med(os.path.join(work, n, 'ninja-noop.json')) / int(n) * 1e3:.3f} ms | | | |")
