@@ -96,6 +96,7 @@ Result<Digest> StatCache::digest(const std::string& path, const StatKey& st) {
     std::lock_guard lock(mu_);
     auto it = entries_.find(path);
     if (it != entries_.end() && it->second.st == st) {
+      it->second.used = true;
       ++hits_;
       return it->second.digest;
     }
@@ -108,7 +109,7 @@ Result<Digest> StatCache::digest(const std::string& path, const StatKey& st) {
   if (racy(st, hashed_at)) {
     dirty_ |= entries_.erase(path) > 0;
   } else {
-    entries_[path] = {st, *d};
+    entries_[path] = {st, *d, true};
     dirty_ = true;
   }
   return d;
@@ -176,10 +177,14 @@ bool StatCache::decode(std::string_view bytes) {
   return true;
 }
 
-Result<void> StatCache::save() {
+Result<void> StatCache::save(size_t slack) {
   {
     std::lock_guard lock(mu_);
     if (!dirty_ || index_path_.empty()) return {};
+    size_t used = 0;
+    for (const auto& [path, e] : entries_) used += e.used;
+    if (entries_.size() - used > used + slack)
+      std::erase_if(entries_, [](const auto& kv) { return !kv.second.used; });
   }
   if (auto r = fs::write_file_atomic(index_path_, encode()); !r) return r;
   std::lock_guard lock(mu_);

@@ -59,8 +59,11 @@ public:
   // index when `st` matches the recorded stat, else read and (unless racy)
   // recorded. Thread-safe.
   Result<Digest> digest(const std::string& path, const StatKey& st);
-  // Writes the index atomically when an entry was added or changed.
-  Result<void> save();
+  // Writes the index atomically when an entry was added or changed. Entries
+  // this process did not use are dropped first when they outnumber the used
+  // ones by more than `slack` (files deleted, renamed or of other projects
+  // would otherwise make every later load slower).
+  Result<void> save(size_t slack = 10000);
 
   // The index bytes (docs/formats.md#stat-cache), and back; decode fails
   // on a bad magic, version, length or checksum.
@@ -75,6 +78,7 @@ private:
   struct Entry {
     StatKey st;
     Digest digest;
+    bool used = false; // looked up or recorded by this process (not saved)
   };
   bool racy(const StatKey& st, int64_t hashed_at) const;
 

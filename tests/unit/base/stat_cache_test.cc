@@ -115,5 +115,33 @@ TEST_F(StatCacheTest, DamagedOrOtherVersionIndexesAreIgnored) {
   EXPECT_EQ(fresh.size(), 1u); // a failed decode keeps what was there
 }
 
+// Entries nobody used in this run are dropped when they outnumber the used
+// ones by more than the slack.
+TEST_F(StatCacheTest, UnusedEntriesArePrunedWhenTheyDominate) {
+  fs::TempDir dir("/tmp", "earth-stat-cache-test");
+  std::string index = fs::join(dir.path(), "stat-cache");
+  {
+    auto cache = StatCache::open(index, disk, clock);
+    for (int i = 0; i < 5; ++i) {
+      disk.add_file("/p/f" + std::to_string(i), "x");
+      ASSERT_TRUE(cache->digest("/p/f" + std::to_string(i), st).ok());
+    }
+    ASSERT_TRUE(cache->save(0).ok());
+  }
+  {
+    auto cache = StatCache::open(index, disk, clock);
+    ASSERT_TRUE(cache->digest("/p/a.txt", st).ok()); // one used, five not
+    ASSERT_TRUE(cache->save(10).ok());               // within the slack: kept
+  }
+  EXPECT_EQ(StatCache::open(index, disk, clock)->size(), 6u);
+  {
+    auto cache = StatCache::open(index, disk, clock);
+    disk.add_file("/p/new", "y");
+    ASSERT_TRUE(cache->digest("/p/new", st).ok());
+    ASSERT_TRUE(cache->save(2).ok()); // six unused > one used + 2: pruned
+  }
+  EXPECT_EQ(StatCache::open(index, disk, clock)->size(), 1u);
+}
+
 } // namespace
 } // namespace earth
