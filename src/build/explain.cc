@@ -195,8 +195,8 @@ std::string why(const Walk& now, const Walk::Step& step, const std::optional<Wal
     if (tag == "artifact-of")
       reasons.push_back("the artifact it copies changed (its target's result changed)");
     else if (tag == "manifest")
-      reasons.push_back(fmt::format("the image digest changed: {} -> {}",
-                                    short_digest(joined(old)), short_digest(joined(vs))));
+      reasons.push_back(fmt::format("the image digest changed: {} -> {}", short_digest(joined(old)),
+                                    short_digest(joined(vs))));
     else
       reasons.push_back(fmt::format("{} changed: '{}' -> '{}'", tag, joined(old), joined(vs)));
   }
