@@ -89,6 +89,18 @@ Result<std::vector<std::string>> RealDisk::list_dir(const std::string& path) con
   return fs::list_dir(path);
 }
 
+Result<Digest> Disk::digest_file(const std::string& path) const {
+  auto text = read_file(path);
+  if (!text) return Failure{text.error()};
+  return Digest::of(*text);
+}
+
+Result<Digest> RealDisk::digest_file(const std::string& path) const {
+  auto d = earth::digest_file(path);
+  if (!d) return Failure{errno_message("read " + path, errno)};
+  return *d;
+}
+
 const Disk& real_disk() {
   static const RealDisk disk;
   return disk;

@@ -166,8 +166,17 @@ void cmd_copy(TargetRun& t, const syntax::Command& cmd) {
   };
   for (const auto& s : plan.sources) {
     key.add("source", s.path).add("name", s.name);
-    if (auto r = hash_entry(*s.view, s.path, options_for(s), key.hasher()); !r)
-      t.fail(cmd, r.error());
+    CopyOptions o = options_for(s);
+    o.digests = t.ctx().stat_cache.get();
+    FileSink files; // --explain / debug keys: which file's content changed
+    if (key.recording())
+      files = [&](const std::string& rel, const Digest& d) {
+        std::string base = s.view == &plan.context ? s.rel : s.path;
+        key.note("file", (rel.empty() ? base : fs::join(base, rel)) + " " + d.oci());
+      };
+    auto tree = tree_digest(*s.view, s.path, o, files);
+    if (!tree) t.fail(cmd, tree.error());
+    key.add("tree", *tree);
   }
 
   std::string dest_word = t.expand(cmd, words.back());

@@ -5,11 +5,15 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "earth/base/digest.h"
+#include "earth/base/stat_cache.h"
 #include "earth/build/build.h"
 #include "earth/image/image_store.h"
 #include "earth/output/status.h"
@@ -94,6 +98,8 @@ struct TargetResult {
 struct DynamicBuilds; // dynamic.cc
 std::shared_ptr<DynamicBuilds> new_dynamic_builds();
 
+class StepLog;
+
 struct Context {
   Context(const resolve::Graph& g, const BuildOptions& o, BuildServices& s,
           store::SnapshotStore st);
@@ -110,6 +116,15 @@ struct Context {
   Redactor redact;        // secret values -> *** in every line shown
   std::string stub_layer; // below every RUN: mount points the sandbox needs (empty files)
   Trash trash;            // overlay work dirs, deleted in the background
+  std::unique_ptr<StatCache> stat_cache; // <cache>/stat-cache: file digests by stat
+  // Target-level reuse (target_cache.h): per node, its input key once known
+  // (nullopt: it runs step by step, and so do the targets reading it).
+  std::vector<std::optional<Digest>> target_keys;
+  std::mutex memo_mu;                                      // guards the two memos below
+  std::unordered_map<std::string, Digest> context_digests; // build context dir -> digest
+  std::unordered_map<std::string, std::optional<image::ImageRecord>> images_seen;
+  std::atomic<uint32_t> targets_reused{0};
+  std::atomic<int64_t> key_ns{0}; // time spent computing target keys and reading records
   std::atomic<bool> cancelled{false};
   std::atomic<uint32_t> steps_run{0}, steps_cached{0};
   std::atomic<int64_t> saved_ns{0}; // what the cache hits took when they ran
@@ -117,6 +132,9 @@ struct Context {
   // instance for the whole run (shared with nested builds); `chain` holds
   // the instances whose nested builds this one is inside, for cycles.
   std::shared_ptr<DynamicBuilds> dynamic; // set by open_context
+  // The steps each target showed, for its target record (target_cache.h):
+  // the build's, shared with nested builds. Set by build().
+  StepLog* step_log = nullptr;
 
   std::vector<Digest> chain;
   std::atomic<uint32_t> nested_targets{0}, nested_cached{0}; // built by nested Contexts

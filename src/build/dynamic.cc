@@ -115,6 +115,7 @@ std::shared_ptr<const DynamicTarget> build_graph(TargetRun& t, const resolve::Gr
   auto ctx = open_context(graph, parent.options, parent.services);
   check_supported(*ctx);
   ctx->dynamic = parent.dynamic;
+  ctx->step_log = parent.step_log;
   ctx->chain = parent.chain;
   ctx->chain.push_back(key);
   run_targets(*ctx);

@@ -18,8 +18,10 @@
 #include "earth/exec/linux_runtime.h"
 #include "earth/plan/plan.h"
 #include "earth/store/cleanup.h"
+#include "explain.h"
 #include "outputs.h"
 #include "push.h"
+#include "target_cache.h"
 #include "target_run.h"
 #include "tree.h"
 
@@ -31,7 +33,9 @@ using Clock = std::chrono::steady_clock;
 
 class Scheduler {
 public:
-  Scheduler(Context& ctx, unsigned jobs) : ctx_(ctx), plan_(ctx.graph, ctx.order), jobs_(jobs) {}
+  Scheduler(Context& ctx, StepLog& log, unsigned jobs)
+      : ctx_(ctx), log_(log), plan_(ctx.graph, ctx.order), jobs_(jobs),
+        records_(fs::join(ctx.options.cache_dir, "targets")) {}
 
   // Runs every target; rethrows the first failure.
   void run() {
@@ -65,7 +69,7 @@ private:
     try {
       // A target is shown from its first step on: one with nothing to run
       // (BUILDs only, ARGs only) stays out of the log.
-      TargetResult r = TargetRun(ctx_, id).run();
+      TargetResult r = run_or_reuse(id);
       r.finished = true;
       bool cached = r.all_cached, shown = r.shown;
       ctx_.results[id] = std::move(r);
@@ -88,9 +92,43 @@ private:
     cv_.notify_all();
   }
 
+  // The recorded result when the target's input key has one (its steps are
+  // shown as cached, as its last run showed them), else its recipe, run.
+  TargetResult run_or_reuse(resolve::NodeId id) {
+    const std::string& name = ctx_.names[id];
+    auto start = Clock::now();
+    std::optional<Digest> key = target_key(ctx_, id);
+    std::vector<ShownStep> shown;
+    std::optional<TargetResult> hit;
+    if (key && !ctx_.options.debug_keys) hit = records_.load(ctx_, *key, &shown);
+    ctx_.key_ns +=
+        std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
+    ctx_.target_keys[id] = key;
+    if (hit) {
+      if (ctx_.options.explain) explain_reused(ctx_, id);
+      ++ctx_.targets_reused;
+      if (hit->shown) ctx_.services.status.target_started(name);
+      for (const auto& [s, took] : shown) {
+        ctx_.services.status.step_cached(s, took);
+        ctx_.saved_ns += took.count();
+      }
+      ctx_.steps_cached += static_cast<uint32_t>(shown.size());
+      (void)log_.take(name);
+      return std::move(*hit);
+    }
+    plan::KeyRecorder keys; // every key this walk makes, for --explain and debug keys
+    TargetResult r = TargetRun(ctx_, id).run();
+    explain_walk(ctx_, id, keys, ctx_.options.explain);
+    if (ctx_.options.debug_keys) print_keys(ctx_, id, keys);
+    if (key) records_.store(*key, r, log_.take(name));
+    return r;
+  }
+
   Context& ctx_;
+  StepLog& log_;
   plan::Plan plan_;
   unsigned jobs_;
+  TargetCache records_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::exception_ptr error_;
@@ -208,12 +246,14 @@ std::unique_ptr<Context> open_context(const resolve::Graph& graph, const BuildOp
     if (auto r = fs::make_dirs(d); !r) throw BuildError(r.error(), ExitCode::internal_error);
   ctx->stub_layer = stub_layer(ctx->steps);
   ctx->dynamic = new_dynamic_builds();
+  ctx->stat_cache = StatCache::open(fs::join(options.cache_dir, "stat-cache"));
   return ctx;
 }
 
 void run_targets(Context& ctx) {
   const auto& o = ctx.options;
-  Scheduler(ctx, o.jobs ? o.jobs : std::max(1u, std::thread::hardware_concurrency())).run();
+  Scheduler(ctx, *ctx.step_log, o.jobs ? o.jobs : std::max(1u, std::thread::hardware_concurrency()))
+      .run();
 }
 
 std::vector<bool> output_nodes(const Context& ctx) {
@@ -256,7 +296,12 @@ output::BuildTotals build(const resolve::Graph& graph, const BuildOptions& optio
   Profile none;
   Profile& profile = services.profile ? *services.profile : none;
   auto start = Clock::now();
-  auto ctx = profile.time("open", [&] { return open_context(graph, options, services); });
+  // Steps shown per target, for target records (a reused target is shown
+  // as its last run was).
+  StepLog log(services.status);
+  BuildServices logged{services.runtime, services.images, log, services.profile};
+  auto ctx = profile.time("open", [&] { return open_context(graph, options, logged); });
+  ctx->step_log = &log;
   check_supported(*ctx);
   unsigned jobs = options.jobs ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
   output::BuildTotals totals;
@@ -266,9 +311,10 @@ output::BuildTotals build(const resolve::Graph& graph, const BuildOptions& optio
     services.status.build_finished(totals);
   };
   try {
-    profile.time("execute", [&] { Scheduler(*ctx, jobs).run(); });
+    profile.time("execute", [&] { Scheduler(*ctx, log, jobs).run(); });
     profile.time("push", [&] { run_pushes(*ctx, totals); });
   } catch (const Error& e) {
+    (void)ctx->stat_cache->save(); // what was hashed stays known
     count(*ctx, totals);
     totals.targets_failed = 1; // the first failure stops the build
     // No secret value in an error message (a failing step's last lines).
@@ -278,12 +324,18 @@ output::BuildTotals build(const resolve::Graph& graph, const BuildOptions& optio
       throw BuildError(shown, e.code());
     throw;
   } catch (...) {
+    (void)ctx->stat_cache->save();
     count(*ctx, totals);
     totals.targets_failed = 1; // the first failure stops the build
     totals.error = error_text(std::current_exception());
     finish(false);
     throw;
   }
+  profile.time("index", [&] { (void)ctx->stat_cache->save(); });
+  profile.note(fmt::format("files: {} hashed, {} from the stat cache", ctx->stat_cache->reads(),
+                           ctx->stat_cache->hits()));
+  profile.note(fmt::format("targets: {} reused whole, keys and records {:.2f} ms (all threads)",
+                           ctx->targets_reused.load(), double(ctx->key_ns.load()) / 1e6));
   count(*ctx, totals);
   try {
     profile.time("export", [&] { write_outputs(*ctx, totals); });

@@ -40,7 +40,8 @@ std::vector<std::string> display_names(const resolve::Graph& graph) {
 Context::Context(const resolve::Graph& g, const BuildOptions& o, BuildServices& s,
                  store::SnapshotStore st)
     : graph(g), order(g.build_order()), names(display_names(g)), options(o), services(s),
-      steps(std::move(st)), results(g.nodes.size()), redact(o.secrets) {}
+      steps(std::move(st)), results(g.nodes.size()), redact(o.secrets),
+      target_keys(g.nodes.size()) {}
 
 TargetRun::TargetRun(Context& ctx, resolve::NodeId id)
     : ctx_(ctx), id_(id), node_(ctx.graph.nodes[id]), name_(ctx.names[id]) {}
@@ -122,8 +123,10 @@ std::string TargetRun::in_workdir(const std::string& p) const {
 }
 
 std::string TargetRun::make_dir(const Command& cmd, Digest& key, const Fill& fill) {
+  Digest asked = key; // what --explain and debug keys know the step by
   if (cache_off()) key = plan::unique_key(key);
   output::StepInfo si = info(cmd);
+  auto* recorder = plan::KeyRecorder::current();
   auto& status = ctx_.services.status;
   if (!result_.shown) {
     result_.shown = true;
@@ -131,6 +134,7 @@ std::string TargetRun::make_dir(const Command& cmd, Digest& key, const Fill& fil
   }
   const std::string& cache_dir = ctx_.options.cache_dir;
   if (ctx_.steps.has(key)) {
+    if (recorder) recorder->step({asked, si.where, si.text, false});
     ++ctx_.steps_cached;
     output::Duration saved = recorded_step_time(cache_dir, key);
     ctx_.saved_ns += saved.count();
@@ -139,6 +143,7 @@ std::string TargetRun::make_dir(const Command& cmd, Digest& key, const Fill& fil
   }
   if (ctx_.cancelled || exec::runs_interrupted())
     throw BuildError("interrupted", ExitCode::interrupted);
+  if (recorder) recorder->step({asked, si.where, si.text, true});
   status.step_started(si);
   auto start = std::chrono::steady_clock::now();
   bool filled = false;

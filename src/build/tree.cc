@@ -110,34 +110,39 @@ Result<void> copy_rec(const LayerView& view, const std::string& src, const std::
   return {};
 }
 
-Result<void> hash_rec(const LayerView& view, const std::string& src, const std::string& rel,
-                      const CopyOptions& opts, Hasher& h) {
-  if (opts.skip && !rel.empty() && opts.skip(rel)) return {};
+Result<Digest> tree_rec(const LayerView& view, const std::string& src, const std::string& rel,
+                        const CopyOptions& opts, const FileSink& on_file) {
   auto e = view.find(src);
   if (!e) return Failure{"no such file or directory: " + src};
   const struct stat& st = e->st;
-  h.add("path", rel);
+  Hasher h("earth.tree.v1");
   h.add("type", static_cast<int64_t>(st.st_mode & S_IFMT));
   h.add("perm", static_cast<int64_t>(perm_of(st, opts)));
   if (opts.keep_own) h.add("owner", fmt_uid_gid(st.st_uid, st.st_gid));
   if (opts.keep_ts)
     h.add("mtime", static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec);
   if (S_ISREG(st.st_mode)) {
-    auto d = digest_file(e->host);
+    Result<Digest> d = opts.digests ? opts.digests->digest(e->host, StatKey::of(st))
+                                    : real_disk().digest_file(e->host);
     if (!d) return Failure{"read " + e->host + ": cannot read the file"};
     h.add("size", static_cast<int64_t>(st.st_size));
     h.add("content", *d);
+    if (on_file) on_file(rel, *d);
   } else if (S_ISLNK(st.st_mode)) {
     std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
     ssize_t n = ::readlink(e->host.c_str(), target.data(), target.size());
     target.resize(n < 0 ? 0 : static_cast<size_t>(n));
     h.add("link", target);
   } else if (S_ISDIR(st.st_mode)) {
-    for (const auto& name : view.list(src))
-      if (auto r = hash_rec(view, fs::join(src, name), fs::join(rel, name), opts, h); !r) return r;
-    h.add("end", rel);
+    for (const auto& name : view.list(src)) {
+      std::string child_rel = fs::join(rel, name);
+      if (opts.skip && opts.skip(child_rel)) continue;
+      auto d = tree_rec(view, fs::join(src, name), child_rel, opts, on_file);
+      if (!d) return d;
+      h.add("name", name).add("entry", *d);
+    }
   }
-  return {};
+  return h.finish();
 }
 
 bool match_path(const std::string& pattern, const std::string& rel) {
@@ -168,9 +173,9 @@ Result<void> make_parents(const std::string& root, const std::string& dir) {
   return {};
 }
 
-Result<void> hash_entry(const LayerView& view, const std::string& src, const CopyOptions& opts,
-                        Hasher& h) {
-  return hash_rec(view, src, "", opts, h);
+Result<Digest> tree_digest(const LayerView& view, const std::string& src, const CopyOptions& opts,
+                           const FileSink& on_file) {
+  return tree_rec(view, src, "", opts, on_file);
 }
 
 bool has_glob(std::string_view word) {

@@ -12,6 +12,7 @@
 
 #include "earth/base/digest.h"
 #include "earth/base/error.h"
+#include "earth/base/stat_cache.h"
 #include "layer_view.h"
 
 namespace earth::build {
@@ -28,6 +29,8 @@ struct CopyOptions {
   // Paths (relative to the copy's source root) to leave out; build-context
   // copies pass the .earthlyignore matcher.
   std::function<bool(const std::string& rel)> skip;
+  // Where hashing gets regular files' digests (the stat cache); null: read.
+  StatCache* digests = nullptr;
 };
 
 // Copies the entry at `src` (absolute in `view`, not following a final
@@ -40,11 +43,15 @@ Result<void> copy_entry(const LayerView& view, const std::string& src, const std
 // 0755, owner root), so that root+dir exists.
 Result<void> make_parents(const std::string& root, const std::string& dir);
 
-// Adds what a copy of `src` would produce to `h`: relative paths, types,
-// permission bits, sizes, contents and link targets (mtimes and owners only
-// when the copy keeps them). Honours opts.skip.
-Result<void> hash_entry(const LayerView& view, const std::string& src, const CopyOptions& opts,
-                        Hasher& h);
+// The digest of what a copy of `src` would produce, composed as BuildKit
+// composes directory digests: each entry's digest covers its type,
+// permission bits (mtimes and owners only when the copy keeps them), and
+// its size and content, its link target, or its children's names and
+// digests. Honours opts.skip. `on_file` (optional) sees each regular
+// file's relative path and content digest (--explain, debug keys).
+using FileSink = std::function<void(const std::string& rel, const Digest& content)>;
+Result<Digest> tree_digest(const LayerView& view, const std::string& src, const CopyOptions& opts,
+                           const FileSink& on_file = {});
 
 // Whether `word` has glob characters (* ? [).
 bool has_glob(std::string_view word);

@@ -69,6 +69,7 @@ build::BuildOptions build_options(const BuildRequest& req) {
   }
   opts.only_image = req.image_only;
   opts.resolve = &req.options;
+  opts.explain = req.explain;
   opts.version = req.options.version;
   std::string project = req.options.project_dir;
   opts.git_sha = [project] {
@@ -78,8 +79,11 @@ build::BuildOptions build_options(const BuildRequest& req) {
   return opts;
 }
 
+bool debug_keys = false; // set by `earth debug keys`
+
 void run_build(const resolve::Graph& graph, const BuildRequest& req, Profile& profile) {
   build::BuildOptions opts = build_options(req);
+  opts.debug_keys = debug_keys;
   exec::kill_runs_on_signals(); // first: the store's temp-file cleanup chains to it
   auto store = profile.time("store", [&] { return image::ImageStore::open(opts.cache_dir); });
   if (!store) throw Error(store.error(), ExitCode::internal_error);
@@ -122,6 +126,13 @@ int cmd_build(Args& args) {
     profile.print(stderr);
   }
   return 0;
+}
+
+// `earth debug keys [flags] +TARGET`: the build, every target walked step by
+// step, with each key's typed fields printed (stdout) as the target ends.
+int cmd_debug_keys(Args& args) {
+  debug_keys = true;
+  return cmd_build(args);
 }
 
 } // namespace earth::cli

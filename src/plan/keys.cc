@@ -5,10 +5,54 @@
 
 namespace earth::plan {
 
+namespace {
+thread_local KeyRecorder* installed = nullptr;
+} // namespace
+
+KeyRecorder::KeyRecorder() : outer_(installed) {
+  installed = this;
+}
+
+KeyRecorder::~KeyRecorder() {
+  installed = outer_;
+}
+
+KeyRecorder* KeyRecorder::current() {
+  return installed;
+}
+
+// With a recorder installed, the hasher's debug sink appends to this
+// builder's record (and still calls `debug`).
+static Hasher::DebugSink record_sink(KeyRecorder* rec, size_t index, Hasher::DebugSink debug) {
+  if (!rec) return debug;
+  return [rec, index, debug = std::move(debug)](std::string_view tag, std::string_view value) {
+    rec->records()[index].fields.emplace_back(tag, value);
+    if (debug) debug(tag, value);
+  };
+}
+
+// Starts a record for a new builder; returns its index.
+static size_t start_record(KeyRecorder* rec, std::string_view op, const Digest& parent) {
+  if (!rec) return 0;
+  rec->records().push_back({std::string(op), parent, {}, {}, {}});
+  return rec->records().size() - 1;
+}
+
 KeyBuilder::KeyBuilder(std::string_view op, const Digest& parent, Hasher::DebugSink debug)
-    : hasher_(kStepKeyDomain, std::move(debug)) {
+    : recorder_(KeyRecorder::current()), record_(start_record(recorder_, op, parent)),
+      hasher_(kStepKeyDomain, record_sink(recorder_, record_, std::move(debug))) {
   hasher_.add("op", op);
   hasher_.add("parent", parent);
+}
+
+Digest KeyBuilder::finish() {
+  Digest key = hasher_.finish();
+  if (recorder_) recorder_->records()[record_].key = key;
+  return key;
+}
+
+void KeyBuilder::note(std::string_view tag, std::string_view value) {
+  if (recorder_) recorder_->records()[record_].notes.emplace_back(tag, value);
 }
 
 KeyBuilder& KeyBuilder::add(std::string_view tag, std::string_view value) {

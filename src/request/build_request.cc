@@ -170,6 +170,7 @@ void Reader::boolean(std::string_view name, bool on) {
   if (name == "--verbose") req_.verbose = on;
   if (name == "--profile") req_.profile = on;
   if (name == "--github-annotations") req_.github_annotations = on;
+  if (name == "--explain") req_.explain = on;
 }
 
 // Every flag not on the command line takes its environment equivalent:

@@ -39,6 +39,7 @@ const std::vector<FlagSpec>& build_flags() {
       {"--github-annotations", "", K::boolean, "GITHUB_ANNOTATIONS",
        "group output per target and annotate errors for GitHub Actions"},
       {"--profile", "", K::boolean, "", "print the time of each pass"},
+      {"--explain", "", K::boolean, "", "say why each step runs (or is reused)"},
       // Secrets: EARTH_SECRETS and EARTH_SECRET_FILES are read with the
       // other sources (secrets.cc), so they have no env column here.
       {"--secret", "-s", K::valued, "", "a secret: ID=VALUE, or ID (from $ID)"},
@@ -53,7 +54,6 @@ const std::vector<FlagSpec>& build_flags() {
       {"--use-inline-cache", "", K::boolean, "USE_INLINE_CACHE", "", true},
       {"--save-inline-cache", "", K::boolean, "SAVE_INLINE_CACHE", "", true},
       {"--pull", "", K::boolean, "PULL", "", true},
-      {"--explain", "", K::boolean, "", "", true},
       {"--auto-skip", "", K::boolean, "AUTO_SKIP", "", true},
       {"--no-auto-skip", "", K::boolean, "", "", true},
       // Earthly's global flags for its BuildKit daemon and git (reference §4.3).

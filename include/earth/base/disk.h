@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "earth/base/digest.h"
 #include "earth/base/error.h"
 
 namespace earth {
@@ -35,6 +36,9 @@ public:
   virtual Result<std::string> read_file(const std::string& path) const = 0;
   // The names in directory `path` (without "." and ".."), unsorted.
   virtual Result<std::vector<std::string>> list_dir(const std::string& path) const = 0;
+  // The SHA-256 of a regular file's bytes (the stat cache's miss path);
+  // by default over read_file, streamed by RealDisk.
+  virtual Result<Digest> digest_file(const std::string& path) const;
 };
 
 // The paths matching `pattern`, whose components may hold `*`, `?` and
@@ -49,6 +53,7 @@ public:
   FileStat lstat(const std::string& path) const override;
   Result<std::string> read_file(const std::string& path) const override;
   Result<std::vector<std::string>> list_dir(const std::string& path) const override;
+  Result<Digest> digest_file(const std::string& path) const override;
 };
 
 // One RealDisk for callers that do not choose a Disk.

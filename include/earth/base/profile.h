@@ -27,6 +27,8 @@ public:
     return pass();
   }
   void add(std::string name, Clock::duration took) { passes_.emplace_back(std::move(name), took); }
+  // A line printed after the passes ("files: 3 hashed, 120 from the stat cache").
+  void note(std::string line) { notes_.push_back(std::move(line)); }
   // "pass  12.3 ms" lines, in the order the passes ran, and the total.
   void print(std::FILE* out) const {
     Clock::duration total{};
@@ -37,10 +39,12 @@ public:
     }
     std::fprintf(out, "  %-10s %8.2f ms\n", "total",
                  std::chrono::duration<double, std::milli>(total).count());
+    for (const auto& n : notes_) std::fprintf(out, "  %s\n", n.c_str());
   }
 
 private:
   std::vector<std::pair<std::string, Clock::duration>> passes_;
+  std::vector<std::string> notes_;
 };
 
 } // namespace earth

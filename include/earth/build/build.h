@@ -44,6 +44,8 @@ struct BuildOptions {
   // id -> value (request/secrets.h): reach RUN --secret and --mount
   // type=secret only; never keyed, stored or shown (shown as ***).
   std::map<std::string, std::string> secrets;
+  bool explain = false;    // --explain: print why each step runs (stderr)
+  bool debug_keys = false; // earth debug keys: walk every target, print its keys' fields (stdout)
 };
 
 // Services the builder uses; tests pass fakes (FakeRuntime, a temp store).

@@ -88,6 +88,7 @@ int cmd_complete(Args& args); // earth __complete WORDS... (completion.cc)
 // The build invocation `earth [flags] +TARGET [--ARG=value...]` (cmd_build.cc),
 // also used by `earth graph`.
 int cmd_build(Args& args);
+int cmd_debug_keys(Args& args); // `earth debug keys`: cmd_build printing every key's fields
 int cmd_graph(Args& args);
 
 } // namespace earth::cli

@@ -25,6 +25,7 @@ struct BuildRequest {
   bool profile = false;            // --profile: print the time of each pass
   std::string progress;            // --progress auto|tty|plain|json (checked by the CLI)
   bool github_annotations = false; // --github-annotations
+  bool explain = false;            // --explain: say why each step runs
   unsigned jobs = 0;
   std::string artifact, artifact_dest; // --artifact +t/path [dest]
   bool image_only = false;             // --image +t
