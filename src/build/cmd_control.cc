@@ -214,6 +214,16 @@ void run_control(TargetRun& t, const syntax::TryStmt& s, const syntax::Span& spa
   }
 }
 
+namespace {
+
+void add_outputs(TargetRun& t, const DynamicTarget& built) {
+  auto& r = t.result();
+  r.local_artifacts.insert(r.local_artifacts.end(), built.artifacts.begin(), built.artifacts.end());
+  r.images.insert(r.images.end(), built.images.begin(), built.images.end());
+}
+
+} // namespace
+
 void note_build(TargetRun& t, const syntax::Command& cmd) {
   if (!t.step()) return;
   bool dynamic = false;
@@ -221,7 +231,12 @@ void note_build(TargetRun& t, const syntax::Command& cmd) {
     const auto& edge = t.ctx().graph.edges[e];
     if (edge.kind != resolve::EdgeKind::build) continue;
     dynamic |= edge.dynamic;
-    if (!edge.dynamic) t.result().builds.push_back(e);
+    if (edge.dynamic) continue;
+    // A target reached only through IF / a dynamic FOR is built now.
+    if (auto built = build_reached(t, cmd, edge))
+      add_outputs(t, *built);
+    else
+      t.result().builds.push_back(e);
   }
   if (!dynamic) return;
   auto words = resolve::join_grouped_words(cmd.args);
@@ -234,11 +249,7 @@ void note_build(TargetRun& t, const syntax::Command& cmd) {
   for (const auto& a : f.all("--build-arg")) args.push_back("--" + a);
   auto rest = words_from(words, f.next + 1);
   args.insert(args.end(), rest.begin(), rest.end());
-  auto built = build_dynamic(t, cmd, *ref, f.has("--pass-args"), args);
-  auto& r = t.result();
-  r.local_artifacts.insert(r.local_artifacts.end(), built->artifacts.begin(),
-                           built->artifacts.end());
-  r.images.insert(r.images.end(), built->images.begin(), built->images.end());
+  add_outputs(t, *build_dynamic(t, cmd, *ref, f.has("--pass-args"), args));
 }
 
 void check_supported(const Context& ctx) {

@@ -138,7 +138,12 @@ void cmd_copy(TargetRun& t, const syntax::Command& cmd) {
       } else if (next_edge < artifact_edges.size() &&
                  artifact_edges[next_edge]->to != resolve::kNone) {
         const auto* edge = artifact_edges[next_edge++];
-        dep = &t.ctx().results[edge->to];
+        if (auto built = build_reached(t, cmd, *edge)) {
+          kept.push_back(std::move(built)); // reached only through IF: built now
+          dep = &kept.back()->result;
+        } else {
+          dep = &t.ctx().results[edge->to];
+        }
         artifact = edge->artifact;
       } else {
         t.fail(cmd, fmt::format("COPY {}: this artifact reference is not supported yet", word));

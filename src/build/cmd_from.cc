@@ -59,6 +59,7 @@ void cmd_from(TargetRun& t, const syntax::Command& cmd) {
   if (!targets.empty()) {
     if (targets.front()->to == resolve::kNone)
       t.fail(cmd, "FROM " + targets.front()->ref + ": this reference is not supported yet");
+    if (auto built = build_reached(t, cmd, *targets.front())) return from_result(t, built->result);
     return from_target(t, targets.front()->to);
   }
   std::string ref = t.expand(cmd, words[f.next]);

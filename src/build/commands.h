@@ -90,6 +90,11 @@ struct DynamicTarget {
 std::shared_ptr<const DynamicTarget> build_dynamic(TargetRun& t, const syntax::Command& cmd,
                                                    const resolve::Reference& ref, bool pass_args,
                                                    const std::vector<std::string>& arg_words);
+// A static reference to a target the scheduler left out (reached only
+// through IF or a dynamic FOR), now reached: built like a dynamic one. Null
+// when the target was scheduled (its result is in ctx.results).
+std::shared_ptr<const DynamicTarget> build_reached(TargetRun& t, const syntax::Command& cmd,
+                                                   const resolve::Edge& edge);
 // Before anything runs: a located error for the first command of the build
 // the engine cannot run yet (WITH DOCKER, GIT CLONE, FROM DOCKERFILE).
 void check_supported(const Context& ctx);

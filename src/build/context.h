@@ -101,11 +101,18 @@ std::shared_ptr<DynamicBuilds> new_dynamic_builds();
 class StepLog;
 
 struct Context {
-  Context(const resolve::Graph& g, const BuildOptions& o, BuildServices& s,
-          store::SnapshotStore st);
+  // `roots`: the targets this context builds (empty: the graph's roots).
+  Context(const resolve::Graph& g, const BuildOptions& o, BuildServices& s, store::SnapshotStore st,
+          std::vector<resolve::NodeId> roots = {});
   const resolve::Graph& graph;
-  const std::vector<resolve::NodeId> order; // graph.build_order(), once
-  const std::vector<std::string> names;     // per node: how it is shown
+  const std::vector<resolve::NodeId> roots;
+  // What the scheduler builds, dependencies first: the targets reachable
+  // from `roots` through edges that surely happen. One reached only through
+  // an IF branch or a dynamic FOR is built when a run reaches its statement
+  // (build_reached, dynamic.cc), or never.
+  const std::vector<resolve::NodeId> order;
+  std::vector<bool> scheduled;          // per node: in `order`
+  const std::vector<std::string> names; // per node: how it is shown
   const BuildOptions& options;
   BuildServices& services;
   store::SnapshotStore steps; // <cache>/steps: step layers and artifact trees by key
@@ -144,7 +151,8 @@ struct Context {
 // options' cache; every target of its graph run (first failure rethrown, no
 // output written); which nodes output (the BUILD chains that ran).
 std::unique_ptr<Context> open_context(const resolve::Graph& graph, const BuildOptions& options,
-                                      BuildServices& services);
+                                      BuildServices& services,
+                                      std::vector<resolve::NodeId> roots = {});
 void run_targets(Context& ctx);
 std::vector<bool> output_nodes(const Context& ctx);
 

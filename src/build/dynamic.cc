@@ -8,8 +8,14 @@
 // Each instance is built once per run however many targets ask, even at
 // once (a shared future per instance key); an instance that asks for itself
 // through its nested builds is a cycle.
+//
+// A static reference the scheduler left out (reached only through an IF
+// branch or a dynamic FOR: Context::order) goes the same way when a run
+// reaches its statement: the node of the run's own graph is built by a
+// nested Context rooted at it, once per instance, or never.
 #include <fmt/format.h>
 
+#include <functional>
 #include <future>
 #include <map>
 #include <mutex>
@@ -109,10 +115,14 @@ Overrides ref_overrides(TargetRun& t, const syntax::Command& cmd, const resolve:
   return o;
 }
 
+// Builds `root` of `graph` (the graph's own root when kNone) in a nested
+// Context: it and what it needs unconditionally.
 std::shared_ptr<const DynamicTarget> build_graph(TargetRun& t, const resolve::Graph& graph,
-                                                 const Digest& key) {
+                                                 resolve::NodeId root, const Digest& key) {
   auto& parent = t.ctx();
-  auto ctx = open_context(graph, parent.options, parent.services);
+  auto ctx = open_context(graph, parent.options, parent.services,
+                          root == resolve::kNone ? std::vector<resolve::NodeId>{}
+                                                 : std::vector<resolve::NodeId>{root});
   check_supported(*ctx);
   ctx->dynamic = parent.dynamic;
   ctx->step_log = parent.step_log;
@@ -129,7 +139,7 @@ std::shared_ptr<const DynamicTarget> build_graph(TargetRun& t, const resolve::Gr
       parent.nested_cached += ctx->results[id].all_cached ? 1 : 0;
     }
   auto out = std::make_shared<DynamicTarget>();
-  out->result = ctx->results[graph.root];
+  out->result = ctx->results[ctx->roots.front()];
   std::vector<bool> outputs = output_nodes(*ctx);
   for (resolve::NodeId id : ctx->order) {
     if (!outputs[id]) continue;
@@ -139,6 +149,12 @@ std::shared_ptr<const DynamicTarget> build_graph(TargetRun& t, const resolve::Gr
   }
   return out;
 }
+
+// Runs `build` for instance `key` once per run (others asking wait for it);
+// a wait that closes a loop is a cycle, reported at `cmd` naming `shown`.
+std::shared_ptr<const DynamicTarget>
+build_once(TargetRun& t, const syntax::Command& cmd, const std::string& shown, const Digest& key,
+           const std::function<std::shared_ptr<const DynamicTarget>()>& build);
 
 } // namespace
 
@@ -161,11 +177,28 @@ std::shared_ptr<const DynamicTarget> build_dynamic(TargetRun& t, const syntax::C
     t.fail(cmd, fmt::format("{}: {}", ref.to_string(), e.what()));
   }
   Digest key = resolve::Graph::key_of(graph.nodes[graph.root]);
+  return build_once(t, cmd, ref.to_string(), key,
+                    [&] { return build_graph(t, graph, resolve::kNone, key); });
+}
+
+std::shared_ptr<const DynamicTarget> build_reached(TargetRun& t, const syntax::Command& cmd,
+                                                   const resolve::Edge& edge) {
+  const auto& ctx = t.ctx();
+  if (edge.to == resolve::kNone || ctx.scheduled[edge.to]) return nullptr;
+  Digest key = resolve::Graph::key_of(ctx.graph.nodes[edge.to]);
+  return build_once(t, cmd, edge.ref, key, [&] { return build_graph(t, ctx.graph, edge.to, key); });
+}
+
+namespace {
+
+std::shared_ptr<const DynamicTarget>
+build_once(TargetRun& t, const syntax::Command& cmd, const std::string& shown, const Digest& key,
+           const std::function<std::shared_ptr<const DynamicTarget>()>& build) {
   for (const auto& k : t.ctx().chain)
     if (k == key)
       t.fail(cmd, fmt::format("dependency cycle: {} needs itself (through references known only "
                               "at build time)",
-                              ref.to_string()));
+                              shown));
 
   auto& builds = *t.ctx().dynamic;
   const auto& chain = t.ctx().chain;
@@ -191,10 +224,10 @@ std::shared_ptr<const DynamicTarget> build_dynamic(TargetRun& t, const syntax::C
   if (cycle)
     t.fail(cmd, fmt::format("dependency cycle: {} needs itself (through references known only at "
                             "build time)",
-                            ref.to_string()));
+                            shown));
   if (mine) {
     try {
-      promise.set_value(build_graph(t, graph, key));
+      promise.set_value(build());
     } catch (...) {
       promise.set_exception(std::current_exception());
     }
@@ -203,5 +236,7 @@ std::shared_ptr<const DynamicTarget> build_dynamic(TargetRun& t, const syntax::C
   }
   return future.get();
 }
+
+} // namespace
 
 } // namespace earth::build

@@ -156,10 +156,11 @@ void write_only_artifact(Context& ctx, output::BuildTotals& totals) {
 }
 
 // The CLI targets and those the BUILD statements they ran reach, and so on
-// (§5.6): a BUILD in an IF branch not taken outputs nothing.
+// (§5.6): a BUILD in an IF branch not taken outputs nothing (one taken to a
+// target the scheduler left out brings its outputs with it: note_build).
 std::vector<bool> outputs_reached(const Context& ctx) {
   std::vector<bool> reached(ctx.graph.nodes.size(), false);
-  std::vector<resolve::NodeId> todo = ctx.graph.roots;
+  std::vector<resolve::NodeId> todo = ctx.roots;
   while (!todo.empty()) {
     resolve::NodeId id = todo.back();
     todo.pop_back();
@@ -232,10 +233,11 @@ std::string stub_layer(store::SnapshotStore& steps) {
 } // namespace
 
 std::unique_ptr<Context> open_context(const resolve::Graph& graph, const BuildOptions& options,
-                                      BuildServices& services) {
+                                      BuildServices& services, std::vector<resolve::NodeId> roots) {
   auto steps = store::SnapshotStore::open(options.cache_dir, "steps");
   if (!steps) throw BuildError(steps.error(), ExitCode::internal_error);
-  auto ctx = std::make_unique<Context>(graph, options, services, std::move(*steps));
+  auto ctx =
+      std::make_unique<Context>(graph, options, services, std::move(*steps), std::move(roots));
   // The process's own temp dir: what a killed build leaves there (overlay work
   // dirs, private cache dirs) goes when the next earth opens the store.
   auto own_tmp = store::process_temp_dir(options.cache_dir);

@@ -37,11 +37,49 @@ std::vector<std::string> display_names(const resolve::Graph& graph) {
   return names;
 }
 
+namespace {
+
+std::vector<resolve::NodeId> roots_or_graphs(const resolve::Graph& g,
+                                             std::vector<resolve::NodeId> roots) {
+  if (!roots.empty()) return roots;
+  if (!g.roots.empty()) return g.roots;
+  return {g.root};
+}
+
+// The targets reachable from `roots` through unconditional edges, in the
+// order of graph.build_order() (a post-order over every edge, so still
+// dependencies first).
+std::vector<resolve::NodeId> unconditional_order(const resolve::Graph& g,
+                                                 const std::vector<resolve::NodeId>& roots) {
+  std::vector<bool> reached(g.nodes.size(), false);
+  std::vector<resolve::NodeId> todo = roots;
+  while (!todo.empty()) {
+    resolve::NodeId id = todo.back();
+    todo.pop_back();
+    if (reached[id]) continue;
+    reached[id] = true;
+    for (resolve::EdgeId e : g.nodes[id].out) {
+      const auto& edge = g.edges[e];
+      if (edge.to == resolve::kNone || edge.conditional) continue;
+      if (g.nodes[edge.to].kind == resolve::Node::Kind::target) todo.push_back(edge.to);
+    }
+  }
+  std::vector<resolve::NodeId> order;
+  for (resolve::NodeId id : g.build_order())
+    if (reached[id]) order.push_back(id);
+  return order;
+}
+
+} // namespace
+
 Context::Context(const resolve::Graph& g, const BuildOptions& o, BuildServices& s,
-                 store::SnapshotStore st)
-    : graph(g), order(g.build_order()), names(display_names(g)), options(o), services(s),
+                 store::SnapshotStore st, std::vector<resolve::NodeId> r)
+    : graph(g), roots(roots_or_graphs(g, std::move(r))), order(unconditional_order(g, roots)),
+      scheduled(g.nodes.size(), false), names(display_names(g)), options(o), services(s),
       steps(std::move(st)), results(g.nodes.size()), redact(o.secrets),
-      target_keys(g.nodes.size()) {}
+      target_keys(g.nodes.size()) {
+  for (resolve::NodeId id : order) scheduled[id] = true;
+}
 
 TargetRun::TargetRun(Context& ctx, resolve::NodeId id)
     : ctx_(ctx), id_(id), node_(ctx.graph.nodes[id]), name_(ctx.names[id]) {}

@@ -496,6 +496,117 @@ EOF
   file_is out/s "/in-p start-then start-then"
 }
 
+# ---------------------------------------------------------------- conditional references
+# A target reached only through an IF branch or a dynamic FOR is built when
+# a run reaches its statement, never up front. Every target below appends
+# its name to a shared cache mount (a run marker); +marks reads it back.
+MARKS='RUN --mount=type=cache,id=marks,target=/marks,sharing=shared'
+marks_target() {
+  cat <<EOF
+marks:
+  $MARKS touch /marks/log; cp /marks/log /log
+  SAVE ARTIFACT /log AS LOCAL out/marks
+EOF
+}
+
+test_if_untaken_build() {
+  setup
+  earthfile <<EOF
+VERSION 0.8
+FROM busybox
+all:
+  IF false
+    BUILD +broken
+  END
+  FOR x IN \$(true)
+    BUILD +broken
+    COPY +broken/f /f
+  END
+broken:
+  $MARKS echo broken >>/marks/log
+  RUN false
+$(marks_target)
+EOF
+  earth_ok +all
+  log_lacks "+broken"
+  earth_ok --no-cache +marks
+  file_is out/marks ""
+  # the static graph still shows the conditional edges
+  earth_ok --dry-run +all
+  log_has "+broken"
+}
+
+test_if_taken_build() {
+  setup
+  earthfile <<EOF
+VERSION 0.8
+FROM busybox
+all:
+  BUILD +both
+  IF true
+    BUILD +taken
+    BUILD +both
+    COPY +copied/c /c
+  END
+  RUN cat /c >/all
+  SAVE ARTIFACT /all AS LOCAL out/all
+taken:
+  $MARKS echo taken >>/marks/log
+  RUN echo t >/t
+  SAVE ARTIFACT /t AS LOCAL out/t
+both:
+  $MARKS echo both >>/marks/log
+copied:
+  $MARKS echo copied >>/marks/log
+  RUN echo c >/c
+  SAVE ARTIFACT /c
+$(marks_target)
+EOF
+  earth_ok +all
+  file_is out/t "t"   # outputs of what the branch built
+  file_is out/all "c" # COPY of a target built on demand
+  earth_ok --no-cache +marks
+  # +both is also reached unconditionally: built once, by the scheduler
+  eq "$(sort out/marks | tr '\n' ' ')" "both copied taken " "targets run"
+}
+
+test_if_untaken_from() {
+  setup
+  earthfile <<EOF
+VERSION 0.8
+FROM busybox
+else-untaken:
+  IF true
+    FROM busybox
+  ELSE
+    FROM +broken
+  END
+  RUN echo ok >/ok
+  SAVE ARTIFACT /ok AS LOCAL out/ok
+else-taken:
+  IF false
+    FROM +broken
+  ELSE
+    FROM +basis
+  END
+  RUN cat /base >/ok
+  SAVE ARTIFACT /ok AS LOCAL out/ok
+basis:
+  $MARKS echo basis >>/marks/log
+  RUN echo from-base >/base
+broken:
+  $MARKS echo broken >>/marks/log
+  RUN false
+$(marks_target)
+EOF
+  earth_ok +else-untaken
+  file_is out/ok "ok"
+  earth_ok +else-taken
+  file_is out/ok "from-base"
+  earth_ok --no-cache +marks
+  file_is out/marks "basis"
+}
+
 if [[ ${1:-} == --list ]]; then
   declare -F | awk '$3 ~ /^test_/ { sub(/^test_/, "", $3); print $3 }'
   exit 0
