@@ -98,6 +98,13 @@ struct TargetResult {
 struct DynamicBuilds; // dynamic.cc
 std::shared_ptr<DynamicBuilds> new_dynamic_builds();
 
+// The pushes of output targets the scheduler left out and a run reached
+// (built by nested Contexts over the same graph): done with the build's own.
+struct LatePushes {
+  std::mutex mu;
+  std::vector<std::pair<resolve::NodeId, TargetResult>> targets; // in the order they finished
+};
+
 class StepLog;
 
 struct Context {
@@ -138,7 +145,8 @@ struct Context {
   // References known only at build time (dynamic.cc): built once per
   // instance for the whole run (shared with nested builds); `chain` holds
   // the instances whose nested builds this one is inside, for cycles.
-  std::shared_ptr<DynamicBuilds> dynamic; // set by open_context
+  std::shared_ptr<DynamicBuilds> dynamic;                                   // set by open_context
+  std::shared_ptr<LatePushes> late_pushes = std::make_shared<LatePushes>(); // shared the same way
   // The steps each target showed, for its target record (target_cache.h):
   // the build's, shared with nested builds. Set by build().
   StepLog* step_log = nullptr;

@@ -125,6 +125,8 @@ std::shared_ptr<const DynamicTarget> build_graph(TargetRun& t, const resolve::Gr
                                                  : std::vector<resolve::NodeId>{root});
   check_supported(*ctx);
   ctx->dynamic = parent.dynamic;
+  bool same_graph = &graph == &parent.graph;
+  if (same_graph) ctx->late_pushes = parent.late_pushes;
   ctx->step_log = parent.step_log;
   ctx->chain = parent.chain;
   ctx->chain.push_back(key);
@@ -141,6 +143,13 @@ std::shared_ptr<const DynamicTarget> build_graph(TargetRun& t, const resolve::Gr
   auto out = std::make_shared<DynamicTarget>();
   out->result = ctx->results[ctx->roots.front()];
   std::vector<bool> outputs = output_nodes(*ctx);
+  if (same_graph) {
+    // Its nodes are the build's: their pushes are done with the build's.
+    std::lock_guard lock(ctx->late_pushes->mu);
+    for (resolve::NodeId id : ctx->order)
+      if (outputs[id] && !ctx->results[id].pushes.empty())
+        ctx->late_pushes->targets.emplace_back(id, ctx->results[id]);
+  }
   for (resolve::NodeId id : ctx->order) {
     if (!outputs[id]) continue;
     auto& r = ctx->results[id];

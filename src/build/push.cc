@@ -106,30 +106,37 @@ void defer_image_push(TargetRun& t, const syntax::Command& cmd, const ImageOutpu
   t.result().pushes.push_back(std::move(p));
 }
 
-void run_pushes(Context& ctx, output::BuildTotals& totals) {
-  for (resolve::NodeId id : ctx.order) {
-    TargetResult& r = ctx.results[id];
-    if (!ctx.graph.nodes[id].output || r.pushes.empty()) continue;
-    if (!ctx.options.push) {
-      for (const auto& p : r.pushes)
-        totals.notes.push_back(fmt::format("{}: {} {} (use earth --push)", ctx.names[id],
-                                           p.image ? "did not push:" : "did not run:", p.what));
-      continue;
-    }
-    TargetRun t(ctx, id);
-    t.result().shown = r.shown;
-    try {
-      for (const auto& p : r.pushes) {
-        if (ctx.cancelled || exec::runs_interrupted())
-          throw BuildError("interrupted", ExitCode::interrupted);
-        p.act(t, totals);
-      }
-    } catch (...) {
-      ctx.services.status.target_failed(ctx.names[id]);
-      throw;
-    }
-    r.all_cached &= t.result().all_cached;
+namespace {
+
+void push_target(Context& ctx, resolve::NodeId id, TargetResult& r, output::BuildTotals& totals) {
+  if (!ctx.graph.nodes[id].output || r.pushes.empty()) return;
+  if (!ctx.options.push) {
+    for (const auto& p : r.pushes)
+      totals.notes.push_back(fmt::format("{}: {} {} (use earth --push)", ctx.names[id],
+                                         p.image ? "did not push:" : "did not run:", p.what));
+    return;
   }
+  TargetRun t(ctx, id);
+  t.result().shown = r.shown;
+  try {
+    for (const auto& p : r.pushes) {
+      if (ctx.cancelled || exec::runs_interrupted())
+        throw BuildError("interrupted", ExitCode::interrupted);
+      p.act(t, totals);
+    }
+  } catch (...) {
+    ctx.services.status.target_failed(ctx.names[id]);
+    throw;
+  }
+  r.all_cached &= t.result().all_cached;
+}
+
+} // namespace
+
+void run_pushes(Context& ctx, output::BuildTotals& totals) {
+  for (resolve::NodeId id : ctx.order) push_target(ctx, id, ctx.results[id], totals);
+  // Then those of targets built because a run reached them (an IF branch).
+  for (auto& [id, r] : ctx.late_pushes->targets) push_target(ctx, id, r, totals);
 }
 
 } // namespace earth::build

@@ -607,6 +607,33 @@ EOF
   file_is out/marks "basis"
 }
 
+# A RUN --push of a target an IF branch reached runs with --push; one in a
+# branch not taken never.
+test_if_taken_push() {
+  setup
+  earthfile <<'EOF'
+VERSION 0.8
+FROM busybox
+all:
+  IF true
+    BUILD +deploy
+  END
+  IF false
+    BUILD +skipped
+  END
+deploy:
+  RUN --push echo deploy-ran | tr a-z A-Z
+skipped:
+  RUN --push echo skipped-ran
+EOF
+  earth_ok +all
+  log_has "did not run: RUN --push echo deploy-ran"
+  log_lacks "skipped-ran" "DEPLOY-RAN"
+  earth_ok --push +all
+  log_has "DEPLOY-RAN"
+  log_lacks "skipped-ran"
+}
+
 if [[ ${1:-} == --list ]]; then
   declare -F | awk '$3 ~ /^test_/ { sub(/^test_/, "", $3); print $3 }'
   exit 0
