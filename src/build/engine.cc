@@ -114,6 +114,7 @@ private:
       }
       ctx_.steps_cached += static_cast<uint32_t>(shown.size());
       (void)log_.take(name);
+      hit->builds = every_build(id); // a reused recipe has no IF: each BUILD ran
       return std::move(*hit);
     }
     plan::KeyRecorder keys; // every key this walk makes, for --explain and debug keys
@@ -125,6 +126,17 @@ private:
   }
 
   Context& ctx_;
+  // The BUILD edges of a target's recipe (its outputs chain on, §5.6).
+  std::vector<resolve::EdgeId> every_build(resolve::NodeId id) const {
+    std::vector<resolve::EdgeId> out;
+    for (const auto& step : ctx_.graph.nodes[id].steps)
+      for (resolve::EdgeId e : step.edges)
+        if (const auto& edge = ctx_.graph.edges[e];
+            edge.kind == resolve::EdgeKind::build && !edge.dynamic)
+          out.push_back(e);
+    return out;
+  }
+
   StepLog& log_;
   plan::Plan plan_;
   unsigned jobs_;

@@ -63,6 +63,11 @@ bool plain_recipe(const syntax::Block& block) {
     if (cmd->kind == CommandKind::cache)
       for (const auto& a : cmd->args)
         if (a.starts_with("--persist")) return false;
+    // A push is an action of this run (TargetResult::pushes), not a result
+    // a record could replay.
+    if (cmd->kind == CommandKind::save_image)
+      for (const auto& a : cmd->args)
+        if (a == "--push" || a.starts_with("--push=")) return false;
   }
   return true;
 }

@@ -492,6 +492,36 @@ static Result<RunResult> run_in(const RunSpec& spec, bool rootless, const std::s
   return result;
 }
 
+namespace {
+
+// Sets `seen` when a line of the command's output says ENOSPC.
+void watch_for_no_space(RunSpec& spec, std::atomic<bool>& seen) {
+  for (LineSink* sink : {&spec.on_stdout, &spec.on_stderr}) {
+    if (!*sink) continue;
+    *sink = [inner = std::move(*sink), &seen](std::string_view line) {
+      if (line.find("No space left on device") != std::string_view::npos) seen = true;
+      inner(line);
+    };
+  }
+}
+
+// A line of earth's own in the step's stderr.
+void note(const RunSpec& spec, const std::string& line) {
+  if (spec.on_stderr) spec.on_stderr(line);
+  if (spec.on_stderr_bytes) spec.on_stderr_bytes(line + "\n");
+}
+
+Result<RunResult> finish_with(const RunSpec& spec, Scratch& scratch, Result<RunResult> result) {
+  if (auto kept = scratch.finish(spec); !kept && result) return Failure{kept.error()};
+  return result;
+}
+
+Result<RunResult> run_with(const RunSpec& spec, bool rootless, Scratch& scratch) {
+  return finish_with(spec, scratch, run_in(spec, rootless, scratch.upper(), scratch.work()));
+}
+
+} // namespace
+
 Result<RunResult> LinuxRuntime::run(const RunSpec& spec) {
   if (spec.argv.empty()) return Failure{"sandbox: empty command"};
   if (!fs::is_dir(spec.upper_dir))
@@ -507,9 +537,23 @@ Result<RunResult> LinuxRuntime::run(const RunSpec& spec) {
                    " (squash the image, or build it in fewer steps)"};
   auto scratch = Scratch::make(spec);
   if (!scratch) return Failure{scratch.error()};
-  auto result = run_in(spec, rootless_, scratch->upper(), scratch->work());
-  if (auto kept = scratch->finish(spec); !kept && result) return Failure{kept.error()};
-  return result;
+  if (!scratch->in_memory()) return run_with(spec, rootless_, *scratch);
+  // A step that fills the memory scratch runs once more on disk, where it
+  // would have had room (docs/sandbox.md, "Step scratch").
+  std::atomic<bool> no_space = false;
+  RunSpec watched = spec;
+  watch_for_no_space(watched, no_space);
+  auto result = run_in(watched, rootless_, scratch->upper(), scratch->work());
+  bool failed = !result || !result->success();
+  bool stopped = result && (result->interrupted || result->timed_out);
+  if (!failed || stopped || !(no_space || scratch->nearly_full()))
+    return finish_with(spec, *scratch, std::move(result));
+  scratch->discard();
+  note(spec,
+       "earth: the step filled its memory scratch; running it again with the scratch on disk");
+  auto disk = Scratch::make(spec, Scratch::Place::disk);
+  if (!disk) return Failure{disk.error()};
+  return run_with(spec, rootless_, *disk);
 }
 
 namespace {

@@ -16,11 +16,13 @@ namespace earth::exec {
 
 class Scratch {
 public:
+  enum class Place { memory_if_usable, disk };
   // The caller's upper and work dirs when it named a work dir; else a fresh
-  // memory scratch dir `.earth-step-PID-XXXXXX` holding `upper` and `work`,
-  // or, when the tmpfs is missing or has less than kMinFreeBytes free, or
-  // EARTH_STEP_SCRATCH=disk, a work dir made next to the upper dir.
-  static Result<Scratch> make(const RunSpec& spec);
+  // memory scratch dir `.earth-step-PID-XXXXXX` holding `upper` and `work`
+  // in /dev/shm (or EARTH_STEP_SCRATCH_DIR), or, when the tmpfs is missing
+  // or has less than kMinFreeBytes free, or EARTH_STEP_SCRATCH=disk, or
+  // `place` is disk, a work dir made next to the upper dir.
+  static Result<Scratch> make(const RunSpec& spec, Place place = Place::memory_if_usable);
   Scratch(Scratch&& other) noexcept;
   Scratch& operator=(Scratch&&) = delete;
   ~Scratch();
@@ -29,11 +31,18 @@ public:
   const std::string& work() const { return work_; }
   bool in_memory() const { return in_memory_; }
 
+  // A memory scratch whose tmpfs has (almost) no room left: less than
+  // kNearlyFullBytes or 1/32 of its size free.
+  bool nearly_full() const;
+  // Removes whatever this scratch made, copying nothing.
+  void discard();
+
   // After the run: copies a memory layer into spec.upper_dir, then removes
   // whatever this scratch made.
   Result<void> finish(const RunSpec& spec);
 
   static constexpr unsigned long long kMinFreeBytes = 1ULL << 30;
+  static constexpr unsigned long long kNearlyFullBytes = 4ULL << 20;
 
 private:
   Scratch() = default;

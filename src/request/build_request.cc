@@ -28,6 +28,48 @@ unsigned parse_jobs(const std::string& v) {
   return static_cast<unsigned>(n);
 }
 
+// One short-flag word as pflag (Earthly's cobra) reads it: `-j1` is `-j 1`,
+// `-PV` is `-P -V`, `-Pj2` is `-P -j 2`, `-P=false` stays. A word with a
+// letter that is no short flag is kept whole, for the unknown-flag error.
+std::vector<std::string> split_short_cluster(const std::string& w) {
+  std::vector<std::string> out;
+  for (size_t i = 1; i < w.size(); ++i) {
+    std::string name = std::string("-") + w[i];
+    const FlagSpec* f = find_build_flag(name);
+    if (!f) return {w};
+    std::string rest = w.substr(i + 1);
+    if (rest.starts_with("=")) {
+      out.push_back(name + rest);
+      return out;
+    }
+    out.push_back(name);
+    if (f->kind == FlagSpec::Kind::valued) {
+      if (!rest.empty()) out.push_back(rest);
+      return out;
+    }
+  }
+  return out;
+}
+
+// The words with short-flag clusters split, up to the target (the words
+// after it are build args).
+std::vector<std::string> split_short_flags(const std::vector<std::string>& words) {
+  std::vector<std::string> out;
+  bool target_seen = false;
+  for (const auto& w : words) {
+    if (target_seen || w.size() <= 2 || w[0] != '-' || w[1] == '-' || w[2] == '=') {
+      out.push_back(w);
+      target_seen = target_seen || (!w.starts_with("-") && w.find('+') != std::string::npos);
+      continue;
+    }
+    for (auto& part : split_short_cluster(w)) {
+      target_seen = target_seen || part.starts_with("+");
+      out.push_back(std::move(part));
+    }
+  }
+  return out;
+}
+
 } // namespace
 
 std::optional<std::string> process_env(const std::string& name) {
@@ -35,7 +77,8 @@ std::optional<std::string> process_env(const std::string& name) {
   return v ? std::optional<std::string>(v) : std::nullopt;
 }
 
-bool is_build_invocation(const std::vector<std::string>& words) {
+bool is_build_invocation(const std::vector<std::string>& given) {
+  const std::vector<std::string> words = split_short_flags(given);
   for (size_t i = 0; i < words.size(); ++i) {
     const std::string& w = words[i];
     if (w.find('+') != std::string::npos && !w.starts_with("-")) return true;
@@ -59,7 +102,8 @@ namespace {
 // after it are build args (except --build-arg, accepted anywhere).
 class Reader {
 public:
-  Reader(const std::vector<std::string>& words, const EnvLookup& env) : words_(words), env_(env) {}
+  Reader(const std::vector<std::string>& words, const EnvLookup& env)
+      : words_(split_short_flags(words)), env_(env) {}
   BuildRequest read(const std::string& dir);
 
 private:
@@ -71,7 +115,7 @@ private:
   void from_env(const FlagSpec& f);
   void ci();
 
-  const std::vector<std::string>& words_;
+  const std::vector<std::string> words_;
   const EnvLookup& env_;
   size_t i_ = 0;
   BuildRequest req_;

@@ -17,9 +17,10 @@ void add(std::vector<std::pair<std::string, std::string>>& out, std::string_view
          const std::string& origin) {
   size_t eq = kv.find('=');
   std::string name(trim(kv.substr(0, eq)));
-  if (name.empty()) return;
-  if (!resolve::is_valid_arg_name(name))
-    throw Error(fmt::format("invalid build arg '{}' in {}", kv, origin));
+  // As Earthly: a name that is no identifier is passed unchecked (no ARG
+  // can declare it, so it is simply unused); only an empty one is an error.
+  if (name.empty())
+    throw Error(fmt::format("invalid build arg '{}' in {}: use NAME=value", kv, origin));
   out.emplace_back(name,
                    eq == std::string_view::npos ? std::string() : std::string(kv.substr(eq + 1)));
 }

@@ -326,7 +326,7 @@ EOF
   earth_ok +w
   file_is out/early early
   file_is out/late late
-  log_has "artifact +w" "out/early" "out/late"
+  log_has "artifact  +w" "out/early" "out/late"
 }
 
 # ---------------------------------------------------------------- TRY
@@ -434,7 +434,7 @@ log:
 EOF
   earth_ok -j 3 +all
   # built once: its RUN is shown once (a second build would show it cached)
-  eq "$(grep -c '^+shared.*RUN' "$T/log")" 1 "+shared's RUN lines"
+  eq "$(grep -c '^ *+shared.*RUN' "$T/log")" 1 "+shared's RUN lines"
   earth_ok --no-cache +log
   file_is out/log "run 1"
 }

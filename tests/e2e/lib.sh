@@ -73,6 +73,13 @@ log_has() { # log_has TEXT...: every TEXT is a line fragment of the last log
   for s in "$@"; do grep -qF -- "$s" "$T/log" || fail "the output lacks '$s'"; done
 }
 
+# summary_has KIND TARGET WHAT: the build summary lists an output, e.g.
+# summary_has pushed +app reg/app:1 ("  pushed    +app  reg/app:1").
+summary_has() {
+  awk -v k="$1" -v t="$2" -v w="$3" '$1 == k && $2 == t && $3 == w { found = 1 }
+    END { exit !found }' "$T/log" || fail "the summary lacks '$1 $2 $3'"
+}
+
 log_lacks() {
   local s
   for s in "$@"; do ! grep -qF -- "$s" "$T/log" || fail "the output has '$s'"; done

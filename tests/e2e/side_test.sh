@@ -304,7 +304,8 @@ test_push_to_a_local_registry() {
   start_registry
   push_earthfile
   earth_ok --push +all
-  log_has "pushed   +app     $REG/side/app:1" "pushed   +app     $REG/side/app:latest"
+  summary_has pushed +app "$REG/side/app:1"
+  summary_has pushed +app "$REG/side/app:latest"
   # RUN --push ran after every other step: the last step of +late.
   eq "$(sed -n 1p order.txt)" build-step "first line of order.txt"
   grep -q '^deploy ' order.txt || fail "RUN --push did not run: $(cat order.txt)"
@@ -337,7 +338,7 @@ test_push_with_auth() {
   log_has "needs credentials"
   printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$REG" "$(printf earth:pushpw | base64)" >"$DOCKER_CONFIG/config.json"
   earth_ok --push +app
-  log_has "pushed   +app     $REG/side/app:1"
+  summary_has pushed +app "$REG/side/app:1"
   skopeo inspect --tls-verify=false --creds earth:pushpw "docker://$REG/side/app:1" >/dev/null ||
     fail "skopeo inspect with credentials failed"
   ! timeout 20 skopeo inspect --tls-verify=false --no-creds "docker://$REG/side/app:1" </dev/null >"$T/noauth" 2>&1 ||

@@ -335,6 +335,47 @@ TEST_F(LinuxRuntimeTest, MemoryScratchIsUsedAndLeavesNothingBehind) {
   EXPECT_EQ(count(), "0\n");
 }
 
+TEST_F(LinuxRuntimeTest, AStepThatFillsTheMemoryScratchRunsAgainOnDisk) {
+  if (::geteuid() != 0) GTEST_SKIP() << "mounting the small tmpfs needs root";
+  // A 16 MiB tmpfs as the memory scratch; the step writes 32 MiB.
+  std::string shm = fs::join(dir_->path(), "small-shm");
+  fs::make_dirs(shm).take();
+  ASSERT_EQ(
+      run_process({"mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", shm}).take().exit_status, 0);
+  ::setenv("EARTH_STEP_SCRATCH_DIR", shm.c_str(), 1);
+  auto has_note = [](const Captured& c) {
+    return std::any_of(c.err.begin(), c.err.end(), [](const std::string& l) {
+      return l.find("filled its memory scratch") != std::string::npos;
+    });
+  };
+  // Silent about it: the full tmpfs alone tells.
+  auto big = sh("head -c 33554432 /dev/zero > /big 2>/dev/null; test $(wc -c < /big) = 33554432");
+  // Says "No space left on device" (as GNU tools do; busybox says "I/O
+  // error") and has removed what it wrote: the message alone tells.
+  auto said = sh("head -c 33554432 /dev/zero > /big2 2>/dev/null || { rm -f /big2; "
+                 "echo 'head: No space left on device' >&2; exit 1; }; echo -n ok > /ok");
+  // Fails for another reason: not run again.
+  auto other = sh("echo x > /x; exit 4");
+  ::unsetenv("EARTH_STEP_SCRATCH_DIR");
+  auto left = run_process({"sh", "-c", "ls -A " + shm}).take().out;
+  run_process({"umount", shm}).take();
+  ASSERT_TRUE(big.result.ok()) << big.result.error();
+  EXPECT_EQ(big.result->exit_status, 0);
+  EXPECT_TRUE(has_note(big));
+  struct stat st {};
+  ASSERT_EQ(::stat(fs::join(big.upper, "big").c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 33554432);
+  ASSERT_TRUE(said.result.ok()) << said.result.error();
+  EXPECT_EQ(said.result->exit_status, 0);
+  EXPECT_TRUE(has_note(said));
+  EXPECT_EQ(fs::read_file(fs::join(said.upper, "ok")).take(), "ok");
+  ASSERT_TRUE(other.result.ok()) << other.result.error();
+  EXPECT_EQ(other.result->exit_status, 4);
+  EXPECT_FALSE(has_note(other));
+  EXPECT_EQ(fs::read_file(fs::join(other.upper, "x")).take(), "x\n");
+  EXPECT_EQ(left, "") << "the memory scratch is removed";
+}
+
 TEST_F(LinuxRuntimeTest, MountStubsDoNotEnterTheLayer) {
   auto c = run({"true"});
   ASSERT_TRUE(c.result.ok()) << c.result.error();

@@ -18,6 +18,10 @@ last_values(const std::vector<std::pair<std::string, std::string>>& overrides) {
   return last;
 }
 
+std::optional<std::string> env_of_nothing(const std::string&) {
+  return std::nullopt;
+}
+
 class BuildRequestTest : public ::testing::Test {
 protected:
   fs::TempDir dir{"/tmp", "earth-request-test"};
@@ -35,6 +39,21 @@ TEST_F(BuildRequestTest, CollectOverridesPrecedence) {
   EXPECT_EQ(last["B"], "flag");
   EXPECT_EQ(last["C"], "\"q\"");
   EXPECT_EQ(last["D"], "d");
+}
+
+TEST_F(BuildRequestTest, BuildArgNamesAreNotChecked) {
+  // As Earthly: a name no ARG can declare is passed on, simply unused.
+  write(".arg", "wasi-src-dir=file\n1x=y\n");
+  auto last = last_values(
+      collect_overrides(fs::join(dir.path(), ".arg"), {"a.b=c"}, {"--my-flag=v"}, env_of_nothing));
+  EXPECT_EQ(last["wasi-src-dir"], "file");
+  EXPECT_EQ(last["1x"], "y");
+  EXPECT_EQ(last["a.b"], "c");
+  EXPECT_EQ(last["my-flag"], "v");
+  // Only an empty name is an error.
+  EXPECT_THROW(collect_overrides("", {"=v"}, {}, env_of_nothing), Error);
+  write(".arg", "=v\n");
+  EXPECT_THROW(collect_overrides(fs::join(dir.path(), ".arg"), {}, {}, env_of_nothing), Error);
 }
 
 TEST_F(BuildRequestTest, BuildArgsFromEnvironment) {
@@ -79,6 +98,13 @@ TEST(IsBuildInvocationTest, TargetsAndBuildFlagsOnly) {
   EXPECT_FALSE(is_build_invocation({}));
 }
 
+TEST(IsBuildInvocationTest, ShortFlagsWithAnAttachedValue) {
+  EXPECT_TRUE(is_build_invocation({"-j1", "+t"}));
+  EXPECT_TRUE(is_build_invocation({"-PVj2", "+t"}));
+  EXPECT_TRUE(is_build_invocation({"-a+t/out", "dest"}));
+  EXPECT_FALSE(is_build_invocation({"-x1", "+t"}));
+}
+
 EnvLookup env_of(std::map<std::string, std::string> vars) {
   return [vars](const std::string& name) -> std::optional<std::string> {
     auto it = vars.find(name);
@@ -120,6 +146,24 @@ TEST(BuildFlagsTest, EveryFlagParses) {
       {"--remote-cache", "r/c", "--pull", "-i", "--config", "c.yml", "--env-file-path", "e", "+t"},
       "/nonexistent", none);
   EXPECT_EQ(r.target, "+t");
+}
+
+TEST(BuildFlagsTest, ShortFlagsAsPflagReadsThem) {
+  auto none = env_of({});
+  EXPECT_EQ(parse_build_request({"-j1", "+t"}, "/x", none).jobs, 1u);
+  EXPECT_EQ(parse_build_request({"-j=3", "+t"}, "/x", none).jobs, 3u);
+  auto r = parse_build_request({"-PVj2", "+t"}, "/x", none);
+  EXPECT_TRUE(r.allow_privileged);
+  EXPECT_TRUE(r.verbose);
+  EXPECT_EQ(r.jobs, 2u);
+  // After the target a word is a build arg, not split.
+  EXPECT_NE(error_of({"+t", "-j9"}).find("invalid build arg '-j9'"), std::string::npos);
+  r = parse_build_request({"-P=false", "-a+t/out", "dest"}, "/x", none);
+  EXPECT_FALSE(r.allow_privileged);
+  EXPECT_EQ(r.artifact, "+t/out");
+  EXPECT_EQ(r.artifact_dest, "dest");
+  EXPECT_EQ(parse_build_request({"-sK=v", "+t"}, "/x", none).secrets, (Secrets{{"K", "v"}}));
+  EXPECT_NE(error_of({"-Px", "+t"}).find("unknown flag -Px"), std::string::npos);
 }
 
 TEST(BuildFlagsTest, BooleanValuesAsEarthlyReadsThem) {
