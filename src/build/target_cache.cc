@@ -11,6 +11,7 @@
 #include <set>
 
 #include "earth/base/fs.h"
+#include "earth/store/usage.h"
 #include "tree.h"
 
 namespace earth::build {
@@ -253,9 +254,32 @@ bool all_exist(const std::vector<std::string>& dirs) {
   return true;
 }
 
+// Leases a dir of the cache a record points to (a step dir, an unpacked
+// layer, a cache mount) in this process's lease log, as a step lookup does,
+// before it is checked or used: a prune running now keeps it, and the use
+// counts as recent in the LRU order. Dirs outside the cache are left alone.
+void lease(const std::string& cache_dir, const std::string& dir) {
+  static constexpr std::pair<std::string_view, store::EntryKind> kinds[] = {
+      {"steps", store::EntryKind::step},
+      {"snapshots", store::EntryKind::snapshot},
+      {"mounts", store::EntryKind::mount}};
+  std::string parent = fs::dirname(dir);
+  for (const auto& [sub, kind] : kinds)
+    if (parent == fs::join(cache_dir, sub)) {
+      (void)store::record_use(cache_dir, kind, fs::basename(dir));
+      return;
+    }
+}
+
 class Loader {
 public:
   Loader(Context& ctx, Reader& r) : ctx_(ctx), r_(r) {}
+
+  // Leased, then checked: every dir exists.
+  bool leased_and_present(const std::vector<std::string>& dirs) {
+    for (const auto& d : dirs) lease(ctx_.options.cache_dir, d);
+    return all_exist(dirs);
+  }
 
   EnvState env() {
     EnvState e;
@@ -268,7 +292,7 @@ public:
       e.base = *rec;
     }
     e.layers = r_.list();
-    if (!all_exist(e.layers)) throw std::runtime_error("a layer is gone");
+    if (!leased_and_present(e.layers)) throw std::runtime_error("a layer is gone");
     e.own_from = size_t(r_.num());
     e.config = get_config(r_);
     for (size_t n = r_.count(); n > 0; --n) {
@@ -281,6 +305,7 @@ public:
       c.host_dir = r_.str();
       c.lock_path = r_.str();
       c.sharing = r_.str();
+      lease(ctx_.options.cache_dir, c.host_dir); // a RUN of a later target may mount it
       e.caches.push_back(std::move(c));
     }
     e.persisted = r_.digest();
@@ -292,7 +317,7 @@ public:
     ArtifactState a;
     a.key = r_.digest();
     a.layers = r_.list();
-    if (!all_exist(a.layers)) throw std::runtime_error("an artifact layer is gone");
+    if (!leased_and_present(a.layers)) throw std::runtime_error("an artifact layer is gone");
     return a;
   }
 

@@ -98,15 +98,19 @@ Result<CacheLimit> cache_limit_from_env(const std::string& cache_dir) {
       double pct = std::strtod(v.c_str(), &end);
       if (end != v.c_str() + v.size() - 1 || pct < 0 || pct > 100)
         return Failure{"EARTH_CACHE_SIZE=" + v + ": a percentage is 0% to 100%"};
-      return CacheLimit{int64_t(double(disk_bytes(cache_dir)) * pct / 100), "EARTH_CACHE_SIZE"};
+      return CacheLimit{percent_of_disk(cache_dir, pct), "EARTH_CACHE_SIZE", true};
     }
     auto bytes = parse_size(v);
     if (!bytes) return Failure{"EARTH_CACHE_SIZE: " + bytes.error()};
-    return CacheLimit{*bytes, "EARTH_CACHE_SIZE"};
+    return CacheLimit{*bytes, "EARTH_CACHE_SIZE", true};
   }
-  std::string dir = fs::exists(cache_dir) ? cache_dir : fs::dirname(cache_dir);
-  return CacheLimit{std::min<int64_t>(disk_bytes(dir) / 10, 20 * GiB),
+  return CacheLimit{std::min<int64_t>(percent_of_disk(cache_dir, 10), 20 * GiB),
                     "the default: 10% of the disk, at most 20 GiB"};
+}
+
+int64_t percent_of_disk(const std::string& cache_dir, double pct) {
+  std::string dir = fs::exists(cache_dir) ? cache_dir : fs::dirname(cache_dir);
+  return int64_t(double(disk_bytes(dir)) * pct / 100);
 }
 
 Result<PruneReport> enforce_limit(const std::string& cache_dir, const CacheLimit& limit,

@@ -72,6 +72,121 @@ std::vector<Entry> scan(const std::string& cache_dir, std::vector<std::string>& 
   return out;
 }
 
+// The records beside the entries: each is a cache of what some step dirs
+// hold, so it goes when they go (docs/cache.md, Pruning).
+struct Record {
+  RecordKind kind;
+  std::string path, name;
+  int64_t bytes = 0;
+};
+
+struct RecordDir {
+  RecordKind kind;
+  const char* dir;
+};
+constexpr RecordDir record_dirs[] = {{RecordKind::target, "targets"},
+                                     {RecordKind::timing, "timings"},
+                                     {RecordKind::explain, "explain"}};
+
+int64_t file_bytes(const struct stat& st) {
+  return int64_t(st.st_blocks) * 512;
+}
+
+// targets/*, timings/*, explain/* and stat-cache; a writer's temp file
+// (write_file_atomic's ".tmp.", step_time's and explain's ".tmp-") older than
+// an hour goes to `junk`.
+std::vector<Record> scan_records(const std::string& cache_dir, std::vector<std::string>& junk) {
+  std::vector<Record> out;
+  int64_t hour_ago = std::time(nullptr) - 3600;
+  struct stat st {};
+  for (const auto& [kind, sub] : record_dirs) {
+    std::string dir = fs::join(cache_dir, sub);
+    auto names = fs::list_dir(dir);
+    if (!names) continue;
+    for (const auto& n : *names) {
+      std::string path = fs::join(dir, n);
+      if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+      if (is_hex64(n))
+        out.push_back({kind, path, n, file_bytes(st)});
+      else if (n.find(".tmp") != std::string::npos && st.st_mtime < hour_ago)
+        junk.push_back(path);
+    }
+  }
+  std::string stat_cache = fs::join(cache_dir, "stat-cache");
+  if (::lstat(stat_cache.c_str(), &st) == 0)
+    out.push_back({RecordKind::stat_cache, stat_cache, "stat-cache", file_bytes(st)});
+  return out;
+}
+
+bool step_exists(const std::string& cache_dir, std::string_view sub, std::string_view hex) {
+  struct stat st {};
+  return ::stat(fs::join(cache_dir, std::string(sub) + "/" + std::string(hex)).c_str(), &st) == 0;
+}
+
+// A target record names its layers by absolute path: one ".../steps/<hex>"
+// or ".../snapshots/<hex>" that is gone makes the record useless (the build
+// would not use it).
+bool target_record_live(const std::string& cache_dir, const std::string& text) {
+  for (std::string_view sub : {"steps", "snapshots"}) {
+    std::string needle = "/" + std::string(sub) + "/";
+    for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
+      std::string hex = text.substr(at + needle.size(), 64); // the next token may follow
+      if (is_hex64(hex) && !step_exists(cache_dir, sub, hex)) return false;
+    }
+  }
+  return true;
+}
+
+// An explain record is kept while one step it names still exists (it then
+// says which results are gone), or when it names none (a walk without
+// steps); one that does not parse is garbage.
+bool explain_record_live(const std::string& cache_dir, const std::string& text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object() || !j.contains("steps") || !j["steps"].is_array()) return false;
+  if (j["steps"].empty()) return true;
+  for (const auto& s : j["steps"])
+    if (s.is_object() && s.contains("key") && s["key"].is_string())
+      if (auto hex = s["key"].get<std::string>();
+          is_hex64(hex) && step_exists(cache_dir, "steps", hex))
+        return true;
+  return false;
+}
+
+// Whether `r` still describes something the cache holds: a timing its step
+// dir, a target record every layer it names.
+bool record_live(const std::string& cache_dir, const Record& r) {
+  switch (r.kind) {
+  case RecordKind::timing:
+    return step_exists(cache_dir, "steps", r.name);
+  case RecordKind::stat_cache:
+    return true; // host files, not cache entries: only --all clears it
+  case RecordKind::target:
+  case RecordKind::explain:
+    break;
+  }
+  auto text = fs::read_file(r.path);
+  if (!text) return true; // replaced or removed meanwhile: leave it
+  return r.kind == RecordKind::target ? target_record_live(cache_dir, *text)
+                                      : explain_record_live(cache_dir, *text);
+}
+
+// After the entries went: removes the records that point at what is gone
+// (with `all`, every record); returns the bytes of those that stay.
+int64_t prune_records(const std::string& cache_dir, const std::vector<Record>& records, bool all,
+                      PruneReport& report) {
+  int64_t kept = 0;
+  for (const auto& r : records) {
+    if ((all || !record_live(cache_dir, r)) && ::unlink(r.path.c_str()) == 0) {
+      auto& c = report.records_removed[r.kind];
+      ++c.entries;
+      c.bytes += r.bytes;
+    } else {
+      kept += r.bytes;
+    }
+  }
+  return kept;
+}
+
 Result<std::string> read_blob(const std::string& cache_dir, const std::string& hex) {
   return fs::read_file(fs::join(cache_dir, "blobs/sha256/" + hex));
 }
@@ -189,6 +304,10 @@ PruneReport::Count PruneReport::sum() const {
     s.entries += c.entries;
     s.bytes += c.bytes;
   }
+  for (const auto& [k, c] : records_removed) {
+    s.entries += c.entries;
+    s.bytes += c.bytes;
+  }
   return s;
 }
 
@@ -222,6 +341,21 @@ std::string PruneReport::describe() const {
     int64_t n = it->second.entries;
     parts += (parts.empty() ? "" : ", ") + std::to_string(n) + " " + (n == 1 ? w.one : w.many);
   }
+  struct RecordWords {
+    RecordKind kind;
+    const char *one, *many;
+  };
+  static const RecordWords record_words[] = {
+      {RecordKind::target, "target record", "target records"},
+      {RecordKind::timing, "step timing", "step timings"},
+      {RecordKind::explain, "explain record", "explain records"},
+      {RecordKind::stat_cache, "stat cache", "stat caches"}};
+  for (const auto& w : record_words) {
+    auto it = records_removed.find(w.kind);
+    if (it == records_removed.end() || !it->second.entries) continue;
+    int64_t n = it->second.entries;
+    parts += (parts.empty() ? "" : ", ") + std::to_string(n) + " " + (n == 1 ? w.one : w.many);
+  }
   if (images_unnamed)
     parts += (parts.empty() ? "" : ", ") + std::to_string(images_unnamed) + " image name" +
              (images_unnamed == 1 ? "" : "s");
@@ -246,6 +380,7 @@ Result<PruneReport> prune(const std::string& cache_dir, const PruneOptions& o) {
   if (!usage) return Failure{usage.error()};
   std::vector<std::string> junk;
   std::vector<Entry> entries = scan(cache_dir, junk);
+  std::vector<Record> records = scan_records(cache_dir, junk);
   for (const auto& j : junk) ::unlink(j.c_str());
   auto needed = image_protection(cache_dir, o.all, usage->leased, report);
   if (!needed) return Failure{needed.error()};
@@ -256,6 +391,7 @@ Result<PruneReport> prune(const std::string& cache_dir, const PruneOptions& o) {
     if (e.use.bytes < 0 || e.id.first == EntryKind::mount) e.use.bytes = tree_bytes(e.path);
     report.total_before += e.use.bytes;
   }
+  for (const auto& r : records) report.total_before += r.bytes;
   int64_t cutoff = o.keep_duration ? std::time(nullptr) - o.keep_duration->count() : INT64_MAX;
   std::vector<const Entry*> victims;
   for (const auto& e : entries)
@@ -273,10 +409,11 @@ Result<PruneReport> prune(const std::string& cache_dir, const PruneOptions& o) {
   auto doomed = take_away(cache_dir, victims, report);
   if (!doomed) return Failure{doomed.error()};
   for (const auto& d : *doomed) (void)fs::remove_all(d);
+  int64_t records_kept = prune_records(cache_dir, records, o.all, report);
   std::map<EntryId, EntryUse> kept;
   for (const auto& e : entries)
     if (fs::exists(e.path)) kept[e.id] = e.use;
-  report.total_after = 0;
+  report.total_after = records_kept;
   for (const auto& [id, u] : kept) report.total_after += u.bytes;
   if (auto r = write_usage(cache_dir, kept); !r) return Failure{r.error()};
   for (const auto& log : usage->dead_logs) ::unlink(log.c_str()); // merged: usage is written

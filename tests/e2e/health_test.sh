@@ -105,8 +105,12 @@ EOF
   log_has "the cache is over its limit of 1.0 MiB (EARTH_CACHE_SIZE)" "step result"
   file_is out/small.txt small
   EARTH_CACHE_SIZE=1M earth_ok +small
-  log_lacks "over its limit"
+  # Reused whole: its steps are leased and stay (the busybox image alone is
+  # over 1 MiB, so the RUN's cache mount, which a reused target does not
+  # use, may go).
   steps_run 0
+  log_lacks "step result"
+  file_is out/small.txt small
   EARTH_CACHE_SIZE=0 earth_ok +big
   steps_run 1
   # After a failed build too (the failure is still what earth reports).
@@ -114,6 +118,113 @@ EOF
   log_has "the cache is over its limit" "error: the command exited with status 1"
   EARTH_CACHE_SIZE=nonsense earth_fails +small
   log_has "EARTH_CACHE_SIZE"
+}
+
+# The records beside the step dirs — target records, step timings, explain
+# records — go with the steps they describe and count in the sizes; --all
+# clears them and the stat cache.
+test_prune_records() {
+  setup
+  echo hi >in.txt
+  earthfile <<EOF
+VERSION 0.8
+FROM busybox
+a:
+  COPY in.txt /in.txt
+  RUN cat /in.txt >/a.txt
+  SAVE ARTIFACT /a.txt AS LOCAL out/a.txt
+EOF
+  earth_ok +a
+  local c=$EARTH_CACHE_DIR d
+  for d in targets timings explain; do
+    [[ -n $(ls -A "$c/$d") ]] || fail "$d/ is empty after a build"
+  done
+  [[ -f $c/stat-cache ]] || fail "no stat-cache after a build"
+  "$earth" prune --keep-duration 1h >"$T/log" 2>&1 || fail "earth prune --keep-duration"
+  log_has "earth prune: removed nothing"
+  [[ -n $(ls -A "$c/targets") ]] || fail "a target record whose steps are kept was removed"
+  [[ -n $(ls -A "$c/timings") ]] || fail "a timing whose step is kept was removed"
+  # A timing whose step dir never existed is garbage.
+  echo "earth.step-time.v1 5" >"$c/timings/$(printf '%064d' 0)"
+  "$earth" prune --keep-duration 1h >"$T/log" 2>&1 || fail "earth prune --keep-duration"
+  log_has "removed 1 step timing"
+  ls "$c/steps" >"$T/steps"
+  "$earth" prune >"$T/log" 2>&1 || fail "earth prune"
+  log_has "step results" "target record" "step timing" "explain record"
+  for d in steps timings; do
+    eq "$(ls -A "$c/$d")" "" "$d/ after earth prune"
+  done
+  # What stays names no pruned step (the records of +base name only the
+  # image's layers, which its name protects).
+  ! grep -rlF -f "$T/steps" "$c/targets" "$c/explain" || fail "a record names a pruned step"
+  [[ -n $(ls -A "$c/targets") ]] || fail "the record of +base, whose layers stay, was removed"
+  [[ -f $c/stat-cache ]] || fail "earth prune without --all removed the stat cache"
+  earth_ok +a
+  log_lacks ", 0 steps run" # the steps were pruned: the target runs again
+  file_is out/a.txt hi
+  "$earth" prune --all >"$T/log" 2>&1 || fail "earth prune --all"
+  log_has "stat cache"
+  no_file "$c/stat-cache"
+  for d in steps targets timings explain; do
+    eq "$(ls -A "$c/$d")" "" "$d/ after earth prune --all"
+  done
+}
+
+# A target reused whole leases the step dirs its record points to, as a step
+# lookup does: a prune (here --keep-duration) sees them as used just now and
+# keeps them, and the next no-op build still reuses the target.
+test_reuse_leases() {
+  setup
+  earthfile <<EOF
+VERSION 0.8
+FROM busybox
+a:
+  RUN echo a >/a.txt
+  SAVE ARTIFACT /a.txt AS LOCAL out/a.txt
+EOF
+  earth_ok +a
+  steps_run 2
+  # Merge the build's lease log into usage, then make every use old.
+  "$earth" prune --keep-duration 1h >"$T/log" 2>&1 || fail "earth prune --keep-duration"
+  sed -i -E 's/^([SLBMO] [0-9a-f]{64}) [0-9]+ /\1 1000 /' "$EARTH_CACHE_DIR/usage"
+  earth_ok +a
+  steps_run 0
+  "$earth" prune --keep-duration 1h >"$T/log" 2>&1 || fail "earth prune --keep-duration"
+  log_has "earth prune: removed nothing"
+  [[ -n $(ls -A "$EARTH_CACHE_DIR/steps") ]] || fail "the reused target's steps were pruned"
+  rm -rf out
+  earth_ok +a
+  steps_run 0
+  file_is out/a.txt a
+}
+
+# global.cache_size_mb in the config file sets the limit; EARTH_CACHE_SIZE
+# wins over it.
+test_size_limit_config() {
+  setup
+  earthfile <<EOF
+VERSION 0.8
+FROM busybox
+big:
+  RUN dd if=/dev/zero of=/big bs=1k count=2048 2>/dev/null
+small:
+  RUN echo small >/small.txt
+  SAVE ARTIFACT /small.txt AS LOCAL out/small.txt
+EOF
+  printf 'global:\n  cache_size_mb: 1\n' >"$T/config.yml"
+  export EARTH_CONFIG=$T/config.yml
+  EARTH_CACHE_SIZE=0 earth_ok +big
+  log_lacks "over its limit"
+  earth_ok +small
+  log_has "the cache is over its limit of 1.0 MiB (global.cache_size_mb in the config file)" \
+    "step result"
+  file_is out/small.txt small
+  EARTH_CACHE_SIZE=0 earth_ok +big
+  steps_run 1
+  log_lacks "over its limit"
+  printf 'global:\n  cache_size_mb: 0\n' >"$T/config.yml" # 0: the default limit
+  earth_ok +small
+  log_lacks "over its limit"
 }
 
 # ---------------------------------------------------------------- formats

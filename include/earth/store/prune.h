@@ -1,6 +1,7 @@
 // Garbage collection of the cache (docs/cache.md, "Pruning"): removes the
 // least recently used step dirs, cache mounts, output markers, and the
-// snapshots and blobs no image name needs, never what a running earth
+// snapshots and blobs no image name needs, then the records that describe
+// what is gone (target records, step timings, explain records), never what a running earth
 // process holds (store/usage.h), never an image named in images.json unless
 // `all`.
 #pragma once
@@ -18,20 +19,29 @@
 namespace earth::store {
 
 struct PruneOptions {
-  bool all = false;                  // also images named in images.json (and their names)
+  bool all =
+      false; // also images named in images.json (and their names), every record, the stat cache
   std::optional<int64_t> keep_bytes; // stop once the cache holds at most this many bytes
   std::optional<std::chrono::seconds> keep_duration; // keep entries used this recently
   bool wait = true; // wait for another prune to finish; false: skip this one
 };
+
+// The records kept beside the entries, removed with the step dirs they
+// describe: targets/<key> (a whole target's result, pointing at its step
+// dirs and layers), timings/<step key>, explain/<hex> (a walk's step keys),
+// and the stat cache (only by --all).
+enum class RecordKind { target, timing, explain, stat_cache };
 
 struct PruneReport {
   struct Count {
     int64_t entries = 0, bytes = 0;
   };
   std::map<EntryKind, Count> removed;
-  int64_t images_unnamed = 0;                // names dropped from images.json (--all)
-  int64_t total_before = 0, total_after = 0; // bytes of every entry, protected ones included
-  bool skipped = false;                      // another prune was running (wait = false)
+  std::map<RecordKind, Count> records_removed;
+  int64_t images_unnamed = 0; // names dropped from images.json (--all)
+  int64_t total_before = 0,
+          total_after = 0; // bytes of every entry and record, protected ones included
+  bool skipped = false;    // another prune was running (wait = false)
   Count sum() const;
   // "removed 3 step results, 1 cache mount (12.5 MiB); the cache holds 40.0 MiB"
   std::string describe() const;
@@ -42,11 +52,15 @@ struct PruneReport {
 Result<PruneReport> prune(const std::string& cache_dir, const PruneOptions& options);
 
 // The automatic size limit, applied after each build. The hook for the config
-// file: callers may override the fields before enforce_limit.
+// file: callers override the fields (unless from_env) before enforce_limit.
 struct CacheLimit {
   int64_t max_bytes = 0; // 0: no limit
   std::string source;    // where the limit came from, for messages
+  bool from_env = false; // EARTH_CACHE_SIZE set it (it wins over the config file)
 };
+// `pct` percent of the disk holding `cache_dir` (of its parent while the
+// cache does not exist yet).
+int64_t percent_of_disk(const std::string& cache_dir, double pct);
 // EARTH_CACHE_SIZE (bytes with a K/M/G/T suffix, a percentage of the disk
 // like "10%", or "0" for none), else 10% of the disk holding `cache_dir`,
 // at most 20 GiB. A bad value is an error naming the variable.

@@ -6,6 +6,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <ctime>
+
 #include "earth/base/digest.h"
 #include "earth/base/fs.h"
 #include "earth/store/blob_store.h"
@@ -206,4 +208,62 @@ TEST(Prune, RemovesLogsWhoseWriterDiedBeforeNamingThem) {
   ASSERT_TRUE(prune(dir.path(), {}).ok());
   EXPECT_FALSE(fs::exists(leases + "/1-2.log.new"));
   EXPECT_TRUE(fs::exists(leases + "/3-4.log.new")) << "young: maybe a process naming it now";
+}
+
+// The records beside the steps go with them: a target record naming a
+// pruned step dir (its paths are length-prefixed tokens, a digit follows the
+// hex), a timing whose step is gone, an explain record whose steps are all
+// gone; what still describes a kept step stays, and --all clears it all.
+TEST(Prune, RecordsGoWithTheirSteps) {
+  fs::TempDir dir("/tmp", "earth-prune-test-");
+  std::string cache = dir.path();
+  Digest old = dead_step(cache, "old", 1000, 4);
+  Digest recent = dead_step(cache, "recent", std::time(nullptr), 4);
+  auto put = [&](const std::string& sub, const Digest& name, const std::string& text) {
+    ASSERT_TRUE(fs::make_dirs(cache + "/" + sub).ok());
+    ASSERT_TRUE(fs::write_file_atomic(cache + "/" + sub + "/" + name.hex(), text).ok());
+  };
+  auto record = [&](const Digest& step) {
+    std::string path = cache + "/steps/" + step.hex();
+    return "earth-target-record 3\n" + std::to_string(path.size()) + ":" + path + "1:0";
+  };
+  Digest t_old = Digest::of("t-old"), t_recent = Digest::of("t-recent");
+  put("targets", t_old, record(old));
+  put("targets", t_recent, record(recent));
+  put("timings", old, "earth.step-time.v1 5\n");
+  put("timings", recent, "earth.step-time.v1 5\n");
+  put("explain", t_old, R"({"version":1,"steps":[{"key":")" + old.hex() + R"("}],"records":[]})");
+  put("explain", t_recent,
+      R"({"version":1,"steps":[{"key":")" + old.hex() + R"("},{"key":")" + recent.hex() +
+          R"("}],"records":[]})");
+  ASSERT_TRUE(fs::write_file_atomic(cache + "/stat-cache", "x").ok());
+
+  PruneOptions o;
+  o.keep_duration = std::chrono::hours(1);
+  auto r = prune(cache, o);
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_FALSE(has_step(cache, old));
+  EXPECT_TRUE(has_step(cache, recent));
+  EXPECT_FALSE(fs::exists(cache + "/targets/" + t_old.hex()));
+  EXPECT_TRUE(fs::exists(cache + "/targets/" + t_recent.hex()));
+  EXPECT_FALSE(fs::exists(cache + "/timings/" + old.hex()));
+  EXPECT_TRUE(fs::exists(cache + "/timings/" + recent.hex()));
+  EXPECT_FALSE(fs::exists(cache + "/explain/" + t_old.hex()));
+  EXPECT_TRUE(fs::exists(cache + "/explain/" + t_recent.hex()));
+  EXPECT_TRUE(fs::exists(cache + "/stat-cache"));
+  EXPECT_EQ(r->records_removed[RecordKind::target].entries, 1);
+  EXPECT_EQ(r->records_removed[RecordKind::timing].entries, 1);
+  EXPECT_EQ(r->records_removed[RecordKind::explain].entries, 1);
+  EXPECT_NE(r->describe().find("1 target record, 1 step timing, 1 explain record"),
+            std::string::npos)
+      << r->describe();
+  EXPECT_GT(r->total_before - r->total_after, 4 * 1024); // the step and its records
+
+  o = {};
+  o.all = true;
+  r = prune(cache, o);
+  ASSERT_TRUE(r.ok()) << r.error();
+  for (const char* sub : {"targets", "timings", "explain"})
+    EXPECT_TRUE(fs::list_dir(cache + "/" + sub).value().empty()) << sub;
+  EXPECT_FALSE(fs::exists(cache + "/stat-cache"));
 }
