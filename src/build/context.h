@@ -128,6 +128,7 @@ struct Context {
   // Per node; complete before Plan::finished(node), read-only afterwards.
   std::vector<TargetResult> results;
   Redactor redact;        // secret values -> *** in every line shown
+  SecretStore secrets;    // RUN --secret values: given, or from the secret provider
   std::string stub_layer; // below every RUN: mount points the sandbox needs (empty files)
   Trash trash;            // overlay work dirs, deleted in the background
   std::unique_ptr<StatCache> stat_cache; // <cache>/stat-cache: file digests by stat

@@ -13,6 +13,7 @@
 #include <cstdlib>
 
 #include "earth/base/fs.h"
+#include "earth/base/subprocess.h"
 #include "target_run.h"
 
 namespace earth::build {
@@ -25,25 +26,56 @@ Redactor::Redactor(const std::map<std::string, std::string>& secrets) {
   values_.erase(std::unique(values_.begin(), values_.end()), values_.end());
 }
 
+void Redactor::add(const std::string& value) {
+  if (value.empty()) return;
+  std::lock_guard lock(mu_);
+  if (std::find(values_.begin(), values_.end(), value) != values_.end()) return;
+  values_.push_back(value);
+  std::sort(values_.begin(), values_.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+}
+
 std::string Redactor::operator()(std::string_view text) const {
   std::string out(text);
+  std::lock_guard lock(mu_);
   for (const auto& v : values_)
     for (size_t at = out.find(v); at != std::string::npos; at = out.find(v, at + 3))
       out.replace(at, v.size(), "***");
   return out;
 }
 
+Result<std::optional<std::string>> SecretStore::get(const std::string& id) {
+  std::lock_guard lock(mu_);
+  if (auto it = values_.find(id); it != values_.end()) return std::optional(it->second);
+  if (provider_.empty() || asked_[id]) return std::optional<std::string>();
+  asked_[id] = true;
+  // `sh -c 'CMD "$1"' sh ID`: the id is one argument, never shell text.
+  auto r = run_process({"sh", "-c", provider_ + " \"$1\"", "sh", id});
+  if (!r)
+    return Failure{fmt::format("secret '{}': the secret provider '{}' cannot run: {}", id,
+                               provider_, r.error())};
+  if (r->exit_status != 0)
+    return Failure{fmt::format("secret '{}': the secret provider '{}' exited with status {}", id,
+                               provider_, r->exit_status)};
+  std::string value = std::move(r->out);
+  if (value.ends_with('\n')) value.pop_back();
+  redact_.add(value);
+  values_[id] = value;
+  return std::optional(std::move(value));
+}
+
 namespace {
 
-const std::string& secret_value(TargetRun& t, const syntax::Command& cmd, const std::string& id,
-                                std::string_view how) {
-  const auto& all = t.ctx().options.secrets;
-  auto it = all.find(id);
-  if (it == all.end())
+std::string secret_value(TargetRun& t, const syntax::Command& cmd, const std::string& id,
+                         std::string_view how) {
+  auto v = t.ctx().secrets.get(id);
+  if (!v) t.fail(cmd, fmt::format("{}: {}", how, v.error()));
+  if (!*v)
     t.fail(cmd, fmt::format("{}: no secret '{}' was given; pass it with --secret {}=VALUE, "
-                            "--secret-file {}=PATH, a .secret file or EARTH_SECRETS",
+                            "--secret-file {}=PATH, a .secret file, EARTH_SECRETS or the "
+                            "config file's global.secret_provider",
                             how, id, id, id));
-  return it->second;
+  return std::move(**v);
 }
 
 bool is_tmpfs(const char* dir) {

@@ -6,6 +6,8 @@
 #pragma once
 
 #include <map>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,16 +20,39 @@ namespace earth::build {
 
 class TargetRun;
 
-// Replaces every secret value in a text with ***.
+// Replaces every secret value in a text with ***. Thread-safe: values a
+// secret provider returns during the build are added as they arrive.
 class Redactor {
 public:
   Redactor() = default;
   explicit Redactor(const std::map<std::string, std::string>& secrets);
   std::string operator()(std::string_view text) const;
-  bool empty() const { return values_.empty(); }
+  void add(const std::string& value);
 
 private:
+  mutable std::mutex mu_;
   std::vector<std::string> values_; // longest first, so a value inside another goes with it
+};
+
+// The build's secrets: those given (request/secrets.h), then, for an id
+// not given, what the config file's `global.secret_provider` command prints
+// when called with the id as its argument (asked once per id per build;
+// one trailing newline dropped). Every value reaches the Redactor.
+class SecretStore {
+public:
+  SecretStore(const std::map<std::string, std::string>& given, std::string provider,
+              Redactor& redact)
+      : values_(given), provider_(std::move(provider)), redact_(redact) {}
+  // The value of `id`; nullopt when neither given nor provided. A provider
+  // that cannot run or fails is an error naming the id, never the value.
+  Result<std::optional<std::string>> get(const std::string& id);
+
+private:
+  std::mutex mu_;
+  std::map<std::string, std::string> values_;
+  std::map<std::string, bool> asked_; // ids the provider was asked for
+  std::string provider_;
+  Redactor& redact_;
 };
 
 // The secrets one RUN (or LOCALLY RUN) asked for.

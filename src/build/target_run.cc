@@ -77,7 +77,7 @@ Context::Context(const resolve::Graph& g, const BuildOptions& o, BuildServices& 
     : graph(g), roots(roots_or_graphs(g, std::move(r))), order(unconditional_order(g, roots)),
       scheduled(g.nodes.size(), false), names(display_names(g)), options(o), services(s),
       steps(std::move(st)), results(g.nodes.size()), redact(o.secrets),
-      target_keys(g.nodes.size()) {
+      secrets(o.secrets, o.secret_provider, redact), target_keys(g.nodes.size()) {
   for (resolve::NodeId id : order) scheduled[id] = true;
 }
 

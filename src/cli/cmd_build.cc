@@ -63,6 +63,7 @@ build::BuildOptions build_options(const BuildRequest& req) {
   opts.strict = req.strict;
   opts.push = req.options.push;
   opts.secrets = req.secrets;
+  opts.secret_provider = settings().secret_provider;
   if (!req.artifact.empty()) {
     opts.only_artifact = req.artifact.substr(req.artifact.find('/', req.artifact.find('+')));
     opts.only_artifact_dest = req.artifact_dest.empty() ? "." : req.artifact_dest;

@@ -92,6 +92,38 @@ EOF
   log_has "A=X1 B=X2 C=X3 D=X4 E=FLAG"
 }
 
+# global.secret_provider: a command called with the id of a secret that was
+# not given; its output is the value, redacted like any other, and a given
+# secret wins over it.
+test_secret_provider() {
+  setup
+  cat >"$T/provider.sh" <<'EOF'
+#!/bin/sh
+echo "$1" >>"$(dirname "$0")/asked"
+[ "$1" = broken ] && exit 3
+echo "provided-$1-value"
+EOF
+  chmod +x "$T/provider.sh"
+  printf 'global:\n  secret_provider: %s\n' "$T/provider.sh" >"$T/config.yml"
+  export EARTH_CONFIG=$T/config.yml
+  earthfile <<'EOF'
+VERSION 0.8
+FROM busybox
+t:
+  RUN --secret P=pid --secret G=gid echo "P=$P G=$G" | tr '[:lower:]' '[:upper:]'
+  RUN --mount type=secret,id=pid,target=/s cat /s
+bad:
+  RUN --secret X=broken true
+EOF
+  earth_ok --no-cache --secret gid=given +t
+  log_has "P=PROVIDED-PID-VALUE G=GIVEN" "***"
+  log_lacks "provided-pid-value"
+  eq "$(sort -u "$T/asked" | tr '\n' ' ')" "pid " "ids the provider was asked for"
+  earth_fails +bad
+  log_has "secret 'broken': the secret provider" "exited with status 3"
+  ! grep -rq "provided-pid-value" "$EARTH_CACHE_DIR" || fail "a provided value is in the cache"
+}
+
 test_secret_missing() {
   setup
   earthfile <<'EOF'

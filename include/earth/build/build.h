@@ -44,6 +44,9 @@ struct BuildOptions {
   // id -> value (request/secrets.h): reach RUN --secret and --mount
   // type=secret only; never keyed, stored or shown (shown as ***).
   std::map<std::string, std::string> secrets;
+  // global.secret_provider: a command run with the id of a secret not
+  // given as its argument; its output is the value (docs/language.md).
+  std::string secret_provider;
   bool explain = false;    // --explain: print why each step runs (stderr)
   bool debug_keys = false; // earth debug keys: walk every target, print its keys' fields (stdout)
 };
