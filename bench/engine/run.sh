@@ -33,16 +33,9 @@ cmake --build "$build" --target earth earth_sandbox_run >/dev/null
 earth=$build/earth
 sandbox_run=$build/bench/sandbox/earth_sandbox_run
 
-# On the disk, like a real cache ($XDG_CACHE_HOME), not on tmpfs.
-work=$(mktemp -d /var/tmp/earth-engine-bench.XXXXXX)
-cleanup() {
-  if [[ -n ${KEEP:-} ]]; then echo "kept $work" >&2; return; fi
-  [[ -n ${bud:-} ]] && $bud rm --all >/dev/null 2>&1 || true
-  # buildah's overlay store may hold mounts under its root.
-  grep -o " $work/[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
+bench_workdir engine
 export EARTH_CACHE_DIR=$work/cache
 unset TMPDIR
 

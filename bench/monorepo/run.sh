@@ -23,14 +23,9 @@ earth=$build/earth
 archive=${EARTH_BASE_IMAGES_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/earth-base-images}/busybox.oci.tar
 [[ -f $archive ]] || EARTH=$earth "$root/scripts/base-images.sh" --busybox-only >/dev/null
 
-work=$(mktemp -d /var/tmp/earth-monorepo-bench.XXXXXX)
-cleanup() {
-  if [[ -n ${KEEP:-} ]]; then echo "kept $work" >&2; return; fi
-  [[ -n ${bud:-} ]] && $bud rm --all >/dev/null 2>&1 || true
-  grep -o " $work/[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
+bench_workdir monorepo
 unset TMPDIR
 
 # time_once NAME DIR CMD...: one timed run (wall seconds, peak RSS KB) into $work/once.

@@ -22,6 +22,7 @@ using syntax::CommandKind;
 
 // Commands whose effect is fully decided by the target input key.
 bool keyable(const syntax::Command& cmd) {
+  if (syntax::sets_config(cmd.kind)) return true;
   switch (cmd.kind) {
   case CommandKind::run:
     for (const auto& a : cmd.args)
@@ -34,20 +35,9 @@ bool keyable(const syntax::Command& cmd) {
   case CommandKind::save_artifact:
   case CommandKind::save_image:
   case CommandKind::build:
-  case CommandKind::workdir:
-  case CommandKind::env:
   case CommandKind::arg:
   case CommandKind::let:
   case CommandKind::set:
-  case CommandKind::user:
-  case CommandKind::entrypoint:
-  case CommandKind::cmd:
-  case CommandKind::expose:
-  case CommandKind::label:
-  case CommandKind::volume:
-  case CommandKind::healthcheck:
-  case CommandKind::host:
-  case CommandKind::cache:
   case CommandKind::import:
   case CommandKind::version:
   case CommandKind::project:

@@ -301,6 +301,7 @@ void TargetRun::run_command(const Command& cmd) {
   if (ctx_.cancelled || exec::runs_interrupted())
     throw BuildError("interrupted", ExitCode::interrupted);
   if (result_.env.locally) check_locally(*this, cmd);
+  if (syntax::sets_config(cmd.kind)) return cmd_config(*this, cmd);
   switch (cmd.kind) {
   case CommandKind::locally:
     return cmd_locally(*this, cmd);
@@ -323,18 +324,6 @@ void TargetRun::run_command(const Command& cmd) {
     return cmd_let_set(*this, cmd);
   case CommandKind::do_function:
     return cmd_do(*this, cmd);
-  case CommandKind::env:
-  case CommandKind::workdir:
-  case CommandKind::user:
-  case CommandKind::entrypoint:
-  case CommandKind::cmd:
-  case CommandKind::expose:
-  case CommandKind::label:
-  case CommandKind::volume:
-  case CommandKind::healthcheck:
-  case CommandKind::host:
-  case CommandKind::cache:
-    return cmd_config(*this, cmd);
   case CommandKind::import: // the resolver applied it; kept for dynamic references
     return cmd_import(*this, cmd);
   case CommandKind::version:

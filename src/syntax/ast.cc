@@ -16,6 +16,25 @@ const Function* Earthfile::find_function(std::string_view name) const {
   return nullptr;
 }
 
+bool sets_config(CommandKind kind) {
+  switch (kind) {
+  case CommandKind::env:
+  case CommandKind::workdir:
+  case CommandKind::user:
+  case CommandKind::entrypoint:
+  case CommandKind::cmd:
+  case CommandKind::expose:
+  case CommandKind::label:
+  case CommandKind::volume:
+  case CommandKind::healthcheck:
+  case CommandKind::host:
+  case CommandKind::cache:
+    return true;
+  default:
+    return false;
+  }
+}
+
 CommandKind command_kind(std::string_view keyword) {
   static constexpr std::pair<std::string_view, CommandKind> kinds[] = {
       {"FROM", CommandKind::from},

@@ -59,6 +59,9 @@ enum class CommandKind : uint8_t {
 };
 // The kind of a keyword written with single spaces ("SAVE ARTIFACT").
 CommandKind command_kind(std::string_view keyword);
+// ENV, WORKDIR, USER, ENTRYPOINT, CMD, EXPOSE, LABEL, VOLUME, HEALTHCHECK,
+// HOST, CACHE: commands that only change the target's image config or mounts.
+bool sets_config(CommandKind kind);
 
 // One command: `name` is the keyword as written with single spaces
 // ("SAVE ARTIFACT"); `args` are its words; `exec_mode` when the argument text
