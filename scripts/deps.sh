@@ -3,9 +3,12 @@
 # Usage: scripts/deps.sh [--test]   (--test adds the test and benchmark peers)
 set -euo pipefail
 
+# The last line: libarchive.a's compressors and ACL library (earth links
+# libarchive statically, cmake/static_deps.cmake).
 build_pkgs=(cmake ninja-build g++ pkg-config git
   tao-pegtl-dev libfmt-dev libarchive-dev libssl-dev libyaml-cpp-dev
-  libgtest-dev libcurl4-openssl-dev libzstd-dev nlohmann-json3-dev libseccomp-dev)
+  libgtest-dev libcurl4-openssl-dev libzstd-dev nlohmann-json3-dev libseccomp-dev
+  liblz4-dev liblzma-dev libbz2-dev zlib1g-dev libacl1-dev)
 test_pkgs=(clang libclang-rt-14-dev busybox-static docker-registry skopeo apache2-utils
   make runc bubblewrap buildah hyperfine python3 util-linux iproute2 procps tmux)
 
