@@ -3,7 +3,13 @@
 #include <endian.h>
 
 #include <fcntl.h>
-#include <openssl/evp.h>
+// SHA256_Init and friends are deprecated in OpenSSL 3 in favour of EVP, but
+// EVP's first fetch initialises the provider machinery and reads
+// openssl.cnf: ~1.3 ms of CPU per process, most of a no-op build's start-up
+// (issue 9, bench/startup). The low-level calls run the same assembly
+// (SHA-NI or AVX2, chosen by OpenSSL's CPU probe at start-up) with no set-up.
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -55,34 +61,24 @@ bool Digest::is_zero() const {
   return true;
 }
 
-// Fetched once: EVP_sha256() makes OpenSSL 3 look the implementation up on
-// every init, which cost as much as hashing a small key (the no-op path
-// makes thousands of them).
-static const EVP_MD* sha256_md() {
-  static const EVP_MD* md = [] {
-    const EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-    return fetched ? fetched : EVP_sha256();
-  }();
-  return md;
-}
-
-Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
-  if (!ctx_ || !EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), sha256_md(), nullptr))
+Sha256::Sha256() : ctx_(new SHA256_CTX) {
+  if (!SHA256_Init(static_cast<SHA256_CTX*>(ctx_))) {
+    delete static_cast<SHA256_CTX*>(ctx_);
     throw std::runtime_error("OpenSSL: cannot initialise SHA-256");
+  }
 }
 
 Sha256::~Sha256() {
-  EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_));
+  delete static_cast<SHA256_CTX*>(ctx_);
 }
 
 void Sha256::update(const void* data, size_t len) {
-  EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), data, len);
+  SHA256_Update(static_cast<SHA256_CTX*>(ctx_), data, len);
 }
 
 Digest Sha256::finish() {
   std::array<uint8_t, Digest::size> out{};
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), out.data(), &len);
+  SHA256_Final(out.data(), static_cast<SHA256_CTX*>(ctx_));
   return Digest(out);
 }
 
@@ -93,8 +89,8 @@ Hasher::Hasher(std::string_view domain, DebugSink debug) : debug_(std::move(debu
 void Hasher::field(std::string_view tag, char type, std::string_view bytes) {
   // tag length, tag, type byte, value length, value: unambiguous framing.
   uint64_t lens[2] = {htole64(tag.size()), htole64(bytes.size())}; // fixed-width little-endian
-  // One update per field when it is small (each EVP call costs ~300
-  // instructions; the no-op path hashes tens of thousands of fields). The
+  // One update per field when it is small (each update call has a fixed
+  // cost; the no-op path hashes tens of thousands of fields). The
   // bytes hashed are the same either way.
   char buf[256];
   size_t n = 8 + tag.size() + 1 + 8 + bytes.size();

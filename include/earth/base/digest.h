@@ -36,7 +36,7 @@ private:
   std::array<uint8_t, size> bytes_{};
 };
 
-// Streaming SHA-256 (OpenSSL EVP).
+// Streaming SHA-256 (OpenSSL's low-level SHA256_*: no EVP set-up cost).
 class Sha256 {
 public:
   Sha256();
