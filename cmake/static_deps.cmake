@@ -6,8 +6,13 @@
 # The targets keep the names the find_package modules give, so the module
 # CMakeLists link them as before.
 
-# libcrypto.a (FindOpenSSL's switch).
+# libcrypto.a (FindOpenSSL's switch). A build directory configured before
+# caches the shared library: found again.
 set(OPENSSL_USE_STATIC_LIBS TRUE)
+if(OPENSSL_CRYPTO_LIBRARY AND NOT OPENSSL_CRYPTO_LIBRARY MATCHES "\\.a$")
+  unset(OPENSSL_CRYPTO_LIBRARY CACHE)
+  unset(OPENSSL_SSL_LIBRARY CACHE)
+endif()
 find_package(OpenSSL REQUIRED)
 
 # fmt: libfmt-dev ships no static archive; its compiled part is built here
