@@ -50,6 +50,7 @@ struct Mounts {
   std::vector<std::string> key_specs; // what enters the key
   std::vector<CacheDir> caches;       // their sharing decides the locks (take_locks)
   std::shared_ptr<StepSecrets> secrets = std::make_shared<StepSecrets>();
+  size_t ssh_sockets = 0; // ssh agent sockets bound (ssh_mount)
 
   void add_cache(const CacheDir& c, std::string key_spec) {
     binds.push_back({c.host_dir, c.target, false});
@@ -58,7 +59,31 @@ struct Mounts {
   }
 };
 
-// `type=cache,target=/x,id=…,sharing=…,mode=…` and `type=tmpfs,target=/x`.
+// The host's SSH agent socket (SSH_AUTH_SOCK) bound at `target` (default
+// /run/buildkit/ssh_agent.N, as BuildKit); the first one's path becomes
+// SSH_AUTH_SOCK unless the step sets it. Neither enters the key (Earthly's
+// rule): the same step with another agent, or without --ssh, is a hit.
+void ssh_mount(TargetRun& t, const syntax::Command& cmd, const std::string& id, std::string target,
+               Mounts& m) {
+  if (!id.empty() && id != "default")
+    t.fail(cmd,
+           fmt::format("{}: only the default SSH agent is forwarded, not id '{}'", cmd.name, id));
+  const std::string& sock = t.ctx().options.ssh_auth_sock;
+  if (sock.empty())
+    t.fail(cmd, fmt::format("{} forwards the SSH agent, but no agent is running here "
+                            "(SSH_AUTH_SOCK is not set: start one with ssh-agent)",
+                            cmd.name));
+  struct stat st {};
+  if (::stat(sock.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode))
+    t.fail(cmd, fmt::format("{} forwards the SSH agent, but SSH_AUTH_SOCK ({}) is not a socket",
+                            cmd.name, sock));
+  if (target.empty()) target = fmt::format("/run/buildkit/ssh_agent.{}", m.ssh_sockets);
+  m.binds.push_back({sock, target, false});
+  if (m.ssh_sockets++ == 0) m.secrets->add_plain_env("SSH_AUTH_SOCK", target);
+}
+
+// `type=cache,target=/x,id=…,sharing=…,mode=…`, `type=tmpfs,target=/x`,
+// `type=secret,…` and `type=ssh[,id=…][,target=…]`.
 void add_mount(TargetRun& t, const syntax::Command& cmd, const std::string& spec, Mounts& m) {
   std::string type, target, id, sharing = "locked", mode, size, uid = "0", gid = "0";
   for (const auto& part : split(spec, ',')) {
@@ -81,6 +106,7 @@ void add_mount(TargetRun& t, const syntax::Command& cmd, const std::string& spec
     else
       t.fail(cmd, fmt::format("RUN --mount: unknown key '{}' in '{}'", k, spec));
   }
+  if (type == "ssh") return ssh_mount(t, cmd, id, target.empty() ? "" : t.in_workdir(target), m);
   if (target.empty()) t.fail(cmd, "RUN --mount needs target=PATH: " + spec);
   if (type != "secret" && (uid != "0" || gid != "0"))
     t.fail(cmd, "RUN --mount: uid and gid are for type=secret only: " + spec);
@@ -102,10 +128,9 @@ void add_mount(TargetRun& t, const syntax::Command& cmd, const std::string& spec
   } else if (type == "secret") {
     m.secrets->add_file(t, cmd, id, target,
                         octal_mode(t, cmd, "mode", mode.empty() ? "0400" : mode), uid, gid);
-  } else if (type == "ssh") {
-    t.fail(cmd, "RUN --mount type=ssh is not supported yet");
   } else {
-    t.fail(cmd, fmt::format("RUN --mount type must be cache, tmpfs or secret, not '{}'", type));
+    t.fail(cmd,
+           fmt::format("RUN --mount type must be cache, tmpfs, secret or ssh, not '{}'", type));
   }
 }
 
@@ -158,7 +183,7 @@ void cmd_run(TargetRun& t, const syntax::Command& cmd) {
                 {"--no-cache", "--privileged", "--entrypoint", "--push", "--interactive",
                  "--interactive-keep", "--ssh", "--with-docker", "--raw-output", "--aws"});
   for (const char* unsupported :
-       {"--interactive", "--interactive-keep", "--ssh", "--with-docker", "--aws", "--raw-output"})
+       {"--interactive", "--interactive-keep", "--with-docker", "--aws", "--raw-output"})
     if (f.has(unsupported)) t.fail(cmd, fmt::format("RUN {} is not supported yet", unsupported));
   if (!f.all("--oidc").empty()) t.fail(cmd, "RUN --oidc is not supported yet");
   if (f.has("--privileged") && !t.ctx().options.allow_privileged)
@@ -184,6 +209,7 @@ void cmd_run(TargetRun& t, const syntax::Command& cmd) {
     t.fail(cmd, "RUN --network must be none or default, not '" + network + "'");
 
   Mounts mounts;
+  if (f.has("--ssh")) ssh_mount(t, cmd, "", "", mounts);
   for (const auto& m : f.all("--mount")) add_mount(t, cmd, t.expand(cmd, m), mounts);
   for (const auto& sec : f.all("--secret")) mounts.secrets->add_env(t, cmd, t.expand(cmd, sec));
   for (const auto& c : t.env().caches) mounts.add_cache(c, "CACHE:" + c.target);

@@ -6,6 +6,8 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <utility>
 
 #include "earth/resolve/reference.h"
 #include "target_run.h"
@@ -45,6 +47,11 @@ void defer_run_push(TargetRun& t, const syntax::Command& cmd, exec::RunSpec spec
                     std::shared_ptr<StepSecrets> secrets);
 // push.cc: SAVE IMAGE --push: the image is committed and pushed in the push phase.
 void defer_image_push(TargetRun& t, const syntax::Command& cmd, const ImageOutput& image);
+// push.cc, for WAIT's END: the SAVE IMAGEs since `from` committed to the
+// local store now, and the pushes since `from` done now (with `earth
+// --push`), when the target outputs; they are not done again after the build.
+void write_images_now(TargetRun& t, size_t from);
+void push_now(TargetRun& t, size_t from);
 // cmd_copy.cc
 void cmd_copy(TargetRun& t, const syntax::Command& cmd);
 // cmd_save.cc
@@ -86,6 +93,18 @@ struct DynamicTarget {
   TargetResult result;
   std::vector<ArtifactOutput> artifacts;
   std::vector<ImageOutput> images;
+  // The pushes of its BUILD chain (each done in the nested build's own
+  // context), taken by the first statement that reaches the instance: a
+  // push is done once however many targets BUILD it.
+  struct Pushes {
+    std::mutex mu;
+    std::vector<PushAction> actions;
+  };
+  std::shared_ptr<Pushes> pushes = std::make_shared<Pushes>();
+  std::vector<PushAction> take_pushes() const {
+    std::lock_guard lock(pushes->mu);
+    return std::exchange(pushes->actions, {});
+  }
 };
 std::shared_ptr<const DynamicTarget> build_dynamic(TargetRun& t, const syntax::Command& cmd,
                                                    const resolve::Reference& ref, bool pass_args,

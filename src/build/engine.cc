@@ -215,13 +215,15 @@ void write_outputs(Context& ctx, output::BuildTotals& totals) {
           throw BuildError(
               fmt::format("{}: writing artifact to {}: {}", name, a.shown_dest, written.error()));
         for (auto& w : *written)
-          totals.outputs.push_back({output::OutputInfo::Kind::artifact, name, std::move(w)});
+          totals.outputs.push_back({output::OutputInfo::Kind::artifact,
+                                    a.target.empty() ? name : a.target, std::move(w)});
       }
     for (const auto& img : r.images) {
       auto d = write_image(ctx.services.images, img, ctx.options.cache_dir, earthly_labels());
       if (!d) throw BuildError(fmt::format("{}: SAVE IMAGE {}: {}", name, img.names[0], d.error()));
       for (const auto& n : img.names)
-        totals.outputs.push_back({output::OutputInfo::Kind::image, name, n});
+        totals.outputs.push_back(
+            {output::OutputInfo::Kind::image, img.target.empty() ? name : img.target, n});
     }
   }
 }

@@ -132,6 +132,10 @@ void StepSecrets::add_file(TargetRun& t, const syntax::Command& cmd, const std::
 }
 
 void StepSecrets::add_to_env(std::vector<std::string>& env) const {
+  for (const auto& [name, value] : plain_env_)
+    if (std::none_of(env.begin(), env.end(),
+                     [&](const std::string& e) { return e.starts_with(name + "="); }))
+      env.push_back(name + "=" + value);
   for (const auto& [name, value] : env_) {
     std::erase_if(env, [&](const std::string& e) { return e.starts_with(name + "="); });
     env.push_back(name + "=" + value);

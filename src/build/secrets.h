@@ -75,6 +75,12 @@ public:
   // What enters the step's key: ids, variable names, targets and modes.
   const std::vector<std::string>& key_specs() const { return key_specs_; }
   bool empty() const { return env_.empty() && files_.empty(); }
+  // A variable that is no secret and enters no key, given with them
+  // (SSH_AUTH_SOCK for an ssh agent socket: its path is the same whether
+  // the step forwards the agent or not, and Earthly does not key it).
+  void add_plain_env(std::string name, std::string value) {
+    plain_env_.emplace_back(std::move(name), std::move(value));
+  }
   // `NAME=value` entries, replacing variables of the same name in `env`.
   void add_to_env(std::vector<std::string>& env) const;
   // Writes the files into a fresh directory on a tmpfs (mode 0700, named
@@ -93,6 +99,7 @@ private:
     gid_t gid;
   };
   std::vector<std::pair<std::string, std::string>> env_; // (NAME, value)
+  std::vector<std::pair<std::string, std::string>> plain_env_;
   std::vector<File> files_;
   std::vector<std::string> key_specs_;
   std::string dir_; // the tmpfs directory holding the files, once written

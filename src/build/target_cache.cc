@@ -372,6 +372,9 @@ std::optional<Digest> target_key(Context& ctx, resolve::NodeId id) {
     if (!bindings("scope", scope)) return std::nullopt;
   for (resolve::EdgeId e : node.out) {
     const auto& edge = g.edges[e];
+    // A BUILD known only at build time is built at the statement: its pushes
+    // are this run's, which a record cannot replay.
+    if (edge.kind == resolve::EdgeKind::build && edge.dynamic) return std::nullopt;
     if (edge.kind == resolve::EdgeKind::build || edge.kind == resolve::EdgeKind::import) continue;
     if (edge.to == resolve::kNone || edge.dynamic || edge.conditional) return std::nullopt;
     if (edge.kind != resolve::EdgeKind::from && edge.kind != resolve::EdgeKind::copy)

@@ -2,6 +2,7 @@
 // --dry-run, print what would be built). The request is read by the request
 // library; this file is the wiring.
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "earth/base/error.h"
@@ -64,6 +65,7 @@ build::BuildOptions build_options(const BuildRequest& req) {
   opts.push = req.options.push;
   opts.secrets = req.secrets;
   opts.secret_provider = settings().secret_provider;
+  if (const char* sock = std::getenv("SSH_AUTH_SOCK")) opts.ssh_auth_sock = sock;
   if (!req.artifact.empty()) {
     opts.only_artifact = req.artifact.substr(req.artifact.find('/', req.artifact.find('+')));
     opts.only_artifact_dest = req.artifact_dest.empty() ? "." : req.artifact_dest;

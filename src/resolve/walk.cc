@@ -134,7 +134,9 @@ void Resolver::walk_block(Walk& w, const syntax::Block& block) {
           } else if constexpr (std::is_same_v<T, syntax::ForStmt>) {
             walk_for(w, node, st.span);
           } else if constexpr (std::is_same_v<T, syntax::WaitStmt>) {
+            ++w.waiting;
             walk_block(w, node.body);
+            --w.waiting;
           } else if constexpr (std::is_same_v<T, syntax::TryStmt>) {
             walk_block(w, node.try_body);
             if (node.catch_body) walk_block(w, *node.catch_body);

@@ -47,6 +47,9 @@ struct BuildOptions {
   // global.secret_provider: a command run with the id of a secret not
   // given as its argument; its output is the value (docs/language.md).
   std::string secret_provider;
+  // The host's SSH agent socket (SSH_AUTH_SOCK), bound into RUN --ssh,
+  // --mount type=ssh and IF/FOR --ssh; empty: no agent (those fail).
+  std::string ssh_auth_sock;
   bool explain = false;    // --explain: print why each step runs (stderr)
   bool debug_keys = false; // earth debug keys: walk every target, print its keys' fields (stdout)
 };
