@@ -202,12 +202,14 @@ void write_outputs(Context& ctx, output::BuildTotals& totals) {
   };
   std::vector<bool> reached = outputs_reached(ctx);
   for (resolve::NodeId id : ctx.order) {
-    // --no-output: no artifacts and no images (reference §4.2, no local output).
-    if (!reached[id] || opts.no_output) continue;
-    if (opts.only_image && id != ctx.graph.root) continue;
+    if (!reached[id]) continue;
     const TargetResult& r = ctx.results[id];
     const std::string& name = ctx.names[id];
+    // What was done early (WAIT, FINALLY): pushes even under --no-output.
     totals.outputs.insert(totals.outputs.end(), r.written.begin(), r.written.end());
+    // --no-output: no artifacts and no images (reference §4.2, no local output).
+    if (opts.no_output) continue;
+    if (opts.only_image && id != ctx.graph.root) continue;
     if (!opts.only_image)
       for (const auto& a : r.local_artifacts) {
         auto written = write_artifact(a, ctx.options.cache_dir);
