@@ -5,6 +5,8 @@
 // clone3 says ENOSYS, so libc falls back to clone, as without CAP_SYS_ADMIN.
 #include "seccomp_filter.h"
 
+#include "sandbox_init_file.h"
+
 #include <seccomp.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -143,6 +145,28 @@ Result<const std::vector<sock_filter>*> default_seccomp_program() {
   std::call_once(once, [] { program = compile(); });
   if (!program) return Failure{program.error()};
   return &*program;
+}
+
+Result<SeccompFile> default_seccomp_file() {
+  static std::once_flag once;
+  static Result<SeccompFile> file = Failure{"seccomp: not compiled"};
+  std::call_once(once, [] {
+    auto program = default_seccomp_program();
+    if (!program) {
+      file = Failure{program.error()};
+      return;
+    }
+    const auto& bpf = **program;
+    auto fd = sealed_memfd("earth-seccomp",
+                           std::string_view(reinterpret_cast<const char*>(bpf.data()),
+                                            bpf.size() * sizeof(sock_filter)),
+                           false);
+    if (!fd)
+      file = Failure{fd.error()};
+    else
+      file = SeccompFile{*fd, bpf.size()};
+  });
+  return file;
 }
 
 } // namespace earth::exec::detail
