@@ -10,7 +10,7 @@
 
 namespace earth::exec::detail {
 
-// The compiled BPF program, built once per process with libseccomp.
+// The BPF program (seccomp_rules.cc), compiled at build time and embedded.
 // Installing it needs no allocation: sock_fprog{size, data()}.
 Result<const std::vector<sock_filter>*> default_seccomp_program();
 
