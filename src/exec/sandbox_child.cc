@@ -238,14 +238,17 @@ void mount_dev(const int (&node_fds)[kDevNodeCount]) {
     path[0] = '\0';
     append(path, sizeof path, "/dev/");
     append(path, sizeof path, kDevNodes[i]);
-    ensure_target(path, false);
+    // The tmpfs is new and empty: no lookups, no parents to make.
+    int fd = ::open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    check(fd, "create mount point", path);
+    ::close(fd);
     attach(node_fds[i], path);
   }
-  make_dirs("/dev/pts", 0755);
+  check(::mkdir("/dev/pts", 0755), "mkdir /dev/pts");
   check(::mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
                 "newinstance,ptmxmode=0666,mode=0620"),
         "mount devpts on /dev/pts");
-  make_dirs("/dev/shm", 01777);
+  check(::mkdir("/dev/shm", 01777), "mkdir /dev/shm");
   check(::mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
                 "mode=1777,size=65536k"),
         "mount tmpfs on /dev/shm");
@@ -400,7 +403,7 @@ int sandbox_init(void* arg) {
       attach(bind_fds[i], b.target);
   }
 
-  make_dirs(p.cwd, 0755);
+  if (p.cwd[0] != '/' || p.cwd[1] != '\0') make_dirs(p.cwd, 0755);
   check(::chdir(p.cwd), "chdir", p.cwd);
   exec_init(p);
 }
