@@ -254,6 +254,9 @@ test_completion() {
   eq "$(complete_words image p | tr '\n' ' ')" "pull push " "subcommands"
   eq "$(complete_words config global.j | tr '\n' ' ')" "global.jobs " "config keys"
   eq "$(complete_words --completion "" | tr '\n' ' ')" "bash zsh " "shells"
+  eq "$(complete_words --progress "" | tr '\n' ' ')" "auto tty plain json " "--progress values"
+  eq "$(complete_words -j "" | tr '\n' ' ')" "" "a valued flag's value (no commands)"
+  eq "$(complete_words -a +o | tr '\n' ' ')" "+out " "the target of -a"
   eq "$(complete_words +out -- | tr '\n' ' ')" "--A= " "the target's build args"
   eq "$(complete_words -j 2 ./sub+lib --x | tr '\n' ' ')" "" "no such build arg"
 }
@@ -308,7 +311,7 @@ test_completion_zsh() {
   touch zfile.txt
   local lines=("earth +o" "earth +" "earth ./sub+" "earth --no-c" "earth ls --" "earth im"
     "earth image p" "earth config global.j" "earth --completion " "earth +out --"
-    "earth +out zf")
+    "earth +out zf" "earth --progress " "earth --config zf")
   local want=(
     "+out => [earth +out ]"
     "+base +out +fail => [earth +]"
@@ -321,6 +324,8 @@ test_completion_zsh() {
     "bash zsh => [earth --completion ]"
     "--A= => [earth +out --A=]" # a build arg: no space after the '='
     "zfile.txt => [earth +out zfile.txt ]" # no candidates: files
+    "auto tty plain json => [earth --progress ]"
+    "zfile.txt => [earth --config zfile.txt ]"
   )
   local how
   for how in source fpath; do
