@@ -19,7 +19,10 @@ constexpr ProgressName kProgressNames[] = {{"auto", Progress::automatic},
 
 bool parse_progress(std::string_view text, Progress& out) {
   for (const auto& p : kProgressNames)
-    if (text == p.name) return out = p.progress, true;
+    if (text == p.name) {
+      out = p.progress;
+      return true;
+    }
   return false;
 }
 
