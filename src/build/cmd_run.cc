@@ -10,6 +10,7 @@
 #include "earth/resolve/scope.h"
 #include "earth/store/file_lock.h"
 #include "output_tail.h"
+#include "run_flags.h"
 #include "secrets.h"
 
 namespace earth::build {
@@ -175,13 +176,37 @@ std::string failure_hint(const exec::RunResult& r, const std::vector<std::string
 
 } // namespace
 
+Result<resolve::CommandFlags> parse_run_flags(const std::vector<std::string>& words,
+                                              const resolve::ExpandFn& expand_bool) {
+  return resolve::parse_command_flags("RUN", words, {"--mount", "--secret", "--network", "--oidc"},
+                                      {"--no-cache", "--privileged", "--entrypoint", "--push",
+                                       "--interactive", "--interactive-keep", "--ssh",
+                                       "--with-docker", "--raw-output", "--aws"},
+                                      expand_bool);
+}
+
+std::string literal_mount_type(const std::string& spec) {
+  std::string type;
+  for (const auto& part : split(spec, ',')) {
+    size_t eq = part.find('=');
+    std::string key = part.substr(0, eq),
+                value = eq == std::string::npos ? "" : part.substr(eq + 1);
+    if (key.find_first_of("$\"'\\") != std::string::npos) return {};
+    if (key != "type") continue;
+    if (value.find_first_of("$\"'\\") != std::string::npos) return {};
+    type = value; // the last one wins, as in add_mount
+  }
+  return type;
+}
+
 void cmd_run(TargetRun& t, const syntax::Command& cmd) {
   std::vector<std::string> words = cmd.args;
   resolve::CommandFlags f;
-  if (!cmd.exec_mode)
-    f = t.flags(cmd, words, {"--mount", "--secret", "--network", "--oidc"},
-                {"--no-cache", "--privileged", "--entrypoint", "--push", "--interactive",
-                 "--interactive-keep", "--ssh", "--with-docker", "--raw-output", "--aws"});
+  if (!cmd.exec_mode) {
+    auto parsed = parse_run_flags(words, [&](const std::string& v) { return t.expand(cmd, v); });
+    if (!parsed) t.fail(cmd, parsed.error());
+    f = std::move(parsed).value();
+  }
   for (const char* unsupported :
        {"--interactive", "--interactive-keep", "--with-docker", "--aws", "--raw-output"})
     if (f.has(unsupported)) t.fail(cmd, fmt::format("RUN {} is not supported yet", unsupported));

@@ -12,6 +12,7 @@
 
 #include "earth/base/fs.h"
 #include "earth/store/usage.h"
+#include "run_flags.h"
 #include "tree.h"
 
 namespace earth::build {
@@ -20,16 +21,32 @@ namespace {
 
 using syntax::CommandKind;
 
+// A RUN whose effect is fully decided by its key: its flags read by the
+// engine's own parser (a boolean's `=$VAR` counts as on), no secret, no
+// ssh, no mount but a cache or tmpfs one.
+bool run_keyable(const syntax::Command& cmd) {
+  if (cmd.exec_mode) return true; // RUN ["argv"…]: no flags
+  auto f = parse_run_flags(cmd.args, [](const std::string& v) {
+    return v.find('$') == std::string::npos ? v : std::string("true");
+  });
+  if (!f) return false; // the walk reports it
+  for (std::string_view b :
+       {"--no-cache", "--push", "--interactive", "--interactive-keep", "--ssh"})
+    if (f->has(b)) return false;
+  if (!f->all("--secret").empty()) return false;
+  for (const auto& m : f->all("--mount")) {
+    std::string type = literal_mount_type(m);
+    if (type != "cache" && type != "tmpfs") return false;
+  }
+  return true;
+}
+
 // Commands whose effect is fully decided by the target input key.
 bool keyable(const syntax::Command& cmd) {
   if (syntax::sets_config(cmd.kind)) return true;
   switch (cmd.kind) {
   case CommandKind::run:
-    for (const auto& a : cmd.args)
-      for (std::string_view flag : {"--no-cache", "--push", "--interactive", "--secret", "--ssh",
-                                    "--mount=type=secret", "--mount=type=ssh"})
-        if (a.starts_with(flag)) return false;
-    return true;
+    return run_keyable(cmd);
   case CommandKind::from:
   case CommandKind::copy:
   case CommandKind::save_artifact:

@@ -94,6 +94,8 @@ struct PrinterOptions {
 enum class Progress : uint8_t { automatic, tty, plain, json };
 // "auto", "tty", "plain", "json"; false for anything else.
 bool parse_progress(std::string_view text, Progress& out);
+// Those names, in that order (shell completion).
+std::vector<std::string> progress_names();
 
 // "plain": for CI logs and pipes: every line prefixed with its target,
 // cache hits as *cached*, a summary at the end. Writes to `out` (stderr for
