@@ -126,6 +126,14 @@ const syntax::Command* base_shell_out(const syntax::Block& base) {
   return nullptr;
 }
 
+// The globals and imports of the running frame.
+std::shared_ptr<const BaseFrame> current_frame(TargetRun& t) {
+  auto frame = std::make_shared<BaseFrame>();
+  frame->globals = t.vars().of_kind(VarKind::global);
+  frame->imports = t.vars().imports();
+  return frame;
+}
+
 // The run of `file`'s base recipe the frame takes its globals from: the
 // +base the target FROMs (finished before it starts), else one built now.
 std::shared_ptr<const BaseFrame> base_run(TargetRun& t, resolve::FileId file,
@@ -155,14 +163,19 @@ std::shared_ptr<const BaseFrame> base_run(TargetRun& t, resolve::FileId file,
 void enter_frame(TargetRun& t, resolve::FileId file, Overrides overrides) {
   auto& vars = t.vars();
   bool target_frame = vars.depth() == 0;
-  vars.push(file, overrides);
   const auto& base = t.ctx().graph.files[file]->ast.base_recipe;
-  if (const syntax::Command* at = base_shell_out(base))
-    if (auto run = base_run(t, file, overrides, target_frame, *at)) {
-      for (const auto& g : run->globals) vars.bind(g);
-      for (const auto& [alias, dir] : run->imports) vars.add_import(alias, dir);
-      return;
-    }
+  const syntax::Command* at = base_shell_out(base);
+  std::shared_ptr<const BaseFrame> run;
+  // A DO in the base recipe of the function's own file: that run's globals.
+  if (at && !target_frame && t.node().name == "base" && t.node().file == file)
+    run = current_frame(t);
+  vars.push(file, overrides);
+  if (at && !run) run = base_run(t, file, overrides, target_frame, *at);
+  if (run) {
+    for (const auto& g : run->globals) vars.bind(g);
+    for (const auto& [alias, dir] : run->imports) vars.add_import(alias, dir);
+    return;
+  }
   vars.push(file, std::move(overrides), true);
   for (const auto& st : base) {
     const auto* cmd = std::get_if<syntax::Command>(&st.node);
@@ -180,10 +193,7 @@ void enter_frame(TargetRun& t, resolve::FileId file, Overrides overrides) {
 }
 
 void keep_base_frame(TargetRun& t) {
-  auto frame = std::make_shared<BaseFrame>();
-  frame->globals = t.vars().of_kind(VarKind::global);
-  frame->imports = t.vars().imports();
-  t.result().base_frame = std::move(frame);
+  t.result().base_frame = current_frame(t);
 }
 
 // The instance's frame: the overrides it was given; a target (not the base

@@ -90,6 +90,28 @@ EOF
   file_is out/g given
 }
 
+# A function DO'd by the base recipe of its own file, and by a target of
+# it, sees the globals of the base recipe's run (no second run of +base
+# from inside itself: that would be a cycle).
+test_global_shell_out_base_do() {
+  setup
+  earthfile <<'EOF'
+VERSION 0.8
+FROM busybox
+ARG --global V=$(echo base-value)
+DO +SETUP
+SETUP:
+  FUNCTION
+  RUN echo "setup $V" >>/log
+t:
+  DO +SETUP
+  SAVE ARTIFACT /log AS LOCAL out/log
+EOF
+  earth_ok +t
+  file_is out/log "setup base-value
+setup base-value"
+}
+
 # A global shell-out that fails is located at its ARG in the base recipe.
 test_global_shell_out_fails() {
   setup
