@@ -135,12 +135,13 @@ void add_mount(TargetRun& t, const syntax::Command& cmd, const std::string& spec
   }
 }
 
-// Takes the cache locks of a run: `locked` caches wait for their lock;
-// `private` ones use a fresh empty dir when another run holds theirs.
-Result<std::vector<store::FileLock>> take_locks(TargetRun& t, exec::RunSpec& s, const Mounts& m,
-                                                std::vector<std::string>& scratch) {
+} // namespace
+
+Result<std::vector<store::FileLock>> take_cache_locks(TargetRun& t, exec::RunSpec& s,
+                                                      const std::vector<CacheDir>& caches,
+                                                      std::vector<std::string>& scratch) {
   std::vector<store::FileLock> held;
-  for (const auto& c : m.caches) {
+  for (const auto& c : caches) {
     if (c.sharing == "shared") continue;
     auto lock = c.sharing == "locked" ? store::FileLock::acquire(c.lock_path)
                                       : store::FileLock::try_acquire(c.lock_path);
@@ -157,6 +158,8 @@ Result<std::vector<store::FileLock>> take_locks(TargetRun& t, exec::RunSpec& s, 
   }
   return held;
 }
+
+namespace {
 
 // What the user can do about a failed command, where we can tell.
 std::string failure_hint(const exec::RunResult& r, const std::vector<std::string>& tail,
@@ -261,15 +264,15 @@ void cmd_run(TargetRun& t, const syntax::Command& cmd) {
     exec::RunSpec s = spec; // no work_dir: the runtime keeps the scratch in memory
     s.lower_dirs.push_back(t.ctx().stub_layer);
     std::vector<std::string> scratch;
-    auto held = take_locks(t, s, mounts, scratch);
+    auto held = take_cache_locks(t, s, mounts.caches, scratch);
     if (!held) return Failure{held.error()};
     mounts.secrets->add_to_env(s.env);
     if (auto r = mounts.secrets->mount(s); !r) return r;
     s.lower_dirs.insert(s.lower_dirs.end(), t.env().layers.begin(), t.env().layers.end());
     s.upper_dir = upper;
-    s.on_stdout = tail.sink();
-    s.on_stderr = tail.sink();
+    tail.attach(s);
     auto r = t.ctx().services.runtime.run(s);
+    tail.finish();
     for (const auto& d : scratch) t.ctx().trash.add(d);
     if (!r) return Failure{r.error()};
     if (r->interrupted) return Failure{"interrupted"};
@@ -294,7 +297,7 @@ ProbeMounts add_run_mounts(TargetRun& t, const syntax::Command& cmd,
   for (const auto& s : secrets) m.secrets->add_env(t, cmd, t.expand(cmd, s));
   spec.mounts.insert(spec.mounts.end(), m.binds.begin(), m.binds.end());
   spec.tmpfs.insert(spec.tmpfs.end(), m.tmpfs.begin(), m.tmpfs.end());
-  return {m.key_specs, m.secrets};
+  return {m.key_specs, m.secrets, m.caches};
 }
 
 } // namespace earth::build

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -85,8 +86,16 @@ struct PushAction {
   std::function<void(TargetRun&, output::BuildTotals&)> act;
 };
 
+// What a run of a base recipe (`+base`) leaves for the targets of its
+// Earthfile: its globals and IMPORT aliases (cmd_vars.cc, enter_frame).
+struct BaseFrame {
+  std::vector<resolve::Binding> globals;
+  std::map<std::string, std::string, std::less<>> imports;
+};
+
 struct TargetResult {
   EnvState env;
+  std::shared_ptr<const BaseFrame> base_frame; // set by a run of a base recipe
   ArtifactState artifacts;
   std::vector<ArtifactOutput> local_artifacts;
   std::vector<ImageOutput> images;

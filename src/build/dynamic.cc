@@ -229,6 +229,28 @@ std::shared_ptr<const DynamicTarget> build_reached(TargetRun& t, const syntax::C
   });
 }
 
+std::shared_ptr<const DynamicTarget> build_base(TargetRun& t, const syntax::Command& cmd,
+                                                const std::string& abs_dir,
+                                                const Overrides& overrides) {
+  const resolve::Options* base = t.ctx().options.resolve;
+  if (!base) return nullptr;
+  resolve::Options o = *base;
+  o.overrides.clear();
+  for (const auto& [k, v] : overrides)
+    if (!v.dynamic) o.overrides.emplace_back(k, v.text);
+  o.platform = t.node().platform;
+  std::string target = abs_dir + "+base";
+  resolve::Graph graph;
+  try {
+    graph = resolve::resolve(target, o);
+  } catch (const resolve::DiagnosticError& e) {
+    t.fail(cmd, fmt::format("+base: {}", e.what()));
+  }
+  Digest key = resolve::Graph::key_of(graph.nodes[graph.root]);
+  return build_once(t, cmd, "+base", key,
+                    [&] { return build_graph(t, graph, resolve::kNone, key); });
+}
+
 namespace {
 
 std::shared_ptr<const DynamicTarget>

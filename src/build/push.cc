@@ -47,11 +47,11 @@ void run_in_sandbox(TargetRun& t, const syntax::Command& cmd, const exec::RunSpe
   for (const auto& d : {s.upper_dir, s.work_dir})
     if (auto r = fs::make_dirs(d); !r) t.fail(cmd, r.error());
   OutputTail tail(t, si);
-  s.on_stdout = tail.sink();
-  s.on_stderr = tail.sink();
+  tail.attach(s);
   secrets.add_to_env(s.env);
   if (auto r = secrets.mount(s); !r) t.fail(cmd, r.error());
   auto r = ctx.services.runtime.run(s);
+  tail.finish();
   secrets.remove_files();
   ctx.trash.add(*scratch);
   if (!r) t.fail(cmd, ctx.redact(r.error()));

@@ -259,6 +259,7 @@ TargetResult TargetRun::run() {
   enter_target(*this);
   implicit_base();
   run_block(*recipe);
+  if (node_.name == "base") keep_base_frame(*this);
   persist_caches(*this);
   return std::move(result_);
 }
