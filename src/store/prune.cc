@@ -262,6 +262,10 @@ Result<std::vector<std::string>> take_away(const std::string& cache_dir,
                                            PruneReport& report) {
   auto gc = FileLock::acquire(gc_lock_path(cache_dir));
   if (!gc) return Failure{gc.error()};
+  // Before anything goes: a request journal made before now no longer
+  // proves what is in the cache.
+  if (!victims.empty())
+    if (auto r = bump_generation(cache_dir); !r) return Failure{r.error()};
   auto leased = read_leases(cache_dir);
   if (!leased) return Failure{leased.error()};
   auto own = process_temp_dir(cache_dir);
@@ -382,6 +386,10 @@ Result<PruneReport> prune(const std::string& cache_dir, const PruneOptions& o) {
   std::vector<Entry> entries = scan(cache_dir, junk);
   std::vector<Record> records = scan_records(cache_dir, junk);
   for (const auto& j : junk) ::unlink(j.c_str());
+  if (o.all) { // every record goes: so do the request journals
+    if (auto r = bump_generation(cache_dir); !r) return Failure{r.error()};
+    (void)fs::remove_all(fs::join(cache_dir, "journals"));
+  }
   auto needed = image_protection(cache_dir, o.all, usage->leased, report);
   if (!needed) return Failure{needed.error()};
   for (auto& e : entries) {
