@@ -399,7 +399,6 @@ std::optional<Digest> target_key(Context& ctx, resolve::NodeId id) {
 std::optional<TargetResult> TargetCache::load(Context& ctx, const Digest& key,
                                               std::vector<ShownStep>* steps) const {
   std::string path = fs::join(dir_, key.hex());
-  if (ctx.options.journal) ctx.options.journal->note_path(path, false); // prune removes it
   auto text = fs::read_file(path);
   if (!text) return std::nullopt;
   try {

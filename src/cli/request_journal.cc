@@ -99,10 +99,14 @@ std::optional<Digest> journal_key(const request::BuildRequest& req, const std::s
 void note_request_files(build::JournalRecorder& j, const request::BuildRequest& req,
                         const std::string& cache_dir) {
   for (const char* f : {"generation", "images.json", "layout"}) j.note_path(fs::join(cache_dir, f));
-  j.note_path(req.arg_file);
-  j.note_path(globals().env_file.empty() ? ".env" : globals().env_file);
-  j.note_path(req.secret_sources.secret_file.empty() ? ".secret" : req.secret_sources.secret_file);
-  if (const char* config = std::getenv("EARTH_CONFIG"); config && *config) j.note_path(config);
+  std::string cwd = fs::current_dir();
+  auto abs = [&](const std::string& p) { return p.starts_with("/") ? p : fs::join(cwd, p); };
+  j.note_path(cwd);
+  j.note_path(abs(req.arg_file));
+  j.note_path(abs(globals().env_file.empty() ? ".env" : globals().env_file));
+  j.note_path(
+      abs(req.secret_sources.secret_file.empty() ? ".secret" : req.secret_sources.secret_file));
+  if (const char* config = std::getenv("EARTH_CONFIG"); config && *config) j.note_path(abs(config));
 }
 
 } // namespace

@@ -175,8 +175,11 @@ bool record_live(const std::string& cache_dir, const Record& r) {
 int64_t prune_records(const std::string& cache_dir, const std::vector<Record>& records, bool all,
                       PruneReport& report) {
   int64_t kept = 0;
+  bool bumped = false; // request journals rely on target records without statting them
   for (const auto& r : records) {
-    if ((all || !record_live(cache_dir, r)) && ::unlink(r.path.c_str()) == 0) {
+    bool doomed = all || !record_live(cache_dir, r);
+    if (doomed && !bumped) bumped = bump_generation(cache_dir).ok();
+    if (doomed && ::unlink(r.path.c_str()) == 0) {
       auto& c = report.records_removed[r.kind];
       ++c.entries;
       c.bytes += r.bytes;

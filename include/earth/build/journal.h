@@ -87,6 +87,7 @@ public:
   std::optional<Journal> finish(std::vector<JournalEvent> events, output::BuildTotals totals);
 
 private:
+  bool redundant(const std::string& path, bool follow, const PathStat& st) const;
   int64_t started_ns_;
   mutable std::mutex mu_;
   std::map<std::pair<std::string, bool>, PathStat> paths_;
