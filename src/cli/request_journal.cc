@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <ctime>
 #include <fmt/format.h>
 #include <vector>
@@ -139,8 +140,14 @@ bool RequestJournal::replay(const request::BuildRequest& req, Profile& profile) 
     return false;
   }
   start_work();
-  auto status = make_status({req.progress, req.verbose, req.github_annotations});
+  // One write for the whole replay rather than one per line (~1 µs each).
+  static char buffer[1 << 16];
+  std::fflush(stderr);
+  std::setvbuf(stderr, buffer, _IOFBF, sizeof buffer);
+  auto status = make_status({req.progress, req.verbose, req.github_annotations, true});
   build::replay_journal(*journal, *status, Clock::now() - started_);
+  std::fflush(stdout);
+  std::fflush(stderr);
   profile.note(fmt::format("journal: hit, {} paths unchanged", journal->paths.size()));
   return true;
 }
