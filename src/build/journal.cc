@@ -94,6 +94,39 @@ bool racy(const PathStat& st, int64_t started_ns) {
 
 } // namespace
 
+void RequestKey::field(std::string_view tag, char type, std::string_view value) {
+  auto put_len = [&](uint64_t n) {
+    for (int i = 0; i < 8; ++i) bytes_ += char((n >> (8 * i)) & 0xff); // little-endian
+  };
+  put_len(tag.size());
+  bytes_ += tag;
+  bytes_ += type;
+  put_len(value.size());
+  bytes_ += value;
+}
+
+RequestKey& RequestKey::add(std::string_view tag, std::string_view value) {
+  field(tag, 's', value);
+  return *this;
+}
+
+RequestKey& RequestKey::add(std::string_view tag, int64_t value) {
+  char le[8];
+  for (int i = 0; i < 8; ++i) le[i] = char((uint64_t(value) >> (8 * i)) & 0xff);
+  field(tag, 'i', std::string_view(le, 8));
+  return *this;
+}
+
+std::string RequestKey::name() const {
+  std::string out;
+  for (uint64_t h : {0xcbf29ce484222325ull, 0x84222325cbf29ce4ull}) {
+    for (unsigned char c : bytes_) h = (h ^ c) * 0x100000001b3ull;
+    static constexpr char hex[] = "0123456789abcdef";
+    for (int i = 60; i >= 0; i -= 4) out += hex[(h >> i) & 0xf];
+  }
+  return out;
+}
+
 PathStat PathStat::from(const struct stat& st) {
   PathStat p;
   p.kind = kind_of(st.st_mode);
@@ -116,7 +149,7 @@ std::optional<PathStat> PathStat::of(const std::string& path, bool follow) {
 
 std::string Journal::encode() const {
   Writer w;
-  w.num(written_at_ns).num(int64_t(paths.size()));
+  w.put(key).num(written_at_ns).num(int64_t(paths.size()));
   for (const auto& p : paths) {
     const PathStat& s = p.st;
     w.put(p.path).num(p.follow ? 1 : 0).num(int64_t(s.kind)).num(s.mode);
@@ -141,6 +174,7 @@ std::optional<Journal> Journal::decode(std::string_view bytes) {
   try {
     Reader r(bytes);
     Journal j;
+    j.key = r.str();
     j.written_at_ns = r.num();
     for (size_t n = r.count(); n > 0; --n) {
       JournalPath p;

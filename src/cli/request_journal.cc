@@ -11,7 +11,6 @@
 #include <fmt/format.h>
 #include <vector>
 
-#include "earth/base/digest.h"
 #include "earth/base/fs.h"
 #include "earth/cli/commands.h"
 #include "earth/store/usage.h"
@@ -44,7 +43,7 @@ bool display_only(std::string_view name) {
 
 // The environment that can change a result: every EARTH_*/EARTHLY_*
 // setting but the display ones, and the variables paths are made of.
-void add_env(Hasher& h) {
+void add_env(build::RequestKey& h) {
   std::vector<std::string> vars;
   for (char** e = environ; e && *e; ++e) {
     std::string_view v = *e;
@@ -59,7 +58,7 @@ void add_env(Hasher& h) {
 }
 
 // This very binary: a rebuilt or another earth never reads the journal.
-bool add_binary(Hasher& h) {
+bool add_binary(build::RequestKey& h) {
   char buf[4096];
   ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf);
   if (n <= 0) return false;
@@ -73,8 +72,10 @@ bool add_binary(Hasher& h) {
 
 // The journal's name: typed fields of everything besides the recorded
 // files that can change this request's result.
-std::optional<Digest> journal_key(const request::BuildRequest& req, const std::string& cache_dir) {
-  Hasher h("earth.request-journal.v1");
+std::optional<build::RequestKey> journal_key(const request::BuildRequest& req,
+                                             const std::string& cache_dir) {
+  build::RequestKey h;
+  h.add("domain", "earth.request-journal.v1");
   if (!add_binary(h)) return std::nullopt;
   const auto& o = req.options;
   h.add("version", o.version).add("cwd", fs::current_dir()).add("cache", cache_dir);
@@ -91,7 +92,7 @@ std::optional<Digest> journal_key(const request::BuildRequest& req, const std::s
   for (const auto& [id, value] : req.secrets) h.add("secret", id);
   h.add("config", settings().secret_provider);
   add_env(h);
-  return h.finish();
+  return h;
 }
 
 // Read before the journal is consulted or written: files whose effect is
@@ -117,8 +118,10 @@ RequestJournal::RequestJournal(const request::BuildRequest& req, const std::stri
     : cache_dir_(cache_dir), started_ns_(realtime_ns()) {
   // Never answered from stats: these run, push or explain something.
   if (req.dry_run || req.no_cache || req.options.push || req.explain || debug_keys) return;
-  if (auto key = journal_key(req, cache_dir))
-    path_ = fs::join(fs::join(cache_dir, "journals"), key->hex());
+  if (auto key = journal_key(req, cache_dir)) {
+    path_ = fs::join(fs::join(cache_dir, "journals"), key->name());
+    key_ = key->bytes();
+  }
 }
 
 bool RequestJournal::replay(const request::BuildRequest& req, Profile& profile) {
@@ -130,7 +133,8 @@ bool RequestJournal::replay(const request::BuildRequest& req, Profile& profile) 
   }
   auto journal = build::Journal::decode(*text);
   std::string why = "unreadable";
-  if (!journal || !build::journal_holds(*journal, &why)) {
+  if (journal && journal->key != key_) why = "another request of the same name";
+  if (!journal || journal->key != key_ || !build::journal_holds(*journal, &why)) {
     profile.note("journal: miss: " + why);
     return false;
   }
@@ -177,6 +181,7 @@ void RequestJournal::finish(Profile& profile) {
   if (!recorder_ || !events_) return;
   profile.time("journal", [&] {
     auto journal = recorder_->finish(events_->take_events(), events_->totals());
+    if (journal) journal->key = key_;
     if (!journal) {
       (void)::unlink(path_.c_str()); // stale: the next run need not read it
       profile.note("journal: not written: " + recorder_->refused());

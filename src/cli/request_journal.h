@@ -37,7 +37,8 @@ public:
   void finish(Profile& profile);
 
 private:
-  std::string cache_dir_, path_; // <cache>/journals/<key hex>; empty: not journaled
+  std::string cache_dir_, path_; // <cache>/journals/<key name>; empty: not journaled
+  std::string key_;              // RequestKey::bytes()
   int64_t started_ns_ = 0;       // CLOCK_REALTIME at the start of the request
   Clock::time_point started_ = Clock::now();
   std::unique_ptr<build::JournalRecorder> recorder_;

@@ -48,6 +48,23 @@ struct JournalPath {
   PathStat st;
 };
 
+// A request's identity (what besides the recorded files can change its
+// result): typed, length-prefixed fields in the Hasher's encoding, kept
+// whole — the journal stores them and a hit compares them byte for byte —
+// and named by a 128-bit FNV-1a of those bytes. Not SHA-256: OpenSSL's
+// first use costs ~5 M instructions, more than the whole check.
+class RequestKey {
+public:
+  RequestKey& add(std::string_view tag, std::string_view value);
+  RequestKey& add(std::string_view tag, int64_t value);
+  const std::string& bytes() const { return bytes_; }
+  std::string name() const; // 32 hex digits
+
+private:
+  void field(std::string_view tag, char type, std::string_view value);
+  std::string bytes_;
+};
+
 // One event of the build as shown (output::Status), replayed by a hit.
 struct JournalEvent {
   enum class Kind : uint8_t { queued = 0, started, step_cached, finished };
@@ -57,6 +74,7 @@ struct JournalEvent {
 };
 
 struct Journal {
+  std::string key;           // RequestKey::bytes() of the request it answers
   int64_t written_at_ns = 0; // CLOCK_REALTIME when the build that wrote it started
   std::vector<JournalPath> paths;
   std::vector<JournalEvent> events;

@@ -20,6 +20,7 @@ int64_t now_ns() {
 
 Journal sample() {
   Journal j;
+  j.key = RequestKey().add("target", "+all").add("jobs", 2).bytes();
   j.written_at_ns = 1700000000123456789;
   PathStat st;
   st.kind = PathStat::Kind::file;
@@ -52,6 +53,7 @@ TEST(Journal, RoundTrip) {
   Journal j = sample();
   auto back = Journal::decode(j.encode());
   ASSERT_TRUE(back);
+  EXPECT_EQ(back->key, j.key);
   EXPECT_EQ(back->written_at_ns, j.written_at_ns);
   ASSERT_EQ(back->paths.size(), 3u);
   for (size_t i = 0; i < 3; ++i) {
@@ -72,6 +74,20 @@ TEST(Journal, RoundTrip) {
   EXPECT_EQ(back->totals.outputs[1].what, "app:latest");
   EXPECT_EQ(back->totals.notes, std::vector<std::string>{"a note"});
   EXPECT_EQ(back->encode(), j.encode());
+}
+
+TEST(Journal, RequestKeyFieldsAreTypedAndDelimited) {
+  RequestKey a, b, c, d;
+  a.add("x", "ab").add("y", "c");
+  b.add("x", "a").add("y", "bc");
+  c.add("x", "ab").add("y", "c");
+  d.add("x", int64_t(1));
+  EXPECT_NE(a.bytes(), b.bytes());
+  EXPECT_NE(a.name(), b.name());
+  EXPECT_EQ(a.bytes(), c.bytes());
+  EXPECT_EQ(a.name(), c.name());
+  EXPECT_EQ(a.name().size(), 32u);
+  EXPECT_NE(d.bytes(), RequestKey().add("x", "\x01").bytes()); // the type is in the bytes
 }
 
 TEST(Journal, UnknownVersionRefused) {
