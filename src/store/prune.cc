@@ -389,10 +389,10 @@ Result<PruneReport> prune(const std::string& cache_dir, const PruneOptions& o) {
   std::vector<Entry> entries = scan(cache_dir, junk);
   std::vector<Record> records = scan_records(cache_dir, junk);
   for (const auto& j : junk) ::unlink(j.c_str());
-  if (o.all) { // every record goes: so do the request journals
+  struct stat gen_before {};
+  bool had_generation = ::stat(generation_path(cache_dir).c_str(), &gen_before) == 0;
+  if (o.all) // every record goes
     if (auto r = bump_generation(cache_dir); !r) return Failure{r.error()};
-    (void)fs::remove_all(fs::join(cache_dir, "journals"));
-  }
   auto needed = image_protection(cache_dir, o.all, usage->leased, report);
   if (!needed) return Failure{needed.error()};
   for (auto& e : entries) {
@@ -428,6 +428,12 @@ Result<PruneReport> prune(const std::string& cache_dir, const PruneOptions& o) {
   for (const auto& [id, u] : kept) report.total_after += u.bytes;
   if (auto r = write_usage(cache_dir, kept); !r) return Failure{r.error()};
   for (const auto& log : usage->dead_logs) ::unlink(log.c_str()); // merged: usage is written
+  // A new generation: no request journal made before holds any more.
+  struct stat gen_after {};
+  if (::stat(generation_path(cache_dir).c_str(), &gen_after) == 0 &&
+      (!had_generation || gen_after.st_ino != gen_before.st_ino ||
+       gen_after.st_mtim.tv_nsec != gen_before.st_mtim.tv_nsec))
+    (void)fs::remove_all(fs::join(cache_dir, "journals"));
   return report;
 }
 
