@@ -11,6 +11,7 @@
 #include <set>
 
 #include "earth/base/fs.h"
+#include "earth/build/journal.h"
 #include "earth/store/usage.h"
 #include "run_flags.h"
 #include "tree.h"
@@ -83,8 +84,11 @@ bool plain_recipe(const syntax::Block& block) {
 // The build context as COPY sees it: every entry not ignored, with its
 // type, permission bits, size and content (through the stat cache) or link
 // target, directories composed from their entries.
+// With a journal, every dir and entry walked is noted with the stat it was
+// hashed by (a dir before it is listed).
 Result<Digest> dir_digest(StatCache& files, const IgnoreRules& ignore, const std::string& abs,
-                          const std::string& rel) {
+                          const std::string& rel, JournalRecorder* journal) {
+  if (journal) journal->note_path(abs, false);
   DIR* d = ::opendir(abs.c_str());
   if (!d) return Failure{errno_message("open " + abs, errno)};
   std::vector<std::string> names;
@@ -101,6 +105,7 @@ Result<Digest> dir_digest(StatCache& files, const IgnoreRules& ignore, const std
     std::string path = abs + "/" + n;
     struct stat st;
     if (::lstat(path.c_str(), &st) != 0) return Failure{errno_message("stat " + path, errno)};
+    if (journal) journal->note(path, false, PathStat::from(st));
     h.add("name", n).add("mode", int64_t(st.st_mode));
     if (S_ISREG(st.st_mode)) {
       auto c = files.digest(path, StatKey::of(st));
@@ -111,7 +116,7 @@ Result<Digest> dir_digest(StatCache& files, const IgnoreRules& ignore, const std
       ssize_t len = ::readlink(path.c_str(), buf, sizeof buf);
       h.add("link", std::string_view(buf, len < 0 ? 0 : size_t(len)));
     } else if (S_ISDIR(st.st_mode)) {
-      auto sub = dir_digest(files, ignore, path, child_rel);
+      auto sub = dir_digest(files, ignore, path, child_rel, journal);
       if (!sub) return sub;
       h.add("dir", *sub);
     }
@@ -124,9 +129,12 @@ std::optional<Digest> context_digest(Context& ctx, const std::string& dir) {
     std::lock_guard lock(ctx.memo_mu);
     if (auto it = ctx.context_digests.find(dir); it != ctx.context_digests.end()) return it->second;
   }
+  JournalRecorder* journal = ctx.options.journal;
+  if (journal) // present or absent, before they are read
+    for (const char* f : {".earthlyignore", ".earthignore"}) journal->note_path(fs::join(dir, f));
   auto ignore = IgnoreRules::load(dir);
   if (!ignore) return std::nullopt;
-  auto d = dir_digest(*ctx.stat_cache, *ignore, dir, "");
+  auto d = dir_digest(*ctx.stat_cache, *ignore, dir, "", journal);
   if (!d) return std::nullopt;
   std::lock_guard lock(ctx.memo_mu);
   ctx.context_digests.emplace(dir, *d);
@@ -410,7 +418,8 @@ std::optional<Digest> target_key(Context& ctx, resolve::NodeId id) {
 
 std::optional<TargetResult> TargetCache::load(Context& ctx, const Digest& key,
                                               std::vector<ShownStep>* steps) const {
-  auto text = fs::read_file(fs::join(dir_, key.hex()));
+  std::string path = fs::join(dir_, key.hex());
+  auto text = fs::read_file(path);
   if (!text) return std::nullopt;
   try {
     Reader r(*text);

@@ -21,6 +21,7 @@ struct OutputRequest {
   std::string progress;
   bool verbose = false; // -V
   bool github = false;  // --github-annotations (GITHUB_ACTIONS=true turns it on too)
+  bool batch = false;   // every event at once (a journal replay): flush at the end
 };
 
 // The printer a build reports to. Throws earth::Error for a bad --progress.
