@@ -10,7 +10,8 @@ build_pkgs=(cmake ninja-build g++ pkg-config git
   libgtest-dev libcurl4-openssl-dev libzstd-dev nlohmann-json3-dev libseccomp-dev
   liblz4-dev liblzma-dev libbz2-dev zlib1g-dev libacl1-dev)
 test_pkgs=(clang libclang-rt-14-dev busybox-static docker-registry skopeo apache2-utils
-  make runc bubblewrap buildah hyperfine python3 util-linux iproute2 procps tmux)
+  make runc bubblewrap buildah hyperfine python3 util-linux iproute2 procps tmux
+  openssh-client zsh)
 
 want=("${build_pkgs[@]}")
 [[ "${1:-}" == "--test" ]] && want+=("${test_pkgs[@]}")

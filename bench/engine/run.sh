@@ -20,7 +20,9 @@
 #
 # Usage: bench/engine/run.sh            (as root; builds earth if needed)
 # Env:   N (steps, default 20), ROUNDS (default 7), RUNS (per round, default 3),
-#        EARTH_BUILD_DIR (default build/), KEEP=1 keeps the work directory.
+#        EARTH_BUILD_DIR (default build/), KEEP=1 keeps the work directory,
+#        EARTH_OLD=path/to/earth adds that binary's miss (another commit's
+#        build) as a peer in the same rounds, on the same project and cache.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${EARTH_BUILD_DIR:-$root/build}
@@ -109,7 +111,7 @@ cd "$proj"
 # Diagnostic: the same miss with the cache on tmpfs, which has no synchronous
 # discards and cheap inode allocation (see README.md, "Where a miss goes").
 shm_cache=$(mktemp -d /dev/shm/earth-engine-bench.XXXXXX)
-trap 'rm -rf "$shm_cache"; cleanup' EXIT
+trap 'rm -rf "$shm_cache"; bench_cleanup' EXIT
 EARTH_CACHE_DIR=$shm_cache EARTH=$earth "$root/scripts/base-images.sh" --busybox-only >/dev/null
 EARTH_CACHE_DIR=$shm_cache "$earth" +t >/dev/null 2>&1
 
@@ -119,6 +121,10 @@ add "miss N" "$earth --no-cache +t"
 add "miss 0" "$earth --no-cache +t0"
 add "miss N, tmpfs cache" "env EARTH_CACHE_DIR=$shm_cache $earth --no-cache +t"
 add "miss 0, tmpfs cache" "env EARTH_CACHE_DIR=$shm_cache $earth --no-cache +t0"
+if [[ -n ${EARTH_OLD:-} ]]; then
+  add "old miss N" "$EARTH_OLD --no-cache +t"
+  add "old miss 0" "$EARTH_OLD --no-cache +t0"
+fi
 add "unshare+chroot" "unshare -m -u -i -p -f chroot $rootfs true"
 [[ -x $sandbox_run ]] && add "earth_sandbox_run" "$sandbox_run --scratch $work $rootfs true"
 add "hit N" "$earth +t"
@@ -190,6 +196,11 @@ print(f"miss/bare, total/N                  {r1:7.2f}x  {spread(lambda m: miss_t
 print(f"miss/bare, marginal                 {r2:7.2f}x  {spread(lambda m: miss_marg(m) / m['unshare+chroot'])}  goal <= 1.5x: {ok(r2 <= 1.5)}")
 r3 = miss_shm(med) / bare
 print(f"  diagnostic: marginal miss, cache on tmpfs {miss_shm(med):.2f} ms = {r3:.2f}x bare")
+if "old miss N" in med:
+    old_marg = lambda m: (m["old miss N"] - m["old miss 0"]) / n
+    print(f"EARTH_OLD: miss per step, marginal  {old_marg(med):7.2f}   {spread(old_marg)}"
+          f"  = {old_marg(med) / bare:.2f}x bare  ({spread(lambda m: old_marg(m) / m['unshare+chroot'])})")
+    print(f"this earth / EARTH_OLD, marginal    {miss_marg(med) / old_marg(med):7.2f}x  {spread(lambda m: miss_marg(m) / old_marg(m))}")
 if "earth_sandbox_run" in med:
     print(f"earth_sandbox_run / bare            {med['earth_sandbox_run'] / bare:7.2f}x  (the sandbox alone, as bench/sandbox)")
 h1, h2 = hit_total(med), hit_marg(med)

@@ -1,7 +1,7 @@
 // The control statements as Earthly runs them: IF/ELSE IF/ELSE (the
 // condition runs in the build environment; its exit status decides), FOR
-// (the list is expanded, `$( … )` included, then split), WAIT (outputs
-// saved inside are written at its END), TRY/FINALLY (FINALLY runs even when
+// (the list is expanded, `$( … )` included, then split), WAIT (the BUILDs,
+// outputs and pushes inside are done at its END), TRY/FINALLY (FINALLY runs even when
 // TRY failed, on the failed command's filesystem; its AS LOCAL artifacts are
 // written, and the build still fails), and DO (a function in a frame of its
 // own).
@@ -40,9 +40,10 @@ syntax::Command header(std::string name, std::vector<std::string> args, bool exe
 // Flags IF and FOR share; what the engine cannot do yet fails located.
 void check_probe_flags(TargetRun& t, const syntax::Command& c, const resolve::CommandFlags& f,
                        Probe& p) {
-  if (f.has("--ssh")) t.fail(c, c.name + " --ssh is not supported yet");
   p.secrets = f.all("--secret");
   p.mounts = f.all("--mount");
+  // The agent socket, as RUN --ssh (cmd_run.cc: ssh_mount).
+  if (f.has("--ssh")) p.mounts.insert(p.mounts.begin(), "type=ssh");
   p.privileged = f.has("--privileged");
   if (f.has("--no-cache")) t.no_cache_from_here();
 }
@@ -74,7 +75,8 @@ void flush_artifacts(TargetRun& t, size_t from) {
     auto written = write_artifact(a, opts.cache_dir);
     if (!written)
       t.fail_at({}, fmt::format("writing artifact to {}: {}", a.shown_dest, written.error()));
-    for (auto& w : *written) r.written.push_back({output::OutputInfo::Kind::artifact, t.name(), w});
+    const std::string& by = a.target.empty() ? t.name() : a.target;
+    for (auto& w : *written) r.written.push_back({output::OutputInfo::Kind::artifact, by, w});
   }
   r.local_artifacts.resize(std::min(from, r.local_artifacts.size()));
 }
@@ -170,10 +172,16 @@ void run_control(TargetRun& t, const syntax::ForStmt& s, const syntax::Span& spa
   }
 }
 
+// Everything in the block is done by its END: the BUILDs in it built their
+// targets at the statement (the scheduler leaves them out: Edge::waited),
+// and the outputs and pushes saved in it, theirs included, happen now.
 void run_control(TargetRun& t, const syntax::WaitStmt& s, const syntax::Span&) {
-  size_t from = t.result().local_artifacts.size();
+  const auto& r = t.result();
+  size_t artifacts = r.local_artifacts.size(), images = r.images.size(), pushes = r.pushes.size();
   t.run_block(s.body);
-  flush_artifacts(t, from);
+  flush_artifacts(t, artifacts);
+  write_images_now(t, images);
+  push_now(t, pushes);
 }
 
 void run_control(TargetRun& t, const syntax::TryStmt& s, const syntax::Span& span) {
@@ -220,6 +228,7 @@ void add_outputs(TargetRun& t, const DynamicTarget& built) {
   auto& r = t.result();
   r.local_artifacts.insert(r.local_artifacts.end(), built.artifacts.begin(), built.artifacts.end());
   r.images.insert(r.images.end(), built.images.begin(), built.images.end());
+  for (auto& p : built.take_pushes()) r.pushes.push_back(std::move(p));
 }
 
 } // namespace

@@ -10,6 +10,7 @@
 #include "earth/resolve/scope.h"
 #include "earth/store/file_lock.h"
 #include "output_tail.h"
+#include "run_flags.h"
 #include "secrets.h"
 
 namespace earth::build {
@@ -50,6 +51,7 @@ struct Mounts {
   std::vector<std::string> key_specs; // what enters the key
   std::vector<CacheDir> caches;       // their sharing decides the locks (take_locks)
   std::shared_ptr<StepSecrets> secrets = std::make_shared<StepSecrets>();
+  size_t ssh_sockets = 0; // ssh agent sockets bound (ssh_mount)
 
   void add_cache(const CacheDir& c, std::string key_spec) {
     binds.push_back({c.host_dir, c.target, false});
@@ -58,7 +60,31 @@ struct Mounts {
   }
 };
 
-// `type=cache,target=/x,id=…,sharing=…,mode=…` and `type=tmpfs,target=/x`.
+// The host's SSH agent socket (SSH_AUTH_SOCK) bound at `target` (default
+// /run/buildkit/ssh_agent.N, as BuildKit); the first one's path becomes
+// SSH_AUTH_SOCK unless the step sets it. Neither enters the key (Earthly's
+// rule): the same step with another agent, or without --ssh, is a hit.
+void ssh_mount(TargetRun& t, const syntax::Command& cmd, const std::string& id, std::string target,
+               Mounts& m) {
+  if (!id.empty() && id != "default")
+    t.fail(cmd,
+           fmt::format("{}: only the default SSH agent is forwarded, not id '{}'", cmd.name, id));
+  const std::string& sock = t.ctx().options.ssh_auth_sock;
+  if (sock.empty())
+    t.fail(cmd, fmt::format("{} forwards the SSH agent, but no agent is running here "
+                            "(SSH_AUTH_SOCK is not set: start one with ssh-agent)",
+                            cmd.name));
+  struct stat st {};
+  if (::stat(sock.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode))
+    t.fail(cmd, fmt::format("{} forwards the SSH agent, but SSH_AUTH_SOCK ({}) is not a socket",
+                            cmd.name, sock));
+  if (target.empty()) target = fmt::format("/run/buildkit/ssh_agent.{}", m.ssh_sockets);
+  m.binds.push_back({sock, target, false});
+  if (m.ssh_sockets++ == 0) m.secrets->add_plain_env("SSH_AUTH_SOCK", target);
+}
+
+// `type=cache,target=/x,id=…,sharing=…,mode=…`, `type=tmpfs,target=/x`,
+// `type=secret,…` and `type=ssh[,id=…][,target=…]`.
 void add_mount(TargetRun& t, const syntax::Command& cmd, const std::string& spec, Mounts& m) {
   std::string type, target, id, sharing = "locked", mode, size, uid = "0", gid = "0";
   for (const auto& part : split(spec, ',')) {
@@ -81,6 +107,7 @@ void add_mount(TargetRun& t, const syntax::Command& cmd, const std::string& spec
     else
       t.fail(cmd, fmt::format("RUN --mount: unknown key '{}' in '{}'", k, spec));
   }
+  if (type == "ssh") return ssh_mount(t, cmd, id, target.empty() ? "" : t.in_workdir(target), m);
   if (target.empty()) t.fail(cmd, "RUN --mount needs target=PATH: " + spec);
   if (type != "secret" && (uid != "0" || gid != "0"))
     t.fail(cmd, "RUN --mount: uid and gid are for type=secret only: " + spec);
@@ -102,19 +129,19 @@ void add_mount(TargetRun& t, const syntax::Command& cmd, const std::string& spec
   } else if (type == "secret") {
     m.secrets->add_file(t, cmd, id, target,
                         octal_mode(t, cmd, "mode", mode.empty() ? "0400" : mode), uid, gid);
-  } else if (type == "ssh") {
-    t.fail(cmd, "RUN --mount type=ssh is not supported yet");
   } else {
-    t.fail(cmd, fmt::format("RUN --mount type must be cache, tmpfs or secret, not '{}'", type));
+    t.fail(cmd,
+           fmt::format("RUN --mount type must be cache, tmpfs, secret or ssh, not '{}'", type));
   }
 }
 
-// Takes the cache locks of a run: `locked` caches wait for their lock;
-// `private` ones use a fresh empty dir when another run holds theirs.
-Result<std::vector<store::FileLock>> take_locks(TargetRun& t, exec::RunSpec& s, const Mounts& m,
-                                                std::vector<std::string>& scratch) {
+} // namespace
+
+Result<std::vector<store::FileLock>> take_cache_locks(TargetRun& t, exec::RunSpec& s,
+                                                      const std::vector<CacheDir>& caches,
+                                                      std::vector<std::string>& scratch) {
   std::vector<store::FileLock> held;
-  for (const auto& c : m.caches) {
+  for (const auto& c : caches) {
     if (c.sharing == "shared") continue;
     auto lock = c.sharing == "locked" ? store::FileLock::acquire(c.lock_path)
                                       : store::FileLock::try_acquire(c.lock_path);
@@ -131,6 +158,8 @@ Result<std::vector<store::FileLock>> take_locks(TargetRun& t, exec::RunSpec& s, 
   }
   return held;
 }
+
+namespace {
 
 // What the user can do about a failed command, where we can tell.
 std::string failure_hint(const exec::RunResult& r, const std::vector<std::string>& tail,
@@ -150,15 +179,39 @@ std::string failure_hint(const exec::RunResult& r, const std::vector<std::string
 
 } // namespace
 
+Result<resolve::CommandFlags> parse_run_flags(const std::vector<std::string>& words,
+                                              const resolve::ExpandFn& expand_bool) {
+  return resolve::parse_command_flags("RUN", words, {"--mount", "--secret", "--network", "--oidc"},
+                                      {"--no-cache", "--privileged", "--entrypoint", "--push",
+                                       "--interactive", "--interactive-keep", "--ssh",
+                                       "--with-docker", "--raw-output", "--aws"},
+                                      expand_bool);
+}
+
+std::string literal_mount_type(const std::string& spec) {
+  std::string type;
+  for (const auto& part : split(spec, ',')) {
+    size_t eq = part.find('=');
+    std::string key = part.substr(0, eq),
+                value = eq == std::string::npos ? "" : part.substr(eq + 1);
+    if (key.find_first_of("$\"'\\") != std::string::npos) return {};
+    if (key != "type") continue;
+    if (value.find_first_of("$\"'\\") != std::string::npos) return {};
+    type = value; // the last one wins, as in add_mount
+  }
+  return type;
+}
+
 void cmd_run(TargetRun& t, const syntax::Command& cmd) {
   std::vector<std::string> words = cmd.args;
   resolve::CommandFlags f;
-  if (!cmd.exec_mode)
-    f = t.flags(cmd, words, {"--mount", "--secret", "--network", "--oidc"},
-                {"--no-cache", "--privileged", "--entrypoint", "--push", "--interactive",
-                 "--interactive-keep", "--ssh", "--with-docker", "--raw-output", "--aws"});
+  if (!cmd.exec_mode) {
+    auto parsed = parse_run_flags(words, [&](const std::string& v) { return t.expand(cmd, v); });
+    if (!parsed) t.fail(cmd, parsed.error());
+    f = std::move(parsed).value();
+  }
   for (const char* unsupported :
-       {"--interactive", "--interactive-keep", "--ssh", "--with-docker", "--aws", "--raw-output"})
+       {"--interactive", "--interactive-keep", "--with-docker", "--aws", "--raw-output"})
     if (f.has(unsupported)) t.fail(cmd, fmt::format("RUN {} is not supported yet", unsupported));
   if (!f.all("--oidc").empty()) t.fail(cmd, "RUN --oidc is not supported yet");
   if (f.has("--privileged") && !t.ctx().options.allow_privileged)
@@ -184,6 +237,7 @@ void cmd_run(TargetRun& t, const syntax::Command& cmd) {
     t.fail(cmd, "RUN --network must be none or default, not '" + network + "'");
 
   Mounts mounts;
+  if (f.has("--ssh")) ssh_mount(t, cmd, "", "", mounts);
   for (const auto& m : f.all("--mount")) add_mount(t, cmd, t.expand(cmd, m), mounts);
   for (const auto& sec : f.all("--secret")) mounts.secrets->add_env(t, cmd, t.expand(cmd, sec));
   for (const auto& c : t.env().caches) mounts.add_cache(c, "CACHE:" + c.target);
@@ -210,15 +264,15 @@ void cmd_run(TargetRun& t, const syntax::Command& cmd) {
     exec::RunSpec s = spec; // no work_dir: the runtime keeps the scratch in memory
     s.lower_dirs.push_back(t.ctx().stub_layer);
     std::vector<std::string> scratch;
-    auto held = take_locks(t, s, mounts, scratch);
+    auto held = take_cache_locks(t, s, mounts.caches, scratch);
     if (!held) return Failure{held.error()};
     mounts.secrets->add_to_env(s.env);
     if (auto r = mounts.secrets->mount(s); !r) return r;
     s.lower_dirs.insert(s.lower_dirs.end(), t.env().layers.begin(), t.env().layers.end());
     s.upper_dir = upper;
-    s.on_stdout = tail.sink();
-    s.on_stderr = tail.sink();
+    tail.attach(s);
     auto r = t.ctx().services.runtime.run(s);
+    tail.finish();
     for (const auto& d : scratch) t.ctx().trash.add(d);
     if (!r) return Failure{r.error()};
     if (r->interrupted) return Failure{"interrupted"};
@@ -243,7 +297,7 @@ ProbeMounts add_run_mounts(TargetRun& t, const syntax::Command& cmd,
   for (const auto& s : secrets) m.secrets->add_env(t, cmd, t.expand(cmd, s));
   spec.mounts.insert(spec.mounts.end(), m.binds.begin(), m.binds.end());
   spec.tmpfs.insert(spec.tmpfs.end(), m.tmpfs.begin(), m.tmpfs.end());
-  return {m.key_specs, m.secrets};
+  return {m.key_specs, m.secrets, m.caches};
 }
 
 } // namespace earth::build

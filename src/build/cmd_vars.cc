@@ -10,6 +10,7 @@
 #include "earth/base/fs.h"
 #include "earth/base/strings.h"
 #include "earth/resolve/command_flags.h"
+#include "earth/resolve/expand.h"
 #include "earth/resolve/reference.h"
 #include "earth/resolve/scope.h"
 
@@ -111,13 +112,72 @@ void cmd_import(TargetRun& t, const syntax::Command& cmd) {
   t.vars().add_import(alias, fs::normalize(p.starts_with("/") ? p : fs::join(file.abs_dir, p)));
 }
 
+namespace {
+
+// The first ARG/LET/SET of a base recipe with a `$( … )` in it, or null.
+const syntax::Command* base_shell_out(const syntax::Block& base) {
+  using K = syntax::CommandKind;
+  for (const auto& st : base) {
+    const auto* cmd = std::get_if<syntax::Command>(&st.node);
+    if (!cmd || (cmd->kind != K::arg && cmd->kind != K::let && cmd->kind != K::set)) continue;
+    for (const auto& a : cmd->args)
+      if (resolve::has_shell_out(a)) return cmd;
+  }
+  return nullptr;
+}
+
+// The globals and imports of the running frame.
+std::shared_ptr<const BaseFrame> current_frame(TargetRun& t) {
+  auto frame = std::make_shared<BaseFrame>();
+  frame->globals = t.vars().of_kind(VarKind::global);
+  frame->imports = t.vars().imports();
+  return frame;
+}
+
+// The run of `file`'s base recipe the frame takes its globals from: the
+// +base the target FROMs (finished before it starts), else one built now.
+std::shared_ptr<const BaseFrame> base_run(TargetRun& t, resolve::FileId file,
+                                          const Overrides& overrides, bool target_frame,
+                                          const syntax::Command& at) {
+  const auto& ctx = t.ctx();
+  if (target_frame && file == t.node().file)
+    for (resolve::EdgeId e : t.node().out) {
+      const auto& edge = ctx.graph.edges[e];
+      if (edge.kind != resolve::EdgeKind::from || edge.to == resolve::kNone || edge.conditional ||
+          edge.dynamic || !ctx.scheduled[edge.to])
+        continue;
+      const auto& dep = ctx.graph.nodes[edge.to];
+      if (dep.name == "base" && dep.file == file) return ctx.results[edge.to].base_frame;
+    }
+  auto built = build_base(t, at, ctx.graph.files[file]->abs_dir, overrides);
+  return built ? built->result.base_frame : nullptr;
+}
+
+} // namespace
+
 // The base recipe's ARGs and LETs in a scratch frame (with the frame's
-// overrides); its globals stay in the frame.
+// overrides); its globals stay in the frame. When one of them runs a
+// `$( … )`, it must run in the base recipe's environment at that point:
+// the globals come from a run of the base recipe instead (Earthly builds
+// +base before every target, and before a DO's function).
 void enter_frame(TargetRun& t, resolve::FileId file, Overrides overrides) {
   auto& vars = t.vars();
+  bool target_frame = vars.depth() == 0;
+  const auto& base = t.ctx().graph.files[file]->ast.base_recipe;
+  const syntax::Command* at = base_shell_out(base);
+  std::shared_ptr<const BaseFrame> run;
+  // A DO in the base recipe of the function's own file: that run's globals.
+  if (at && !target_frame && t.node().name == "base" && t.node().file == file)
+    run = current_frame(t);
   vars.push(file, overrides);
+  if (at && !run) run = base_run(t, file, overrides, target_frame, *at);
+  if (run) {
+    for (const auto& g : run->globals) vars.bind(g);
+    for (const auto& [alias, dir] : run->imports) vars.add_import(alias, dir);
+    return;
+  }
   vars.push(file, std::move(overrides), true);
-  for (const auto& st : t.ctx().graph.files[file]->ast.base_recipe) {
+  for (const auto& st : base) {
     const auto* cmd = std::get_if<syntax::Command>(&st.node);
     if (!cmd) continue;
     if (cmd->kind == syntax::CommandKind::arg) cmd_arg(t, *cmd);
@@ -130,6 +190,10 @@ void enter_frame(TargetRun& t, resolve::FileId file, Overrides overrides) {
   vars.pop();
   for (auto& g : globals) vars.bind(std::move(g));
   for (auto& [alias, dir] : imports) vars.add_import(alias, dir);
+}
+
+void keep_base_frame(TargetRun& t) {
+  t.result().base_frame = current_frame(t);
 }
 
 // The instance's frame: the overrides it was given; a target (not the base

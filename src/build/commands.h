@@ -6,8 +6,11 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <utility>
 
 #include "earth/resolve/reference.h"
+#include "earth/store/file_lock.h"
 #include "target_run.h"
 
 namespace earth::build {
@@ -19,12 +22,19 @@ void from_result(TargetRun& t, const TargetResult& r);
 // cmd_run.cc
 void cmd_run(TargetRun& t, const syntax::Command& cmd);
 // `--mount` and `--secret` specs (unexpanded) of an IF/FOR, as RUN reads
-// them, added to `spec`: what enters the key, and the secrets to give the
-// run (StepSecrets::add_to_env, mount). Cache mounts are not locked.
+// them, added to `spec`: what enters the key, the secrets to give the run
+// (StepSecrets::add_to_env, mount) and the cache mounts (take_cache_locks).
 struct ProbeMounts {
   std::vector<std::string> key_specs;
   std::shared_ptr<StepSecrets> secrets;
+  std::vector<CacheDir> caches;
 };
+// Takes the locks of the cache mounts of a run, as RUN does: a `locked`
+// cache waits for its lock; a `private` one held by another run is replaced
+// in `s` by a fresh empty dir (added to `scratch`); `shared` takes none.
+Result<std::vector<store::FileLock>> take_cache_locks(TargetRun& t, exec::RunSpec& s,
+                                                      const std::vector<CacheDir>& caches,
+                                                      std::vector<std::string>& scratch);
 ProbeMounts add_run_mounts(TargetRun& t, const syntax::Command& cmd,
                            const std::vector<std::string>& mounts,
                            const std::vector<std::string>& secrets, exec::RunSpec& spec);
@@ -45,6 +55,11 @@ void defer_run_push(TargetRun& t, const syntax::Command& cmd, exec::RunSpec spec
                     std::shared_ptr<StepSecrets> secrets);
 // push.cc: SAVE IMAGE --push: the image is committed and pushed in the push phase.
 void defer_image_push(TargetRun& t, const syntax::Command& cmd, const ImageOutput& image);
+// push.cc, for WAIT's END: the SAVE IMAGEs since `from` committed to the
+// local store now, and the pushes since `from` done now (with `earth
+// --push`), when the target outputs; they are not done again after the build.
+void write_images_now(TargetRun& t, size_t from);
+void push_now(TargetRun& t, size_t from);
 // cmd_copy.cc
 void cmd_copy(TargetRun& t, const syntax::Command& cmd);
 // cmd_save.cc
@@ -68,8 +83,13 @@ void cmd_arg(TargetRun& t, const syntax::Command& cmd);
 void cmd_let_set(TargetRun& t, const syntax::Command& cmd);
 void cmd_import(TargetRun& t, const syntax::Command& cmd);
 void enter_target(TargetRun& t);
-// A new frame for `file` (a DO'd function's) with its Earthfile's globals.
+// A new frame for `file` (a DO'd function's) with its Earthfile's globals:
+// the base recipe's ARG/LET/SET statements evaluated again, or, when one
+// runs a `$( … )`, taken from a run of the base recipe (keep_base_frame),
+// which ran it in the base recipe's own environment.
 void enter_frame(TargetRun& t, resolve::FileId file, Overrides overrides);
+// At the end of a base recipe's run: its globals and imports, for enter_frame.
+void keep_base_frame(TargetRun& t);
 // cmd_control.cc: IF, FOR, WAIT, TRY blocks and DO.
 void run_control(TargetRun& t, const syntax::IfStmt& s, const syntax::Span& span);
 void run_control(TargetRun& t, const syntax::ForStmt& s, const syntax::Span& span);
@@ -86,6 +106,18 @@ struct DynamicTarget {
   TargetResult result;
   std::vector<ArtifactOutput> artifacts;
   std::vector<ImageOutput> images;
+  // The pushes of its BUILD chain (each done in the nested build's own
+  // context), taken by the first statement that reaches the instance: a
+  // push is done once however many targets BUILD it.
+  struct Pushes {
+    std::mutex mu;
+    std::vector<PushAction> actions;
+  };
+  std::shared_ptr<Pushes> pushes = std::make_shared<Pushes>();
+  std::vector<PushAction> take_pushes() const {
+    std::lock_guard lock(pushes->mu);
+    return std::exchange(pushes->actions, {});
+  }
 };
 std::shared_ptr<const DynamicTarget> build_dynamic(TargetRun& t, const syntax::Command& cmd,
                                                    const resolve::Reference& ref, bool pass_args,
@@ -95,6 +127,12 @@ std::shared_ptr<const DynamicTarget> build_dynamic(TargetRun& t, const syntax::C
 // when the target was scheduled (its result is in ctx.results).
 std::shared_ptr<const DynamicTarget> build_reached(TargetRun& t, const syntax::Command& cmd,
                                                    const resolve::Edge& edge);
+// The base recipe of the Earthfile in `abs_dir` run with `overrides` (as
+// Earthly's implicit FROM +base of every target), once per instance; `cmd`
+// locates a cycle. Null when the build has no resolver options.
+std::shared_ptr<const DynamicTarget> build_base(TargetRun& t, const syntax::Command& cmd,
+                                                const std::string& abs_dir,
+                                                const Overrides& overrides);
 // Before anything runs: a located error for the first command of the build
 // the engine cannot run yet (WITH DOCKER, GIT CLONE, FROM DOCKERFILE).
 void check_supported(const Context& ctx);

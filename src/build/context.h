@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -63,6 +64,7 @@ struct ArtifactOutput {
   std::string shown_dest;         // as written in the Earthfile
   bool glob = false;              // several sources: the dest is a directory
   ArtifactState tree;             // the tree as of that step
+  std::string target;             // who saved it, when a nested build did (shown)
 };
 
 // `SAVE IMAGE name…`: committed to the local image store after the build.
@@ -70,10 +72,12 @@ struct ImageOutput {
   std::vector<std::string> names;
   EnvState env;
   bool earthly_labels = true; // add dev.earthly.* labels when written
+  std::string target;         // who saved it, when a nested build did (shown)
 };
 
 // `RUN --push` / `SAVE IMAGE --push`: done with `earth --push` after every
-// target succeeded, in build order and recipe order (push.h).
+// target succeeded, in build order and recipe order, or at the END of the
+// WAIT they are in (push.h).
 struct PushAction {
   std::string what; // "RUN --push ./deploy.sh", "SAVE IMAGE --push reg/app:1"
   bool image = false;
@@ -82,14 +86,22 @@ struct PushAction {
   std::function<void(TargetRun&, output::BuildTotals&)> act;
 };
 
+// What a run of a base recipe (`+base`) leaves for the targets of its
+// Earthfile: its globals and IMPORT aliases (cmd_vars.cc, enter_frame).
+struct BaseFrame {
+  std::vector<resolve::Binding> globals;
+  std::map<std::string, std::string, std::less<>> imports;
+};
+
 struct TargetResult {
   EnvState env;
+  std::shared_ptr<const BaseFrame> base_frame; // set by a run of a base recipe
   ArtifactState artifacts;
   std::vector<ArtifactOutput> local_artifacts;
   std::vector<ImageOutput> images;
   std::vector<output::OutputInfo> written; // outputs written early (WAIT, TRY/FINALLY)
   std::vector<resolve::EdgeId> builds;     // BUILD edges of the statements run
-  std::vector<PushAction> pushes;
+  std::vector<PushAction> pushes;          // its own, then those of targets built at a statement
   bool all_cached = true;
   bool finished = false; // the recipe ran to its end
   bool shown = false;    // a step was reported (target_started was sent)
@@ -97,13 +109,6 @@ struct TargetResult {
 
 struct DynamicBuilds; // dynamic.cc
 std::shared_ptr<DynamicBuilds> new_dynamic_builds();
-
-// The pushes of output targets the scheduler left out and a run reached
-// (built by nested Contexts over the same graph): done with the build's own.
-struct LatePushes {
-  std::mutex mu;
-  std::vector<std::pair<resolve::NodeId, TargetResult>> targets; // in the order they finished
-};
 
 class StepLog;
 
@@ -146,8 +151,7 @@ struct Context {
   // References known only at build time (dynamic.cc): built once per
   // instance for the whole run (shared with nested builds); `chain` holds
   // the instances whose nested builds this one is inside, for cycles.
-  std::shared_ptr<DynamicBuilds> dynamic;                                   // set by open_context
-  std::shared_ptr<LatePushes> late_pushes = std::make_shared<LatePushes>(); // shared the same way
+  std::shared_ptr<DynamicBuilds> dynamic; // set by open_context
   // The steps each target showed, for its target record (target_cache.h):
   // the build's, shared with nested builds. Set by build().
   StepLog* step_log = nullptr;

@@ -115,46 +115,75 @@ Overrides ref_overrides(TargetRun& t, const syntax::Command& cmd, const resolve:
   return o;
 }
 
+// A nested build: its graph (when it has one of its own) and its Context,
+// kept alive by the pushes it left for later (they run in that context).
+struct NestedBuild {
+  resolve::Graph graph; // empty when the nested Context is over the run's graph
+  std::unique_ptr<Context> ctx;
+};
+
+// `inner`, a push of target `id` of a nested build, done in that build's
+// context whenever the target that reached it does its pushes.
+PushAction nested_push(std::shared_ptr<NestedBuild> nb, resolve::NodeId id, PushAction inner) {
+  PushAction p;
+  p.what = inner.what;
+  p.image = inner.image;
+  p.act = [nb = std::move(nb), id, act = std::move(inner.act)](TargetRun& caller,
+                                                               output::BuildTotals& totals) {
+    Context& ctx = *nb->ctx;
+    TargetRun t(ctx, id);
+    t.result().shown = ctx.results[id].shown;
+    uint32_t before = ctx.steps_run;
+    act(t, totals);
+    ctx.results[id].shown = t.result().shown;
+    caller.ctx().steps_run += ctx.steps_run - before;
+    caller.mark_ran();
+  };
+  return p;
+}
+
 // Builds `root` of `graph` (the graph's own root when kNone) in a nested
-// Context: it and what it needs unconditionally.
-std::shared_ptr<const DynamicTarget> build_graph(TargetRun& t, const resolve::Graph& graph,
-                                                 resolve::NodeId root, const Digest& key) {
+// Context: it and what it needs unconditionally. `nb` holds the graph when
+// it is not the run's.
+std::shared_ptr<const DynamicTarget> build_graph(TargetRun& t, std::shared_ptr<NestedBuild> nb,
+                                                 const resolve::Graph& graph, resolve::NodeId root,
+                                                 const Digest& key) {
   auto& parent = t.ctx();
-  auto ctx = open_context(graph, parent.options, parent.services,
-                          root == resolve::kNone ? std::vector<resolve::NodeId>{}
-                                                 : std::vector<resolve::NodeId>{root});
-  check_supported(*ctx);
-  ctx->dynamic = parent.dynamic;
-  bool same_graph = &graph == &parent.graph;
-  if (same_graph) ctx->late_pushes = parent.late_pushes;
-  ctx->step_log = parent.step_log;
-  ctx->chain = parent.chain;
-  ctx->chain.push_back(key);
-  run_targets(*ctx);
-  parent.steps_run += ctx->steps_run;
-  parent.steps_cached += ctx->steps_cached;
-  parent.nested_targets += ctx->nested_targets;
-  parent.nested_cached += ctx->nested_cached;
-  for (resolve::NodeId id : ctx->order)
-    if (ctx->results[id].shown) {
+  nb->ctx = open_context(graph, parent.options, parent.services,
+                         root == resolve::kNone ? std::vector<resolve::NodeId>{}
+                                                : std::vector<resolve::NodeId>{root});
+  Context& ctx = *nb->ctx;
+  check_supported(ctx);
+  ctx.dynamic = parent.dynamic;
+  ctx.step_log = parent.step_log;
+  ctx.chain = parent.chain;
+  ctx.chain.push_back(key);
+  run_targets(ctx);
+  parent.steps_run += ctx.steps_run;
+  parent.steps_cached += ctx.steps_cached;
+  parent.nested_targets += ctx.nested_targets;
+  parent.nested_cached += ctx.nested_cached;
+  for (resolve::NodeId id : ctx.order)
+    if (ctx.results[id].shown) {
       ++parent.nested_targets;
-      parent.nested_cached += ctx->results[id].all_cached ? 1 : 0;
+      parent.nested_cached += ctx.results[id].all_cached ? 1 : 0;
     }
   auto out = std::make_shared<DynamicTarget>();
-  out->result = ctx->results[ctx->roots.front()];
-  std::vector<bool> outputs = output_nodes(*ctx);
-  if (same_graph) {
-    // Its nodes are the build's: their pushes are done with the build's.
-    std::lock_guard lock(ctx->late_pushes->mu);
-    for (resolve::NodeId id : ctx->order)
-      if (outputs[id] && !ctx->results[id].pushes.empty())
-        ctx->late_pushes->targets.emplace_back(id, ctx->results[id]);
-  }
-  for (resolve::NodeId id : ctx->order) {
+  out->result = ctx.results[ctx.roots.front()];
+  std::vector<bool> outputs = output_nodes(ctx);
+  for (resolve::NodeId id : ctx.order) {
     if (!outputs[id]) continue;
-    auto& r = ctx->results[id];
-    out->artifacts.insert(out->artifacts.end(), r.local_artifacts.begin(), r.local_artifacts.end());
-    out->images.insert(out->images.end(), r.images.begin(), r.images.end());
+    auto& r = ctx.results[id];
+    for (auto a : r.local_artifacts) {
+      if (a.target.empty()) a.target = ctx.names[id];
+      out->artifacts.push_back(std::move(a));
+    }
+    for (auto i : r.images) {
+      if (i.target.empty()) i.target = ctx.names[id];
+      out->images.push_back(std::move(i));
+    }
+    for (auto& p : r.pushes) out->pushes->actions.push_back(nested_push(nb, id, std::move(p)));
+    r.pushes.clear();
   }
   return out;
 }
@@ -179,15 +208,15 @@ std::shared_ptr<const DynamicTarget> build_dynamic(TargetRun& t, const syntax::C
   for (auto& [k, v] : ref_overrides(t, cmd, ref, pass_args, arg_words))
     o.overrides.emplace_back(k, v.text);
   o.platform = t.node().platform;
-  resolve::Graph graph;
+  auto nb = std::make_shared<NestedBuild>();
   try {
-    graph = resolve::resolve(absolute_target(t, cmd, ref), o);
+    nb->graph = resolve::resolve(absolute_target(t, cmd, ref), o);
   } catch (const resolve::DiagnosticError& e) {
     t.fail(cmd, fmt::format("{}: {}", ref.to_string(), e.what()));
   }
-  Digest key = resolve::Graph::key_of(graph.nodes[graph.root]);
+  Digest key = resolve::Graph::key_of(nb->graph.nodes[nb->graph.root]);
   return build_once(t, cmd, ref.to_string(), key,
-                    [&] { return build_graph(t, graph, resolve::kNone, key); });
+                    [&] { return build_graph(t, nb, nb->graph, resolve::kNone, key); });
 }
 
 std::shared_ptr<const DynamicTarget> build_reached(TargetRun& t, const syntax::Command& cmd,
@@ -195,7 +224,31 @@ std::shared_ptr<const DynamicTarget> build_reached(TargetRun& t, const syntax::C
   const auto& ctx = t.ctx();
   if (edge.to == resolve::kNone || ctx.scheduled[edge.to]) return nullptr;
   Digest key = resolve::Graph::key_of(ctx.graph.nodes[edge.to]);
-  return build_once(t, cmd, edge.ref, key, [&] { return build_graph(t, ctx.graph, edge.to, key); });
+  return build_once(t, cmd, edge.ref, key, [&] {
+    return build_graph(t, std::make_shared<NestedBuild>(), ctx.graph, edge.to, key);
+  });
+}
+
+std::shared_ptr<const DynamicTarget> build_base(TargetRun& t, const syntax::Command& cmd,
+                                                const std::string& abs_dir,
+                                                const Overrides& overrides) {
+  const resolve::Options* base = t.ctx().options.resolve;
+  if (!base) return nullptr;
+  resolve::Options o = *base;
+  o.overrides.clear();
+  for (const auto& [k, v] : overrides)
+    if (!v.dynamic) o.overrides.emplace_back(k, v.text);
+  o.platform = t.node().platform;
+  std::string target = abs_dir + "+base";
+  resolve::Graph graph;
+  try {
+    graph = resolve::resolve(target, o);
+  } catch (const resolve::DiagnosticError& e) {
+    t.fail(cmd, fmt::format("+base: {}", e.what()));
+  }
+  Digest key = resolve::Graph::key_of(graph.nodes[graph.root]);
+  return build_once(t, cmd, "+base", key,
+                    [&] { return build_graph(t, graph, resolve::kNone, key); });
 }
 
 namespace {

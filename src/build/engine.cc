@@ -15,6 +15,7 @@
 #include "earth/base/fs.h"
 #include "earth/base/profile.h"
 #include "earth/build/build.h"
+#include "earth/build/journal.h"
 #include "earth/exec/linux_runtime.h"
 #include "earth/plan/plan.h"
 #include "earth/store/cleanup.h"
@@ -104,6 +105,7 @@ private:
     ctx_.key_ns +=
         std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
     ctx_.target_keys[id] = key;
+    if (!hit && ctx_.options.journal) ctx_.options.journal->refuse(name + " was not reused whole");
     if (hit) {
       if (ctx_.options.explain) explain_reused(ctx_, id);
       ++ctx_.targets_reused;
@@ -161,7 +163,7 @@ void write_only_artifact(Context& ctx, output::BuildTotals& totals) {
   const std::string& dest = ctx.options.only_artifact_dest;
   out.host_dest = fs::normalize(dest.starts_with("/") ? dest : fs::join(fs::current_dir(), dest));
   if (dest.ends_with("/") || dest == ".") out.host_dest += "/";
-  auto written = write_artifact(out, ctx.options.cache_dir);
+  auto written = write_artifact(out, ctx.options.cache_dir, ctx.options.journal);
   if (!written) throw BuildError("--artifact: " + written.error());
   for (auto& w : *written)
     totals.outputs.push_back({output::OutputInfo::Kind::artifact, ctx.names[root], std::move(w)});
@@ -202,26 +204,30 @@ void write_outputs(Context& ctx, output::BuildTotals& totals) {
   };
   std::vector<bool> reached = outputs_reached(ctx);
   for (resolve::NodeId id : ctx.order) {
-    // --no-output: no artifacts and no images (reference §4.2, no local output).
-    if (!reached[id] || opts.no_output) continue;
-    if (opts.only_image && id != ctx.graph.root) continue;
+    if (!reached[id]) continue;
     const TargetResult& r = ctx.results[id];
     const std::string& name = ctx.names[id];
+    // What was done early (WAIT, FINALLY): pushes even under --no-output.
     totals.outputs.insert(totals.outputs.end(), r.written.begin(), r.written.end());
+    // --no-output: no artifacts and no images (reference §4.2, no local output).
+    if (opts.no_output) continue;
+    if (opts.only_image && id != ctx.graph.root) continue;
     if (!opts.only_image)
       for (const auto& a : r.local_artifacts) {
-        auto written = write_artifact(a, ctx.options.cache_dir);
+        auto written = write_artifact(a, ctx.options.cache_dir, ctx.options.journal);
         if (!written)
           throw BuildError(
               fmt::format("{}: writing artifact to {}: {}", name, a.shown_dest, written.error()));
         for (auto& w : *written)
-          totals.outputs.push_back({output::OutputInfo::Kind::artifact, name, std::move(w)});
+          totals.outputs.push_back({output::OutputInfo::Kind::artifact,
+                                    a.target.empty() ? name : a.target, std::move(w)});
       }
     for (const auto& img : r.images) {
       auto d = write_image(ctx.services.images, img, ctx.options.cache_dir, earthly_labels());
       if (!d) throw BuildError(fmt::format("{}: SAVE IMAGE {}: {}", name, img.names[0], d.error()));
       for (const auto& n : img.names)
-        totals.outputs.push_back({output::OutputInfo::Kind::image, name, n});
+        totals.outputs.push_back(
+            {output::OutputInfo::Kind::image, img.target.empty() ? name : img.target, n});
     }
   }
 }
@@ -351,6 +357,8 @@ output::BuildTotals build(const resolve::Graph& graph, const BuildOptions& optio
   profile.note(fmt::format("targets: {} reused whole, keys and records {:.2f} ms (all threads)",
                            ctx->targets_reused.load(), double(ctx->key_ns.load()) / 1e6));
   count(*ctx, totals);
+  if (options.journal && (ctx->nested_targets > 0 || !totals.notes.empty()))
+    options.journal->refuse("targets built at run time, or notes to say");
   try {
     profile.time("export", [&] { write_outputs(*ctx, totals); });
   } catch (...) {

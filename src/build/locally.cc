@@ -25,25 +25,6 @@ namespace earth::build {
 
 namespace {
 
-// Splits a stream into lines for a sink; the rest is flushed at the end.
-class LineSplitter {
-public:
-  explicit LineSplitter(const exec::LineSink& sink) : sink_(sink) {}
-  void add(const char* data, size_t n) {
-    buf_.append(data, n);
-    for (size_t nl; (nl = buf_.find('\n')) != std::string::npos; buf_.erase(0, nl + 1))
-      if (sink_) sink_(std::string_view(buf_).substr(0, nl));
-  }
-  void flush() {
-    if (!buf_.empty() && sink_) sink_(buf_);
-    buf_.clear();
-  }
-
-private:
-  const exec::LineSink& sink_;
-  std::string buf_;
-};
-
 // A NULL-terminated array of pointers into `v`, made before fork: the
 // child of a threaded process may only make async-signal-safe calls.
 std::vector<char*> c_array(const std::vector<std::string>& v) {
@@ -81,7 +62,7 @@ std::vector<std::string> host_env(const std::vector<std::string>& extra) {
 
 Result<exec::RunResult> run_on_host(const std::vector<std::string>& argv,
                                     const std::vector<std::string>& env, const std::string& cwd,
-                                    const exec::LineSink& out, const exec::LineSink& err,
+                                    const exec::ByteSink& out, const exec::ByteSink& err,
                                     const std::function<bool()>& cancelled) {
   if (argv.empty()) return Failure{"nothing to run"};
   int po[2], pe[2];
@@ -113,7 +94,6 @@ Result<exec::RunResult> run_on_host(const std::vector<std::string>& argv,
   }
   ::setpgid(pid, pid);
   ::close(po[1]), ::close(pe[1]);
-  LineSplitter so(out), se(err);
   pollfd fds[2] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}};
   exec::RunResult r;
   int open_fds = 2;
@@ -128,7 +108,8 @@ Result<exec::RunResult> run_on_host(const std::vector<std::string>& argv,
       if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
       if (n > 0) {
-        (i == 0 ? so : se).add(buf, static_cast<size_t>(n));
+        const exec::ByteSink& sink = i == 0 ? out : err;
+        if (sink) sink(std::string_view(buf, static_cast<size_t>(n)));
       } else if (n == 0 || errno != EINTR) {
         ::close(fds[i].fd);
         fds[i].fd = -1;
@@ -136,7 +117,6 @@ Result<exec::RunResult> run_on_host(const std::vector<std::string>& argv,
       }
     }
   }
-  so.flush(), se.flush();
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
@@ -212,8 +192,9 @@ void run_locally(TargetRun& t, const syntax::Command& cmd, const resolve::Comman
     std::vector<std::string> env = extra;
     secrets->add_to_env(env);
     OutputTail tail(t, si);
-    auto r = run_on_host(argv, host_env(env), cwd, tail.sink(), tail.sink(),
+    auto r = run_on_host(argv, host_env(env), cwd, tail.stdout_sink(), tail.stderr_sink(),
                          [&] { return ctx.cancelled || exec::runs_interrupted(); });
+    tail.finish();
     if (!r) t.fail(cmd, ctx.redact(r.error()));
     if (r->interrupted) throw BuildError("interrupted", ExitCode::interrupted);
     if (!r->success()) {

@@ -14,11 +14,11 @@ namespace earth::build {
 class TargetRun;
 
 // Runs `argv` on the host in `cwd` with `env` (stdin /dev/null, its own
-// process group), its output lines to the sinks; kills it when `cancelled`
-// turns true. Fails only when it cannot start.
+// process group), its output bytes to the sinks as they come; kills it when
+// `cancelled` turns true. Fails only when it cannot start.
 Result<exec::RunResult> run_on_host(const std::vector<std::string>& argv,
                                     const std::vector<std::string>& env, const std::string& cwd,
-                                    const exec::LineSink& out, const exec::LineSink& err,
+                                    const exec::ByteSink& out, const exec::ByteSink& err,
                                     const std::function<bool()>& cancelled);
 
 // The environment of a LOCALLY RUN: the host's, then `extra` ("NAME=value")

@@ -11,6 +11,7 @@
 
 #include "earth/base/fs.h"
 #include "earth/base/kill_point.h"
+#include "earth/build/journal.h"
 #include "earth/exec/linux_runtime.h"
 #include "earth/plan/keys.h"
 #include "earth/store/file_lock.h"
@@ -123,8 +124,8 @@ Result<void> write_if_changed(const LayerView& view, const ArtifactOutput& out,
 
 } // namespace
 
-Result<std::vector<std::string>> write_artifact(const ArtifactOutput& out,
-                                                const std::string& cache_dir) {
+Result<std::vector<std::string>>
+write_artifact(const ArtifactOutput& out, const std::string& cache_dir, JournalRecorder* journal) {
   LayerView view(out.tree.layers);
   std::vector<std::string> written;
   std::string dest = out.host_dest;
@@ -138,6 +139,7 @@ Result<std::vector<std::string>> write_artifact(const ArtifactOutput& out,
     }
     if (to.ends_with("/")) to.pop_back();
     if (auto r = write_if_changed(view, out, p, to, cache_dir); !r) return Failure{r.error()};
+    if (journal) journal->note_tree(to);
     written.push_back(to);
   }
   return written;

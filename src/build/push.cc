@@ -47,11 +47,11 @@ void run_in_sandbox(TargetRun& t, const syntax::Command& cmd, const exec::RunSpe
   for (const auto& d : {s.upper_dir, s.work_dir})
     if (auto r = fs::make_dirs(d); !r) t.fail(cmd, r.error());
   OutputTail tail(t, si);
-  s.on_stdout = tail.sink();
-  s.on_stderr = tail.sink();
+  tail.attach(s);
   secrets.add_to_env(s.env);
   if (auto r = secrets.mount(s); !r) t.fail(cmd, r.error());
   auto r = ctx.services.runtime.run(s);
+  tail.finish();
   secrets.remove_files();
   ctx.trash.add(*scratch);
   if (!r) t.fail(cmd, ctx.redact(r.error()));
@@ -106,6 +106,38 @@ void defer_image_push(TargetRun& t, const syntax::Command& cmd, const ImageOutpu
   t.result().pushes.push_back(std::move(p));
 }
 
+void write_images_now(TargetRun& t, size_t from) {
+  auto& r = t.result();
+  auto& ctx = t.ctx();
+  const auto& opts = ctx.options;
+  if (!t.node().output || opts.no_output || !opts.only_artifact.empty()) return;
+  if (opts.only_image && &t.node() != &ctx.graph.nodes[ctx.graph.root]) return;
+  for (size_t i = from; i < r.images.size(); ++i) {
+    const ImageOutput& img = r.images[i];
+    auto d = write_image(ctx.services.images, img, opts.cache_dir, earthly_labels(opts));
+    if (!d) t.fail_at({}, fmt::format("SAVE IMAGE {}: {}", img.names[0], d.error()));
+    const std::string& by = img.target.empty() ? t.name() : img.target;
+    for (const auto& n : img.names) r.written.push_back({output::OutputInfo::Kind::image, by, n});
+  }
+  r.images.resize(std::min(from, r.images.size()));
+}
+
+void push_now(TargetRun& t, size_t from) {
+  auto& r = t.result();
+  auto& ctx = t.ctx();
+  if (!t.node().output || !ctx.options.push || from >= r.pushes.size()) return;
+  std::vector<PushAction> now(std::make_move_iterator(r.pushes.begin() + static_cast<long>(from)),
+                              std::make_move_iterator(r.pushes.end()));
+  r.pushes.resize(from);
+  output::BuildTotals totals;
+  for (const auto& p : now) {
+    if (ctx.cancelled || exec::runs_interrupted())
+      throw BuildError("interrupted", ExitCode::interrupted);
+    p.act(t, totals);
+  }
+  r.written.insert(r.written.end(), totals.outputs.begin(), totals.outputs.end());
+}
+
 namespace {
 
 void push_target(Context& ctx, resolve::NodeId id, TargetResult& r, output::BuildTotals& totals) {
@@ -134,9 +166,9 @@ void push_target(Context& ctx, resolve::NodeId id, TargetResult& r, output::Buil
 } // namespace
 
 void run_pushes(Context& ctx, output::BuildTotals& totals) {
+  // Those of targets built because a run reached them (an IF branch, a
+  // reference known at build time) are in the pushes of the target that did.
   for (resolve::NodeId id : ctx.order) push_target(ctx, id, ctx.results[id], totals);
-  // Then those of targets built because a run reached them (an IF branch).
-  for (auto& [id, r] : ctx.late_pushes->targets) push_target(ctx, id, r, totals);
 }
 
 } // namespace earth::build

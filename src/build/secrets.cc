@@ -35,13 +35,85 @@ void Redactor::add(const std::string& value) {
             [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
 }
 
+void Redactor::scan(std::string_view text, const std::function<void(size_t, size_t)>& match) const {
+  // The next occurrence of each value at or after `pos` (npos: none left).
+  std::vector<size_t> next(values_.size());
+  for (size_t i = 0; i < values_.size(); ++i) next[i] = text.find(values_[i]);
+  for (size_t pos = 0; pos < text.size();) {
+    size_t best = std::string_view::npos, len = 0;
+    for (size_t i = 0; i < values_.size(); ++i) {
+      if (next[i] < pos) next[i] = text.find(values_[i], pos);
+      if (next[i] < best) best = next[i], len = values_[i].size(); // ties: the longest (first)
+    }
+    if (best == std::string_view::npos) return;
+    match(best, best + len);
+    pos = best + len;
+  }
+}
+
 std::string Redactor::operator()(std::string_view text) const {
-  std::string out(text);
+  std::string out;
+  size_t at = 0;
   std::lock_guard lock(mu_);
-  for (const auto& v : values_)
-    for (size_t at = out.find(v); at != std::string::npos; at = out.find(v, at + 3))
-      out.replace(at, v.size(), "***");
-  return out;
+  scan(text, [&](size_t begin, size_t end) {
+    out.append(text.substr(at, begin - at)).append("***");
+    at = end;
+  });
+  return out.append(text.substr(at));
+}
+
+size_t Redactor::ready(std::string_view text) const {
+  std::lock_guard lock(mu_);
+  size_t n = text.size();
+  size_t longest = values_.empty() ? 0 : values_.front().size();
+  // The first position whose rest is a proper prefix of some value.
+  size_t cut = n;
+  for (size_t i = n - std::min(n, longest > 0 ? longest - 1 : 0); i < n && cut == n; ++i)
+    for (const auto& v : values_)
+      if (n - i < v.size() && text.substr(i) == std::string_view(v).substr(0, n - i)) {
+        cut = i;
+        break;
+      }
+  // A value found across the cut ends in `text` (one that could go on
+  // would start at or after the cut): the cut moves past it.
+  scan(text, [&](size_t begin, size_t end) {
+    if (begin < cut && end > cut) cut = end;
+  });
+  return cut;
+}
+
+void RedactedLines::add(std::string_view bytes) {
+  raw_.append(bytes);
+  emit(false);
+}
+
+void RedactedLines::finish() {
+  emit(true);
+}
+
+void RedactedLines::emit(bool all) {
+  size_t n = all ? raw_.size() : redact_.ready(raw_);
+  if (n > 0) {
+    text_ += redact_(std::string_view(raw_).substr(0, n));
+    raw_.erase(0, n);
+  }
+  std::string_view text = text_;
+  size_t start = 0;
+  for (;;) {
+    size_t nl = text.find('\n', start);
+    size_t end = nl == std::string_view::npos ? text.size() : nl;
+    if (end - start >= kMaxLine) { // a long line goes in pieces
+      sink_(text.substr(start, kMaxLine));
+      start += kMaxLine;
+    } else if (nl != std::string_view::npos) {
+      sink_(text.substr(start, nl - start));
+      start = nl + 1;
+    } else {
+      break;
+    }
+  }
+  if (all && start < text.size()) sink_(text.substr(start));
+  text_.erase(0, all ? text.size() : start);
 }
 
 Result<std::optional<std::string>> SecretStore::get(const std::string& id) {
@@ -132,6 +204,10 @@ void StepSecrets::add_file(TargetRun& t, const syntax::Command& cmd, const std::
 }
 
 void StepSecrets::add_to_env(std::vector<std::string>& env) const {
+  for (const auto& [name, value] : plain_env_)
+    if (std::none_of(env.begin(), env.end(),
+                     [&](const std::string& e) { return e.starts_with(name + "="); }))
+      env.push_back(name + "=" + value);
   for (const auto& [name, value] : env_) {
     std::erase_if(env, [&](const std::string& e) { return e.starts_with(name + "="); });
     env.push_back(name + "=" + value);

@@ -5,6 +5,7 @@
 // (Earthly's rule); every line earth shows passes through the Redactor.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -20,18 +21,50 @@ namespace earth::build {
 
 class TargetRun;
 
-// Replaces every secret value in a text with ***. Thread-safe: values a
-// secret provider returns during the build are added as they arrive.
+// Replaces every secret value in a text with ***: left to right, the
+// longest value at a position first. Thread-safe: values a secret provider
+// returns during the build are added as they arrive.
 class Redactor {
 public:
   Redactor() = default;
   explicit Redactor(const std::map<std::string, std::string>& secrets);
   std::string operator()(std::string_view text) const;
   void add(const std::string& value);
+  // For output still coming (`text` is what has arrived): how much of it
+  // can be redacted and shown now. What is left is a tail that could be
+  // the start of a secret the next bytes complete; no secret that starts in
+  // the prefix ends after it.
+  size_t ready(std::string_view text) const;
 
 private:
+  // Calls `match(begin, end)` for each value found, in order (lock held).
+  void scan(std::string_view text, const std::function<void(size_t, size_t)>& match) const;
+
   mutable std::mutex mu_;
   std::vector<std::string> values_; // longest first, so a value inside another goes with it
+};
+
+// One stream of a command's output (its stdout or its stderr), redacted as
+// a stream and then split into lines for `sink`: a secret split between
+// two reads, or between the pieces of a line longer than kMaxLine, or
+// spanning lines, is still replaced. Only bytes that could start a secret
+// wait for the next ones; a line longer than kMaxLine goes out in pieces.
+class RedactedLines {
+public:
+  static constexpr size_t kMaxLine = 64 * 1024;
+  RedactedLines(const Redactor& redact, exec::LineSink sink)
+      : redact_(redact), sink_(std::move(sink)) {}
+  void add(std::string_view bytes);
+  // At the end of the stream: what is left, as a last line.
+  void finish();
+
+private:
+  void emit(bool all);
+
+  const Redactor& redact_;
+  exec::LineSink sink_;
+  std::string raw_;  // arrived, not yet redacted (could start a secret)
+  std::string text_; // redacted, not yet a whole line
 };
 
 // The build's secrets: those given (request/secrets.h), then, for an id
@@ -75,6 +108,12 @@ public:
   // What enters the step's key: ids, variable names, targets and modes.
   const std::vector<std::string>& key_specs() const { return key_specs_; }
   bool empty() const { return env_.empty() && files_.empty(); }
+  // A variable that is no secret and enters no key, given with them
+  // (SSH_AUTH_SOCK for an ssh agent socket: its path is the same whether
+  // the step forwards the agent or not, and Earthly does not key it).
+  void add_plain_env(std::string name, std::string value) {
+    plain_env_.emplace_back(std::move(name), std::move(value));
+  }
   // `NAME=value` entries, replacing variables of the same name in `env`.
   void add_to_env(std::vector<std::string>& env) const;
   // Writes the files into a fresh directory on a tmpfs (mode 0700, named
@@ -93,6 +132,7 @@ private:
     gid_t gid;
   };
   std::vector<std::pair<std::string, std::string>> env_; // (NAME, value)
+  std::vector<std::pair<std::string, std::string>> plain_env_;
   std::vector<File> files_;
   std::vector<std::string> key_specs_;
   std::string dir_; // the tmpfs directory holding the files, once written

@@ -1,25 +1,24 @@
 // Commands run in the build environment for a value rather than a layer:
 // `$( … )` shell-outs (their stdout) and IF conditions (their exit status).
 // Each runs like a RUN — the target's current filesystem, env, workdir,
-// user, hosts and CACHE mounts — and its changes are dropped. Each is a
-// step keyed like a RUN (plan::KeyBuilder): its result (stdout and exit
-// status) is stored under the key, so a hit gives the value without
-// starting a sandbox (reference §5.1: shell-outs are cached like RUNs).
+// user, hosts and cache mounts (locked as RUN locks them) — and its changes
+// are dropped. Each is a step keyed like a RUN (plan::KeyBuilder): its
+// result (stdout and exit status) is stored under the key, so a hit gives
+// the value without starting a sandbox (reference §5.1: shell-outs are
+// cached like RUNs). After LOCALLY one runs on the host instead, in the
+// Earthfile's directory, and is never cached (reference §2.5).
 #include <fmt/format.h>
-
-#include <deque>
-#include <mutex>
 
 #include "commands.h"
 #include "earth/base/fs.h"
 #include "earth/exec/linux_runtime.h"
 #include "earth/plan/keys.h"
+#include "locally.h"
+#include "output_tail.h"
 
 namespace earth::build {
 
 namespace {
-
-constexpr size_t kTailLines = 20;
 
 struct Outcome {
   int status = 0;
@@ -29,13 +28,52 @@ struct Outcome {
 // Whether an exit status is a result (stored) or a failure of the command.
 using Accept = std::function<Result<void>(int status, const std::string& stderr_tail)>;
 
+// After LOCALLY: `p` on the host in the Earthfile's directory with the
+// host's environment, as a LOCALLY RUN; shown as a step, never cached.
+Outcome run_probe_on_host(TargetRun& t, const syntax::Command& shown, const Probe& p,
+                          const Accept& accept) {
+  for (bool refused : {!p.mounts.empty(), p.privileged})
+    if (refused)
+      t.fail(shown, fmt::format("{} {} cannot be used after LOCALLY (the command runs on the host)",
+                                shown.name, p.privileged ? "--privileged" : "--mount"));
+  StepSecrets secrets;
+  for (const auto& sec : p.secrets) secrets.add_env(t, shown, t.expand(shown, sec));
+  std::vector<std::string> env = t.run_env();
+  secrets.add_to_env(env);
+  auto& ctx = t.ctx();
+  output::StepInfo si = t.info(shown);
+  if (!t.result().shown) {
+    t.result().shown = true;
+    ctx.services.status.target_started(t.name());
+  }
+  ctx.services.status.step_started(si);
+  OutputTail tail(t, si);
+  std::string out;
+  auto r = run_on_host(
+      p.argv, host_env(env), t.env().config.working_dir, [&](std::string_view b) { out.append(b); },
+      tail.stderr_sink(), [&] { return ctx.cancelled || exec::runs_interrupted(); });
+  tail.finish();
+  if (!r) t.fail(shown, ctx.redact(r.error()));
+  if (r->interrupted) throw BuildError("interrupted", ExitCode::interrupted);
+  Result<void> ok = r->signal ? Failure{"the command " + describe_failure(*r) + " (LOCALLY)"}
+                              : accept(r->exit_status, tail.text());
+  if (!ok) {
+    const std::string& e = ok.error();
+    size_t nl = e.find('\n');
+    t.fail_at(shown.span, e.substr(0, nl) + " (LOCALLY, on the host)",
+              nl == std::string::npos ? "" : e.substr(nl + 1));
+  }
+  ctx.services.status.step_finished(si, r->duration);
+  ++ctx.steps_run;
+  t.mark_ran();
+  return {r->exit_status, std::move(out)};
+}
+
 Outcome run_probe(TargetRun& t, const syntax::Command& shown, std::string_view op, const Probe& p,
                   const Accept& accept) {
   if (!t.env().started)
     t.fail(shown, fmt::format("{} runs in the build environment: it needs a FROM first", op));
-  if (t.env().locally)
-    t.fail(shown,
-           fmt::format("{} after LOCALLY is not supported yet (it would run on the host)", op));
+  if (t.env().locally) return run_probe_on_host(t, shown, p, accept);
   if (p.privileged && !t.ctx().options.allow_privileged)
     t.fail(shown, fmt::format("{} --privileged needs -P (--allow-privileged) on the command line",
                               shown.name));
@@ -50,6 +88,7 @@ Outcome run_probe(TargetRun& t, const syntax::Command& shown, std::string_view o
   std::vector<std::string> mounts = pm.key_specs;
   for (const auto& c : t.env().caches) {
     spec.mounts.push_back({c.host_dir, c.target, false});
+    pm.caches.push_back(c);
     mounts.push_back("CACHE:" + c.target);
   }
   Digest key = plan::KeyBuilder(op, t.env().key)
@@ -72,30 +111,26 @@ Outcome run_probe(TargetRun& t, const syntax::Command& shown, std::string_view o
     s.lower_dirs.insert(s.lower_dirs.end(), t.env().layers.begin(), t.env().layers.end());
     s.upper_dir = *upper;
     s.work_dir = *work;
+    std::vector<std::string> scratch;
+    auto held = take_cache_locks(t, s, pm.caches, scratch);
+    if (!held) return Failure{held.error()};
     std::string out;
-    std::mutex mu;
-    std::deque<std::string> tail;
-    output::StepInfo si = t.info(shown);
+    OutputTail tail(t, t.info(shown));
+    tail.attach(s, false);
+    s.on_stdout_bytes = [&](std::string_view bytes) { out.append(bytes); };
     pm.secrets->add_to_env(s.env);
     if (auto m = pm.secrets->mount(s); !m) return m;
-    s.on_stdout_bytes = [&](std::string_view bytes) { out.append(bytes); };
-    s.on_stderr = [&](std::string_view line) {
-      t.ctx().services.status.step_output(si, line);
-      std::lock_guard lock(mu);
-      tail.emplace_back(line);
-      if (tail.size() > kTailLines) tail.pop_front();
-    };
     auto r = t.ctx().services.runtime.run(s);
+    tail.finish();
     pm.secrets->remove_files();
+    for (const auto& d : scratch) t.ctx().trash.add(d);
     t.ctx().trash.add(*work);
     t.ctx().trash.add(*upper);
     if (!r) return Failure{r.error()};
     if (r->interrupted) return Failure{"interrupted"};
     if (r->timed_out || r->signal)
       return Failure{fmt::format("the command was killed (signal {})", r->signal)};
-    std::string lines;
-    for (const auto& l : tail) lines += "  | " + l + "\n";
-    if (auto a = accept(r->exit_status, lines); !a) return a;
+    if (auto a = accept(r->exit_status, tail.text()); !a) return a;
     if (auto w = fs::write_file_atomic(fs::join(result, "stdout"), out); !w) return w;
     return fs::write_file_atomic(fs::join(result, "status"), std::to_string(r->exit_status));
   });

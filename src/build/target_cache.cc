@@ -11,7 +11,9 @@
 #include <set>
 
 #include "earth/base/fs.h"
+#include "earth/build/journal.h"
 #include "earth/store/usage.h"
+#include "run_flags.h"
 #include "tree.h"
 
 namespace earth::build {
@@ -20,16 +22,32 @@ namespace {
 
 using syntax::CommandKind;
 
+// A RUN whose effect is fully decided by its key: its flags read by the
+// engine's own parser (a boolean's `=$VAR` counts as on), no secret, no
+// ssh, no mount but a cache or tmpfs one.
+bool run_keyable(const syntax::Command& cmd) {
+  if (cmd.exec_mode) return true; // RUN ["argv"…]: no flags
+  auto f = parse_run_flags(cmd.args, [](const std::string& v) {
+    return v.find('$') == std::string::npos ? v : std::string("true");
+  });
+  if (!f) return false; // the walk reports it
+  for (std::string_view b :
+       {"--no-cache", "--push", "--interactive", "--interactive-keep", "--ssh"})
+    if (f->has(b)) return false;
+  if (!f->all("--secret").empty()) return false;
+  for (const auto& m : f->all("--mount")) {
+    std::string type = literal_mount_type(m);
+    if (type != "cache" && type != "tmpfs") return false;
+  }
+  return true;
+}
+
 // Commands whose effect is fully decided by the target input key.
 bool keyable(const syntax::Command& cmd) {
   if (syntax::sets_config(cmd.kind)) return true;
   switch (cmd.kind) {
   case CommandKind::run:
-    for (const auto& a : cmd.args)
-      for (std::string_view flag : {"--no-cache", "--push", "--interactive", "--secret", "--ssh",
-                                    "--mount=type=secret", "--mount=type=ssh"})
-        if (a.starts_with(flag)) return false;
-    return true;
+    return run_keyable(cmd);
   case CommandKind::from:
   case CommandKind::copy:
   case CommandKind::save_artifact:
@@ -66,8 +84,11 @@ bool plain_recipe(const syntax::Block& block) {
 // The build context as COPY sees it: every entry not ignored, with its
 // type, permission bits, size and content (through the stat cache) or link
 // target, directories composed from their entries.
+// With a journal, every dir and entry walked is noted with the stat it was
+// hashed by (a dir before it is listed).
 Result<Digest> dir_digest(StatCache& files, const IgnoreRules& ignore, const std::string& abs,
-                          const std::string& rel) {
+                          const std::string& rel, JournalRecorder* journal) {
+  if (journal) journal->note_path(abs, false);
   DIR* d = ::opendir(abs.c_str());
   if (!d) return Failure{errno_message("open " + abs, errno)};
   std::vector<std::string> names;
@@ -84,6 +105,7 @@ Result<Digest> dir_digest(StatCache& files, const IgnoreRules& ignore, const std
     std::string path = abs + "/" + n;
     struct stat st;
     if (::lstat(path.c_str(), &st) != 0) return Failure{errno_message("stat " + path, errno)};
+    if (journal) journal->note(path, false, PathStat::from(st));
     h.add("name", n).add("mode", int64_t(st.st_mode));
     if (S_ISREG(st.st_mode)) {
       auto c = files.digest(path, StatKey::of(st));
@@ -94,7 +116,7 @@ Result<Digest> dir_digest(StatCache& files, const IgnoreRules& ignore, const std
       ssize_t len = ::readlink(path.c_str(), buf, sizeof buf);
       h.add("link", std::string_view(buf, len < 0 ? 0 : size_t(len)));
     } else if (S_ISDIR(st.st_mode)) {
-      auto sub = dir_digest(files, ignore, path, child_rel);
+      auto sub = dir_digest(files, ignore, path, child_rel, journal);
       if (!sub) return sub;
       h.add("dir", *sub);
     }
@@ -107,9 +129,12 @@ std::optional<Digest> context_digest(Context& ctx, const std::string& dir) {
     std::lock_guard lock(ctx.memo_mu);
     if (auto it = ctx.context_digests.find(dir); it != ctx.context_digests.end()) return it->second;
   }
+  JournalRecorder* journal = ctx.options.journal;
+  if (journal) // present or absent, before they are read
+    for (const char* f : {".earthlyignore", ".earthignore"}) journal->note_path(fs::join(dir, f));
   auto ignore = IgnoreRules::load(dir);
   if (!ignore) return std::nullopt;
-  auto d = dir_digest(*ctx.stat_cache, *ignore, dir, "");
+  auto d = dir_digest(*ctx.stat_cache, *ignore, dir, "", journal);
   if (!d) return std::nullopt;
   std::lock_guard lock(ctx.memo_mu);
   ctx.context_digests.emplace(dir, *d);
@@ -372,6 +397,9 @@ std::optional<Digest> target_key(Context& ctx, resolve::NodeId id) {
     if (!bindings("scope", scope)) return std::nullopt;
   for (resolve::EdgeId e : node.out) {
     const auto& edge = g.edges[e];
+    // A BUILD known only at build time is built at the statement: its pushes
+    // are this run's, which a record cannot replay.
+    if (edge.kind == resolve::EdgeKind::build && edge.dynamic) return std::nullopt;
     if (edge.kind == resolve::EdgeKind::build || edge.kind == resolve::EdgeKind::import) continue;
     if (edge.to == resolve::kNone || edge.dynamic || edge.conditional) return std::nullopt;
     if (edge.kind != resolve::EdgeKind::from && edge.kind != resolve::EdgeKind::copy)
@@ -390,7 +418,8 @@ std::optional<Digest> target_key(Context& ctx, resolve::NodeId id) {
 
 std::optional<TargetResult> TargetCache::load(Context& ctx, const Digest& key,
                                               std::vector<ShownStep>* steps) const {
-  auto text = fs::read_file(fs::join(dir_, key.hex()));
+  std::string path = fs::join(dir_, key.hex());
+  auto text = fs::read_file(path);
   if (!text) return std::nullopt;
   try {
     Reader r(*text);

@@ -48,7 +48,8 @@ std::vector<resolve::NodeId> roots_or_graphs(const resolve::Graph& g,
 
 // The targets reachable from `roots` through unconditional edges, in the
 // order of graph.build_order() (a post-order over every edge, so still
-// dependencies first).
+// dependencies first). A BUILD inside WAIT is left to the statement too: it
+// builds its target then, so that the WAIT's END finds it done.
 std::vector<resolve::NodeId> unconditional_order(const resolve::Graph& g,
                                                  const std::vector<resolve::NodeId>& roots) {
   std::vector<bool> reached(g.nodes.size(), false);
@@ -60,7 +61,7 @@ std::vector<resolve::NodeId> unconditional_order(const resolve::Graph& g,
     reached[id] = true;
     for (resolve::EdgeId e : g.nodes[id].out) {
       const auto& edge = g.edges[e];
-      if (edge.to == resolve::kNone || edge.conditional) continue;
+      if (edge.to == resolve::kNone || edge.conditional || edge.waited) continue;
       if (g.nodes[edge.to].kind == resolve::Node::Kind::target) todo.push_back(edge.to);
     }
   }
@@ -258,6 +259,7 @@ TargetResult TargetRun::run() {
   enter_target(*this);
   implicit_base();
   run_block(*recipe);
+  if (node_.name == "base") keep_base_frame(*this);
   persist_caches(*this);
   return std::move(result_);
 }

@@ -9,6 +9,7 @@
 #include "earth/base/strings.h"
 #include "earth/cli/commands.h"
 #include "earth/config/config.h"
+#include "earth/output/status.h"
 #include "earth/request/flags.h"
 #include "earth/syntax/parser.h"
 #include "earth/syntax/summary.h"
@@ -95,6 +96,12 @@ std::vector<std::string> candidates(const std::vector<std::string>& before,
       if (c.path == path) cmd = &c;
   }
   if (cmd && cmd->path == "config" && !cur.starts_with("-")) return config::known_keys();
+  // The value of a valued build flag: its values where earth knows them,
+  // else none (the shell then offers files: --config, --arg-file-path).
+  if (!cmd && !before.empty())
+    if (const auto* f = request::find_build_flag(before.back());
+        f && f->kind == request::FlagSpec::Kind::valued)
+      return f->name == "--progress" ? output::progress_names() : std::vector<std::string>{};
   if (cur.starts_with("-")) return cmd ? flags_in_usage(cmd->usage) : global_flags();
   if (!before.empty() && before.back() == "--completion") return {"bash", "zsh"};
   std::vector<std::string> out;

@@ -62,7 +62,7 @@ bool colour_for(int fd) {
 }
 
 std::unique_ptr<output::Status> make_status(const OutputRequest& request) {
-  std::string text = request.progress.empty() ? env_either("PROGRESS") : request.progress;
+  const std::string& text = request.progress;
   output::Progress progress = output::Progress::automatic;
   if (!text.empty() && !output::parse_progress(text, progress))
     throw Error("earth: --progress must be auto, tty, plain or json, not '" + text + "'",
@@ -74,6 +74,7 @@ std::unique_ptr<output::Status> make_status(const OutputRequest& request) {
   o.padding = padding();
   o.github = request.github || env("GITHUB_ACTIONS") == "true";
   o.unicode = unicode_locale();
+  o.batch = request.batch;
   switch (progress) {
   case output::Progress::json:
     return output::make_json_status(stdout, o);

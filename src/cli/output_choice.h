@@ -1,6 +1,6 @@
 // The CLI's output decisions, made in one place (docs/output.md): colour
-// (NO_COLOR, FORCE_COLOR, a terminal), which progress printer
-// (--progress, EARTH_PROGRESS, a terminal), and how targets are shown
+// (NO_COLOR, FORCE_COLOR, a terminal), which progress printer (the
+// request's --progress, a terminal), and how targets are shown
 // (EARTH_TARGET_PADDING, EARTH_FULL_TARGET, GITHUB_ACTIONS).
 #pragma once
 
@@ -15,9 +15,13 @@ namespace earth::cli {
 bool colour_for(int fd);
 
 struct OutputRequest {
-  std::string progress; // --progress; empty: EARTH(LY)_PROGRESS, else auto
+  // BuildRequest::progress: --progress, else EARTH_PROGRESS/EARTHLY_PROGRESS
+  // as the flag table reads every flag's variables (request/flags.cc), which
+  // is the only place they are read; empty: auto.
+  std::string progress;
   bool verbose = false; // -V
   bool github = false;  // --github-annotations (GITHUB_ACTIONS=true turns it on too)
+  bool batch = false;   // every event at once (a journal replay): flush at the end
 };
 
 // The printer a build reports to. Throws earth::Error for a bad --progress.

@@ -72,8 +72,18 @@ Result<RunResult> FakeRuntime::run(const RunSpec& spec) {
     }
     action = action_;
   }
-  if (action) return action(spec);
-  return result;
+  if (!action) return result;
+  // What the action gives a line sink reaches the stream's byte sink too
+  // (with its newline), as the real runtime delivers output to both.
+  RunSpec s = spec;
+  for (auto [line, bytes] : {std::pair{&s.on_stdout, &spec.on_stdout_bytes},
+                             std::pair{&s.on_stderr, &spec.on_stderr_bytes}})
+    if (*bytes)
+      *line = [inner = *line, bytes](std::string_view l) {
+        (*bytes)(std::string(l) + "\n");
+        if (inner) inner(l);
+      };
+  return action(s);
 }
 
 } // namespace earth::exec

@@ -23,6 +23,7 @@
 #include "earth/exec/user_db.h"
 #include "layer_stubs.h"
 #include "sandbox_child.h"
+#include "sandbox_init_file.h"
 #include "scratch.h"
 #include "seccomp_filter.h"
 
@@ -75,6 +76,9 @@ struct PlanStrings {
   // Bind targets, then tmpfs targets: every mount point the sandbox makes.
   std::vector<std::string> bind_targets;
   std::vector<std::string> tmpfs_options;
+  // earth-sandbox-init's argv (init_protocol.h).
+  std::vector<std::string> init_args;
+  std::vector<char*> init_argv;
 };
 
 struct Fd {
@@ -193,8 +197,7 @@ Result<void> prepare_strings(const RunSpec& spec, const std::string& upper, cons
 }
 
 // Points the child's plan into `s`.
-void fill_plan(const RunSpec& spec, bool rootless, const ResolvedUser& user, PlanStrings& s,
-               detail::ChildPlan& plan) {
+void fill_plan(const RunSpec& spec, bool rootless, PlanStrings& s, detail::ChildPlan& plan) {
   plan.rootless = rootless;
   plan.network_none = spec.network == Network::none;
   plan.privileged = spec.privileged;
@@ -216,14 +219,53 @@ void fill_plan(const RunSpec& spec, bool rootless, const ResolvedUser& user, Pla
                      return std::string_view(a.target) < std::string_view(b.target);
                    });
   plan.cwd = s.cwd.c_str();
-  plan.uid = user.uid;
-  plan.gid = user.gid;
-  plan.groups = user.groups;
-  for (auto& a : s.argv) plan.argv.push_back(a.data());
-  plan.argv.push_back(nullptr);
-  for (auto& e : s.env) plan.envp.push_back(e.data());
-  plan.envp.push_back(nullptr);
-  for (const auto& p : s.exec_paths) plan.exec_paths.push_back(p.c_str());
+}
+
+// earth-sandbox-init's plan (init_protocol.h), once the pipes are open: in
+// a memfd of its own, not on PID 1's command line, which every user of the
+// host can read (the step's environment may hold secrets).
+Result<void> write_init_plan(bool rootless, const ResolvedUser& user,
+                             const detail::SeccompFile* seccomp, PlanStrings& s,
+                             detail::ChildPlan& plan, Fd& plan_file) {
+  std::string text;
+  auto add = [&](std::string_view field) {
+    text += field;
+    text += '\0';
+  };
+  auto number = [&](auto n) { add(std::to_string(n)); };
+  add("earth-sandbox-init");
+  number(plan.report_fd);
+  number(plan.stdout_fd);
+  number(plan.stderr_fd);
+  number(seccomp ? seccomp->fd : -1);
+  number(seccomp ? seccomp->length : 0);
+  number(rootless ? 0 : 1);
+  number(user.uid);
+  number(user.gid);
+  number(user.groups.size());
+  for (gid_t g : user.groups) number(g);
+  number(s.exec_paths.size());
+  for (const auto& path : s.exec_paths) add(path);
+  number(s.env.size());
+  for (const auto& e : s.env) add(e);
+  add("--");
+  for (const auto& arg : s.argv) add(arg);
+  plan_file.fd = ::memfd_create("earth-sandbox-plan", MFD_CLOEXEC);
+  if (plan_file.fd < 0) return Failure{errno_message("memfd_create", errno)};
+  for (size_t done = 0; done < text.size();) {
+    ssize_t n = ::write(plan_file.fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Failure{errno_message("write the sandbox's plan", errno)};
+    done += static_cast<size_t>(n);
+  }
+  s.init_args = {"earth-sandbox-init", std::to_string(plan.report_fd),
+                 std::to_string(plan_file.fd)};
+  for (auto& arg : s.init_args) s.init_argv.push_back(arg.data());
+  s.init_argv.push_back(nullptr);
+  plan.init_argv = s.init_argv.data();
+  plan.plan_fd = plan_file.fd;
+  plan.seccomp_fd = seccomp ? seccomp->fd : -1;
+  return {};
 }
 
 // Rootless: the caller's single uid and gid become the step's user inside
@@ -400,18 +442,32 @@ Result<void> send_go(const Pipes& p) {
   return {};
 }
 
+// As root, the setup child shares earth's memory (CLONE_VM) and this thread
+// sleeps until it execs earth-sandbox-init (CLONE_VFORK), as posix_spawn
+// does: earth's page tables (hundreds of mappings) are not copied for a
+// process that is about to exec. Rootless, this thread must write the
+// child's uid_map while the child waits, so the child gets a copy.
 Result<pid_t> clone_sandbox(const RunSpec& spec, bool rootless, detail::ChildPlan& plan) {
   int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD;
   if (spec.network == Network::none) flags |= CLONE_NEWNET;
-  if (rootless) flags |= CLONE_NEWUSER;
-  // The child gets its own copy of this stack (no CLONE_VM), so it can go
-  // as soon as clone() returns.
+  if (rootless)
+    flags |= CLONE_NEWUSER;
+  else
+    flags |= CLONE_VM | CLONE_VFORK;
   constexpr size_t kStack = 256 * 1024;
   void* stack = ::mmap(nullptr, kStack, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (stack == MAP_FAILED) return Failure{errno_message("mmap sandbox stack", errno)};
+  // No signal handler of earth's may run in the child, on its stack and in
+  // earth's memory: everything stays blocked until the exec (PID 1 keeps
+  // them blocked; the command starts with none blocked).
+  sigset_t all, saved;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &saved);
   pid_t pid = ::clone(detail::sandbox_init, static_cast<char*>(stack) + kStack, flags, &plan);
   int err = errno;
+  ::pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+  // The child has exec'd or exited (CLONE_VFORK), or has its own copy.
   ::munmap(stack, kStack);
   if (pid < 0) return Failure{errno_message("clone sandbox namespaces", err)};
   return pid;
@@ -420,13 +476,11 @@ Result<pid_t> clone_sandbox(const RunSpec& spec, bool rootless, detail::ChildPla
 // Runs the sandbox with overlayfs's upper and work dirs at `upper` and `work`.
 static Result<RunResult> run_in(const RunSpec& spec, bool rootless, const std::string& upper,
                                 const std::string& work) {
-  sock_fprog seccomp{};
-  if (!spec.privileged) {
-    auto program = detail::default_seccomp_program();
-    if (!program) return Failure{"sandbox: " + program.error()};
-    seccomp.len = static_cast<unsigned short>((*program)->size());
-    seccomp.filter = const_cast<sock_filter*>((*program)->data());
-  }
+  auto init_fd = detail::sandbox_init_fd();
+  if (!init_fd) return Failure{"sandbox: " + init_fd.error()};
+  Result<detail::SeccompFile> seccomp = detail::SeccompFile{};
+  if (!spec.privileged) seccomp = detail::default_seccomp_file();
+  if (!seccomp) return Failure{"sandbox: " + seccomp.error()};
   if (g_interrupted.load()) {
     RunResult r;
     r.interrupted = true;
@@ -439,8 +493,8 @@ static Result<RunResult> run_in(const RunSpec& spec, bool rootless, const std::s
   PlanStrings strings;
   detail::ChildPlan plan;
   auto prepared = prepare_strings(spec, upper, work, *user, strings);
-  if (prepared) fill_plan(spec, rootless, *user, strings, plan);
-  plan.seccomp = spec.privileged ? nullptr : &seccomp;
+  if (prepared) fill_plan(spec, rootless, strings, plan);
+  plan.init_fd = *init_fd;
   auto stubs = find_missing_mount_points(spec.lower_dirs, strings.bind_targets);
   struct Cleanup {
     const std::string& upper;
@@ -456,6 +510,11 @@ static Result<RunResult> run_in(const RunSpec& spec, bool rootless, const std::s
   Session s;
   Pipes pipes;
   if (auto opened = open_pipes(s, pipes, plan); !opened) return Failure{opened.error()};
+  Fd plan_file;
+  if (auto written = write_init_plan(rootless, *user, spec.privileged ? nullptr : &*seccomp,
+                                     strings, plan, plan_file);
+      !written)
+    return Failure{written.error()};
   s.out.sink = &spec.on_stdout;
   s.err.sink = &spec.on_stderr;
   s.out.bytes = &spec.on_stdout_bytes;
@@ -469,7 +528,8 @@ static Result<RunResult> run_in(const RunSpec& spec, bool rootless, const std::s
   if (!pid) return Failure{pid.error()};
   s.pid = *pid;
   int slot = register_run(s.pid);
-  for (Fd* child_end : {&pipes.sync_read, &pipes.out_write, &pipes.err_write, &pipes.report_write})
+  for (Fd* child_end :
+       {&pipes.sync_read, &pipes.out_write, &pipes.err_write, &pipes.report_write, &plan_file})
     child_end->reset();
   if (rootless) {
     released = map_user(s.pid, *user);

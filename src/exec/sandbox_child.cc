@@ -1,6 +1,10 @@
-// The sandbox's PID 1. Runs in the clone()d child of a possibly
-// multi-threaded earth, so only system calls are allowed here: no malloc,
-// no stdio, no C++ containers beyond reading the parent's prepared plan.
+// The sandbox's setup: the clone()d child of a multi-threaded earth that
+// builds the namespaces' mounts and root, then execs earth-sandbox-init
+// (sandbox_init_main.cc) as the sandbox's PID 1. As root it shares earth's
+// memory (CLONE_VM|CLONE_VFORK: no page tables copied, earth's thread waits
+// until the exec), so only system calls are allowed here: no malloc, no
+// stdio, no writes to anything but this thread's own stack and errno, no C++
+// containers beyond reading the parent's prepared plan.
 #include "sandbox_child.h"
 
 #include <fcntl.h>
@@ -27,27 +31,13 @@ namespace earth::exec::detail {
 
 namespace {
 
-const ChildPlan* g_plan = nullptr;
+// Per earth thread: a setup child uses the TLS of the thread that cloned it
+// (which sleeps meanwhile), so concurrent sandboxes never share this.
+thread_local const ChildPlan* g_plan = nullptr;
 
 // The host device nodes bind-mounted into the sandbox's /dev.
 constexpr const char* kDevNodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
 constexpr int kDevNodeCount = sizeof kDevNodes / sizeof kDevNodes[0];
-
-// The capabilities a root command keeps: Docker's default set without
-// CAP_NET_RAW (no packet sockets on the host's network). Every other one
-// leaves the bounding set too, so root inside cannot mount, load modules or
-// undo the sandbox. CAP_MKNOD stays: every filesystem the command can write
-// is mounted nodev, so a node it makes opens no device.
-constexpr int kKeptCaps[] = {
-    CAP_CHOWN,  CAP_DAC_OVERRIDE, CAP_FOWNER,  CAP_FSETID,           CAP_KILL,
-    CAP_SETGID, CAP_SETUID,       CAP_SETPCAP, CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT,
-    CAP_MKNOD,  CAP_AUDIT_WRITE,  CAP_SETFCAP};
-
-constexpr uint64_t kept_mask() {
-  uint64_t mask = 0;
-  for (int cap : kKeptCaps) mask |= uint64_t{1} << cap;
-  return mask;
-}
 
 // Masked as Docker masks /proc: host-wide kernel state a build has no
 // business reading (keyrings, timers, kernel memory, interrupt counts). Files
@@ -248,14 +238,17 @@ void mount_dev(const int (&node_fds)[kDevNodeCount]) {
     path[0] = '\0';
     append(path, sizeof path, "/dev/");
     append(path, sizeof path, kDevNodes[i]);
-    ensure_target(path, false);
+    // The tmpfs is new and empty: no lookups, no parents to make.
+    int fd = ::open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    check(fd, "create mount point", path);
+    ::close(fd);
     attach(node_fds[i], path);
   }
-  make_dirs("/dev/pts", 0755);
+  check(::mkdir("/dev/pts", 0755), "mkdir /dev/pts");
   check(::mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
                 "newinstance,ptmxmode=0666,mode=0620"),
         "mount devpts on /dev/pts");
-  make_dirs("/dev/shm", 01777);
+  check(::mkdir("/dev/shm", 01777), "mkdir /dev/shm");
   check(::mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
                 "mode=1777,size=65536k"),
         "mount tmpfs on /dev/shm");
@@ -296,76 +289,14 @@ void loopback_up() {
   ::close(s);
 }
 
-// Cuts the bounding, ambient and inheritable sets and this process's
-// permitted and effective sets to kKeptCaps (or less, if earth has less).
-// setresuid to a non-root user then clears what is left.
-void drop_capabilities() {
-  for (int cap = 0; cap < 64; ++cap)
-    if (!(kept_mask() & (uint64_t{1} << cap)) && ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 &&
-        errno != EINVAL)
-      fail("drop capability");
-  ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct data[2] = {};
-  check(static_cast<int>(::syscall(SYS_capget, &header, data)), "capget");
-  for (int i = 0; i < 2; ++i) {
-    auto kept = static_cast<uint32_t>(kept_mask() >> (32 * i));
-    data[i].permitted &= kept;
-    data[i].effective = data[i].permitted;
-    data[i].inheritable = 0;
-  }
-  check(static_cast<int>(::syscall(SYS_capset, &header, data)), "capset");
-}
-
-// Between pivot_root and exec of the command: become the step's user, with a
-// clean signal state and only fds 0-2 (plus the report pipe, close-on-exec).
-int command_main(void*) {
-  const ChildPlan& p = *g_plan;
-  ::setsid();
-  sigset_t none;
-  sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  for (int sig = 1; sig < NSIG; ++sig)
-    if (sig != SIGKILL && sig != SIGSTOP) ::signal(sig, SIG_DFL);
-  int null_fd = ::open("/dev/null", O_RDONLY);
-  if (null_fd < 0 || ::dup2(null_fd, 0) < 0 || ::dup2(p.stdout_fd, 1) < 0 ||
-      ::dup2(p.stderr_fd, 2) < 0)
-    fail("set up stdio");
-  if (!p.privileged) drop_capabilities();
-  if (!p.rootless) {
-    // Raw system calls: glibc's setuid() family signals every thread of the
-    // process it believes it has (earth's, copied into this child) and waits
-    // for them, forever.
-    check(static_cast<int>(::syscall(SYS_setgroups, p.groups.size(), p.groups.data())),
-          "setgroups");
-    check(static_cast<int>(::syscall(SYS_setresgid, p.gid, p.gid, p.gid)), "setresgid");
-    check(static_cast<int>(::syscall(SYS_setresuid, p.uid, p.uid, p.uid)), "setresuid");
-  }
-  if (p.report_fd > 3) ::close_range(3, static_cast<unsigned>(p.report_fd) - 1, 0);
-  ::close_range(static_cast<unsigned>(p.report_fd) + 1, ~0U, 0);
-  if (!p.privileged) {
-    // Last: from here on only the profile's system calls work (execve does).
-    check(::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "set no_new_privs");
-    check(static_cast<int>(::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, p.seccomp)),
-          "install the seccomp filter");
-  }
-  int err = ENOENT;
-  for (const char* path : p.exec_paths) {
-    ::execve(path, p.argv.data(), p.envp.data());
-    // Like execvp: a later PATH entry may still hold a runnable file.
-    if (errno != ENOENT && errno != ENOTDIR) err = errno;
-  }
-  send_report(Report::exec_error, err, 0, "exec", p.argv[0]);
-  ::_exit(127);
-}
-
-// Closes every fd but the plan's pipes: earth's other files (store locks,
-// directories of the host) must not live on in the sandbox's PID 1.
+// Closes every fd but the plan's pipes and files: earth's other files (store
+// locks, directories of the host) must not live on in the sandbox's PID 1.
 void close_inherited_fds(const ChildPlan& p) {
-  int keep[] = {p.report_fd, p.stdout_fd, p.stderr_fd};
-  // Sort the three fds; then close the gaps around them.
-  for (int i = 0; i < 3; ++i)
-    for (int j = i + 1; j < 3; ++j)
+  int keep[] = {p.report_fd, p.stdout_fd, p.stderr_fd, p.init_fd, p.seccomp_fd, p.plan_fd};
+  constexpr int n = sizeof keep / sizeof keep[0];
+  // Sort the fds (-1 first, skipped); then close the gaps around them.
+  for (int i = 0; i < n; ++i)
+    for (int j = i + 1; j < n; ++j)
       if (keep[j] < keep[i]) {
         int t = keep[i];
         keep[i] = keep[j];
@@ -373,40 +304,36 @@ void close_inherited_fds(const ChildPlan& p) {
       }
   unsigned next = 3;
   for (int fd : keep) {
+    if (fd < 0 || static_cast<unsigned>(fd) < next) continue;
     if (static_cast<unsigned>(fd) > next) ::close_range(next, static_cast<unsigned>(fd) - 1, 0);
     next = static_cast<unsigned>(fd) + 1;
   }
   ::close_range(next, ~0U, 0);
 }
 
-alignas(16) char g_command_stack[64 * 1024];
+// Rootless, the step's user need not be root in the namespace, and then the
+// exec would take PID 1's capabilities in it away: they go through as
+// ambient ones (PID 1 clears them for the command).
+void keep_capabilities_across_exec() {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  check(static_cast<int>(::syscall(SYS_capget, &header, data)), "capget");
+  for (auto& d : data) d.inheritable = d.permitted;
+  check(static_cast<int>(::syscall(SYS_capset, &header, data)), "capset");
+  for (int cap = 0; cap < 64; ++cap)
+    if (data[cap / 32].permitted & (1U << (cap % 32)))
+      ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0);
+}
 
-// Runs the command as PID 2 and reaps whatever it leaves behind; when the
-// command has exited, kills and reaps every other process, reports the
-// command's status and exits.
-[[noreturn]] void run_command(const ChildPlan& p) {
-  // CLONE_VFORK: PID 1 sleeps until the command has exec'd, so sharing
-  // memory with it is safe and costs no page-table copy.
-  pid_t cmd = ::clone(command_main, g_command_stack + sizeof g_command_stack,
-                      CLONE_VM | CLONE_VFORK | SIGCHLD, nullptr);
-  check(cmd, "clone command");
-  ::close(p.stdout_fd);
-  ::close(p.stderr_fd);
-  for (;;) {
-    int status = 0;
-    pid_t pid = ::waitpid(-1, &status, __WALL);
-    if (pid == cmd) {
-      // The parent takes the layer as soon as it has the status, before
-      // this process has exited: nothing may write to it any more. So every
-      // process left in the namespace is killed and reaped first.
-      ::kill(-1, SIGKILL);
-      while (::waitpid(-1, nullptr, __WALL) >= 0 || errno == EINTR) {
-      }
-      send_report(Report::exited, 0, status, "", nullptr);
-      ::_exit(0);
-    }
-    if (pid < 0 && errno != EINTR) fail("waitpid");
-  }
+// PID 1 from here: earth-sandbox-init, from earth's memfd, with the report
+// and output pipes and the seccomp filter's file open across the exec.
+[[noreturn]] void exec_init(const ChildPlan& p) {
+  for (int fd : {p.report_fd, p.stdout_fd, p.stderr_fd, p.seccomp_fd, p.plan_fd})
+    if (fd >= 0) check(::fcntl(fd, F_SETFD, 0), "keep open for the sandbox's init");
+  if (p.rootless) keep_capabilities_across_exec();
+  char* no_env[] = {nullptr};
+  ::syscall(SYS_execveat, p.init_fd, "", p.init_argv, no_env, AT_EMPTY_PATH);
+  fail("exec earth-sandbox-init");
 }
 
 } // namespace
@@ -424,8 +351,8 @@ int sandbox_init(void* arg) {
   pollfd parent{p.sync_fd, POLLIN, 0};
   if (::poll(&parent, 1, 0) != 0) ::_exit(127);
   close_inherited_fds(p);
-  // Not dumpable: the command cannot open /proc/1/fd or ptrace PID 1.
-  ::prctl(PR_SET_DUMPABLE, 0);
+  // Not PR_SET_DUMPABLE here: as root this process shares earth's memory,
+  // whose flag that is. earth-sandbox-init sets it once it has its own.
 
   // Nothing mounted from here on may propagate back to the host.
   check(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), "make / private");
@@ -476,9 +403,9 @@ int sandbox_init(void* arg) {
       attach(bind_fds[i], b.target);
   }
 
-  make_dirs(p.cwd, 0755);
+  if (p.cwd[0] != '/' || p.cwd[1] != '\0') make_dirs(p.cwd, 0755);
   check(::chdir(p.cwd), "chdir", p.cwd);
-  run_command(p);
+  exec_init(p);
 }
 
 } // namespace earth::exec::detail

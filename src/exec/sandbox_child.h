@@ -1,4 +1,4 @@
-// The plan a sandbox's PID 1 carries out, and the report it sends back.
+// The plan the sandbox's setup child carries out before it execs PID 1.
 // Everything is prepared by the parent: between clone() and exec the child
 // of a multi-threaded process may only make system calls (no malloc, no
 // locks), so the child reads this plan and never allocates.
@@ -9,6 +9,8 @@
 
 #include <cstdint>
 #include <vector>
+
+#include "init_protocol.h"
 
 namespace earth::exec::detail {
 
@@ -27,11 +29,9 @@ constexpr size_t kMaxOverlayLayers = 500;
 struct ChildPlan {
   bool rootless = false;
   bool network_none = false;
-  // Privileged: every capability, no no_new_privs, no seccomp, no masked or
-  // read-only /proc paths. Otherwise the command keeps Docker's default
-  // capabilities and gets `seccomp` (a compiled filter, never null then).
+  // Privileged: no masked or read-only /proc paths (and for PID 1: every
+  // capability, no no_new_privs, no seccomp).
   bool privileged = false;
-  const sock_fprog* seccomp = nullptr;
   int sync_fd = -1;       // read end: one byte once uid_map/gid_map are written
   int sync_write_fd = -1; // the parent's end, closed first thing in the child
   int report_fd = -1;     // write end for Report records
@@ -52,26 +52,16 @@ struct ChildPlan {
   std::vector<BindPlan> binds;
   const char* cwd = "/";
 
-  uid_t uid = 0;
-  gid_t gid = 0;
-  std::vector<gid_t> groups;
-  std::vector<char*> argv; // null-terminated
-  std::vector<char*> envp; // null-terminated
-  // Paths to try with execve, in order: argv[0] itself when it has a '/',
-  // else argv[0] under each PATH entry of the step's environment.
-  std::vector<const char*> exec_paths;
+  // PID 1: earth-sandbox-init, exec'd from init_fd with init_argv
+  // (init_protocol.h); seccomp_fd holds the filter it installs (-1 when
+  // privileged). These fds are close-on-exec in earth.
+  int init_fd = -1;
+  int seccomp_fd = -1;
+  int plan_fd = -1; // PID 1's plan: init_protocol.h
+  char* const* init_argv = nullptr;
 };
 
-// What PID 1 writes to report_fd: a setup error, an exec error, or the
-// command's wait status. One record fits in PIPE_BUF, so it is atomic.
-struct Report {
-  enum Kind : char { setup_error = 'E', exec_error = 'X', exited = 'S' } kind;
-  int err = 0;    // errno
-  int status = 0; // wait status when kind == exited
-  char what[256] = {};
-};
-
-// The entry point of the clone()d child; never returns.
+// The entry point of the clone()d setup child; never returns.
 int sandbox_init(void* plan);
 
 } // namespace earth::exec::detail

@@ -10,8 +10,16 @@
 
 namespace earth::exec::detail {
 
-// The compiled BPF program, built once per process with libseccomp.
+// The BPF program (seccomp_rules.cc), compiled at build time and embedded.
 // Installing it needs no allocation: sock_fprog{size, data()}.
 Result<const std::vector<sock_filter>*> default_seccomp_program();
+
+// The same program in a sealed memfd (read-only, close-on-exec), made once
+// per process, for the sandbox's PID 1 to read: its fd and length.
+struct SeccompFile {
+  int fd = -1;
+  size_t length = 0; // instructions
+};
+Result<SeccompFile> default_seccomp_file();
 
 } // namespace earth::exec::detail

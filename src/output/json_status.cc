@@ -99,7 +99,7 @@ private:
     std::lock_guard lock(mu_);
     std::fputs(text.c_str(), out_);
     std::fputc('\n', out_);
-    std::fflush(out_);
+    if (!o_.batch) std::fflush(out_);
   }
 
   std::FILE* out_;

@@ -85,7 +85,7 @@ private:
   // mu_ held.
   void write(std::string_view line) {
     fmt::print(out_, "{}\n", line);
-    std::fflush(out_);
+    if (!o_.batch) std::fflush(out_);
   }
   void flush_group(std::string_view target, std::string_view how) {
     auto it = groups_.find(std::string(target));

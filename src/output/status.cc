@@ -4,18 +4,32 @@
 
 namespace earth::output {
 
+namespace {
+
+struct ProgressName {
+  std::string_view name;
+  Progress progress;
+};
+constexpr ProgressName kProgressNames[] = {{"auto", Progress::automatic},
+                                           {"tty", Progress::tty},
+                                           {"plain", Progress::plain},
+                                           {"json", Progress::json}};
+
+} // namespace
+
 bool parse_progress(std::string_view text, Progress& out) {
-  if (text == "auto")
-    out = Progress::automatic;
-  else if (text == "tty")
-    out = Progress::tty;
-  else if (text == "plain")
-    out = Progress::plain;
-  else if (text == "json")
-    out = Progress::json;
-  else
-    return false;
-  return true;
+  for (const auto& p : kProgressNames)
+    if (text == p.name) {
+      out = p.progress;
+      return true;
+    }
+  return false;
+}
+
+std::vector<std::string> progress_names() {
+  std::vector<std::string> out;
+  for (const auto& p : kProgressNames) out.emplace_back(p.name);
+  return out;
 }
 
 void RecordingStatus::add(std::string line) {

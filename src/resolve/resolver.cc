@@ -427,6 +427,7 @@ void Resolver::add_edges(NodeId id, std::vector<PendingEdge>& pending) {
     e.ref = p.ref_text;
     e.artifact = p.ref.artifact;
     e.conditional = p.conditional;
+    e.waited = p.waited;
     e.dynamic = p.dynamic;
     e.file = p.file;
     e.span = p.span;

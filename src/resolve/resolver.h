@@ -42,6 +42,7 @@ struct PendingEdge {
   Overrides overrides;     // what the callee receives
   std::string platform;
   bool conditional = false;
+  bool waited = false;
   bool dynamic = false;
   NodeId fixed_to = kNone; // DO: the function node; IMPORT: none
   FileId file = kNone;
@@ -60,6 +61,7 @@ struct Walk {
   bool locally = false;
   bool same_file_refs = false;
   int conditional = 0;            // > 0 inside IF / dynamic FOR
+  int waiting = 0;                // > 0 inside WAIT
   std::vector<uint32_t> branches; // the IF branches being walked, innermost last
   uint32_t next_branch = 0;
   uint32_t depth = 0;    // DO depth

@@ -47,6 +47,20 @@ bool base_has_environment(const syntax::Block& base) {
   return false;
 }
 
+// Whether an ARG/LET/SET of the base recipe runs a `$( … )`: it runs in
+// the base recipe's environment, so every target builds +base first (as
+// Earthly does for every target) to take its globals from.
+bool base_shells_out(const syntax::Block& base) {
+  for (const auto& st : base) {
+    const auto* cmd = std::get_if<Command>(&st.node);
+    using K = syntax::CommandKind;
+    if (cmd && (cmd->kind == K::arg || cmd->kind == K::let || cmd->kind == K::set))
+      for (const auto& a : cmd->args)
+        if (has_shell_out(a)) return true;
+  }
+  return false;
+}
+
 } // namespace
 
 const Value* Resolver::lookup(Walk& w, std::string_view name) {
@@ -67,7 +81,8 @@ void Resolver::walk_target(Walk& w, FileId file, const syntax::Block& recipe, bo
     return;
   }
   eval_base(w);
-  if (starts_from_base(recipe) && base_has_environment(ast.base_recipe)) {
+  if ((starts_from_base(recipe) || base_shells_out(ast.base_recipe)) &&
+      base_has_environment(ast.base_recipe)) {
     PendingEdge p;
     p.kind = EdgeKind::from;
     p.ref.name = "base";
@@ -134,7 +149,9 @@ void Resolver::walk_block(Walk& w, const syntax::Block& block) {
           } else if constexpr (std::is_same_v<T, syntax::ForStmt>) {
             walk_for(w, node, st.span);
           } else if constexpr (std::is_same_v<T, syntax::WaitStmt>) {
+            ++w.waiting;
             walk_block(w, node.body);
+            --w.waiting;
           } else if constexpr (std::is_same_v<T, syntax::TryStmt>) {
             walk_block(w, node.try_body);
             if (node.catch_body) walk_block(w, *node.catch_body);

@@ -28,6 +28,7 @@ PendingEdge new_edge(const Walk& w, EdgeKind kind, const Span& span) {
   p.span = span;
   p.step = w.step;
   p.conditional = w.conditional > 0;
+  p.waited = kind == EdgeKind::build && w.waiting > 0;
   return p;
 }
 

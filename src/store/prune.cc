@@ -175,8 +175,11 @@ bool record_live(const std::string& cache_dir, const Record& r) {
 int64_t prune_records(const std::string& cache_dir, const std::vector<Record>& records, bool all,
                       PruneReport& report) {
   int64_t kept = 0;
+  bool bumped = false; // request journals rely on target records without statting them
   for (const auto& r : records) {
-    if ((all || !record_live(cache_dir, r)) && ::unlink(r.path.c_str()) == 0) {
+    bool doomed = all || !record_live(cache_dir, r);
+    if (doomed && !bumped) bumped = bump_generation(cache_dir).ok();
+    if (doomed && ::unlink(r.path.c_str()) == 0) {
       auto& c = report.records_removed[r.kind];
       ++c.entries;
       c.bytes += r.bytes;
@@ -262,6 +265,10 @@ Result<std::vector<std::string>> take_away(const std::string& cache_dir,
                                            PruneReport& report) {
   auto gc = FileLock::acquire(gc_lock_path(cache_dir));
   if (!gc) return Failure{gc.error()};
+  // Before anything goes: a request journal made before now no longer
+  // proves what is in the cache.
+  if (!victims.empty())
+    if (auto r = bump_generation(cache_dir); !r) return Failure{r.error()};
   auto leased = read_leases(cache_dir);
   if (!leased) return Failure{leased.error()};
   auto own = process_temp_dir(cache_dir);
@@ -382,6 +389,10 @@ Result<PruneReport> prune(const std::string& cache_dir, const PruneOptions& o) {
   std::vector<Entry> entries = scan(cache_dir, junk);
   std::vector<Record> records = scan_records(cache_dir, junk);
   for (const auto& j : junk) ::unlink(j.c_str());
+  struct stat gen_before {};
+  bool had_generation = ::stat(generation_path(cache_dir).c_str(), &gen_before) == 0;
+  if (o.all) // every record goes
+    if (auto r = bump_generation(cache_dir); !r) return Failure{r.error()};
   auto needed = image_protection(cache_dir, o.all, usage->leased, report);
   if (!needed) return Failure{needed.error()};
   for (auto& e : entries) {
@@ -417,6 +428,12 @@ Result<PruneReport> prune(const std::string& cache_dir, const PruneOptions& o) {
   for (const auto& [id, u] : kept) report.total_after += u.bytes;
   if (auto r = write_usage(cache_dir, kept); !r) return Failure{r.error()};
   for (const auto& log : usage->dead_logs) ::unlink(log.c_str()); // merged: usage is written
+  // A new generation: no request journal made before holds any more.
+  struct stat gen_after {};
+  if (::stat(generation_path(cache_dir).c_str(), &gen_after) == 0 &&
+      (!had_generation || gen_after.st_ino != gen_before.st_ino ||
+       gen_after.st_mtim.tv_nsec != gen_before.st_mtim.tv_nsec))
+    (void)fs::remove_all(fs::join(cache_dir, "journals"));
   return report;
 }
 

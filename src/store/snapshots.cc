@@ -55,7 +55,7 @@ Result<std::string> SnapshotStore::ensure(const Digest& diff_id, const Fill& fil
   }
   // Durable before recorded: the contents reach the disk before the rename
   // names them, and the rename before anything else can refer to it.
-  if (auto r = sync_filesystem(*tmp); !r) {
+  if (auto r = sync_tree(*tmp); !r) {
     (void)fs::remove_all(*tmp);
     return Failure{r.error()};
   }

@@ -133,16 +133,79 @@ Result<void> read_logs(const std::string& cache_dir, std::map<EntryId, EntryUse>
 
 } // namespace
 
+std::string generation_path(const std::string& cache_dir) {
+  return fs::join(cache_dir, "generation");
+}
+
+Result<void> bump_generation(const std::string& cache_dir) {
+  struct timespec now {};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  return fs::write_file_atomic(generation_path(cache_dir), "earth-generation 1\n" +
+                                                               std::to_string(now.tv_sec) + "." +
+                                                               std::to_string(now.tv_nsec) + "\n");
+}
+
 std::string gc_lock_path(const std::string& cache_dir) {
   return fs::join(cache_dir, "gc.lock");
 }
 
+namespace {
+
+// This process's lease logs, one per cache dir.
+struct Leases {
+  std::mutex mu;
+  std::map<std::string, LeaseLog> logs;
+  pid_t owner = 0;
+};
+Leases& leases() {
+  static auto* l = new Leases; // never freed: used until exit
+  return *l;
+}
+
+// Request journals' use lists (docs/formats.md#request-journals): each
+// `journals/*.uses` names entries a journal relies on; its mtime, bumped by
+// every build the journal answers, is their last use.
+void read_journal_uses(const std::string& cache_dir, std::map<EntryId, EntryUse>& uses) {
+  std::string dir = fs::join(cache_dir, "journals");
+  auto names = fs::list_dir(dir);
+  if (!names) return;
+  for (const auto& n : *names) {
+    if (!n.ends_with(".uses")) continue;
+    std::string path = fs::join(dir, n);
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) continue;
+    auto text = fs::read_file(path);
+    if (!text) continue;
+    (void)parse_lines(path, *text, log_header, [&](EntryId id, int64_t, int64_t) {
+      merge(uses, id, int64_t(st.st_mtime), -1);
+    });
+  }
+}
+
+} // namespace
+
+std::vector<EntryId> entries_used(const std::string& cache_dir) {
+  Leases& l = leases();
+  std::lock_guard guard(l.mu);
+  std::vector<EntryId> out;
+  auto it = l.logs.find(cache_dir);
+  if (it == l.logs.end() || l.owner != ::getpid()) return out;
+  for (const auto& key : it->second.seen) out.emplace_back(EntryKind(key[0]), key.substr(1));
+  return out;
+}
+
+Result<void> write_use_list(const std::string& path, const std::vector<EntryId>& entries) {
+  std::string text = std::string(log_header) + "\n";
+  for (const auto& [kind, name] : entries) text += std::string(1, char(kind)) + " " + name + "\n";
+  return fs::write_file_atomic(path, text);
+}
+
 Result<void> record_use(const std::string& cache_dir, EntryKind kind, std::string_view name,
                         int64_t bytes) {
-  static std::mutex mu;
-  static auto* logs = new std::map<std::string, LeaseLog>; // never freed: used until exit
-  static pid_t owner = 0;
-  std::lock_guard guard(mu);
+  Leases& l = leases();
+  auto* logs = &l.logs;
+  pid_t& owner = l.owner;
+  std::lock_guard guard(l.mu);
   if (owner != ::getpid()) { // a forked child holds no lease of its parent's
     logs->clear();
     owner = ::getpid();
@@ -200,6 +263,7 @@ Result<UsageSnapshot> read_usage(const std::string& cache_dir) {
     if (!r) return Failure{r.error()};
   }
   if (auto r = read_logs(cache_dir, &s.uses, s.leased, &s.dead_logs); !r) return Failure{r.error()};
+  read_journal_uses(cache_dir, s.uses);
   return s;
 }
 

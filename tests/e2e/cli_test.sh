@@ -254,9 +254,84 @@ test_completion() {
   eq "$(complete_words image p | tr '\n' ' ')" "pull push " "subcommands"
   eq "$(complete_words config global.j | tr '\n' ' ')" "global.jobs " "config keys"
   eq "$(complete_words --completion "" | tr '\n' ' ')" "bash zsh " "shells"
+  eq "$(complete_words --progress "" | tr '\n' ' ')" "auto tty plain json " "--progress values"
+  eq "$(complete_words -j "" | tr '\n' ' ')" "" "a valued flag's value (no commands)"
+  eq "$(complete_words -a +o | tr '\n' ' ')" "+out " "the target of -a"
   eq "$(complete_words +out -- | tr '\n' ' ')" "--A= " "the target's build args"
   eq "$(complete_words -j 2 ./sub+lib --x | tr '\n' ' ')" "" "no such build arg"
-  "$earth" --completion zsh | grep -q "compdef _earth earth" || fail "no zsh script"
+}
+
+# zsh_complete HOW LINE...: types each LINE and a TAB into an interactive zsh
+# on a pty (zsh/zpty) that loaded `earth --completion zsh` HOW (`source`: as
+# `source <(…)` after compinit; `fpath`: saved as _earth in a directory of
+# $fpath before compinit), and prints for each "MATCHES => [LINE AFTER
+# COMPLETION]". compadd is wrapped to note the matches each call adds (after
+# zsh's own matching); ^T writes the edited line and clears it for the next.
+zsh_complete() {
+  local how=$1
+  shift
+  mkdir -p "$T/zfunc"
+  "$earth" --completion zsh >"$T/zfunc/_earth"
+  cat >"$T/complete.zsh" <<'EOF2'
+zmodload zsh/zpty || exit 3
+out=$1 how=$2 zfunc=$3
+shift 3
+: >$out
+zpty z zsh -f -i
+zpty -w z "PS1=''; OUT=${(q)out}"
+if [[ $how == fpath ]]; then
+  zpty -w z "fpath=(${(q)zfunc} \$fpath); autoload -Uz compinit; compinit -u -D"
+else
+  zpty -w z 'autoload -Uz compinit; compinit -u -D; source <(earth --completion zsh)'
+fi
+zpty -w z 'compadd() {
+  if [[ ${@[1,(i)(-|--)]} == *-(O|A|D)\ * ]]; then builtin compadd "$@"; return; fi
+  local -a m; builtin compadd -O m "$@"
+  (($#m)) && print -rl -- "${(@)m/#/match:}" >>$OUT
+  builtin compadd "$@"
+}'
+zpty -w z '_line() { print -r -- "line:$BUFFER" >>$OUT; BUFFER=; }; zle -N _line'
+zpty -w z 'bindkey "^T" _line; bindkey "^I" complete-word'
+for line; do zpty -w -n z "$line"$'\t\C-t'; done
+for i in {1..1200}; do (($(grep -c '^line:' $out) >= $#)) && break; sleep 0.05; done
+zpty -d z
+EOF2
+  HOME=$T PATH=$(dirname "$earth"):$PATH zsh -f "$T/complete.zsh" "$T/zsh.out" "$how" "$T/zfunc" "$@" ||
+    fail "zsh exited with $?"
+  awk '/^match:/ { m = m (m == "" ? "" : " ") substr($0, 7); next }
+       /^line:/ { print m " => [" substr($0, 6) "]"; m = "" }' "$T/zsh.out"
+}
+
+test_completion_zsh() {
+  command -v zsh >/dev/null || skip "no zsh (scripts/deps.sh --test installs it)"
+  setup
+  project
+  mkdir sub
+  printf 'VERSION 0.8\nlib:\n  FROM busybox\n' >sub/Earthfile
+  touch zfile.txt
+  local lines=("earth +o" "earth +" "earth ./sub+" "earth --no-c" "earth ls --" "earth im"
+    "earth image p" "earth config global.j" "earth --completion " "earth +out --"
+    "earth +out zf" "earth --progress " "earth --config zf")
+  local want=(
+    "+out => [earth +out ]"
+    "+base +out +fail => [earth +]"
+    "./sub+base ./sub+lib => [earth ./sub+]"
+    "--no-cache => [earth --no-cache ]"
+    "--args --long => [earth ls --]"
+    "image => [earth image ]"
+    "pull push => [earth image pu]"
+    "global.jobs => [earth config global.jobs ]"
+    "bash zsh => [earth --completion ]"
+    "--A= => [earth +out --A=]" # a build arg: no space after the '='
+    "zfile.txt => [earth +out zfile.txt ]" # no candidates: files
+    "auto tty plain json => [earth --progress ]"
+    "zfile.txt => [earth --config zfile.txt ]"
+  )
+  local how
+  for how in source fpath; do
+    eq "$(zsh_complete $how "${lines[@]}")" "$(printf '%s\n' "${want[@]}")" \
+      "what zsh completes (script loaded by $how)"
+  done
 }
 
 if [[ ${1:-} == --list ]]; then

@@ -174,6 +174,26 @@ test_bad_progress() {
   log_has "--progress must be auto, tty, plain or json, not 'fancy'"
   EARTH_PROGRESS=json earth_ok +build
   head -1 "$T/log" | grep -q '^{"v":1,' || fail "EARTH_PROGRESS=json: $(head -1 "$T/log")"
+  EARTH_PROGRESS=bogus earth_fails +build
+  log_has "must be auto, tty, plain or json, not 'bogus'"
+}
+
+# The printer's variables are read where every flag's are (the flag table):
+# EARTH_PROGRESS, else EARTHLY_PROGRESS, else .env; a set but empty
+# EARTH_PROGRESS means the default, as an empty EARTH_JOBS does.
+test_progress_from_the_environment() {
+  setup
+  two_targets
+  EARTHLY_PROGRESS=json earth_ok +build
+  head -1 "$T/log" | grep -q '^{"v":1,' || fail "EARTHLY_PROGRESS=json: $(head -1 "$T/log")"
+  EARTH_PROGRESS=plain EARTHLY_PROGRESS=json earth_ok +build
+  log_has "+build | "
+  EARTH_PROGRESS= EARTHLY_PROGRESS=json earth_ok +build
+  log_has "+build | "
+  log_lacks '{"v":1,'
+  printf 'EARTH_PROGRESS=json\n' >.env
+  earth_ok +build
+  head -1 "$T/log" | grep -q '^{"v":1,' || fail "EARTH_PROGRESS=json in .env: $(head -1 "$T/log")"
 }
 
 # ---------------------------------------------------------------- tty

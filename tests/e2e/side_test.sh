@@ -241,58 +241,6 @@ EOF
 }
 
 # ---------------------------------------------------------------- push
-# The EXIT trap of a case with a registry: stops it, then cleans up as
-# lib.sh does, keeping the case's exit status.
-stop_registry() {
-  local st=$?
-  set +e
-  kill "$REG_PID" 2>/dev/null
-  wait "$REG_PID" 2>/dev/null
-  (exit $st)
-  cleanup_scratch
-}
-
-# start_registry [USER PASS]: a docker-registry on 127.0.0.1; sets REG.
-start_registry() {
-  command -v docker-registry >/dev/null || skip "no docker-registry (scripts/deps.sh installs it)"
-  command -v skopeo >/dev/null || skip "no skopeo (scripts/deps.sh installs it)"
-  local dir=$T/registry port try
-  mkdir -p "$dir"
-  for try in 1 2 3 4 5; do
-    port=$((20000 + RANDOM % 20000))
-    { cat <<EOF
-version: 0.1
-log:
-  level: error
-storage:
-  filesystem:
-    rootdirectory: $dir/data
-http:
-  addr: 127.0.0.1:$port
-EOF
-    } >"$dir/config.yml"
-    if (($# == 2)); then
-      command -v htpasswd >/dev/null || skip "no htpasswd (apache2-utils)"
-      htpasswd -Bbn "$1" "$2" >"$dir/htpasswd"
-      printf 'auth:\n  htpasswd:\n    realm: earth-e2e\n    path: %s\n' "$dir/htpasswd" >>"$dir/config.yml"
-    fi
-    docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
-    REG_PID=$!
-    trap stop_registry EXIT
-    local i
-    for i in $(seq 100); do
-      if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-        REG=127.0.0.1:$port
-        return 0
-      fi
-      kill -0 $REG_PID 2>/dev/null || break
-      sleep 0.1
-    done
-    kill $REG_PID 2>/dev/null || true
-  done
-  fail "docker-registry did not start: $(cat "$dir/log")"
-}
-
 push_earthfile() {
   earthfile <<EOF
 VERSION 0.8

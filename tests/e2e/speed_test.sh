@@ -196,6 +196,39 @@ EOF2
   [[ $(cat now.txt) != "$first" ]] || fail "+t was reused although +dep ran again"
 }
 
+# A secret mount in any spelling (`--mount type=secret,…`, the space form,
+# as well as `--mount=type=secret,…`) keeps its target from being reused
+# whole: the step is walked, so the secret is needed on every build.
+test_target_reuse_secret_mount() {
+  setup
+  earthfile <<'EOF2'
+VERSION 0.8
+FROM busybox
+spaced:
+  RUN --mount type=secret,id=tok,target=/s test -s /s && echo used >/used.txt
+  SAVE ARTIFACT /used.txt AS LOCAL spaced.txt
+joined:
+  RUN --mount=type=secret,id=tok,target=/s test -s /s && echo used >/used.txt
+  SAVE ARTIFACT /used.txt AS LOCAL joined.txt
+plain:
+  RUN --mount type=tmpfs,target=/tmp echo --secret --mount=type=secret >/used.txt
+  SAVE ARTIFACT /used.txt AS LOCAL plain.txt
+EOF2
+  local t
+  for t in spaced joined plain; do
+    earth_ok --secret tok=value --profile +$t
+    earth_ok --secret tok=value --profile +$t
+    earth_ok --secret tok=value --profile +$t
+    if [[ $t == plain ]]; then
+      eq "$(reused)" 2 "targets reused (+base, +plain: a secret only in its command's words)"
+    else
+      eq "$(reused)" 1 "targets reused (+base only: +$t mounts a secret)"
+      earth_fails +$t # walked, so the missing secret is seen
+      log_has "no secret 'tok'"
+    fi
+  done
+}
+
 # ---------------------------------------------------------------- --explain
 test_explain() {
   setup

@@ -22,6 +22,8 @@
 
 namespace earth::build {
 
+class JournalRecorder; // journal.h
+
 struct BuildOptions {
   std::string cache_dir;         // the store's directory (steps/, mounts/, tmp/ …)
   unsigned jobs = 0;             // targets built at once; 0: the number of cores
@@ -47,8 +49,14 @@ struct BuildOptions {
   // global.secret_provider: a command run with the id of a secret not
   // given as its argument; its output is the value (docs/language.md).
   std::string secret_provider;
+  // The host's SSH agent socket (SSH_AUTH_SOCK), bound into RUN --ssh,
+  // --mount type=ssh and IF/FOR --ssh; empty: no agent (those fail).
+  std::string ssh_auth_sock;
   bool explain = false;    // --explain: print why each step runs (stderr)
   bool debug_keys = false; // earth debug keys: walk every target, print its keys' fields (stdout)
+  // Set: every path the result depends on is noted in it, and what makes
+  // the result more than a function of those stats refuses it (journal.h).
+  JournalRecorder* journal = nullptr;
 };
 
 // Services the builder uses; tests pass fakes (FakeRuntime, a temp store).

@@ -108,7 +108,8 @@ public:
 class FakeRuntime : public Runtime {
 public:
   // Called for every run after it is recorded (and released, when held); may
-  // write into spec.upper_dir or call the sinks. Its result replaces the
+  // write into spec.upper_dir or call the sinks (a line given to a line sink
+  // reaches that stream's byte sink too, as with the real runtime). Its result replaces the
   // scripted one. It runs without the runtime's lock held, possibly on
   // several threads at once.
   using Action = std::function<Result<RunResult>(const RunSpec&)>;

@@ -87,6 +87,9 @@ struct PrinterOptions {
   int padding = 20;     // target column width (EARTH_TARGET_PADDING); -1: full names, ragged
   bool github = false;  // GitHub Actions groups and ::error annotations (plain only)
   bool unicode = true;  // ✔ ✘ and a braille spinner (tty); ASCII otherwise
+  // Events arrive all at once (a request journal's replay): plain and JSON
+  // printers flush at the end rather than after each line.
+  bool batch = false;
   // Time since the build started, for JSON "ms" fields; tests pass a fake.
   std::function<Duration()> elapsed;
 };
@@ -94,6 +97,8 @@ struct PrinterOptions {
 enum class Progress : uint8_t { automatic, tty, plain, json };
 // "auto", "tty", "plain", "json"; false for anything else.
 bool parse_progress(std::string_view text, Progress& out);
+// Those names, in that order (shell completion).
+std::vector<std::string> progress_names();
 
 // "plain": for CI logs and pipes: every line prefixed with its target,
 // cache hits as *cached*, a summary at the end. Writes to `out` (stderr for

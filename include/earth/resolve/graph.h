@@ -55,6 +55,7 @@ struct Edge {
   std::string ref;          // the reference after expansion, as written ("./lib+build")
   std::string artifact;     // COPY: the artifact path ("/out/*")
   bool conditional = false; // inside IF (or a dynamic FOR): may not happen
+  bool waited = false;      // a BUILD inside WAIT: done (outputs, pushes) by its END
   bool dynamic = false;     // the reference holds a $( … ): resolved at build time
   FileId file = kNone;      // where the statement is
   syntax::Span span;

@@ -63,6 +63,18 @@ Result<std::set<EntryId>> read_leases(const std::string& cache_dir);
 // Atomically replaces <cache>/usage with `uses`.
 Result<void> write_usage(const std::string& cache_dir, const std::map<EntryId, EntryUse>& uses);
 
+// The entries this process recorded a use of in `cache_dir` (record_use).
+std::vector<EntryId> entries_used(const std::string& cache_dir);
+// Writes `entries` atomically at `path` in the lease-log format: a request
+// journal's use list (journals/<hex>.uses), whose mtime read_usage takes as
+// their last use.
+Result<void> write_use_list(const std::string& path, const std::vector<EntryId>& entries);
+
+// <cache>/generation: rewritten (a new inode) whenever prune takes anything
+// away, before it does; a request journal records its identity.
+std::string generation_path(const std::string& cache_dir);
+Result<void> bump_generation(const std::string& cache_dir);
+
 // <cache>/gc.lock, held shared while a lease is written, exclusive by prune.
 std::string gc_lock_path(const std::string& cache_dir);
 

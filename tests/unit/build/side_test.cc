@@ -2,7 +2,12 @@
 // runtime (LOCALLY runs real host commands: sh, in a temp dir).
 #include <gtest/gtest.h>
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdio>
 
 #include <algorithm>
 
@@ -89,6 +94,56 @@ TEST_F(SideTest, ASecretFileIsAReadOnlyBindOfMode0400) {
   EXPECT_TRUE(read_only);
   EXPECT_FALSE(seen_source.starts_with(cache.path())) << seen_source;
   EXPECT_FALSE(fs::exists(seen_source)) << "the secret file outlived its step";
+}
+
+// A listening unix socket at `path` (an agent's stand-in); its fd.
+int listen_unix(const std::string& path) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  EXPECT_EQ(::listen(fd, 1), 0);
+  return fd;
+}
+
+TEST_F(SideTest, TheSshAgentIsBoundInButNotKeyed) {
+  std::string sock = fs::join(dir.path(), "agent.sock");
+  int fd = listen_unix(sock);
+  BuildOptions o;
+  o.ssh_auth_sock = sock;
+  earthfile("VERSION 0.8\nFROM scratch\nt:\n  RUN --ssh step\n"
+            "  RUN --mount type=ssh,target=/a.sock --mount=type=ssh two\n");
+  build("+t", o);
+  ASSERT_EQ(runtime.run_count(), 2u);
+  const auto one = runtime.runs()[0];
+  ASSERT_EQ(one.mounts.size(), 1u);
+  EXPECT_EQ(one.mounts[0].source, sock);
+  EXPECT_EQ(one.mounts[0].target, "/run/buildkit/ssh_agent.0");
+  EXPECT_TRUE(has(one.env, "SSH_AUTH_SOCK=/run/buildkit/ssh_agent.0"));
+  const auto two = runtime.runs()[1];
+  ASSERT_EQ(two.mounts.size(), 2u);
+  EXPECT_EQ(two.mounts[0].target, "/a.sock");
+  EXPECT_EQ(two.mounts[1].target, "/run/buildkit/ssh_agent.1");
+  EXPECT_TRUE(has(two.env, "SSH_AUTH_SOCK=/a.sock"));
+  // Without --ssh (and without an agent) the same steps are hits.
+  earthfile("VERSION 0.8\nFROM scratch\nt:\n  RUN step\n  RUN two\n");
+  auto totals = build("+t");
+  EXPECT_EQ(runtime.run_count(), 2u) << "--ssh must not enter the key";
+  EXPECT_EQ(totals.steps_cached, 2u);
+  ::close(fd);
+}
+
+TEST_F(SideTest, SshWithoutAnAgentIsALocatedError) {
+  earthfile("VERSION 0.8\nFROM scratch\nt:\n  RUN true\n  IF --ssh true\n  END\n");
+  try {
+    build("+t");
+    FAIL();
+  } catch (const resolve::DiagnosticError& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find("Earthfile:5:3"), std::string::npos) << m;
+    EXPECT_NE(m.find("IF forwards the SSH agent, but no agent"), std::string::npos) << m;
+  }
 }
 
 TEST_F(SideTest, AMissingSecretIsALocatedErrorNamingIt) {

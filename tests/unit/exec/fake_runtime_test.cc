@@ -44,6 +44,26 @@ TEST(FakeRuntime, ActionCanEmitOutput) {
   EXPECT_EQ(lines, std::vector<std::string>{"hello"});
 }
 
+// As with the real runtime, output reaches both sinks of its stream.
+TEST(FakeRuntime, ALineReachesTheByteSinkToo) {
+  FakeRuntime fake;
+  fake.set_action([](const RunSpec& s) -> Result<RunResult> {
+    s.on_stdout("out");
+    s.on_stderr("err");
+    return RunResult{.exit_status = 0};
+  });
+  std::vector<std::string> lines;
+  std::string out, err;
+  RunSpec spec;
+  spec.on_stdout = [&](std::string_view l) { lines.emplace_back(l); };
+  spec.on_stdout_bytes = [&](std::string_view b) { out.append(b); };
+  spec.on_stderr_bytes = [&](std::string_view b) { err.append(b); };
+  ASSERT_TRUE(fake.run(spec).ok());
+  EXPECT_EQ(lines, std::vector<std::string>{"out"});
+  EXPECT_EQ(out, "out\n");
+  EXPECT_EQ(err, "err\n"); // no line sink for stderr: the bytes still come
+}
+
 TEST(FakeRuntime, RecordsRunsFromManyThreads) {
   FakeRuntime fake;
   for (int i = 0; i < 50; ++i) fake.push_result(RunResult{.exit_status = 1});

@@ -78,6 +78,24 @@ TEST_F(LinuxRuntimeTest, CommandIsChildOfPid1InItsOwnNamespaces) {
   EXPECT_LE(std::stoi(c.out[2]), 4) << "only PID 1, sh, ls and grep are visible";
 }
 
+// PID 1 is earth-sandbox-init from earth's memfd, non-dumpable, with its
+// plan in a file: the step's env (secrets) is not on its command line,
+// which every user of the host can read.
+TEST_F(LinuxRuntimeTest, Pid1IsTheInitProgramAndShowsNoEnv) {
+  RunSpec spec;
+  spec.env = {"EARTH_TEST_SECRET=s3cr3t-value"};
+  auto c = sh("tr '\\0' ' ' </proc/1/cmdline; echo; readlink /proc/1/exe || echo unreadable; "
+              "echo $EARTH_TEST_SECRET",
+              spec);
+  ASSERT_TRUE(c.result.ok()) << c.result.error();
+  ASSERT_EQ(c.out.size(), 3u);
+  EXPECT_TRUE(c.out[0].starts_with("earth-sandbox-init ")) << c.out[0];
+  EXPECT_EQ(c.out[0].find("s3cr3t"), std::string::npos) << c.out[0];
+  EXPECT_EQ(c.out[0].find("sh -c"), std::string::npos) << c.out[0];
+  EXPECT_EQ(c.out[1], "unreadable") << "PID 1 is not dumpable";
+  EXPECT_EQ(c.out[2], "s3cr3t-value");
+}
+
 TEST_F(LinuxRuntimeTest, SeesNoHostFiles) {
   auto c = sh("ls /; test -e " + rootfs_ +
               " && echo HOST; test -e /usr/bin/apt && echo HOST; "

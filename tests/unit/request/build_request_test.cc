@@ -190,6 +190,20 @@ TEST(BuildFlagsTest, EnvironmentEquivalents) {
   EXPECT_FALSE(r.strict); // EARTH_X beats EARTHLY_X
 }
 
+// The printer is chosen from --progress and its variables here only (the
+// CLI's make_status reads no environment).
+TEST(BuildFlagsTest, ProgressFromTheFlagOrTheEnvironment) {
+  EXPECT_EQ(parse_build_request({"+t"}, "/x", env_of({})).progress, "");
+  EXPECT_EQ(parse_build_request({"+t"}, "/x", env_of({{"EARTHLY_PROGRESS", "json"}})).progress,
+            "json");
+  auto both = env_of({{"EARTH_PROGRESS", "plain"}, {"EARTHLY_PROGRESS", "json"}});
+  EXPECT_EQ(parse_build_request({"+t"}, "/x", both).progress, "plain");
+  EXPECT_EQ(parse_build_request({"--progress=tty", "+t"}, "/x", both).progress, "tty");
+  // A set EARTH_PROGRESS decides, as any EARTH_X: empty is the default.
+  auto empty = env_of({{"EARTH_PROGRESS", ""}, {"EARTHLY_PROGRESS", "json"}});
+  EXPECT_EQ(parse_build_request({"+t"}, "/x", empty).progress, "");
+}
+
 TEST(BuildFlagsTest, TheFlagBeatsTheEnvironment) {
   auto env = env_of({{"EARTH_NO_CACHE", "1"}, {"EARTH_JOBS", "3"}, {"EARTH_PUSH", "true"}});
   auto r = parse_build_request({"--no-cache=false", "-j", "5", "--push=false", "+t"}, "/x", env);

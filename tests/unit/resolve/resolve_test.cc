@@ -226,6 +226,18 @@ TEST_F(ResolveTest, DynamicValuesStayUnexpanded) {
   EXPECT_EQ(g.edges[0].ref, "+u --W=$V");
 }
 
+TEST_F(ResolveTest, OnlyBuildsInsideWaitAreWaited) {
+  write("Earthfile", "VERSION 0.8\nt:\n  FROM alpine\n  WAIT\n    BUILD +u\n    COPY +v/f .\n"
+                     "  END\n  BUILD +w\nu:\n  FROM alpine\nv:\n  FROM alpine\nw:\n"
+                     "  FROM alpine\n");
+  Graph g = resolve("+t", options());
+  const Node& t = node(g, "+t");
+  std::vector<std::pair<std::string, bool>> seen;
+  for (EdgeId e : t.out) seen.emplace_back(g.nodes[g.edges[e].to].canonical, g.edges[e].waited);
+  EXPECT_EQ(seen, (std::vector<std::pair<std::string, bool>>{
+                      {"+u", true}, {"+v", false}, {"+w", false}}));
+}
+
 TEST_F(ResolveTest, RemotePlaceholdersOnlyWhenAllowed) {
   write("Earthfile", "VERSION 0.8\nt:\n  BUILD github.com/o/r:v1+x\n");
   Options o = options();

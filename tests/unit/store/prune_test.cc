@@ -267,3 +267,43 @@ TEST(Prune, RecordsGoWithTheirSteps) {
     EXPECT_TRUE(fs::list_dir(cache + "/" + sub).value().empty()) << sub;
   EXPECT_FALSE(fs::exists(cache + "/stat-cache"));
 }
+
+// A request journal's use list (journals/<hex>.uses): its mtime, bumped by
+// every build the journal answers, counts as use of the entries it names.
+TEST(Prune, AJournalsUseListKeepsItsEntries) {
+  fs::TempDir dir("/tmp", "earth-prune-test-");
+  std::string cache = dir.path();
+  Digest listed = dead_step(cache, "listed", 1000, 4);
+  Digest other = dead_step(cache, "other", 1000, 4);
+  std::string uses = cache + "/journals/j.uses";
+  ASSERT_TRUE(fs::make_dirs(cache + "/journals"));
+  ASSERT_TRUE(write_use_list(uses, {{EntryKind::step, listed.hex()}}));
+  PruneOptions o;
+  o.keep_duration = std::chrono::hours(1);
+  (void)prune(cache, o).value();
+  EXPECT_TRUE(has_step(cache, listed)) << "used through the journal just now";
+  EXPECT_FALSE(has_step(cache, other));
+}
+
+// Prune rewrites <cache>/generation before it takes anything away, so a
+// journal made before no longer holds; --all removes the journals.
+TEST(Prune, BumpsTheGenerationWhenItRemovesSomething) {
+  fs::TempDir dir("/tmp", "earth-prune-test-");
+  std::string cache = dir.path();
+  (void)prune(cache, {}).value();
+  EXPECT_FALSE(fs::exists(generation_path(cache))) << "nothing removed";
+  (void)dead_step(cache, "old", 1000, 4);
+  (void)prune(cache, {}).value();
+  ASSERT_TRUE(fs::exists(generation_path(cache)));
+  struct stat before {};
+  ASSERT_EQ(::stat(generation_path(cache).c_str(), &before), 0);
+  ASSERT_TRUE(fs::make_dirs(cache + "/journals"));
+  ASSERT_TRUE(fs::write_file_atomic(cache + "/journals/j", "x"));
+  PruneOptions all;
+  all.all = true;
+  (void)prune(cache, all).value();
+  struct stat after {};
+  ASSERT_EQ(::stat(generation_path(cache).c_str(), &after), 0);
+  EXPECT_NE(before.st_ino, after.st_ino);
+  EXPECT_FALSE(fs::exists(cache + "/journals/j"));
+}

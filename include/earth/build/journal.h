@@ -1,0 +1,163 @@
+// The request journal (issue 9, after ninja's trust in stat): after a
+// successful build in which every target was reused whole, the exact set of
+// paths the result depended on, each with its stat identity, and the events
+// the build showed. The next identical request (same binary, directory,
+// flags, build args, environment) checks those stats and, when every one is
+// unchanged, shows the same events without parsing, resolving or keying
+// anything. Format and rules: docs/formats.md#request-journals,
+// docs/cache.md#the-request-journal.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "earth/base/digest.h"
+#include "earth/base/disk.h"
+#include "earth/output/status.h"
+
+namespace earth::build {
+
+inline constexpr std::string_view kJournalMagic = "earth-journal";
+inline constexpr int64_t kJournalVersion = 1;
+
+// What lstat (or stat, following links) says of a path: its identity, or
+// that it is absent.
+struct PathStat {
+  enum class Kind : uint8_t { absent = 0, file, dir, link, other };
+  Kind kind = Kind::absent;
+  uint32_t mode = 0;
+  uint64_t dev = 0, ino = 0;
+  int64_t size = 0, mtime_ns = 0, ctime_ns = 0;
+  // nullopt: neither present nor certainly absent (EACCES, ELOOP…).
+  static std::optional<PathStat> of(const std::string& path, bool follow);
+  static PathStat from(const struct stat& st);
+  friend bool operator==(const PathStat&, const PathStat&) = default;
+};
+
+struct JournalPath {
+  std::string path;
+  bool follow = false; // stat (through links) rather than lstat
+  PathStat st;
+};
+
+// A request's identity (what besides the recorded files can change its
+// result): typed, length-prefixed fields in the Hasher's encoding, kept
+// whole — the journal stores them and a hit compares them byte for byte —
+// and named by a 128-bit FNV-1a of those bytes. Not SHA-256: OpenSSL's
+// first use costs ~5 M instructions, more than the whole check.
+class RequestKey {
+public:
+  RequestKey& add(std::string_view tag, std::string_view value);
+  RequestKey& add(std::string_view tag, int64_t value);
+  const std::string& bytes() const { return bytes_; }
+  std::string name() const; // 32 hex digits
+
+private:
+  void field(std::string_view tag, char type, std::string_view value);
+  std::string bytes_;
+};
+
+// One event of the build as shown (output::Status), replayed by a hit.
+struct JournalEvent {
+  enum class Kind : uint8_t { queued = 0, started, step_cached, finished };
+  Kind kind = Kind::queued;
+  output::StepInfo step; // step.target names the target for every kind
+  int64_t ns = 0;        // step_cached: how long it took when it ran; finished: took
+};
+
+struct Journal {
+  std::string key;           // RequestKey::bytes() of the request it answers
+  int64_t written_at_ns = 0; // CLOCK_REALTIME when the build that wrote it started
+  std::vector<JournalPath> paths;
+  std::vector<JournalEvent> events;
+  output::BuildTotals totals; // success, wall and error are not kept
+
+  std::string encode() const;
+  // nullopt for another magic or version, a bad token, a truncated file.
+  static std::optional<Journal> decode(std::string_view bytes);
+};
+
+// Collects a journal during the full path (thread-safe). Stats are taken
+// when a path is first looked at, before it is read; a path seen again with
+// another identity changed during the build, which refuses the journal.
+class JournalRecorder {
+public:
+  explicit JournalRecorder(int64_t started_ns) : started_ns_(started_ns) {}
+  void note(const std::string& path, bool follow, const PathStat& st);
+  // Stats `path` now (absent included).
+  void note_path(const std::string& path, bool follow = true);
+  // lstat of `path` and of everything below it (an output just written).
+  void note_tree(const std::string& path);
+  // The result is not a pure function of the recorded stats.
+  void refuse(std::string why);
+  std::string refused() const;
+  // The journal, or nullopt when refused or when a path is racy (its mtime
+  // or ctime within the timestamp granularity of the build's start: a later
+  // write in the same clock tick could leave its stat unchanged).
+  std::optional<Journal> finish(std::vector<JournalEvent> events, output::BuildTotals totals);
+
+private:
+  bool redundant(const std::string& path, bool follow, const PathStat& st) const;
+  int64_t started_ns_;
+  mutable std::mutex mu_;
+  std::map<std::pair<std::string, bool>, PathStat> paths_;
+  std::string refused_;
+};
+
+// A Status that forwards every event and keeps those a journal can replay;
+// any other event (a step that ran, failed or printed; a target not wholly
+// cached) refuses the recorder's journal.
+class EventRecorder : public output::Status {
+public:
+  EventRecorder(output::Status& inner, JournalRecorder& journal) : inner_(inner), j_(journal) {}
+  void target_queued(std::string_view target) override;
+  void target_started(std::string_view target) override;
+  void target_finished(std::string_view target, bool all_cached, output::Duration took) override;
+  void target_failed(std::string_view target) override;
+  void step_started(const output::StepInfo& step) override;
+  void step_cached(const output::StepInfo& step, output::Duration last_took) override;
+  void step_finished(const output::StepInfo& step, output::Duration took) override;
+  void step_failed(const output::StepInfo& step, const output::StepFailure& failure) override;
+  void step_output(const output::StepInfo& step, std::string_view line) override;
+  void build_finished(const output::BuildTotals& totals) override;
+  std::vector<JournalEvent> take_events();
+  output::BuildTotals totals() const;
+
+private:
+  void add(JournalEvent e);
+  output::Status& inner_;
+  JournalRecorder& j_;
+  mutable std::mutex mu_;
+  std::vector<JournalEvent> events_;
+  output::BuildTotals totals_;
+};
+
+// The resolver's Disk, recording every path it looks at (before reading).
+class RecordingDisk : public Disk {
+public:
+  RecordingDisk(const Disk& inner, JournalRecorder& journal) : inner_(inner), j_(journal) {}
+  FileStat stat(const std::string& path) const override;
+  FileStat lstat(const std::string& path) const override;
+  Result<std::string> read_file(const std::string& path) const override;
+  Result<std::vector<std::string>> list_dir(const std::string& path) const override;
+
+private:
+  const Disk& inner_;
+  JournalRecorder& j_;
+};
+
+// Whether every recorded path still has its recorded identity; `why` names
+// the first that does not.
+bool journal_holds(const Journal& journal, std::string* why = nullptr);
+// Shows the journal's events and summary on `status`, as the full path did.
+void replay_journal(const Journal& journal, output::Status& status, output::Duration wall);
+
+} // namespace earth::build
