@@ -240,15 +240,15 @@ std::shared_ptr<const DynamicTarget> build_base(TargetRun& t, const syntax::Comm
     if (!v.dynamic) o.overrides.emplace_back(k, v.text);
   o.platform = t.node().platform;
   std::string target = abs_dir + "+base";
-  resolve::Graph graph;
+  auto nb = std::make_shared<NestedBuild>();
   try {
-    graph = resolve::resolve(target, o);
+    nb->graph = resolve::resolve(target, o);
   } catch (const resolve::DiagnosticError& e) {
     t.fail(cmd, fmt::format("+base: {}", e.what()));
   }
-  Digest key = resolve::Graph::key_of(graph.nodes[graph.root]);
+  Digest key = resolve::Graph::key_of(nb->graph.nodes[nb->graph.root]);
   return build_once(t, cmd, "+base", key,
-                    [&] { return build_graph(t, graph, resolve::kNone, key); });
+                    [&] { return build_graph(t, nb, nb->graph, resolve::kNone, key); });
 }
 
 namespace {
