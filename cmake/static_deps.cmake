@@ -1,8 +1,8 @@
 # Start-up time (issue 9, bench/startup): every shared library costs each
 # earth process a load and its relocations before main, so the libraries
 # earth links are linked statically from Debian's -dev packages
-# (scripts/deps.sh). What stays dynamic: libc and libm; libseccomp (src/exec);
-# libcurl, dlopen()ed on the first registry request (src/image/curl_lazy.cc).
+# (scripts/deps.sh). What stays dynamic: libc and libm (libseccomp is used at
+# build time only, src/exec); libcurl, dlopen()ed on the first registry request (src/image/curl_lazy.cc).
 # The targets keep the names the find_package modules give, so the module
 # CMakeLists link them as before.
 
