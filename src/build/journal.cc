@@ -6,70 +6,25 @@
 #include <stdexcept>
 
 #include "earth/base/fs.h"
+#include "earth/base/tokens.h"
 
 namespace earth::build {
 
 namespace {
 
-// Length-prefixed tokens ("5:hello") after a magic line, as target records.
-class Writer {
-public:
-  Writer() : out_(std::string(kJournalMagic) + " " + std::to_string(kJournalVersion) + "\n") {}
-  Writer& put(std::string_view v) {
-    out_ += std::to_string(v.size());
-    out_ += ':';
-    out_ += v;
-    return *this;
-  }
-  Writer& num(int64_t v) { return put(std::to_string(v)); }
-  std::string take() { return std::move(out_); }
+// Length-prefixed tokens after a magic line with the version (base/tokens.h).
+std::string journal_magic() {
+  return std::string(kJournalMagic) + " " + std::to_string(kJournalVersion);
+}
 
-private:
-  std::string out_;
+class Writer : public TokenWriter {
+public:
+  Writer() : TokenWriter(journal_magic()) {}
 };
 
-class Reader {
+class Reader : public TokenReader {
 public:
-  explicit Reader(std::string_view in) : in_(in) {
-    std::string magic = std::string(kJournalMagic) + " " + std::to_string(kJournalVersion) + "\n";
-    if (!in_.starts_with(magic)) throw std::runtime_error("another magic or version");
-    pos_ = magic.size();
-  }
-  std::string_view get() {
-    size_t colon = in_.find(':', pos_);
-    if (colon == std::string_view::npos || colon == pos_ || colon - pos_ > 9)
-      throw std::runtime_error("bad token");
-    size_t len = 0;
-    for (size_t i = pos_; i < colon; ++i) {
-      if (in_[i] < '0' || in_[i] > '9') throw std::runtime_error("bad length");
-      len = len * 10 + size_t(in_[i] - '0');
-    }
-    if (in_.size() - colon - 1 < len) throw std::runtime_error("truncated");
-    pos_ = colon + 1 + len;
-    return in_.substr(colon + 1, len);
-  }
-  std::string str() { return std::string(get()); }
-  int64_t num() {
-    std::string_view v = get();
-    if (v.empty() || v.size() > 20) throw std::runtime_error("bad number");
-    bool neg = v[0] == '-';
-    uint64_t n = 0;
-    for (size_t i = neg; i < v.size(); ++i) {
-      if (v[i] < '0' || v[i] > '9') throw std::runtime_error("bad number");
-      n = n * 10 + uint64_t(v[i] - '0');
-    }
-    return neg ? -int64_t(n) : int64_t(n);
-  }
-  size_t count() {
-    int64_t n = num();
-    if (n < 0 || n > (1 << 24)) throw std::runtime_error("bad count");
-    return size_t(n);
-  }
-  bool done() const { return pos_ == in_.size(); }
-
-private:
-  std::string_view in_;
-  size_t pos_ = 0;
+  explicit Reader(std::string_view in) : TokenReader(in, journal_magic()) {}
 };
 
 PathStat::Kind kind_of(mode_t m) {

@@ -1,0 +1,53 @@
+// Length-prefixed tokens ("5:hello") after a magic line: the on-disk
+// encoding of target records and request journals (docs/formats.md). Each
+// token is a decimal byte count, a colon and that many bytes, so a value
+// may hold any byte; a reader parses in one pass without copying.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace earth {
+
+class TokenWriter {
+public:
+  // `magic`: the first line, without its newline.
+  explicit TokenWriter(std::string_view magic);
+  TokenWriter& put(std::string_view v);
+  TokenWriter& num(int64_t v) { return put(std::to_string(v)); }
+  TokenWriter& list(const std::vector<std::string>& vs);
+  std::string take() { return std::move(out_); }
+
+private:
+  std::string out_;
+};
+
+// A malformed, truncated or foreign input throws TokenError: callers treat
+// it as "no such record".
+class TokenError : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+class TokenReader {
+public:
+  // Throws TokenError unless `in` starts with the line `magic`.
+  TokenReader(std::string_view in, std::string_view magic);
+  std::string_view get();
+  std::string str() { return std::string(get()); }
+  int64_t num();
+  // A count of items that follow, at most `max`.
+  size_t count(size_t max = size_t(1) << 24);
+  std::vector<std::string> list();
+  bool done() const { return pos_ == in_.size(); }
+
+private:
+  std::string_view in_;
+  size_t pos_ = 0;
+};
+
+} // namespace earth
