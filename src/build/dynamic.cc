@@ -158,6 +158,7 @@ std::shared_ptr<const DynamicTarget> build_graph(TargetRun& t, std::shared_ptr<N
   ctx.step_log = parent.step_log;
   ctx.chain = parent.chain;
   ctx.chain.push_back(key);
+  ctx.slots = parent.slots; // one -j for the whole build
   run_targets(ctx);
   parent.steps_run += ctx.steps_run;
   parent.steps_cached += ctx.steps_cached;
@@ -287,6 +288,7 @@ build_once(TargetRun& t, const syntax::Command& cmd, const std::string& shown, c
     t.fail(cmd, fmt::format("dependency cycle: {} needs itself (through references known only at "
                             "build time)",
                             shown));
+  SlotReleased waiting; // the nested build (or the one who runs it) takes slots
   if (mine) {
     try {
       promise.set_value(build());
