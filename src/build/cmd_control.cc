@@ -339,18 +339,25 @@ std::shared_ptr<const DynamicTarget> wait_scheduled(TargetRun& t, resolve::NodeI
   return out;
 }
 
-// A BUILD in a WAIT: started now on a thread of its own, joined at END.
-void start_build(TargetRun& t, const syntax::Command& cmd, const resolve::Edge& edge) {
+// A BUILD in a WAIT: `build` started now on a thread of its own, joined at
+// END.
+void start_build(TargetRun& t, const syntax::Command& cmd, DynamicBuild build) {
   auto& group = *t.wait_group();
-  group.started.push_back({&cmd, std::async(std::launch::async, [&t, &cmd, &edge, &group] {
+  group.started.push_back({&cmd, std::async(std::launch::async, [&group, build = std::move(build)] {
                              try {
-                               if (!t.ctx().scheduled[edge.to]) return build_reached(t, cmd, edge);
-                               return wait_scheduled(t, edge.to);
+                               return build();
                              } catch (...) {
                                group.failed(std::current_exception());
                                throw;
                              }
                            })});
+}
+
+void start_build(TargetRun& t, const syntax::Command& cmd, const resolve::Edge& edge) {
+  start_build(t, cmd, [&t, &cmd, &edge] {
+    if (!t.ctx().scheduled[edge.to]) return build_reached(t, cmd, edge);
+    return wait_scheduled(t, edge.to);
+  });
 }
 
 } // namespace
@@ -385,7 +392,11 @@ void note_build(TargetRun& t, const syntax::Command& cmd) {
   for (const auto& a : f.all("--build-arg")) args.push_back("--" + a);
   auto rest = words_from(words, f.next + 1);
   args.insert(args.end(), rest.begin(), rest.end());
-  add_outputs(t, *build_dynamic(t, cmd, *ref, f.has("--pass-args"), args));
+  auto build = prepare_dynamic(t, cmd, *ref, f.has("--pass-args"), args);
+  if (t.wait_group())
+    start_build(t, cmd, std::move(build));
+  else
+    add_outputs(t, *build());
 }
 
 void check_supported(const Context& ctx) {

@@ -197,9 +197,9 @@ build_once(TargetRun& t, const syntax::Command& cmd, const std::string& shown, c
 
 } // namespace
 
-std::shared_ptr<const DynamicTarget> build_dynamic(TargetRun& t, const syntax::Command& cmd,
-                                                   const resolve::Reference& ref, bool pass_args,
-                                                   const std::vector<std::string>& arg_words) {
+DynamicBuild prepare_dynamic(TargetRun& t, const syntax::Command& cmd,
+                             const resolve::Reference& ref, bool pass_args,
+                             const std::vector<std::string>& arg_words) {
   const resolve::Options* base = t.ctx().options.resolve;
   if (!base)
     t.fail(cmd, fmt::format("{}: a reference known only at build time is not supported here",
@@ -216,8 +216,16 @@ std::shared_ptr<const DynamicTarget> build_dynamic(TargetRun& t, const syntax::C
     t.fail(cmd, fmt::format("{}: {}", ref.to_string(), e.what()));
   }
   Digest key = resolve::Graph::key_of(nb->graph.nodes[nb->graph.root]);
-  return build_once(t, cmd, ref.to_string(), key,
-                    [&] { return build_graph(t, nb, nb->graph, resolve::kNone, key); });
+  return [&t, &cmd, shown = ref.to_string(), key, nb] {
+    return build_once(t, cmd, shown, key,
+                      [&] { return build_graph(t, nb, nb->graph, resolve::kNone, key); });
+  };
+}
+
+std::shared_ptr<const DynamicTarget> build_dynamic(TargetRun& t, const syntax::Command& cmd,
+                                                   const resolve::Reference& ref, bool pass_args,
+                                                   const std::vector<std::string>& arg_words) {
+  return prepare_dynamic(t, cmd, ref, pass_args, arg_words)();
 }
 
 std::shared_ptr<const DynamicTarget> build_reached(TargetRun& t, const syntax::Command& cmd,

@@ -148,9 +148,23 @@ a:
 b:
   LOCALLY
   RUN touch b.mark && i=0 && until [ -f a.mark ]; do i=$((i+1)); [ $i -lt 300 ] || exit 7; sleep 0.1; done
+# References known only at build time too.
+dyn:
+  FROM busybox
+  WAIT
+    BUILD +$(echo c)
+    BUILD +$(echo d)
+  END
+c:
+  LOCALLY
+  RUN touch c.mark && i=0 && until [ -f d.mark ]; do i=$((i+1)); [ $i -lt 300 ] || exit 7; sleep 0.1; done
+d:
+  LOCALLY
+  RUN touch d.mark && i=0 && until [ -f c.mark ]; do i=$((i+1)); [ $i -lt 300 ] || exit 7; sleep 0.1; done
 EOF
   timeout 120 "$earth" -j2 +w >"$T/log" 2>&1 || fail "earth -j2 +w exited with $? (the BUILDs did not overlap)"
   [[ -f after.txt ]] || fail "the step after END did not run"
+  timeout 120 "$earth" -j2 +dyn >"$T/log" 2>&1 || fail "earth -j2 +dyn exited with $? (the BUILDs did not overlap)"
 }
 
 # The first BUILD of a WAIT to fail fails it with its own error, not with
