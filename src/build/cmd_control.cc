@@ -7,6 +7,7 @@
 // own).
 #include <fmt/format.h>
 
+#include <atomic>
 #include <cstdio>
 #include <exception>
 #include <future>
@@ -184,6 +185,7 @@ struct WaitGroup {
     std::future<std::shared_ptr<const DynamicTarget>> built;
   };
   std::vector<Started> started;
+  std::atomic<int> claimed{-1}; // the BUILD whose nested build failed first
   std::mutex mu;
   std::exception_ptr first; // the first failure, …
   std::exception_ptr later; // … or one seen while sandboxes were being stopped
@@ -214,14 +216,17 @@ void add_outputs(TargetRun& t, const DynamicTarget& built) {
 // statement order; the first failure is rethrown.
 void join(TargetRun& t, WaitGroup& g) {
   SlotReleased waiting;
-  for (auto& s : g.started) {
+  std::vector<std::exception_ptr> errors(g.started.size());
+  for (size_t i = 0; i < g.started.size(); ++i) {
     try {
-      auto built = s.built.get();
+      auto built = g.started[i].built.get();
       if (built) add_outputs(t, *built);
     } catch (...) {
-      // recorded by the thread (WaitGroup::failed)
+      errors[i] = std::current_exception(); // also recorded by the thread (WaitGroup::failed)
     }
   }
+  if (int c = g.claimed; c >= 0 && errors[static_cast<size_t>(c)])
+    std::rethrow_exception(errors[static_cast<size_t>(c)]);
   if (g.first) std::rethrow_exception(g.first);
   if (g.later) std::rethrow_exception(g.later);
 }
@@ -343,14 +348,21 @@ std::shared_ptr<const DynamicTarget> wait_scheduled(TargetRun& t, resolve::NodeI
 // END.
 void start_build(TargetRun& t, const syntax::Command& cmd, DynamicBuild build) {
   auto& group = *t.wait_group();
-  group.started.push_back({&cmd, std::async(std::launch::async, [&group, build = std::move(build)] {
-                             try {
-                               return build();
-                             } catch (...) {
-                               group.failed(std::current_exception());
-                               throw;
-                             }
-                           })});
+  int index = static_cast<int>(group.started.size());
+  group.started.push_back(
+      {&cmd, std::async(std::launch::async, [&group, index, build = std::move(build)] {
+         // A nested build started here tells when its first target fails.
+         thread_failure_hook() = [&group, index] {
+           int none = -1;
+           group.claimed.compare_exchange_strong(none, index);
+         };
+         try {
+           return build();
+         } catch (...) {
+           group.failed(std::current_exception());
+           throw;
+         }
+       })});
 }
 
 void start_build(TargetRun& t, const syntax::Command& cmd, const resolve::Edge& edge) {

@@ -183,6 +183,11 @@ struct Context {
   StepLog* step_log = nullptr;
 
   std::vector<Digest> chain;
+  // Called when this context's first target fails, before the others'
+  // sandboxes are stopped: a WAIT learns which of its BUILDs failed first.
+  // A nested build takes the hook of the thread that starts it
+  // (thread_failure_hook), else its parent's.
+  std::function<void()> on_failure;
   std::atomic<uint32_t> nested_targets{0}, nested_cached{0}; // built by nested Contexts
 };
 
@@ -197,6 +202,8 @@ void run_targets(Context& ctx);
 // giving the caller's job slot back meanwhile; throws when the build failed.
 void wait_for_target(Context& ctx, resolve::NodeId id);
 std::vector<bool> output_nodes(const Context& ctx);
+// dynamic.cc: the on_failure a nested build started on this thread gets.
+std::function<void()>& thread_failure_hook();
 
 // The names target instances are shown with, per node: "+build",
 // "./lib+t", and "+lib --V=two" where instances of one target differ.

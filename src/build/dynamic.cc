@@ -53,6 +53,11 @@ struct DynamicBuilds {
   }
 };
 
+std::function<void()>& thread_failure_hook() {
+  thread_local std::function<void()> hook;
+  return hook;
+}
+
 std::shared_ptr<DynamicBuilds> new_dynamic_builds() {
   return std::make_shared<DynamicBuilds>();
 }
@@ -159,6 +164,7 @@ std::shared_ptr<const DynamicTarget> build_graph(TargetRun& t, std::shared_ptr<N
   ctx.chain = parent.chain;
   ctx.chain.push_back(key);
   ctx.slots = parent.slots; // one -j for the whole build
+  ctx.on_failure = thread_failure_hook() ? thread_failure_hook() : parent.on_failure;
   run_targets(ctx);
   parent.steps_run += ctx.steps_run;
   parent.steps_cached += ctx.steps_cached;

@@ -125,6 +125,7 @@ private:
       ++slots_.free;
       if (!error_) {
         error_ = std::current_exception();
+        if (ctx_.on_failure) ctx_.on_failure();
         status.target_failed(name);
         ctx_.cancelled = true;
         if (!exec::runs_interrupted()) {

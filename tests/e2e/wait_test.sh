@@ -186,11 +186,28 @@ waiting:
 broken:
   LOCALLY
   RUN touch broken.mark && echo broken-on-purpose && exit 3
+# In sandboxes: the failure stops the other BUILD's sandbox, whose error is
+# not the one reported.
+sandboxed:
+  FROM busybox
+  WAIT
+    BUILD +sleeper
+    BUILD +failer
+  END
+sleeper:
+  FROM busybox
+  RUN sleep 60
+failer:
+  FROM busybox
+  RUN sleep 1 && echo failer-on-purpose && exit 4
 EOF
   earth_fails -j2 +w
   log_has "broken-on-purpose"
   log_lacks "exited with status 7"
   no_file after.txt
+  timeout 50 "$earth" -j3 +sandboxed >"$T/log" 2>&1 && fail "+sandboxed succeeded"
+  log_has "failer-on-purpose" "the command exited with status 4"
+  log_lacks "while building +sleeper"
 }
 
 # A WAIT's BUILD of a target the scheduler runs anyway (another target is
