@@ -7,8 +7,12 @@
 // own).
 #include <fmt/format.h>
 
+#include <atomic>
 #include <cstdio>
 #include <exception>
+#include <future>
+#include <mutex>
+#include <set>
 
 #include "commands.h"
 #include "earth/base/fs.h"
@@ -172,13 +176,79 @@ void run_control(TargetRun& t, const syntax::ForStmt& s, const syntax::Span& spa
   }
 }
 
-// Everything in the block is done by its END: the BUILDs in it built their
-// targets at the statement (the scheduler leaves them out: Edge::waited),
-// and the outputs and pushes saved in it, theirs included, happen now.
+// The BUILDs a WAIT started, each on a thread of its own (their nested
+// builds and waits take job slots as any target), joined at its END; the
+// first to fail fails the WAIT with its own error.
+struct WaitGroup {
+  struct Started {
+    const syntax::Command* cmd;
+    std::future<std::shared_ptr<const DynamicTarget>> built;
+  };
+  std::vector<Started> started;
+  std::atomic<int> claimed{-1}; // the BUILD whose nested build failed first
+  std::mutex mu;
+  std::exception_ptr first; // the first failure, …
+  std::exception_ptr later; // … or one seen while sandboxes were being stopped
+
+  ~WaitGroup() {
+    for (auto& s : started)
+      if (s.built.valid()) s.built.wait();
+  }
+  void failed(std::exception_ptr e) {
+    std::lock_guard lock(mu);
+    // A sibling's failure stops every sandbox: what that does to the others
+    // is not the cause.
+    auto& slot = exec::runs_interrupted() ? later : first;
+    if (!slot) slot = std::move(e);
+  }
+};
+
+namespace {
+
+void add_outputs(TargetRun& t, const DynamicTarget& built) {
+  auto& r = t.result();
+  r.local_artifacts.insert(r.local_artifacts.end(), built.artifacts.begin(), built.artifacts.end());
+  r.images.insert(r.images.end(), built.images.begin(), built.images.end());
+  for (auto& p : built.take_pushes()) r.pushes.push_back(std::move(p));
+}
+
+// The BUILDs started in the block, done: their outputs join the target's in
+// statement order; the first failure is rethrown.
+void join(TargetRun& t, WaitGroup& g) {
+  SlotReleased waiting;
+  std::vector<std::exception_ptr> errors(g.started.size());
+  for (size_t i = 0; i < g.started.size(); ++i) {
+    try {
+      auto built = g.started[i].built.get();
+      if (built) add_outputs(t, *built);
+    } catch (...) {
+      errors[i] = std::current_exception(); // also recorded by the thread (WaitGroup::failed)
+    }
+  }
+  if (int c = g.claimed; c >= 0 && errors[static_cast<size_t>(c)])
+    std::rethrow_exception(errors[static_cast<size_t>(c)]);
+  if (g.first) std::rethrow_exception(g.first);
+  if (g.later) std::rethrow_exception(g.later);
+}
+
+} // namespace
+
+// Everything in the block is done by its END: the BUILDs in it started
+// their targets at the statement (the scheduler leaves them out:
+// Edge::waited; one it schedules anyway is waited for), joined here, and the
+// outputs and pushes saved in it, theirs included, happen now.
 void run_control(TargetRun& t, const syntax::WaitStmt& s, const syntax::Span&) {
   const auto& r = t.result();
   size_t artifacts = r.local_artifacts.size(), images = r.images.size(), pushes = r.pushes.size();
+  WaitGroup group;
+  WaitGroup* outer = std::exchange(t.wait_group(), &group);
+  struct Restore {
+    TargetRun& t;
+    WaitGroup* outer;
+    ~Restore() { t.wait_group() = outer; }
+  } restore{t, outer};
   t.run_block(s.body);
+  join(t, group);
   flush_artifacts(t, artifacts);
   write_images_now(t, images);
   push_now(t, pushes);
@@ -224,11 +294,82 @@ void run_control(TargetRun& t, const syntax::TryStmt& s, const syntax::Span& spa
 
 namespace {
 
-void add_outputs(TargetRun& t, const DynamicTarget& built) {
-  auto& r = t.result();
-  r.local_artifacts.insert(r.local_artifacts.end(), built.artifacts.begin(), built.artifacts.end());
-  r.images.insert(r.images.end(), built.images.begin(), built.images.end());
-  for (auto& p : built.take_pushes()) r.pushes.push_back(std::move(p));
+// A push of target `id` (scheduled in `ctx`), done with a run of it.
+PushAction pushed_as(Context& ctx, resolve::NodeId id, PushAction inner) {
+  PushAction p;
+  p.what = inner.what;
+  p.image = inner.image;
+  p.act = [&ctx, id, act = std::move(inner.act)](TargetRun& caller, output::BuildTotals& totals) {
+    TargetRun t(ctx, id);
+    t.result().shown = ctx.results[id].shown;
+    act(t, totals);
+    caller.mark_ran();
+  };
+  return p;
+}
+
+// A target the scheduler runs (reached otherwise too), BUILT in a WAIT:
+// waited for with the targets its BUILDs reach, and, when `t` outputs, their
+// outputs and pushes taken for its END (not done again after the build).
+std::shared_ptr<const DynamicTarget> wait_scheduled(TargetRun& t, resolve::NodeId to) {
+  auto& ctx = t.ctx();
+  auto out = std::make_shared<DynamicTarget>();
+  std::vector<resolve::NodeId> todo{to};
+  std::set<resolve::NodeId> seen;
+  while (!todo.empty()) {
+    resolve::NodeId id = todo.back();
+    todo.pop_back();
+    // One left out was built at its statement, its outputs in its builder's.
+    if (!ctx.scheduled[id] || !seen.insert(id).second) continue;
+    wait_for_target(ctx, id);
+    std::lock_guard lock(ctx.slots->mu);
+    auto& r = ctx.results[id];
+    if (t.node().output && ctx.graph.nodes[id].output) {
+      for (auto& a : r.local_artifacts) {
+        if (a.target.empty()) a.target = ctx.names[id];
+        out->artifacts.push_back(std::move(a));
+      }
+      for (auto& i : r.images) {
+        if (i.target.empty()) i.target = ctx.names[id];
+        out->images.push_back(std::move(i));
+      }
+      for (auto& p : r.pushes) out->pushes->actions.push_back(pushed_as(ctx, id, std::move(p)));
+      r.local_artifacts.clear();
+      r.images.clear();
+      r.pushes.clear();
+    }
+    for (resolve::EdgeId e : r.builds)
+      if (ctx.graph.edges[e].to != resolve::kNone) todo.push_back(ctx.graph.edges[e].to);
+  }
+  return out;
+}
+
+// A BUILD in a WAIT: `build` started now on a thread of its own, joined at
+// END.
+void start_build(TargetRun& t, const syntax::Command& cmd, DynamicBuild build) {
+  auto& group = *t.wait_group();
+  int index = static_cast<int>(group.started.size());
+  group.started.push_back(
+      {&cmd, std::async(std::launch::async, [&group, index, build = std::move(build)] {
+         // A nested build started here tells when its first target fails.
+         thread_failure_hook() = [&group, index] {
+           int none = -1;
+           group.claimed.compare_exchange_strong(none, index);
+         };
+         try {
+           return build();
+         } catch (...) {
+           group.failed(std::current_exception());
+           throw;
+         }
+       })});
+}
+
+void start_build(TargetRun& t, const syntax::Command& cmd, const resolve::Edge& edge) {
+  start_build(t, cmd, [&t, &cmd, &edge] {
+    if (!t.ctx().scheduled[edge.to]) return build_reached(t, cmd, edge);
+    return wait_scheduled(t, edge.to);
+  });
 }
 
 } // namespace
@@ -241,6 +382,11 @@ void note_build(TargetRun& t, const syntax::Command& cmd) {
     if (edge.kind != resolve::EdgeKind::build) continue;
     dynamic |= edge.dynamic;
     if (edge.dynamic) continue;
+    if (t.wait_group() && edge.to != resolve::kNone) {
+      start_build(t, cmd, edge);
+      if (t.ctx().scheduled[edge.to]) t.result().builds.push_back(e);
+      continue;
+    }
     // A target reached only through IF / a dynamic FOR is built now.
     if (auto built = build_reached(t, cmd, edge))
       add_outputs(t, *built);
@@ -258,7 +404,11 @@ void note_build(TargetRun& t, const syntax::Command& cmd) {
   for (const auto& a : f.all("--build-arg")) args.push_back("--" + a);
   auto rest = words_from(words, f.next + 1);
   args.insert(args.end(), rest.begin(), rest.end());
-  add_outputs(t, *build_dynamic(t, cmd, *ref, f.has("--pass-args"), args));
+  auto build = prepare_dynamic(t, cmd, *ref, f.has("--pass-args"), args);
+  if (t.wait_group())
+    start_build(t, cmd, std::move(build));
+  else
+    add_outputs(t, *build());
 }
 
 void check_supported(const Context& ctx) {

@@ -119,6 +119,13 @@ struct DynamicTarget {
     return std::exchange(pushes->actions, {});
   }
 };
+// The same in two halves: the words expanded and the reference resolved
+// now (on the target's thread), the build when the result is called (a
+// WAIT's BUILD: on a thread of its own).
+using DynamicBuild = std::function<std::shared_ptr<const DynamicTarget>()>;
+DynamicBuild prepare_dynamic(TargetRun& t, const syntax::Command& cmd,
+                             const resolve::Reference& ref, bool pass_args,
+                             const std::vector<std::string>& arg_words);
 std::shared_ptr<const DynamicTarget> build_dynamic(TargetRun& t, const syntax::Command& cmd,
                                                    const resolve::Reference& ref, bool pass_args,
                                                    const std::vector<std::string>& arg_words);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
@@ -107,6 +108,30 @@ struct TargetResult {
   bool shown = false;    // a step was reported (target_started was sent)
 };
 
+// The job slots of a build (-j), shared by its nested builds: a worker
+// runs a target holding one; a worker that waits (for a target another
+// worker builds, a nested build, a WAIT's BUILDs) gives its slot back while
+// it waits (SlotReleased), and its Scheduler starts another worker if none
+// is idle. `mu` and `cv` guard the Schedulers' plans too.
+struct JobSlots {
+  std::mutex mu;
+  std::condition_variable cv;
+  unsigned free = 1;
+};
+
+// While it lives, the calling worker's slot is free for others (nothing
+// when the thread holds none: a thread a WAIT started). engine.cc.
+class SlotReleased {
+public:
+  SlotReleased();
+  ~SlotReleased();
+  SlotReleased(const SlotReleased&) = delete;
+  SlotReleased& operator=(const SlotReleased&) = delete;
+
+private:
+  void* scheduler_; // the thread's Scheduler, or null
+};
+
 struct DynamicBuilds; // dynamic.cc
 std::shared_ptr<DynamicBuilds> new_dynamic_builds();
 
@@ -152,11 +177,17 @@ struct Context {
   // instance for the whole run (shared with nested builds); `chain` holds
   // the instances whose nested builds this one is inside, for cycles.
   std::shared_ptr<DynamicBuilds> dynamic; // set by open_context
+  std::shared_ptr<JobSlots> slots;        // set by open_context; nested builds share the parent's
   // The steps each target showed, for its target record (target_cache.h):
   // the build's, shared with nested builds. Set by build().
   StepLog* step_log = nullptr;
 
   std::vector<Digest> chain;
+  // Called when this context's first target fails, before the others'
+  // sandboxes are stopped: a WAIT learns which of its BUILDs failed first.
+  // A nested build takes the hook of the thread that starts it
+  // (thread_failure_hook), else its parent's.
+  std::function<void()> on_failure;
   std::atomic<uint32_t> nested_targets{0}, nested_cached{0}; // built by nested Contexts
 };
 
@@ -167,7 +198,12 @@ std::unique_ptr<Context> open_context(const resolve::Graph& graph, const BuildOp
                                       BuildServices& services,
                                       std::vector<resolve::NodeId> roots = {});
 void run_targets(Context& ctx);
+// Blocks until target `id` of `ctx` (scheduled: in ctx.order) has finished,
+// giving the caller's job slot back meanwhile; throws when the build failed.
+void wait_for_target(Context& ctx, resolve::NodeId id);
 std::vector<bool> output_nodes(const Context& ctx);
+// dynamic.cc: the on_failure a nested build started on this thread gets.
+std::function<void()>& thread_failure_hook();
 
 // The names target instances are shown with, per node: "+build",
 // "./lib+t", and "+lib --V=two" where instances of one target differ.

@@ -53,6 +53,11 @@ struct DynamicBuilds {
   }
 };
 
+std::function<void()>& thread_failure_hook() {
+  thread_local std::function<void()> hook;
+  return hook;
+}
+
 std::shared_ptr<DynamicBuilds> new_dynamic_builds() {
   return std::make_shared<DynamicBuilds>();
 }
@@ -158,6 +163,8 @@ std::shared_ptr<const DynamicTarget> build_graph(TargetRun& t, std::shared_ptr<N
   ctx.step_log = parent.step_log;
   ctx.chain = parent.chain;
   ctx.chain.push_back(key);
+  ctx.slots = parent.slots; // one -j for the whole build
+  ctx.on_failure = thread_failure_hook() ? thread_failure_hook() : parent.on_failure;
   run_targets(ctx);
   parent.steps_run += ctx.steps_run;
   parent.steps_cached += ctx.steps_cached;
@@ -196,9 +203,9 @@ build_once(TargetRun& t, const syntax::Command& cmd, const std::string& shown, c
 
 } // namespace
 
-std::shared_ptr<const DynamicTarget> build_dynamic(TargetRun& t, const syntax::Command& cmd,
-                                                   const resolve::Reference& ref, bool pass_args,
-                                                   const std::vector<std::string>& arg_words) {
+DynamicBuild prepare_dynamic(TargetRun& t, const syntax::Command& cmd,
+                             const resolve::Reference& ref, bool pass_args,
+                             const std::vector<std::string>& arg_words) {
   const resolve::Options* base = t.ctx().options.resolve;
   if (!base)
     t.fail(cmd, fmt::format("{}: a reference known only at build time is not supported here",
@@ -215,8 +222,16 @@ std::shared_ptr<const DynamicTarget> build_dynamic(TargetRun& t, const syntax::C
     t.fail(cmd, fmt::format("{}: {}", ref.to_string(), e.what()));
   }
   Digest key = resolve::Graph::key_of(nb->graph.nodes[nb->graph.root]);
-  return build_once(t, cmd, ref.to_string(), key,
-                    [&] { return build_graph(t, nb, nb->graph, resolve::kNone, key); });
+  return [&t, &cmd, shown = ref.to_string(), key, nb] {
+    return build_once(t, cmd, shown, key,
+                      [&] { return build_graph(t, nb, nb->graph, resolve::kNone, key); });
+  };
+}
+
+std::shared_ptr<const DynamicTarget> build_dynamic(TargetRun& t, const syntax::Command& cmd,
+                                                   const resolve::Reference& ref, bool pass_args,
+                                                   const std::vector<std::string>& arg_words) {
+  return prepare_dynamic(t, cmd, ref, pass_args, arg_words)();
 }
 
 std::shared_ptr<const DynamicTarget> build_reached(TargetRun& t, const syntax::Command& cmd,
@@ -287,6 +302,7 @@ build_once(TargetRun& t, const syntax::Command& cmd, const std::string& shown, c
     t.fail(cmd, fmt::format("dependency cycle: {} needs itself (through references known only at "
                             "build time)",
                             shown));
+  SlotReleased waiting; // the nested build (or the one who runs it) takes slots
   if (mine) {
     try {
       promise.set_value(build());

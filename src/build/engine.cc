@@ -32,20 +32,55 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+class Scheduler;
+thread_local Scheduler* tl_scheduler = nullptr; // the worker's, while it holds a slot
+
 class Scheduler {
 public:
   Scheduler(Context& ctx, StepLog& log, unsigned jobs)
       : ctx_(ctx), log_(log), plan_(ctx.graph, ctx.order), jobs_(jobs),
-        records_(fs::join(ctx.options.cache_dir, "targets")) {}
+        records_(fs::join(ctx.options.cache_dir, "targets")), slots_(*ctx.slots) {}
 
   // Runs every target; rethrows the first failure.
   void run() {
-    std::vector<std::thread> workers;
     unsigned n = std::max(1u, std::min<unsigned>(jobs_, plan_.wanted()));
-    for (unsigned i = 0; i < n; ++i) workers.emplace_back([this] { work(); });
-    for (auto& w : workers) w.join();
+    {
+      std::lock_guard lock(slots_.mu);
+      for (unsigned i = 0; i < n; ++i) workers_.emplace_back([this] { work(); });
+    }
+    // A worker that waits starts another (release): join until none is left.
+    for (size_t i = 0;; ++i) {
+      std::thread w;
+      {
+        std::lock_guard lock(slots_.mu);
+        if (i >= workers_.size()) break;
+        w = std::move(workers_[i]);
+      }
+      w.join();
+    }
     if (cancelled_by_us_) exec::clear_interrupt();
     if (error_) std::rethrow_exception(error_);
+  }
+
+  // The calling worker waits: its slot goes to another worker (a new one
+  // when none is idle) until it takes one back (acquire).
+  void release() {
+    std::lock_guard lock(slots_.mu);
+    ++slots_.free;
+    if (idle_ == 0 && !error_ && plan_.more_to_do()) workers_.emplace_back([this] { work(); });
+    slots_.cv.notify_all();
+  }
+  void acquire() {
+    std::unique_lock lock(slots_.mu);
+    slots_.cv.wait(lock, [&] { return slots_.free > 0; });
+    --slots_.free;
+  }
+
+  // Until target `id` has finished (or the build failed).
+  void wait_for(resolve::NodeId id) {
+    std::unique_lock lock(slots_.mu);
+    slots_.cv.wait(lock, [&] { return ctx_.results[id].finished || error_; });
+    if (!ctx_.results[id].finished) throw BuildError("interrupted", ExitCode::interrupted);
   }
 
 private:
@@ -53,12 +88,19 @@ private:
     for (;;) {
       resolve::NodeId id;
       {
-        std::unique_lock lock(mu_);
-        cv_.wait(lock, [&] { return error_ || !plan_.more_to_do() || plan_.has_ready(); });
+        std::unique_lock lock(slots_.mu);
+        ++idle_;
+        slots_.cv.wait(lock, [&] {
+          return error_ || !plan_.more_to_do() || (plan_.has_ready() && slots_.free > 0);
+        });
+        --idle_;
         if (error_ || !plan_.more_to_do()) return;
         id = plan_.pop_ready();
+        --slots_.free;
       }
+      tl_scheduler = this;
       build_one(id);
+      tl_scheduler = nullptr;
     }
   }
 
@@ -73,14 +115,17 @@ private:
       TargetResult r = run_or_reuse(id);
       r.finished = true;
       bool cached = r.all_cached, shown = r.shown;
-      ctx_.results[id] = std::move(r);
       if (shown) status.target_finished(name, cached, Clock::now() - start);
-      std::lock_guard lock(mu_);
+      std::lock_guard lock(slots_.mu); // wait_for reads `finished`
+      ctx_.results[id] = std::move(r);
       plan_.finished(id);
+      ++slots_.free;
     } catch (...) {
-      std::lock_guard lock(mu_);
+      std::lock_guard lock(slots_.mu);
+      ++slots_.free;
       if (!error_) {
         error_ = std::current_exception();
+        if (ctx_.on_failure) ctx_.on_failure();
         status.target_failed(name);
         ctx_.cancelled = true;
         if (!exec::runs_interrupted()) {
@@ -90,7 +135,7 @@ private:
       }
       plan_.failed(id);
     }
-    cv_.notify_all();
+    slots_.cv.notify_all();
   }
 
   // The recorded result when the target's input key has one (its steps are
@@ -143,11 +188,37 @@ private:
   plan::Plan plan_;
   unsigned jobs_;
   TargetCache records_;
-  std::mutex mu_;
-  std::condition_variable cv_;
+  JobSlots& slots_;                  // its mutex guards what follows
+  std::vector<std::thread> workers_; // grows when a worker waits (release)
+  unsigned idle_ = 0;                // workers waiting for a ready target
   std::exception_ptr error_;
   bool cancelled_by_us_ = false;
 };
+
+// The Scheduler of each open Context, for wait_for_target.
+std::mutex schedulers_mu;
+std::map<const Context*, Scheduler*> schedulers;
+
+unsigned jobs_of(const BuildOptions& o) {
+  return o.jobs ? o.jobs : std::max(1u, std::thread::hardware_concurrency());
+}
+
+// Runs the targets of `ctx`; wait_for_target finds its Scheduler meanwhile.
+void schedule(Context& ctx, StepLog& log) {
+  Scheduler s(ctx, log, jobs_of(ctx.options));
+  {
+    std::lock_guard lock(schedulers_mu);
+    schedulers[&ctx] = &s;
+  }
+  struct Forget {
+    Context& ctx;
+    ~Forget() {
+      std::lock_guard lock(schedulers_mu);
+      schedulers.erase(&ctx);
+    }
+  } forget{ctx};
+  s.run();
+}
 
 // --artifact +t/path [dest]: only that artifact of the CLI target.
 void write_only_artifact(Context& ctx, output::BuildTotals& totals) {
@@ -266,14 +337,36 @@ std::unique_ptr<Context> open_context(const resolve::Graph& graph, const BuildOp
     if (auto r = fs::make_dirs(d); !r) throw BuildError(r.error(), ExitCode::internal_error);
   ctx->stub_layer = stub_layer(ctx->steps);
   ctx->dynamic = new_dynamic_builds();
+  ctx->slots = std::make_shared<JobSlots>();
+  ctx->slots->free = jobs_of(options);
   ctx->stat_cache = StatCache::open(fs::join(options.cache_dir, "stat-cache"));
   return ctx;
 }
 
 void run_targets(Context& ctx) {
-  const auto& o = ctx.options;
-  Scheduler(ctx, *ctx.step_log, o.jobs ? o.jobs : std::max(1u, std::thread::hardware_concurrency()))
-      .run();
+  schedule(ctx, *ctx.step_log);
+}
+
+void wait_for_target(Context& ctx, resolve::NodeId id) {
+  Scheduler* s = nullptr;
+  {
+    std::lock_guard lock(schedulers_mu);
+    if (auto it = schedulers.find(&ctx); it != schedulers.end()) s = it->second;
+  }
+  if (!s) return; // not running: nothing is left to wait for
+  SlotReleased waiting;
+  s->wait_for(id);
+}
+
+SlotReleased::SlotReleased() : scheduler_(tl_scheduler) {
+  if (scheduler_) static_cast<Scheduler*>(scheduler_)->release();
+  tl_scheduler = nullptr; // what this thread waits on holds no slot of it
+}
+
+SlotReleased::~SlotReleased() {
+  if (!scheduler_) return;
+  static_cast<Scheduler*>(scheduler_)->acquire();
+  tl_scheduler = static_cast<Scheduler*>(scheduler_);
 }
 
 std::vector<bool> output_nodes(const Context& ctx) {
@@ -323,7 +416,6 @@ output::BuildTotals build(const resolve::Graph& graph, const BuildOptions& optio
   auto ctx = profile.time("open", [&] { return open_context(graph, options, logged); });
   ctx->step_log = &log;
   check_supported(*ctx);
-  unsigned jobs = options.jobs ? options.jobs : std::max(1u, std::thread::hardware_concurrency());
   output::BuildTotals totals;
   auto finish = [&](bool success) {
     totals.success = success;
@@ -331,7 +423,7 @@ output::BuildTotals build(const resolve::Graph& graph, const BuildOptions& optio
     services.status.build_finished(totals);
   };
   try {
-    profile.time("execute", [&] { Scheduler(*ctx, log, jobs).run(); });
+    profile.time("execute", [&] { schedule(*ctx, log); });
     profile.time("push", [&] { run_pushes(*ctx, totals); });
   } catch (const Error& e) {
     (void)ctx->stat_cache->save(); // what was hashed stays known

@@ -19,6 +19,8 @@
 
 namespace earth::build {
 
+struct WaitGroup; // cmd_control.cc
+
 class TargetRun {
 public:
   TargetRun(Context& ctx, resolve::NodeId id);
@@ -91,6 +93,8 @@ public:
   // DO: the function's statements are steps `depth` DOs deep.
   void enter_function() { ++depth_; }
   void leave_function() { --depth_; }
+  // The innermost WAIT being run, whose END joins the BUILDs started in it.
+  WaitGroup*& wait_group() { return wait_group_; }
 
 private:
   void run_command(const syntax::Command& cmd);
@@ -112,6 +116,7 @@ private:
   uint32_t depth_ = 0; // DO depth of the running statements
   bool keep_failed_ = false;
   std::string failed_layer_;
+  WaitGroup* wait_group_ = nullptr;
 };
 
 } // namespace earth::build

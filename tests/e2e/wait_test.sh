@@ -129,6 +129,131 @@ EOF
   no_file after.txt
 }
 
+# The BUILDs inside one WAIT run at once: each target waits for a marker
+# the other writes (one after the other, the first would wait in vain).
+test_wait_builds_in_parallel() {
+  setup
+  earthfile <<'EOF'
+VERSION 0.8
+w:
+  WAIT
+    BUILD +a
+    BUILD +b
+  END
+  LOCALLY
+  RUN touch after.txt
+a:
+  LOCALLY
+  RUN touch a.mark && i=0 && until [ -f b.mark ]; do i=$((i+1)); [ $i -lt 300 ] || exit 7; sleep 0.1; done
+b:
+  LOCALLY
+  RUN touch b.mark && i=0 && until [ -f a.mark ]; do i=$((i+1)); [ $i -lt 300 ] || exit 7; sleep 0.1; done
+# References known only at build time too.
+dyn:
+  FROM busybox
+  WAIT
+    BUILD +$(echo c)
+    BUILD +$(echo d)
+  END
+c:
+  LOCALLY
+  RUN touch c.mark && i=0 && until [ -f d.mark ]; do i=$((i+1)); [ $i -lt 300 ] || exit 7; sleep 0.1; done
+d:
+  LOCALLY
+  RUN touch d.mark && i=0 && until [ -f c.mark ]; do i=$((i+1)); [ $i -lt 300 ] || exit 7; sleep 0.1; done
+EOF
+  timeout 120 "$earth" -j2 +w >"$T/log" 2>&1 || fail "earth -j2 +w exited with $? (the BUILDs did not overlap)"
+  [[ -f after.txt ]] || fail "the step after END did not run"
+  timeout 120 "$earth" -j2 +dyn >"$T/log" 2>&1 || fail "earth -j2 +dyn exited with $? (the BUILDs did not overlap)"
+}
+
+# The first BUILD of a WAIT to fail fails it with its own error, not with
+# what stopping the others does to them.
+test_wait_builds_first_failure() {
+  setup
+  earthfile <<'EOF'
+VERSION 0.8
+w:
+  WAIT
+    BUILD +waiting
+    BUILD +broken
+  END
+  LOCALLY
+  RUN touch after.txt
+waiting:
+  LOCALLY
+  RUN i=0 && until [ -f broken.mark ]; do i=$((i+1)); [ $i -lt 300 ] || exit 7; sleep 0.1; done
+broken:
+  LOCALLY
+  RUN touch broken.mark && echo broken-on-purpose && exit 3
+# In sandboxes: the failure stops the other BUILD's sandbox, whose error is
+# not the one reported.
+sandboxed:
+  FROM busybox
+  WAIT
+    BUILD +sleeper
+    BUILD +failer
+  END
+sleeper:
+  FROM busybox
+  RUN sleep 60
+failer:
+  FROM busybox
+  RUN sleep 1 && echo failer-on-purpose && exit 4
+EOF
+  earth_fails -j2 +w
+  log_has "broken-on-purpose"
+  log_lacks "exited with status 7"
+  no_file after.txt
+  timeout 50 "$earth" -j3 +sandboxed >"$T/log" 2>&1 && fail "+sandboxed succeeded"
+  log_has "failer-on-purpose" "the command exited with status 4"
+  log_lacks "while building +sleeper"
+}
+
+# A WAIT's BUILD of a target the scheduler runs anyway (another target is
+# FROM it) is waited for: its AS LOCAL and SAVE IMAGE are there for the step
+# after END, written once; -j1 does not deadlock (the waiting worker gives
+# its slot back), whether the target has started or not.
+test_wait_build_of_scheduled_target() {
+  setup
+  earthfile <<'EOF'
+VERSION 0.8
+FROM busybox
+all:
+  BUILD +w
+  BUILD +user
+user:
+  FROM +dep
+  RUN cat /dep
+w:
+  WAIT
+    BUILD +dep
+  END
+  LOCALLY
+  ARG EARTH_BIN
+  RUN cat out/dep >seen.txt && "$EARTH_BIN" image ls >images.txt
+slow:
+  RUN sleep 1 && echo slow >/slow
+dep:
+  FROM +slow
+  RUN echo dep >/dep
+  SAVE ARTIFACT /dep AS LOCAL out/dep
+  SAVE IMAGE wait/dep:1
+EOF
+  local j
+  for j in 1 2; do
+    rm -rf out seen.txt images.txt
+    "$earth" image rm wait/dep:1 >/dev/null 2>&1 || true
+    timeout 120 "$earth" -j$j --no-cache +all --EARTH_BIN="$earth" >"$T/log" 2>&1 ||
+      fail "earth -j$j +all exited with $?: $(tail -5 "$T/log")"
+    file_is seen.txt dep
+    grep -qF wait/dep:1 images.txt || fail "-j$j: the BUILD's image not in the store at END: $(cat images.txt)"
+    summary_has artifact +dep "$P/out/dep"
+    summary_has image +dep wait/dep:1
+    eq "$(grep -c "wait/dep:1" "$T/log")" 1 "-j$j: summary lines of wait/dep:1"
+  done
+}
+
 # ---------------------------------------------------------------- pushes at build time
 # Targets reached only through a reference known at build time (a `$( … )`)
 # or through an IF push like any other under --push.
