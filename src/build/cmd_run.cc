@@ -72,11 +72,12 @@ void ssh_mount(TargetRun& t, const syntax::Command& cmd, const std::string& id, 
   const std::string& sock = t.ctx().options.ssh_auth_sock;
   if (sock.empty())
     t.fail(cmd, fmt::format("{} forwards the SSH agent, but no agent is running here "
-                            "(SSH_AUTH_SOCK is not set: start one with ssh-agent)",
+                            "(neither --ssh-auth-sock nor SSH_AUTH_SOCK is set: start one "
+                            "with ssh-agent)",
                             cmd.name));
   struct stat st {};
   if (::stat(sock.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode))
-    t.fail(cmd, fmt::format("{} forwards the SSH agent, but SSH_AUTH_SOCK ({}) is not a socket",
+    t.fail(cmd, fmt::format("{} forwards the SSH agent, but its socket {} is not a socket",
                             cmd.name, sock));
   if (target.empty()) target = fmt::format("/run/buildkit/ssh_agent.{}", m.ssh_sockets);
   m.binds.push_back({sock, target, false});
@@ -210,8 +211,7 @@ void cmd_run(TargetRun& t, const syntax::Command& cmd) {
     if (!parsed) t.fail(cmd, parsed.error());
     f = std::move(parsed).value();
   }
-  for (const char* unsupported :
-       {"--interactive", "--interactive-keep", "--with-docker", "--aws", "--raw-output"})
+  for (const char* unsupported : {"--interactive", "--interactive-keep", "--with-docker", "--aws"})
     if (f.has(unsupported)) t.fail(cmd, fmt::format("RUN {} is not supported yet", unsupported));
   if (!f.all("--oidc").empty()) t.fail(cmd, "RUN --oidc is not supported yet");
   if (f.has("--privileged") && !t.ctx().options.allow_privileged)
@@ -256,10 +256,13 @@ void cmd_run(TargetRun& t, const syntax::Command& cmd) {
   // Secret ids and where they go, never their values (Earthly's rule).
   if (!mounts.secrets->empty()) kb.add_list("secrets", mounts.secrets->key_specs());
   Digest key = kb.finish();
-  if (f.has("--push")) return defer_run_push(t, cmd, std::move(spec), mounts.secrets);
+  if (f.has("--push"))
+    return defer_run_push(t, cmd, std::move(spec), mounts.secrets, f.has("--raw-output"));
   if (f.has("--no-cache")) t.no_cache_from_here();
 
-  OutputTail tail(t, t.info(cmd));
+  output::StepInfo si = t.info(cmd);
+  si.raw_output = f.has("--raw-output");
+  OutputTail tail(t, si);
   std::string dir = t.make_dir(cmd, key, [&](const std::string& upper) -> Result<void> {
     exec::RunSpec s = spec; // no work_dir: the runtime keeps the scratch in memory
     s.lower_dirs.push_back(t.ctx().stub_layer);
