@@ -211,9 +211,11 @@ void cmd_run(TargetRun& t, const syntax::Command& cmd) {
     if (!parsed) t.fail(cmd, parsed.error());
     f = std::move(parsed).value();
   }
-  for (const char* unsupported : {"--interactive", "--interactive-keep", "--with-docker", "--aws"})
+  for (const char* unsupported : {"--interactive", "--interactive-keep", "--with-docker"})
     if (f.has(unsupported)) t.fail(cmd, fmt::format("RUN {} is not supported yet", unsupported));
-  if (!f.all("--oidc").empty()) t.fail(cmd, "RUN --oidc is not supported yet");
+  if (!f.all("--oidc").empty())
+    t.fail(cmd, "RUN --oidc is not supported (it needs AWS's OIDC role exchange): use RUN --aws "
+                "with credentials in the environment or ~/.aws");
   if (f.has("--privileged") && !t.ctx().options.allow_privileged)
     t.fail_at(cmd.span, "RUN --privileged needs -P (--allow-privileged) on the command line", "",
               "run earth with -P to allow RUN --privileged (the step keeps every capability: "
@@ -240,6 +242,7 @@ void cmd_run(TargetRun& t, const syntax::Command& cmd) {
   if (f.has("--ssh")) ssh_mount(t, cmd, "", "", mounts);
   for (const auto& m : f.all("--mount")) add_mount(t, cmd, t.expand(cmd, m), mounts);
   for (const auto& sec : f.all("--secret")) mounts.secrets->add_env(t, cmd, t.expand(cmd, sec));
+  if (f.has("--aws")) mounts.secrets->add_aws(t, cmd);
   for (const auto& c : t.env().caches) mounts.add_cache(c, "CACHE:" + c.target);
   spec.mounts = mounts.binds;
   spec.tmpfs = mounts.tmpfs;

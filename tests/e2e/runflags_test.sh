@@ -145,6 +145,88 @@ EOF2
   log_has "Earthfile:5:3" "$T/nowhere is not a socket"
 }
 
+# ---------------------------------------------------------------- --aws
+aws_earthfile() {
+  earthfile <<'EOF2'
+VERSION --run-with-aws 0.8
+FROM busybox
+t:
+  RUN --aws echo "id=$AWS_ACCESS_KEY_ID secret=$AWS_SECRET_ACCESS_KEY region=$AWS_REGION" && \
+    mkdir /res && env | grep ^AWS_ | sort >/res/env && \
+    (cat /root/.aws/credentials /root/.aws/config 2>/dev/null || true) | tee /res/files
+  RUN echo "plain=${AWS_SECRET_ACCESS_KEY:-none}" && test ! -e /root/.aws/credentials
+  SAVE ARTIFACT /res/* AS LOCAL out/
+EOF2
+}
+
+unset_aws() {
+  unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_REGION AWS_DEFAULT_REGION \
+    AWS_PROFILE AWS_SHARED_CREDENTIALS_FILE AWS_CONFIG_FILE
+}
+
+test_aws_from_env() {
+  setup
+  unset_aws
+  export HOME=$T/empty-home
+  mkdir -p "$HOME"
+  aws_earthfile
+  export AWS_ACCESS_KEY_ID=AKIAFAKEKEY0001 AWS_SECRET_ACCESS_KEY=fake/Secret+Value42 \
+    AWS_SESSION_TOKEN=fakeSessionToken77 AWS_REGION=eu-west-3 AWS_PROFILE=dev
+  earth_ok +t
+  log_has "id=*** secret=*** region=eu-west-3" "plain=none"
+  log_lacks "AKIAFAKEKEY0001"
+  log_lacks "fake/Secret+Value42"
+  log_lacks "fakeSessionToken77"
+  file_is out/env "AWS_ACCESS_KEY_ID=AKIAFAKEKEY0001
+AWS_PROFILE=dev
+AWS_REGION=eu-west-3
+AWS_SECRET_ACCESS_KEY=fake/Secret+Value42
+AWS_SESSION_TOKEN=fakeSessionToken77"
+  file_is out/files ""
+  # Never keyed: other credentials reuse the step (as a secret's value).
+  export AWS_SECRET_ACCESS_KEY=another/Secret99
+  earth_ok +t
+  log_has "0 steps run"
+  # No credentials at all: a located error, even for a cached step (so the
+  # target is never reused whole, nor the request answered by its journal).
+  unset_aws
+  earth_fails +t
+  log_has "Earthfile:4:3" "RUN --aws: no AWS credentials here"
+  # --oidc stays refused, located.
+  earthfile <<'EOF2'
+VERSION --run-with-aws-oidc 0.8
+FROM busybox
+t:
+  RUN --oidc sts-role=arn:aws:iam::1:role/x echo hi
+EOF2
+  earth_fails +t
+  log_has "Earthfile:4:3" "RUN --oidc is not supported"
+}
+
+test_aws_from_files() {
+  setup
+  unset_aws
+  export HOME=$T/home
+  mkdir -p "$HOME/.aws"
+  printf '[default]\naws_access_key_id = AKIAFILEKEY0002\naws_secret_access_key = fileSecret/Value+8\n' \
+    >"$HOME/.aws/credentials"
+  printf '[default]\nregion = ap-south-1\n' >"$HOME/.aws/config"
+  aws_earthfile
+  earth_ok +t
+  log_has "aws_access_key_id = ***" "aws_secret_access_key = ***" "region = ap-south-1"
+  log_lacks "fileSecret/Value+8"
+  file_is out/files "[default]
+aws_access_key_id = AKIAFILEKEY0002
+aws_secret_access_key = fileSecret/Value+8
+[default]
+region = ap-south-1"
+  # AWS_SHARED_CREDENTIALS_FILE names another file.
+  printf '[default]\naws_secret_access_key = otherFileSecret9\n' >"$T/creds"
+  AWS_SHARED_CREDENTIALS_FILE=$T/creds earth_ok --no-cache +t
+  grep -qx "aws_secret_access_key = otherFileSecret9" out/files || fail "AWS_SHARED_CREDENTIALS_FILE not read"
+  log_lacks "otherFileSecret9"
+}
+
 if [[ ${1:-} == --list ]]; then
   declare -F | awk '$3 ~ /^test_/ { sub(/^test_/, "", $3); print $3 }'
   exit 0
