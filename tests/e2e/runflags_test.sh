@@ -227,6 +227,87 @@ region = ap-south-1"
   log_lacks "otherFileSecret9"
 }
 
+# ---------------------------------------------------------------- --interactive
+interactive_earthfile() {
+  earthfile <<'EOF2'
+VERSION 0.8
+FROM busybox
+t:
+  RUN --interactive-keep read line && echo "got:$line" >/got && echo "step-saw:$line"
+  RUN --interactive read l && echo "dropped:$l" >/dropped && echo "second-saw:$l"
+  RUN cat /got && test ! -e /dropped && echo no-dropped
+  SAVE ARTIFACT /got AS LOCAL out/got
+EOF2
+}
+
+test_interactive_without_terminal() {
+  setup
+  interactive_earthfile
+  earth_fails +t </dev/null
+  log_has "Earthfile:4:3" "RUN --interactive-keep needs a terminal: earth's stdin is not one"
+  sed -i 4d Earthfile
+  earth_fails +t </dev/null
+  log_has "Earthfile:4:3" "RUN --interactive needs a terminal"
+}
+
+tmux_cleanup() {
+  local s=$?
+  tmux -L "$sock" kill-server 2>/dev/null || true
+  (exit "$s")
+  cleanup_scratch
+}
+
+# wait_log TEXT: waits (10s at most) until $T/run.log has TEXT.
+wait_log() {
+  local i
+  for ((i = 0; i < 100; i++)); do
+    grep -qF -- "$1" "$T/run.log" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  fail "no '$1' in the output: $(cat "$T/run.log" 2>/dev/null)"
+}
+
+# earth in a tmux pane: its stdin is a terminal; its output (plain) goes
+# to $T/run.log; lines typed into the pane reach the interactive steps.
+test_interactive_terminal() {
+  setup
+  command -v tmux >/dev/null || skip "no tmux (scripts/deps.sh --test installs it)"
+  interactive_earthfile
+  sock=earth-e2e-$$
+  tmux_() { tmux -L "$sock" "$@"; }
+  trap tmux_cleanup EXIT
+  run_in_pane() {
+    tmux_ -u new-session -d -x 100 -y 30 \
+      "cd '$P' && EARTH_CACHE_DIR='$EARTH_CACHE_DIR' '$earth' $* >'$T/run.log' 2>&1; echo EXIT=\$? >>'$T/run.log'; sleep 60"
+  }
+  run_in_pane +t
+  wait_log "--> RUN --interactive-keep"
+  tmux_ send-keys -t 0 "typed-first" Enter
+  wait_log "--> RUN --interactive read"
+  tmux_ send-keys -t 0 "typed-second" Enter
+  wait_log "EXIT="
+  grep -qx "EXIT=0" "$T/run.log" || fail "earth failed: $(cat "$T/run.log")"
+  cp "$T/run.log" "$T/log"
+  # The steps' output as printed (raw), and the kept step's change only.
+  log_has "step-saw:typed-first" "second-saw:typed-second" "no-dropped"
+  grep -qx "step-saw:typed-first" "$T/log" || fail "the interactive step's output is prefixed"
+  file_is out/got "got:typed-first"
+  # Never cached: the next build asks again.
+  tmux_ kill-server
+  rm -f "$T/run.log"
+  run_in_pane +t
+  wait_log "--> RUN --interactive-keep"
+  tmux_ send-keys -t 0 "typed-again" Enter
+  wait_log "--> RUN --interactive read"
+  tmux_ send-keys -t 0 "x" Enter
+  wait_log "EXIT="
+  grep -qx "EXIT=0" "$T/run.log" || fail "earth failed again: $(cat "$T/run.log")"
+  file_is out/got "got:typed-again"
+  # --strict refuses it (it cannot be repeated).
+  earth_fails --strict +t
+  log_has "Earthfile:4:3" "RUN --interactive-keep cannot be used with --strict"
+}
+
 if [[ ${1:-} == --list ]]; then
   declare -F | awk '$3 ~ /^test_/ { sub(/^test_/, "", $3); print $3 }'
   exit 0
