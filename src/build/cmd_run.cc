@@ -275,8 +275,8 @@ void cmd_run(TargetRun& t, const syntax::Command& cmd) {
       .add("network", network)
       .add("privileged", spec.privileged ? 1 : 0)
       .add_pairs("hosts", spec.extra_hosts)
-      .add_list("mounts", mounts.key_specs)
-      .add("interactive", interactive ? 1 : 0);
+      .add_list("mounts", mounts.key_specs);
+  if (interactive) kb.add("interactive", 1); // its layer is no plain RUN's
   // Secret ids and where they go, never their values (Earthly's rule).
   if (!mounts.secrets->empty()) kb.add_list("secrets", mounts.secrets->key_specs());
   Digest key = kb.finish();
