@@ -1,6 +1,7 @@
 // RUN: a command in the sandbox, its changes kept as the step's layer.
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "earth/base/fs.h"
@@ -72,11 +73,12 @@ void ssh_mount(TargetRun& t, const syntax::Command& cmd, const std::string& id, 
   const std::string& sock = t.ctx().options.ssh_auth_sock;
   if (sock.empty())
     t.fail(cmd, fmt::format("{} forwards the SSH agent, but no agent is running here "
-                            "(SSH_AUTH_SOCK is not set: start one with ssh-agent)",
+                            "(neither --ssh-auth-sock nor SSH_AUTH_SOCK is set: start one "
+                            "with ssh-agent)",
                             cmd.name));
   struct stat st {};
   if (::stat(sock.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode))
-    t.fail(cmd, fmt::format("{} forwards the SSH agent, but SSH_AUTH_SOCK ({}) is not a socket",
+    t.fail(cmd, fmt::format("{} forwards the SSH agent, but its socket {} is not a socket",
                             cmd.name, sock));
   if (target.empty()) target = fmt::format("/run/buildkit/ssh_agent.{}", m.ssh_sockets);
   m.binds.push_back({sock, target, false});
@@ -179,6 +181,23 @@ std::string failure_hint(const exec::RunResult& r, const std::vector<std::string
 
 } // namespace
 
+namespace {
+
+// RUN --interactive[-keep]: the step reads earth's terminal, so there must
+// be one, and it cannot be repeated (refused under --strict, as LOCALLY).
+void check_interactive(TargetRun& t, const syntax::Command& cmd, bool keep) {
+  const char* flag = keep ? "--interactive-keep" : "--interactive";
+  if (t.ctx().options.strict)
+    t.fail(cmd, fmt::format("RUN {} cannot be used with --strict or --ci (it cannot be repeated)",
+                            flag));
+  if (!::isatty(STDIN_FILENO))
+    t.fail(cmd, fmt::format("RUN {} needs a terminal: earth's stdin is not one (run earth from "
+                            "an interactive shell)",
+                            flag));
+}
+
+} // namespace
+
 Result<resolve::CommandFlags> parse_run_flags(const std::vector<std::string>& words,
                                               const resolve::ExpandFn& expand_bool) {
   return resolve::parse_command_flags("RUN", words, {"--mount", "--secret", "--network", "--oidc"},
@@ -210,16 +229,19 @@ void cmd_run(TargetRun& t, const syntax::Command& cmd) {
     if (!parsed) t.fail(cmd, parsed.error());
     f = std::move(parsed).value();
   }
-  for (const char* unsupported :
-       {"--interactive", "--interactive-keep", "--with-docker", "--aws", "--raw-output"})
+  for (const char* unsupported : {"--with-docker"})
     if (f.has(unsupported)) t.fail(cmd, fmt::format("RUN {} is not supported yet", unsupported));
-  if (!f.all("--oidc").empty()) t.fail(cmd, "RUN --oidc is not supported yet");
+  if (!f.all("--oidc").empty())
+    t.fail(cmd, "RUN --oidc is not supported (it needs AWS's OIDC role exchange): use RUN --aws "
+                "with credentials in the environment or ~/.aws");
   if (f.has("--privileged") && !t.ctx().options.allow_privileged)
     t.fail_at(cmd.span, "RUN --privileged needs -P (--allow-privileged) on the command line", "",
               "run earth with -P to allow RUN --privileged (the step keeps every capability: "
               "only for Earthfiles you trust)");
 
   if (!t.env().started) t.fail(cmd, "RUN needs a FROM first");
+  bool keep = f.has("--interactive-keep"), interactive = keep || f.has("--interactive");
+  if (interactive) check_interactive(t, cmd, keep);
   words.erase(words.begin(), words.begin() + static_cast<long>(f.next));
   if (t.env().locally) return run_locally(t, cmd, f, words);
 
@@ -240,6 +262,7 @@ void cmd_run(TargetRun& t, const syntax::Command& cmd) {
   if (f.has("--ssh")) ssh_mount(t, cmd, "", "", mounts);
   for (const auto& m : f.all("--mount")) add_mount(t, cmd, t.expand(cmd, m), mounts);
   for (const auto& sec : f.all("--secret")) mounts.secrets->add_env(t, cmd, t.expand(cmd, sec));
+  if (f.has("--aws")) mounts.secrets->add_aws(t, cmd);
   for (const auto& c : t.env().caches) mounts.add_cache(c, "CACHE:" + c.target);
   spec.mounts = mounts.binds;
   spec.tmpfs = mounts.tmpfs;
@@ -253,13 +276,18 @@ void cmd_run(TargetRun& t, const syntax::Command& cmd) {
       .add("privileged", spec.privileged ? 1 : 0)
       .add_pairs("hosts", spec.extra_hosts)
       .add_list("mounts", mounts.key_specs);
+  if (interactive) kb.add("interactive", 1); // its layer is no plain RUN's
   // Secret ids and where they go, never their values (Earthly's rule).
   if (!mounts.secrets->empty()) kb.add_list("secrets", mounts.secrets->key_specs());
   Digest key = kb.finish();
-  if (f.has("--push")) return defer_run_push(t, cmd, std::move(spec), mounts.secrets);
-  if (f.has("--no-cache")) t.no_cache_from_here();
+  if (f.has("--push"))
+    return defer_run_push(t, cmd, std::move(spec), mounts.secrets, f.has("--raw-output"));
+  if (f.has("--no-cache") || interactive) t.no_cache_from_here();
+  if (interactive) spec.stdin_fd = STDIN_FILENO;
 
-  OutputTail tail(t, t.info(cmd));
+  output::StepInfo si = t.info(cmd);
+  si.raw_output = f.has("--raw-output") || interactive; // the session, as it is
+  OutputTail tail(t, si);
   std::string dir = t.make_dir(cmd, key, [&](const std::string& upper) -> Result<void> {
     exec::RunSpec s = spec; // no work_dir: the runtime keeps the scratch in memory
     s.lower_dirs.push_back(t.ctx().stub_layer);
@@ -285,6 +313,7 @@ void cmd_run(TargetRun& t, const syntax::Command& cmd) {
     }
     return {};
   });
+  if (interactive && !keep) return; // RUN --interactive: its changes are dropped
   t.env().layers.push_back(dir);
   t.env().key = key;
 }

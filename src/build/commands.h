@@ -51,8 +51,9 @@ void copy_to_host(TargetRun& t, const syntax::Command& cmd,
                   const std::function<Result<void>()>& copy);
 // push.cc: RUN --push, kept for the push phase (after the build succeeded).
 class StepSecrets;
+// `raw_output`: RUN --raw-output (output::StepInfo::raw_output).
 void defer_run_push(TargetRun& t, const syntax::Command& cmd, exec::RunSpec spec,
-                    std::shared_ptr<StepSecrets> secrets);
+                    std::shared_ptr<StepSecrets> secrets, bool raw_output = false);
 // push.cc: SAVE IMAGE --push: the image is committed and pushed in the push phase.
 void defer_image_push(TargetRun& t, const syntax::Command& cmd, const ImageOutput& image);
 // push.cc, for WAIT's END: the SAVE IMAGEs since `from` committed to the

@@ -182,6 +182,7 @@ void run_locally(TargetRun& t, const syntax::Command& cmd, const resolve::Comman
   std::vector<std::string> extra = run_env(t, cmd);
   std::string cwd = t.file().abs_dir;
   output::StepInfo si = t.info(cmd);
+  si.raw_output = f.has("--raw-output");
   auto act = [argv, extra, cwd, si, secrets, &cmd](TargetRun& t) {
     auto& ctx = t.ctx();
     if (!t.result().shown) {

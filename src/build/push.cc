@@ -69,10 +69,11 @@ void run_in_sandbox(TargetRun& t, const syntax::Command& cmd, const exec::RunSpe
 } // namespace
 
 void defer_run_push(TargetRun& t, const syntax::Command& cmd, exec::RunSpec spec,
-                    std::shared_ptr<StepSecrets> secrets) {
+                    std::shared_ptr<StepSecrets> secrets, bool raw_output) {
   spec.lower_dirs.insert(spec.lower_dirs.end(), t.env().layers.begin(), t.env().layers.end());
   PushAction p;
   output::StepInfo si = t.info(cmd);
+  si.raw_output = raw_output;
   p.what = si.text;
   p.act = [&cmd, spec = std::move(spec), secrets, si](TargetRun& t, output::BuildTotals&) {
     run_in_sandbox(t, cmd, spec, *secrets, si);

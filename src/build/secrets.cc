@@ -13,6 +13,7 @@
 #include <cstdlib>
 
 #include "earth/base/fs.h"
+#include "earth/base/strings.h"
 #include "earth/base/subprocess.h"
 #include "target_run.h"
 
@@ -201,6 +202,55 @@ void StepSecrets::add_file(TargetRun& t, const syntax::Command& cmd, const std::
   if (f.uid || f.gid) spec += fmt::format(":{}:{}", f.uid, f.gid);
   key_specs_.push_back(std::move(spec));
   files_.push_back(std::move(f));
+}
+
+namespace {
+
+// The values of an AWS credentials or config file's secret keys
+// (`aws_secret_access_key = …`), for the Redactor.
+std::vector<std::string> aws_file_secrets(const std::string& text) {
+  std::vector<std::string> out;
+  for (const auto& line : split(text, '\n')) {
+    size_t eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    std::string_view key = trim(std::string_view(line).substr(0, eq));
+    if (key == "aws_access_key_id" || key == "aws_secret_access_key" || key == "aws_session_token")
+      out.emplace_back(trim(std::string_view(line).substr(eq + 1)));
+  }
+  return out;
+}
+
+} // namespace
+
+void StepSecrets::add_aws(TargetRun& t, const syntax::Command& cmd) {
+  key_specs_.push_back("aws");
+  bool found = false;
+  for (const char* name : {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"})
+    if (const char* v = std::getenv(name); v && *v) {
+      t.ctx().redact.add(v);
+      env_.emplace_back(name, v);
+      found = true;
+    }
+  for (const char* name : {"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"})
+    if (const char* v = std::getenv(name); v && *v) env_.emplace_back(name, v);
+  const char* home = std::getenv("HOME");
+  auto file = [&](const char* var, const char* base) {
+    const char* set = std::getenv(var);
+    std::string path = set && *set     ? set
+                       : home && *home ? fs::join(home, fs::join(".aws", base))
+                                       : "";
+    if (path.empty() || !fs::exists(path) || fs::is_dir(path)) return;
+    auto text = fs::read_file(path);
+    if (!text) t.fail(cmd, fmt::format("RUN --aws: {}", text.error()));
+    for (const auto& v : aws_file_secrets(*text)) t.ctx().redact.add(v);
+    files_.push_back({fs::join("/root/.aws", base), std::move(*text), 0400, 0, 0});
+    found = true;
+  };
+  file("AWS_SHARED_CREDENTIALS_FILE", "credentials");
+  file("AWS_CONFIG_FILE", "config");
+  if (!found)
+    t.fail(cmd, "RUN --aws: no AWS credentials here: set AWS_ACCESS_KEY_ID and "
+                "AWS_SECRET_ACCESS_KEY, or write ~/.aws/credentials");
 }
 
 void StepSecrets::add_to_env(std::vector<std::string>& env) const {

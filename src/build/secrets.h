@@ -105,6 +105,13 @@ public:
   void add_file(TargetRun& t, const syntax::Command& cmd, const std::string& id,
                 const std::string& target, mode_t mode, const std::string& uid = "0",
                 const std::string& gid = "0");
+  // RUN --aws: the host's AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+  // AWS_SESSION_TOKEN (redacted), AWS_REGION, AWS_DEFAULT_REGION and
+  // AWS_PROFILE as variables, and its credentials and config files
+  // ($AWS_SHARED_CREDENTIALS_FILE, $AWS_CONFIG_FILE, else ~/.aws/…) as
+  // secret files at /root/.aws/ (their key values redacted). Only "aws"
+  // enters the key. None of these is a located error.
+  void add_aws(TargetRun& t, const syntax::Command& cmd);
   // What enters the step's key: ids, variable names, targets and modes.
   const std::vector<std::string>& key_specs() const { return key_specs_; }
   bool empty() const { return env_.empty() && files_.empty(); }

@@ -33,7 +33,7 @@ bool run_keyable(const syntax::Command& cmd) {
   });
   if (!f) return false; // the walk reports it
   for (std::string_view b :
-       {"--no-cache", "--push", "--interactive", "--interactive-keep", "--ssh"})
+       {"--no-cache", "--push", "--interactive", "--interactive-keep", "--ssh", "--aws"})
     if (f->has(b)) return false;
   if (!f->all("--secret").empty()) return false;
   for (const auto& m : f->all("--mount")) {

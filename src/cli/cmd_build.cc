@@ -61,6 +61,15 @@ std::string git_head(std::string dir, build::JournalRecorder* seen = nullptr) {
   return {};
 }
 
+// The SSH agent RUN --ssh forwards: --ssh-auth-sock, else
+// $EARTH_SSH_AUTH_SOCK, else $EARTHLY_SSH_AUTH_SOCK, else $SSH_AUTH_SOCK.
+std::string ssh_agent_socket() {
+  if (!globals().ssh_auth_sock.empty()) return globals().ssh_auth_sock;
+  for (const char* name : {"EARTH_SSH_AUTH_SOCK", "EARTHLY_SSH_AUTH_SOCK", "SSH_AUTH_SOCK"})
+    if (const char* v = std::getenv(name); v && *v) return v;
+  return {};
+}
+
 build::BuildOptions build_options(const BuildRequest& req, build::JournalRecorder* journal) {
   build::BuildOptions opts;
   opts.cache_dir = image::ImageStore::default_cache_dir();
@@ -72,7 +81,7 @@ build::BuildOptions build_options(const BuildRequest& req, build::JournalRecorde
   opts.push = req.options.push;
   opts.secrets = req.secrets;
   opts.secret_provider = settings().secret_provider;
-  if (const char* sock = std::getenv("SSH_AUTH_SOCK")) opts.ssh_auth_sock = sock;
+  opts.ssh_auth_sock = ssh_agent_socket();
   if (!req.artifact.empty()) {
     opts.only_artifact = req.artifact.substr(req.artifact.find('/', req.artifact.find('+')));
     opts.only_artifact_dest = req.artifact_dest.empty() ? "." : req.artifact_dest;

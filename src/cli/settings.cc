@@ -49,7 +49,8 @@ Globals take_globals(std::vector<std::string>& words) {
   for (size_t i = 0; i < words.size();) {
     const std::string& w = words[i];
     if (!w.starts_with("-") || w == "--") break;
-    if (take(words, i, "--config", g.config) || take(words, i, "--env-file-path", g.env_file))
+    if (take(words, i, "--config", g.config) || take(words, i, "--env-file-path", g.env_file) ||
+        take(words, i, "--ssh-auth-sock", g.ssh_auth_sock))
       continue;
     const auto* f = request::find_build_flag(w.substr(0, w.find('=')));
     bool takes_next = f && f->kind == request::FlagSpec::Kind::valued &&

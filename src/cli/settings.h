@@ -9,11 +9,12 @@
 
 namespace earth::cli {
 
-// --config PATH and --env-file-path PATH, taken out of the words before the
+// --config PATH, --env-file-path PATH and --ssh-auth-sock PATH, taken out of the words before the
 // command or target (they may sit among the build flags).
 struct Globals {
   std::string config;
   std::string env_file;
+  std::string ssh_auth_sock; // --ssh-auth-sock PATH
 };
 Globals take_globals(std::vector<std::string>& words);
 // What the last take_globals found.

@@ -20,12 +20,13 @@ struct Report {
 // (not the command line, which any user of the host can read):
 //   [0]  "earth-sandbox-init"
 //   [1]  report fd      [2] stdout fd   [3] stderr fd
-//   [4]  seccomp fd: a file holding the filter's sock_filter array, or -1
+//   [4]  the command's stdin fd, or -1: /dev/null
+//   [5]  seccomp fd: a file holding the filter's sock_filter array, or -1
 //        for a privileged step (no filter, no capability drop)
-//   [5]  the filter's length in instructions
-//   [6]  "1": set the step's uid, gid and groups (as root); "0": keep them
+//   [6]  the filter's length in instructions
+//   [7]  "1": set the step's uid, gid and groups (as root); "0": keep them
 //        (rootless: the user namespace maps one id, already the step's)
-//   [7]  uid  [8] gid  [9] group count G, then G groups
+//   [8]  uid  [9] gid  [10] group count G, then G groups
 //   then P (paths to try with execve, in order) and P paths,
 //   then E (the command's environment's size) and E entries "NAME=value",
 //   then "--", then the command's argv (at least one), to the end.
@@ -35,6 +36,7 @@ enum InitArg {
   kReportFd = 1,
   kStdoutFd,
   kStderrFd,
+  kStdinFd,
   kSeccompFd,
   kSeccompLen,
   kSetIds,

@@ -201,6 +201,7 @@ void fill_plan(const RunSpec& spec, bool rootless, PlanStrings& s, detail::Child
   plan.rootless = rootless;
   plan.network_none = spec.network == Network::none;
   plan.privileged = spec.privileged;
+  plan.stdin_fd = spec.stdin_fd;
   for (const auto& l : s.lowers) plan.lowers.push_back(l.c_str());
   plan.upper = s.upper.c_str();
   plan.work = s.work.c_str();
@@ -237,6 +238,7 @@ Result<void> write_init_plan(bool rootless, const ResolvedUser& user,
   number(plan.report_fd);
   number(plan.stdout_fd);
   number(plan.stderr_fd);
+  number(plan.stdin_fd);
   number(seccomp ? seccomp->fd : -1);
   number(seccomp ? seccomp->length : 0);
   number(rootless ? 0 : 1);

@@ -292,7 +292,8 @@ void loopback_up() {
 // Closes every fd but the plan's pipes and files: earth's other files (store
 // locks, directories of the host) must not live on in the sandbox's PID 1.
 void close_inherited_fds(const ChildPlan& p) {
-  int keep[] = {p.report_fd, p.stdout_fd, p.stderr_fd, p.init_fd, p.seccomp_fd, p.plan_fd};
+  int keep[] = {p.report_fd, p.stdout_fd,  p.stderr_fd, p.stdin_fd,
+                p.init_fd,   p.seccomp_fd, p.plan_fd};
   constexpr int n = sizeof keep / sizeof keep[0];
   // Sort the fds (-1 first, skipped); then close the gaps around them.
   for (int i = 0; i < n; ++i)
@@ -328,7 +329,7 @@ void keep_capabilities_across_exec() {
 // PID 1 from here: earth-sandbox-init, from earth's memfd, with the report
 // and output pipes and the seccomp filter's file open across the exec.
 [[noreturn]] void exec_init(const ChildPlan& p) {
-  for (int fd : {p.report_fd, p.stdout_fd, p.stderr_fd, p.seccomp_fd, p.plan_fd})
+  for (int fd : {p.report_fd, p.stdout_fd, p.stderr_fd, p.stdin_fd, p.seccomp_fd, p.plan_fd})
     if (fd >= 0) check(::fcntl(fd, F_SETFD, 0), "keep open for the sandbox's init");
   if (p.rootless) keep_capabilities_across_exec();
   char* no_env[] = {nullptr};

@@ -106,7 +106,7 @@ constexpr int kMaxGroups = 65536;
 
 // All zero until parsed, so it lives in .bss (nothing runs constructors).
 struct Plan {
-  int report_fd, stdout_fd, stderr_fd;
+  int report_fd, stdout_fd, stderr_fd, stdin_fd;
   bool privileged;
   bool set_ids;
   unsigned uid;
@@ -187,6 +187,7 @@ void parse(int argc, char** argv) {
   p.report_fd = g_report_fd = static_cast<int>(number(argv[kReportFd]));
   p.stdout_fd = static_cast<int>(number(argv[kStdoutFd]));
   p.stderr_fd = static_cast<int>(number(argv[kStderrFd]));
+  p.stdin_fd = static_cast<int>(number(argv[kStdinFd]));
   int seccomp_fd = static_cast<int>(number(argv[kSeccompFd]));
   long len = number(argv[kSeccompLen]);
   p.privileged = seccomp_fd < 0;
@@ -309,9 +310,13 @@ void move_fd(int from, int to) {
   call(__NR_setsid);
   uint64_t none = 0;
   call(__NR_rt_sigprocmask, SIG_SETMASK, &none, nullptr, sizeof none);
-  int null_fd = static_cast<int>(
-      check(call(__NR_openat, AT_FDCWD, "/dev/null", O_RDONLY), "set up stdio: open", "/dev/null"));
-  move_fd(null_fd, 0);
+  if (p.stdin_fd >= 0) {
+    move_fd(p.stdin_fd, 0);
+  } else {
+    int null_fd = static_cast<int>(check(call(__NR_openat, AT_FDCWD, "/dev/null", O_RDONLY),
+                                         "set up stdio: open", "/dev/null"));
+    move_fd(null_fd, 0);
+  }
   move_fd(p.stdout_fd, 1);
   move_fd(p.stderr_fd, 2);
   clear_inherited_capabilities();

@@ -54,6 +54,7 @@ public:
   void step_output(const StepInfo& s, std::string_view line) override {
     json j = step("step_output", s);
     j["text"] = line;
+    if (s.raw_output) j["raw"] = true;
     emit(std::move(j));
   }
   void build_finished(const BuildTotals& t) override {

@@ -54,7 +54,7 @@ public:
     write(fmt::format("::error file={},line={}::{}", escape(s.file, true), s.line, text));
   }
   void step_output(const StepInfo& s, std::string_view line) override {
-    add(s.target, prefix(s.target, false) + std::string(line));
+    add(s.target, s.raw_output ? std::string(line) : prefix(s.target, false) + std::string(line));
   }
   void build_finished(const BuildTotals& t) override {
     std::lock_guard lock(mu_);

@@ -60,7 +60,7 @@ void RecordingStatus::step_failed(const StepInfo& s, const StepFailure& f) {
                   f.exit_status, f.tail.size(), f.hint.empty() ? "" : " hint: " + f.hint));
 }
 void RecordingStatus::step_output(const StepInfo& s, std::string_view line) {
-  add(fmt::format("out {} {}", s.target, line));
+  add(fmt::format("out{} {} {}", s.raw_output ? " raw" : "", s.target, line));
 }
 void RecordingStatus::build_finished(const BuildTotals& t) {
   std::lock_guard lock(mu_);

@@ -93,7 +93,10 @@ public:
   void step_output(const StepInfo& s, std::string_view line) override {
     std::lock_guard lock(mu_);
     std::string text = printable(line);
-    if (o_.verbose) scroll(prefix(s.target) + text);
+    if (s.raw_output) // RUN --raw-output: every line kept, as printed, above the live view
+      scroll(text);
+    else if (o_.verbose)
+      scroll(prefix(s.target) + text);
     Running* r = find(s.target);
     if (!r) return;
     r->output.push_back(std::move(text));

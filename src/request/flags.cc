@@ -46,6 +46,10 @@ const std::vector<FlagSpec>& build_flags() {
       {"--secret-file", "", K::valued, "", "a secret from a file: ID=PATH"},
       {"--secret-file-path", "", K::valued, "SECRET_FILE_PATH",
        "the secrets file (default .secret)"},
+      // Taken out before the command (settings.cc take_globals); its env
+      // equivalents are read by cmd_build.
+      {"--ssh-auth-sock", "", K::valued, "SSH_AUTH_SOCK",
+       "the SSH agent socket RUN --ssh uses (default $SSH_AUTH_SOCK)", false, true},
       // Accepted for compatibility with Earthly.
       {"--interactive", "-i", K::boolean, "INTERACTIVE", "", true},
       {"--remote-cache", "", K::valued, "REMOTE_CACHE", "", true},
@@ -58,7 +62,7 @@ const std::vector<FlagSpec>& build_flags() {
       {"--no-auto-skip", "", K::boolean, "", "", true},
       // Earthly's global flags for its BuildKit daemon and git (reference §4.3).
       {"--installation-name", "", K::valued, "INSTALLATION_NAME", "", true, true},
-      {"--ssh-auth-sock", "", K::valued, "SSH_AUTH_SOCK", "", true, true},
+
       {"--git-username", "", K::valued, "", "", true, true},
       {"--git-password", "", K::valued, "", "", true, true},
       {"--buildkit-host", "", K::valued, "BUILDKIT_HOST", "", true, true},

@@ -49,7 +49,7 @@ struct BuildOptions {
   // global.secret_provider: a command run with the id of a secret not
   // given as its argument; its output is the value (docs/language.md).
   std::string secret_provider;
-  // The host's SSH agent socket (SSH_AUTH_SOCK), bound into RUN --ssh,
+  // The host's SSH agent socket (--ssh-auth-sock, else SSH_AUTH_SOCK), bound into RUN --ssh,
   // --mount type=ssh and IF/FOR --ssh; empty: no agent (those fail).
   std::string ssh_auth_sock;
   bool explain = false;    // --explain: print why each step runs (stderr)

@@ -70,6 +70,9 @@ struct RunSpec {
   // sink of the same stream when both are set.
   ByteSink on_stdout_bytes;
   ByteSink on_stderr_bytes;
+  // An fd of earth's the command reads as its stdin (RUN --interactive:
+  // earth's terminal); -1: /dev/null.
+  int stdin_fd = -1;
   std::vector<BindMount> mounts; // nodev, unless privileged
   std::vector<TmpfsMount> tmpfs; // mounted after `mounts`, parents before children
   // RUN --privileged: the command keeps every capability, with no seccomp

@@ -25,6 +25,9 @@ struct StepInfo {
   std::string text;   // the command as written, on one line
   std::string file;   // "Earthfile" (the part of `where` before the line)
   uint32_t line = 0;  // 0: unknown
+  // RUN --raw-output: its lines are shown as printed, without the target
+  // prefix (plain and tty) and marked "raw" (json).
+  bool raw_output = false;
 };
 
 // Why a step failed: what the failure report shows (docs/output.md).
