@@ -6,6 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
+#include <atomic>
 #include <cerrno>
 #include <ctime>
 #include <functional>
@@ -151,6 +154,20 @@ std::string gc_lock_path(const std::string& cache_dir) {
 
 namespace {
 
+// getpid() without a system call per record: cached, and forgotten in a
+// child forked through fork() (pthread_atfork). A child made by a raw clone
+// that does not exec never records a use.
+std::atomic<pid_t> cached_pid{0};
+pid_t current_pid() {
+  pid_t p = cached_pid.load(std::memory_order_relaxed);
+  if (p != 0) return p;
+  static std::once_flag once;
+  std::call_once(once, [] { ::pthread_atfork(nullptr, nullptr, [] { cached_pid = 0; }); });
+  p = ::getpid();
+  cached_pid.store(p, std::memory_order_relaxed);
+  return p;
+}
+
 // This process's lease logs, one per cache dir.
 struct Leases {
   std::mutex mu;
@@ -189,7 +206,7 @@ std::vector<EntryId> entries_used(const std::string& cache_dir) {
   std::lock_guard guard(l.mu);
   std::vector<EntryId> out;
   auto it = l.logs.find(cache_dir);
-  if (it == l.logs.end() || l.owner != ::getpid()) return out;
+  if (it == l.logs.end() || l.owner != current_pid()) return out;
   for (const auto& key : it->second.seen) out.emplace_back(EntryKind(key[0]), key.substr(1));
   return out;
 }
@@ -202,33 +219,44 @@ Result<void> write_use_list(const std::string& path, const std::vector<EntryId>&
 
 Result<void> record_use(const std::string& cache_dir, EntryKind kind, std::string_view name,
                         int64_t bytes) {
+  UseRecord one{kind, name, bytes};
+  return record_uses(cache_dir, std::span<const UseRecord>(&one, 1));
+}
+
+Result<void> record_uses(const std::string& cache_dir, std::span<const UseRecord> records) {
   Leases& l = leases();
-  auto* logs = &l.logs;
-  pid_t& owner = l.owner;
   std::lock_guard guard(l.mu);
-  if (owner != ::getpid()) { // a forked child holds no lease of its parent's
-    logs->clear();
-    owner = ::getpid();
+  if (l.owner != current_pid()) { // a forked child holds no lease of its parent's
+    l.logs.clear();
+    l.owner = current_pid();
   }
-  auto it = logs->find(cache_dir);
-  if (it == logs->end()) {
+  auto it = l.logs.find(cache_dir);
+  if (it == l.logs.end()) {
     auto log = open_log(cache_dir);
     if (!log) return Failure{log.error()};
-    it = logs->emplace(cache_dir, std::move(*log)).first;
+    it = l.logs.emplace(cache_dir, std::move(*log)).first;
   }
   LeaseLog& log = it->second;
-  std::string key = std::string(1, char(kind)) + std::string(name);
-  if (bytes < 0 && log.seen.contains(key)) return {};
-  std::string line = std::string(1, char(kind)) + " " + std::string(name);
-  if (bytes >= 0) line += " " + std::to_string(bytes);
-  line += "\n";
+  std::string lines;
+  std::vector<std::string> keys;
+  for (const auto& [kind, name, bytes] : records) {
+    std::string key = std::string(1, char(kind)) + std::string(name);
+    if (bytes < 0 && log.seen.contains(key)) continue;
+    lines += std::string(1, char(kind)) + " " + std::string(name);
+    if (bytes >= 0) lines += " " + std::to_string(bytes);
+    lines += "\n";
+    keys.push_back(std::move(key));
+  }
+  if (lines.empty()) return {};
+  // One write under one shared lock for the whole batch: prune sees all of
+  // it or none of it.
   while (::flock(log.gc_fd, LOCK_SH) != 0)
     if (errno != EINTR) return Failure{errno_message(gc_lock_path(cache_dir), errno)};
-  ssize_t n = ::write(log.fd, line.data(), line.size());
+  ssize_t n = ::write(log.fd, lines.data(), lines.size());
   int err = errno;
   ::flock(log.gc_fd, LOCK_UN);
-  if (n != ssize_t(line.size())) return Failure{errno_message("lease log", err)};
-  log.seen.insert(key);
+  if (n != ssize_t(lines.size())) return Failure{errno_message("lease log", err)};
+  for (auto& k : keys) log.seen.insert(std::move(k));
   return {};
 }
 
