@@ -8,8 +8,10 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <ctime>
 #include <functional>
 #include <mutex>
@@ -69,26 +71,59 @@ Result<LeaseLog> open_log(const std::string& cache_dir) {
   return log;
 }
 
+bool blank(char c) {
+  return c == ' ' || c == '\t' || c == '\r';
+}
+
+// The next whitespace-separated token of `line` (empty at its end).
+std::string_view next_token(std::string_view& line) {
+  size_t b = 0;
+  while (b < line.size() && blank(line[b])) ++b;
+  size_t e = b;
+  while (e < line.size() && !blank(line[e])) ++e;
+  std::string_view tok = line.substr(b, e - b);
+  line.remove_prefix(e);
+  return tok;
+}
+
+// A decimal number (-1 when absent, 0 when not a number, as `>>` reads it).
+int64_t number(std::string_view tok) {
+  if (tok.empty()) return -1;
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(tok.data(), tok.data() + tok.size(), v);
+  return ec == std::errc() ? v : 0;
+}
+
 // Parses a lease log or the usage file: `header`, then one entry per line.
-// A torn last line (a writer killed mid-write) is ignored.
+// A torn last line (a writer killed mid-write) is ignored. No stream per
+// line: every build's size estimate reads these files.
 Result<void> parse_lines(const std::string& path, const std::string& text, std::string_view header,
                          const std::function<void(EntryId, int64_t, int64_t)>& each) {
-  std::istringstream in(text);
-  std::string line;
-  if (!std::getline(in, line)) return {}; // empty: a writer killed before its header
-  if (line != header)
-    return Failure{path + ": unknown format '" + line.substr(0, 40) + "' (expected '" +
-                   std::string(header) + "'; written by another earth version?); delete it to " +
-                   "start the cache's use records afresh"};
-  while (std::getline(in, line)) {
-    std::istringstream f(line);
-    char kind = 0;
-    std::string name;
-    int64_t a = -1, b = -1;
-    f >> kind >> name;
+  std::string_view rest = text;
+  if (rest.empty()) return {}; // empty: a writer killed before its header
+  auto take_line = [&rest] {
+    size_t nl = rest.find('\n');
+    std::string_view line = rest.substr(0, nl);
+    rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+    return line;
+  };
+  std::string_view first = take_line();
+  if (first != header)
+    return Failure{path + ": unknown format '" + std::string(first.substr(0, 40)) +
+                   "' (expected '" + std::string(header) + "'; written by another earth " +
+                   "version?); delete it to start the cache's use records afresh"};
+  while (!rest.empty()) {
+    std::string_view line = take_line();
+    size_t b = 0;
+    while (b < line.size() && blank(line[b])) ++b;
+    if (b == line.size()) continue;
+    char kind = line[b];
+    line.remove_prefix(b + 1);
+    std::string_view name = next_token(line);
     if (!valid_kind(kind) || !valid_name(name)) continue;
-    f >> a >> b;
-    each({EntryKind(kind), name}, a, b);
+    int64_t a = number(next_token(line));
+    int64_t c = a < 0 ? -1 : number(next_token(line));
+    each({EntryKind(kind), std::string(name)}, a, c);
   }
   return {};
 }
