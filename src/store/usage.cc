@@ -276,7 +276,8 @@ Result<void> record_uses(const std::string& cache_dir, std::span<const UseRecord
   std::vector<std::string> keys;
   for (const auto& [kind, name, bytes] : records) {
     std::string key = std::string(1, char(kind)) + std::string(name);
-    if (bytes < 0 && log.seen.contains(key)) continue;
+    if (bytes < 0 && (log.seen.contains(key) || std::ranges::find(keys, key) != keys.end()))
+      continue;
     lines += std::string(1, char(kind)) + " " + std::string(name);
     if (bytes >= 0) lines += " " + std::to_string(bytes);
     lines += "\n";
