@@ -300,8 +300,18 @@ public:
   // The dirs the record points to are leased, then checked (every layer
   // exists), all at once when the record is read: one lease-log write.
   void lease_and_check() {
+    for (auto* dirs : {&leased_, &checked_}) { // an env's layers are its artifacts' too: once
+      std::ranges::sort(*dirs);
+      dirs->erase(std::unique(dirs->begin(), dirs->end()), dirs->end());
+    }
     lease(ctx_.options.cache_dir, leased_);
+    {
+      std::lock_guard lock(ctx_.memo_mu);
+      std::erase_if(checked_, [&](const std::string& d) { return ctx_.dirs_present.contains(d); });
+    }
     if (!all_exist(checked_)) throw std::runtime_error("a layer is gone");
+    std::lock_guard lock(ctx_.memo_mu);
+    ctx_.dirs_present.insert(checked_.begin(), checked_.end());
   }
 
   EnvState env() {
