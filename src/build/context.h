@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -165,9 +166,12 @@ struct Context {
   // Target-level reuse (target_cache.h): per node, its input key once known
   // (nullopt: it runs step by step, and so do the targets reading it).
   std::vector<std::optional<Digest>> target_keys;
-  std::mutex memo_mu;                                      // guards the two memos below
+  std::mutex memo_mu;                                      // guards the three memos below
   std::unordered_map<std::string, Digest> context_digests; // build context dir -> digest
   std::unordered_map<std::string, std::optional<image::ImageRecord>> images_seen;
+  // Cache dirs a target record pointed to, leased by this process and seen
+  // present: a lease keeps them until it exits (TargetCache::load).
+  std::unordered_set<std::string> dirs_present;
   std::atomic<uint32_t> targets_reused{0};
   std::atomic<int64_t> key_ns{0}; // time spent computing target keys and reading records
   std::atomic<bool> cancelled{false};

@@ -110,12 +110,19 @@ Result<void> write_if_changed(const LayerView& view, const ArtifactOutput& out,
       plan::KeyBuilder("local-output", out.tree.key).add("src", src).add("to", to).finish();
   std::string marker = fs::join(fs::join(cache_dir, "outputs"), key.hex());
   (void)store::record_use(cache_dir, store::EntryKind::output, key.hex());
+  // Unchanged (the marker's signature, inode and ctime included, is what the
+  // host holds): nothing to write, no lock to take.
+  auto written_here = [&] {
+    auto text = fs::read_file(marker);
+    return text && *text == host_signature(to).hex();
+  };
+  if (written_here()) return {};
   // Two builds writing the same host path take turns (docs/cache.md, Concurrency).
   auto lock = store::FileLock::acquire(fs::join(
       cache_dir,
       "locks/output-" + Hasher("earth.output-path.v1").add("to", to).finish().hex() + ".lock"));
   if (!lock) return Failure{lock.error()};
-  if (auto text = fs::read_file(marker); text && *text == host_signature(to).hex()) return {};
+  if (written_here()) return {}; // another build wrote it meanwhile
   if (auto r = replace_with(view, src, to); !r) return r;
   (void)fs::make_dirs(fs::dirname(marker));
   (void)fs::write_file_atomic(marker, host_signature(to).hex());

@@ -211,31 +211,49 @@ bool all_exist(const std::vector<std::string>& dirs) {
   return true;
 }
 
-// Leases a dir of the cache a record points to (a step dir, an unpacked
-// layer, a cache mount) in this process's lease log, as a step lookup does,
-// before it is checked or used: a prune running now keeps it, and the use
-// counts as recent in the LRU order. Dirs outside the cache are left alone.
-void lease(const std::string& cache_dir, const std::string& dir) {
+// Leases the dirs of the cache a record points to (step dirs, unpacked
+// layers, cache mounts) in this process's lease log, as a step lookup does,
+// before they are checked or used: a prune running now keeps them, and the
+// use counts as recent in the LRU order. Dirs outside the cache are left
+// alone. One lease-log write for them all.
+void lease(const std::string& cache_dir, const std::vector<std::string>& dirs) {
   static constexpr std::pair<std::string_view, store::EntryKind> kinds[] = {
       {"steps", store::EntryKind::step},
       {"snapshots", store::EntryKind::snapshot},
       {"mounts", store::EntryKind::mount}};
-  std::string parent = fs::dirname(dir);
-  for (const auto& [sub, kind] : kinds)
-    if (parent == fs::join(cache_dir, sub)) {
-      (void)store::record_use(cache_dir, kind, fs::basename(dir));
-      return;
-    }
+  std::vector<std::pair<store::EntryKind, std::string>> found;
+  for (const auto& dir : dirs) {
+    std::string parent = fs::dirname(dir);
+    for (const auto& [sub, kind] : kinds)
+      if (parent == fs::join(cache_dir, sub)) {
+        found.emplace_back(kind, fs::basename(dir));
+        break;
+      }
+  }
+  std::vector<store::UseRecord> records;
+  for (const auto& [kind, name] : found) records.push_back({kind, name});
+  if (!records.empty()) (void)store::record_uses(cache_dir, records);
 }
 
 class Loader {
 public:
   Loader(Context& ctx, Reader& r) : ctx_(ctx), r_(r) {}
 
-  // Leased, then checked: every dir exists.
-  bool leased_and_present(const std::vector<std::string>& dirs) {
-    for (const auto& d : dirs) lease(ctx_.options.cache_dir, d);
-    return all_exist(dirs);
+  // The dirs the record points to are leased, then checked (every layer
+  // exists), all at once when the record is read: one lease-log write.
+  void lease_and_check() {
+    for (auto* dirs : {&leased_, &checked_}) { // an env's layers are its artifacts' too: once
+      std::ranges::sort(*dirs);
+      dirs->erase(std::unique(dirs->begin(), dirs->end()), dirs->end());
+    }
+    lease(ctx_.options.cache_dir, leased_);
+    {
+      std::lock_guard lock(ctx_.memo_mu);
+      std::erase_if(checked_, [&](const std::string& d) { return ctx_.dirs_present.contains(d); });
+    }
+    if (!all_exist(checked_)) throw std::runtime_error("a layer is gone");
+    std::lock_guard lock(ctx_.memo_mu);
+    ctx_.dirs_present.insert(checked_.begin(), checked_.end());
   }
 
   EnvState env() {
@@ -249,7 +267,7 @@ public:
       e.base = *rec;
     }
     e.layers = r_.list();
-    if (!leased_and_present(e.layers)) throw std::runtime_error("a layer is gone");
+    want(e.layers);
     e.own_from = size_t(r_.num());
     e.config = get_config(r_);
     for (size_t n = r_.count(); n > 0; --n) {
@@ -262,7 +280,7 @@ public:
       c.host_dir = r_.str();
       c.lock_path = r_.str();
       c.sharing = r_.str();
-      lease(ctx_.options.cache_dir, c.host_dir); // a RUN of a later target may mount it
+      leased_.push_back(c.host_dir); // a RUN of a later target may mount it
       e.caches.push_back(std::move(c));
     }
     e.persisted = r_.digest();
@@ -274,11 +292,16 @@ public:
     ArtifactState a;
     a.key = r_.digest();
     a.layers = r_.list();
-    if (!leased_and_present(a.layers)) throw std::runtime_error("an artifact layer is gone");
+    want(a.layers);
     return a;
   }
 
 private:
+  void want(const std::vector<std::string>& dirs) {
+    leased_.insert(leased_.end(), dirs.begin(), dirs.end());
+    checked_.insert(checked_.end(), dirs.begin(), dirs.end());
+  }
+
   // The image as the local store has it now (never pulled), once per build.
   std::optional<image::ImageRecord> image(const std::string& name) {
     {
@@ -293,6 +316,8 @@ private:
   }
   Context& ctx_;
   Reader& r_;
+  std::vector<std::string> leased_;  // leased by lease_and_check
+  std::vector<std::string> checked_; // and these must exist
 };
 
 } // namespace
@@ -385,6 +410,7 @@ std::optional<TargetResult> TargetCache::load(Context& ctx, const Digest& key,
       o.earthly_labels = r.num() != 0;
       t.images.push_back(std::move(o));
     }
+    load.lease_and_check(); // before any step is shown
     for (size_t n = r.count(); n > 0; --n) {
       ShownStep s;
       s.info.target = r.str();

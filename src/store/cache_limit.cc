@@ -40,7 +40,7 @@ bool take_number(std::string_view& text, double& value, std::string& unit) {
 // Merges the dead processes' lease logs into <cache>/usage once there are
 // many, so that the estimate after each build reads a bounded number of files.
 void compact(const std::string& cache_dir, const UsageSnapshot& usage) {
-  if (usage.dead_logs.size() < 32) return;
+  if (usage.dead_logs.size() < 8) return;
   auto lock = FileLock::try_acquire(fs::join(cache_dir, "prune.lock"));
   if (!lock) return;                  // a prune runs: it merges them
   auto fresh = read_usage(cache_dir); // again, under the lock

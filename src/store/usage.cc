@@ -6,7 +6,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <ctime>
 #include <functional>
 #include <mutex>
@@ -66,26 +71,59 @@ Result<LeaseLog> open_log(const std::string& cache_dir) {
   return log;
 }
 
+bool blank(char c) {
+  return c == ' ' || c == '\t' || c == '\r';
+}
+
+// The next whitespace-separated token of `line` (empty at its end).
+std::string_view next_token(std::string_view& line) {
+  size_t b = 0;
+  while (b < line.size() && blank(line[b])) ++b;
+  size_t e = b;
+  while (e < line.size() && !blank(line[e])) ++e;
+  std::string_view tok = line.substr(b, e - b);
+  line.remove_prefix(e);
+  return tok;
+}
+
+// A decimal number (-1 when absent, 0 when not a number, as `>>` reads it).
+int64_t number(std::string_view tok) {
+  if (tok.empty()) return -1;
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(tok.data(), tok.data() + tok.size(), v);
+  return ec == std::errc() ? v : 0;
+}
+
 // Parses a lease log or the usage file: `header`, then one entry per line.
-// A torn last line (a writer killed mid-write) is ignored.
+// A torn last line (a writer killed mid-write) is ignored. No stream per
+// line: every build's size estimate reads these files.
 Result<void> parse_lines(const std::string& path, const std::string& text, std::string_view header,
                          const std::function<void(EntryId, int64_t, int64_t)>& each) {
-  std::istringstream in(text);
-  std::string line;
-  if (!std::getline(in, line)) return {}; // empty: a writer killed before its header
-  if (line != header)
-    return Failure{path + ": unknown format '" + line.substr(0, 40) + "' (expected '" +
-                   std::string(header) + "'; written by another earth version?); delete it to " +
-                   "start the cache's use records afresh"};
-  while (std::getline(in, line)) {
-    std::istringstream f(line);
-    char kind = 0;
-    std::string name;
-    int64_t a = -1, b = -1;
-    f >> kind >> name;
+  std::string_view rest = text;
+  if (rest.empty()) return {}; // empty: a writer killed before its header
+  auto take_line = [&rest] {
+    size_t nl = rest.find('\n');
+    std::string_view line = rest.substr(0, nl);
+    rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+    return line;
+  };
+  std::string_view first = take_line();
+  if (first != header)
+    return Failure{path + ": unknown format '" + std::string(first.substr(0, 40)) +
+                   "' (expected '" + std::string(header) + "'; written by another earth " +
+                   "version?); delete it to start the cache's use records afresh"};
+  while (!rest.empty()) {
+    std::string_view line = take_line();
+    size_t b = 0;
+    while (b < line.size() && blank(line[b])) ++b;
+    if (b == line.size()) continue;
+    char kind = line[b];
+    line.remove_prefix(b + 1);
+    std::string_view name = next_token(line);
     if (!valid_kind(kind) || !valid_name(name)) continue;
-    f >> a >> b;
-    each({EntryKind(kind), name}, a, b);
+    int64_t a = number(next_token(line));
+    int64_t c = a < 0 ? -1 : number(next_token(line));
+    each({EntryKind(kind), std::string(name)}, a, c);
   }
   return {};
 }
@@ -151,6 +189,20 @@ std::string gc_lock_path(const std::string& cache_dir) {
 
 namespace {
 
+// getpid() without a system call per record: cached, and forgotten in a
+// child forked through fork() (pthread_atfork). A child made by a raw clone
+// that does not exec never records a use.
+std::atomic<pid_t> cached_pid{0};
+pid_t current_pid() {
+  pid_t p = cached_pid.load(std::memory_order_relaxed);
+  if (p != 0) return p;
+  static std::once_flag once;
+  std::call_once(once, [] { ::pthread_atfork(nullptr, nullptr, [] { cached_pid = 0; }); });
+  p = ::getpid();
+  cached_pid.store(p, std::memory_order_relaxed);
+  return p;
+}
+
 // This process's lease logs, one per cache dir.
 struct Leases {
   std::mutex mu;
@@ -189,7 +241,7 @@ std::vector<EntryId> entries_used(const std::string& cache_dir) {
   std::lock_guard guard(l.mu);
   std::vector<EntryId> out;
   auto it = l.logs.find(cache_dir);
-  if (it == l.logs.end() || l.owner != ::getpid()) return out;
+  if (it == l.logs.end() || l.owner != current_pid()) return out;
   for (const auto& key : it->second.seen) out.emplace_back(EntryKind(key[0]), key.substr(1));
   return out;
 }
@@ -202,33 +254,45 @@ Result<void> write_use_list(const std::string& path, const std::vector<EntryId>&
 
 Result<void> record_use(const std::string& cache_dir, EntryKind kind, std::string_view name,
                         int64_t bytes) {
+  UseRecord one{kind, name, bytes};
+  return record_uses(cache_dir, std::span<const UseRecord>(&one, 1));
+}
+
+Result<void> record_uses(const std::string& cache_dir, std::span<const UseRecord> records) {
   Leases& l = leases();
-  auto* logs = &l.logs;
-  pid_t& owner = l.owner;
   std::lock_guard guard(l.mu);
-  if (owner != ::getpid()) { // a forked child holds no lease of its parent's
-    logs->clear();
-    owner = ::getpid();
+  if (l.owner != current_pid()) { // a forked child holds no lease of its parent's
+    l.logs.clear();
+    l.owner = current_pid();
   }
-  auto it = logs->find(cache_dir);
-  if (it == logs->end()) {
+  auto it = l.logs.find(cache_dir);
+  if (it == l.logs.end()) {
     auto log = open_log(cache_dir);
     if (!log) return Failure{log.error()};
-    it = logs->emplace(cache_dir, std::move(*log)).first;
+    it = l.logs.emplace(cache_dir, std::move(*log)).first;
   }
   LeaseLog& log = it->second;
-  std::string key = std::string(1, char(kind)) + std::string(name);
-  if (bytes < 0 && log.seen.contains(key)) return {};
-  std::string line = std::string(1, char(kind)) + " " + std::string(name);
-  if (bytes >= 0) line += " " + std::to_string(bytes);
-  line += "\n";
+  std::string lines;
+  std::vector<std::string> keys;
+  for (const auto& [kind, name, bytes] : records) {
+    std::string key = std::string(1, char(kind)) + std::string(name);
+    if (bytes < 0 && (log.seen.contains(key) || std::ranges::find(keys, key) != keys.end()))
+      continue;
+    lines += std::string(1, char(kind)) + " " + std::string(name);
+    if (bytes >= 0) lines += " " + std::to_string(bytes);
+    lines += "\n";
+    keys.push_back(std::move(key));
+  }
+  if (lines.empty()) return {};
+  // One write under one shared lock for the whole batch: prune sees all of
+  // it or none of it.
   while (::flock(log.gc_fd, LOCK_SH) != 0)
     if (errno != EINTR) return Failure{errno_message(gc_lock_path(cache_dir), errno)};
-  ssize_t n = ::write(log.fd, line.data(), line.size());
+  ssize_t n = ::write(log.fd, lines.data(), lines.size());
   int err = errno;
   ::flock(log.gc_fd, LOCK_UN);
-  if (n != ssize_t(line.size())) return Failure{errno_message("lease log", err)};
-  log.seen.insert(key);
+  if (n != ssize_t(lines.size())) return Failure{errno_message("lease log", err)};
+  for (auto& k : keys) log.seen.insert(std::move(k));
   return {};
 }
 

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <map>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -36,6 +37,14 @@ enum class EntryKind : char {
 // it). Call before looking the entry up.
 Result<void> record_use(const std::string& cache_dir, EntryKind kind, std::string_view name,
                         int64_t bytes = -1);
+
+// record_use for many entries at once: one write under one shared gc.lock.
+struct UseRecord {
+  EntryKind kind;
+  std::string_view name;
+  int64_t bytes = -1;
+};
+Result<void> record_uses(const std::string& cache_dir, std::span<const UseRecord> records);
 
 // The disk usage of a file or tree: 512-byte blocks of each inode, once.
 int64_t tree_bytes(const std::string& path);

@@ -307,3 +307,32 @@ TEST(Prune, BumpsTheGenerationWhenItRemovesSomething) {
   EXPECT_NE(before.st_ino, after.st_ino);
   EXPECT_FALSE(fs::exists(cache + "/journals/j"));
 }
+
+TEST(Prune, RecordUsesWritesOneBatchAndAForkedChildItsOwnLog) {
+  fs::TempDir dir("/tmp", "earth-prune-test-");
+  std::string cache = dir.path();
+  std::string a = Digest::of("a").hex(), b = Digest::of("b").hex();
+  ASSERT_TRUE(record_use(cache, EntryKind::step, a).ok()); // the parent's pid and log, cached
+  pid_t pid = ::fork();
+  if (pid == 0) { // a forked child leases in a log of its own, not its parent's
+    std::vector<UseRecord> batch{{EntryKind::step, a}, {EntryKind::snapshot, b, 8192}};
+    bool ok = record_uses(cache, batch).ok() && record_uses(cache, batch).ok();
+    ::_exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_EQ(status, 0);
+  auto logs = fs::list_dir(cache + "/leases").value();
+  ASSERT_EQ(logs.size(), 2u);
+  std::string child;
+  for (const auto& n : logs)
+    if (n.starts_with(std::to_string(pid) + "-"))
+      child = fs::read_file(cache + "/leases/" + n).value();
+  // The step once (a repeat is not written again), the snapshot with its size each time.
+  EXPECT_EQ(child, "earth-leases 1\nS " + a + "\nL " + b + " 8192\nL " + b + " 8192\n");
+  auto usage = read_usage(cache).value();
+  EntryId snap{EntryKind::snapshot, b};
+  EXPECT_EQ(usage.uses[snap].bytes, 8192);
+  EXPECT_TRUE(usage.leased.contains(EntryId{EntryKind::step, a})) << "the parent lives";
+  EXPECT_FALSE(usage.leased.contains(snap)) << "the child is dead";
+}
