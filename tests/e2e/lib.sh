@@ -166,3 +166,31 @@ EOF
   done
   fail "docker-registry did not start: $(cat "$dir/log")"
 }
+
+# ---------------------------------------------------------------- ssh agents
+# make_agentq: ./agentq, a static client of the SSH agent protocol
+# (tests/e2e/agentq.c: prints "identities N" and each key's comment), to
+# run inside busybox.
+make_agentq() {
+  command -v ssh-agent >/dev/null || skip "no ssh-agent (openssh-client)"
+  command -v gcc >/dev/null || skip "no gcc"
+  gcc -static -O -o agentq "$(dirname "${BASH_SOURCE[0]}")/agentq.c" 2>"$T/gcc.log" ||
+    skip "no static gcc: $(head -3 "$T/gcc.log")"
+}
+
+# start_agent COMMENT: an ssh-agent at $T/agent-COMMENT.sock holding a new
+# key named COMMENT; SSH_AUTH_SOCK names it afterwards.
+start_agent() {
+  eval "$(ssh-agent -s -a "$T/agent-$1.sock")" >/dev/null
+  AGENT_PIDS+=" $SSH_AGENT_PID"
+  ssh-keygen -q -t ed25519 -N '' -C "$1" -f "$T/key-$1"
+  ssh-add -q "$T/key-$1" 2>/dev/null
+}
+
+# stop_agents: an EXIT trap that stops every agent started, then cleans up.
+stop_agents() {
+  local st=$? p
+  for p in ${AGENT_PIDS:-}; do kill "$p" 2>/dev/null || true; done
+  (exit $st)
+  cleanup_scratch
+}
