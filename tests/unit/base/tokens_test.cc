@@ -30,8 +30,9 @@ TEST(Tokens, AnotherMagicOrAPrefixOfItIsRefused) {
 }
 
 TEST(Tokens, MalformedInputThrowsInsteadOfMisreading) {
-  auto first_num = [](std::string body) {
-    TokenReader r("m\n" + body, "m");
+  auto first_num = [](const std::string& body) {
+    std::string text = "m\n" + body; // the reader views it: it must outlive the reader
+    TokenReader r(text, "m");
     return r.num();
   };
   EXPECT_THROW(first_num("5:12"), TokenError);                   // truncated
