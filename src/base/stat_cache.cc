@@ -85,10 +85,10 @@ std::unique_ptr<StatCache> StatCache::open(std::string index_path, const Disk& d
 // moment the file was hashed may be shared by a later write. Timestamps
 // with nanoseconds come from the kernel's coarse clock (a tick, at most
 // 10 ms); whole seconds may come from a filesystem that keeps only those.
-bool StatCache::racy(const StatKey& st, int64_t hashed_at) const {
+bool racy(const StatKey& st, int64_t at) {
   bool whole_seconds = st.mtime_ns % 1000000000 == 0 && st.ctime_ns % 1000000000 == 0;
   int64_t window = whole_seconds ? 2000000000 : 20000000;
-  return std::max(st.mtime_ns, st.ctime_ns) + window > hashed_at;
+  return std::max(st.mtime_ns, st.ctime_ns) + window > at;
 }
 
 Result<Digest> StatCache::digest(const std::string& path, const StatKey& st) {

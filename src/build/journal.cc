@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "earth/base/fs.h"
+#include "earth/base/stat_cache.h"
 #include "earth/base/tokens.h"
 
 namespace earth::build {
@@ -38,13 +39,10 @@ int64_t ns(const struct timespec& t) {
   return int64_t(t.tv_sec) * 1000000000 + t.tv_nsec;
 }
 
-// Git's racy-clean rule, as the stat cache applies it: 20 ms for
-// nanosecond timestamps, 2 s on filesystems that keep whole seconds.
+// Git's racy-clean rule (base/stat_cache.h), on what the path's stat says.
 bool racy(const PathStat& st, int64_t started_ns) {
   if (st.kind == PathStat::Kind::absent) return false;
-  bool whole = st.mtime_ns % 1000000000 == 0 && st.ctime_ns % 1000000000 == 0;
-  int64_t granularity = whole ? 2000000000 : 20000000;
-  return st.mtime_ns >= started_ns - granularity || st.ctime_ns >= started_ns - granularity;
+  return earth::racy(StatKey{st.dev, st.ino, st.size, st.mtime_ns, st.ctime_ns}, started_ns);
 }
 
 } // namespace

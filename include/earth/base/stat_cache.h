@@ -39,6 +39,11 @@ struct StatKey {
   friend bool operator==(const StatKey&, const StatKey&) = default;
 };
 
+// Git's racy-clean rule: a file whose mtime or ctime falls within the
+// filesystem's timestamp granularity of `at` (ns since the epoch) could
+// change again without its stat changing, so its stat proves nothing.
+bool racy(const StatKey& st, int64_t at);
+
 inline constexpr std::string_view kStatCacheMagic = "earth-stat-cache"; // 16 bytes
 inline constexpr uint32_t kStatCacheVersion = 1;
 
@@ -80,7 +85,6 @@ private:
     Digest digest;
     bool used = false; // looked up or recorded by this process (not saved)
   };
-  bool racy(const StatKey& st, int64_t hashed_at) const;
 
   std::string index_path_;
   const Disk& disk_;
