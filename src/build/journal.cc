@@ -35,10 +35,6 @@ PathStat::Kind kind_of(mode_t m) {
   return PathStat::Kind::other;
 }
 
-int64_t ns(const struct timespec& t) {
-  return int64_t(t.tv_sec) * 1000000000 + t.tv_nsec;
-}
-
 // Git's racy-clean rule (base/stat_cache.h), on what the path's stat says.
 bool racy(const PathStat& st, int64_t started_ns) {
   if (st.kind == PathStat::Kind::absent) return false;
@@ -84,11 +80,12 @@ PathStat PathStat::from(const struct stat& st) {
   PathStat p;
   p.kind = kind_of(st.st_mode);
   p.mode = uint32_t(st.st_mode);
-  p.dev = uint64_t(st.st_dev);
-  p.ino = uint64_t(st.st_ino);
-  p.size = int64_t(st.st_size);
-  p.mtime_ns = ns(st.st_mtim);
-  p.ctime_ns = ns(st.st_ctim);
+  StatKey k = StatKey::of(st);
+  p.dev = k.dev;
+  p.ino = k.ino;
+  p.size = k.size;
+  p.mtime_ns = k.mtime_ns;
+  p.ctime_ns = k.ctime_ns;
   return p;
 }
 
