@@ -134,6 +134,7 @@ int cmd_build(Args& args) {
   Profile profile;
   std::vector<std::string> words = args.rest();
   BuildRequest req = request::parse_build_request(words);
+  progress_of(req.progress);                 // a bad value is a usage error, before any work
   if (!req.jobs) req.jobs = settings().jobs; // the config file's global.jobs
   RequestJournal journal(req, image::ImageStore::default_cache_dir(), debug_keys);
   bool answered = profile.time("journal", [&] { return journal.replay(req, profile); });

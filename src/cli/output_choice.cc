@@ -61,12 +61,16 @@ bool colour_for(int fd) {
   return is_terminal(fd);
 }
 
-std::unique_ptr<output::Status> make_status(const OutputRequest& request) {
-  const std::string& text = request.progress;
+output::Progress progress_of(const std::string& text) {
   output::Progress progress = output::Progress::automatic;
   if (!text.empty() && !output::parse_progress(text, progress))
     throw Error("earth: --progress must be auto, tty, plain or json, not '" + text + "'",
-                ExitCode::user_error);
+                ExitCode::usage_error);
+  return progress;
+}
+
+std::unique_ptr<output::Status> make_status(const OutputRequest& request) {
+  output::Progress progress = progress_of(request.progress);
   if (progress == output::Progress::automatic)
     progress = is_terminal(2) ? output::Progress::tty : output::Progress::plain;
   output::PrinterOptions o;

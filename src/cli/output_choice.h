@@ -24,7 +24,11 @@ struct OutputRequest {
   bool batch = false;   // every event at once (a journal replay): flush at the end
 };
 
-// The printer a build reports to. Throws earth::Error for a bad --progress.
+// The progress mode `text` names (empty: auto); a usage error (exit 2)
+// naming the flag for any other value. The driver checks it before any work.
+output::Progress progress_of(const std::string& text);
+
+// The printer a build reports to.
 std::unique_ptr<output::Status> make_status(const OutputRequest& request);
 
 } // namespace earth::cli

@@ -170,8 +170,11 @@ test_bad_progress() {
   setup
   two_targets
   earth_fails --progress=fancy +build
-  eq "$status" 1 "exit status"
+  eq "$status" 2 "exit status (a usage error)"
   log_has "--progress must be auto, tty, plain or json, not 'fancy'"
+  earth_fails --progress=fancy +no-such-target # checked before resolving
+  eq "$status" 2 "exit status"
+  log_has "not 'fancy'"
   EARTH_PROGRESS=json earth_ok +build
   head -1 "$T/log" | grep -q '^{"v":1,' || fail "EARTH_PROGRESS=json: $(head -1 "$T/log")"
   EARTH_PROGRESS=bogus earth_fails +build
