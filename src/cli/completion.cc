@@ -23,8 +23,8 @@ constexpr const char* kBash = R"(# earth completion for bash: source <(earth --c
 _earth() {
   local IFS=$'\n'
   COMPREPLY=($(earth __complete "${COMP_WORDS[@]:1:COMP_CWORD}" 2>/dev/null))
-  # a space after each word but a build arg's "--NAME="
-  [[ ${#COMPREPLY[@]} == 1 && ${COMPREPLY[0]} != *= ]] && COMPREPLY[0]+=" "
+  # a space after each word but a build arg's "--NAME=" and -a's "+t/"
+  [[ ${#COMPREPLY[@]} == 1 && ${COMPREPLY[0]} != *[=/] ]] && COMPREPLY[0]+=" "
 }
 complete -o default -o nospace -F _earth earth
 )";
@@ -35,7 +35,7 @@ constexpr const char* kZsh = R"(#compdef earth
 _earth() {
   local -a c
   c=("${(@f)$(earth __complete "${(@)words[2,CURRENT]}" 2>/dev/null)}")
-  if [[ -n ${c[1]} ]]; then compadd -S '' -- "${(@M)c:#*=}"; compadd -- "${(@)c:#*=}"; else _files; fi
+  if [[ -n ${c[1]} ]]; then compadd -S '' -- "${(@M)c:#*[=/]}"; compadd -- "${(@)c:#*[=/]}"; else _files; fi
 }
 if [[ "$funcstack[1]" == "_earth" ]]; then _earth "$@"; else compdef _earth earth; fi
 )";
@@ -78,6 +78,17 @@ std::vector<std::string> build_args_of(const std::string& ref) {
   return out;
 }
 
+// The values of valued build flag `f` where earth knows them, else none (the
+// shell then offers files: --config, --arg-file-path).
+std::vector<std::string> flag_values(const request::FlagSpec& f, const std::string& cur) {
+  if (f.name == "--progress") return output::progress_names();
+  if (f.name == "--image") return targets_for(cur);
+  if (f.name != "--artifact") return {};
+  std::vector<std::string> out = targets_for(cur); // "+t/": the path follows, no space
+  for (auto& t : out) t += '/';
+  return out;
+}
+
 // The candidates for the last word, given the words before it.
 std::vector<std::string> candidates(const std::vector<std::string>& before,
                                     const std::string& cur) {
@@ -85,7 +96,6 @@ std::vector<std::string> candidates(const std::vector<std::string>& before,
   for (const auto& w : before)
     if (!w.starts_with("-") && w.find('+') != std::string::npos)
       return cur.starts_with("-") ? build_args_of(w) : std::vector<std::string>{};
-  if (cur.find('+') != std::string::npos) return targets_for(cur);
   // The subcommand named by the leading words, if any.
   const Subcommand* cmd = nullptr;
   std::string path;
@@ -95,13 +105,13 @@ std::vector<std::string> candidates(const std::vector<std::string>& before,
     for (const auto& c : subcommands())
       if (c.path == path) cmd = &c;
   }
-  if (cmd && cmd->path == "config" && !cur.starts_with("-")) return config::known_keys();
-  // The value of a valued build flag: its values where earth knows them,
-  // else none (the shell then offers files: --config, --arg-file-path).
+  // The value of a valued build flag.
   if (!cmd && !before.empty())
     if (const auto* f = request::find_build_flag(before.back());
         f && f->kind == request::FlagSpec::Kind::valued)
-      return f->name == "--progress" ? output::progress_names() : std::vector<std::string>{};
+      return flag_values(*f, cur);
+  if (cur.find('+') != std::string::npos) return targets_for(cur);
+  if (cmd && cmd->path == "config" && !cur.starts_with("-")) return config::known_keys();
   if (cur.starts_with("-")) return cmd ? flags_in_usage(cmd->usage) : global_flags();
   if (!before.empty() && before.back() == "--completion") return {"bash", "zsh"};
   std::vector<std::string> out;

@@ -231,13 +231,15 @@ test_config_command() {
 }
 
 # ---------------------------------------------------------------- completion
-# complete WORDS...: what the bash completion function offers for the last word.
+# complete WORDS...: what the bash completion function offers for the last
+# word (RAW=1: with the space it appends, if any).
 complete_words() {
   PATH=$(dirname "$earth"):$PATH bash -c '
     source <(earth --completion bash)
     COMP_WORDS=(earth "$@"); COMP_CWORD=$#
     _earth
-    ((${#COMPREPLY[@]} == 0)) || printf "%s\n" "${COMPREPLY[@]% }"' bash "$@"
+    ((${#COMPREPLY[@]} == 0)) || [[ -n ${RAW:-} ]] || printf "%s\n" "${COMPREPLY[@]% }"
+    ((${#COMPREPLY[@]} == 0)) || [[ -z ${RAW:-} ]] || printf "%s\n" "${COMPREPLY[@]}"' bash "$@"
 }
 
 test_completion() {
@@ -256,7 +258,10 @@ test_completion() {
   eq "$(complete_words --completion "" | tr '\n' ' ')" "bash zsh " "shells"
   eq "$(complete_words --progress "" | tr '\n' ' ')" "auto tty plain json " "--progress values"
   eq "$(complete_words -j "" | tr '\n' ' ')" "" "a valued flag's value (no commands)"
-  eq "$(complete_words -a +o | tr '\n' ' ')" "+out " "the target of -a"
+  eq "$(complete_words -a +o | tr '\n' ' ')" "+out/ " "the target of -a, then its path"
+  eq "$(RAW=1 complete_words -a +o)" "+out/" "no space after -a's +t/"
+  eq "$(RAW=1 complete_words +o)" "+out " "a space after a target"
+  eq "$(complete_words --image "" | tr '\n' ' ')" "+base +out +fail " "the target of --image"
   eq "$(complete_words +out -- | tr '\n' ' ')" "--A= " "the target's build args"
   eq "$(complete_words -j 2 ./sub+lib --x | tr '\n' ' ')" "" "no such build arg"
 }
@@ -311,7 +316,7 @@ test_completion_zsh() {
   touch zfile.txt
   local lines=("earth +o" "earth +" "earth ./sub+" "earth --no-c" "earth ls --" "earth im"
     "earth image p" "earth config global.j" "earth --completion " "earth +out --"
-    "earth +out zf" "earth --progress " "earth --config zf")
+    "earth +out zf" "earth --progress " "earth --config zf" "earth -a +o")
   local want=(
     "+out => [earth +out ]"
     "+base +out +fail => [earth +]"
@@ -326,6 +331,7 @@ test_completion_zsh() {
     "zfile.txt => [earth +out zfile.txt ]" # no candidates: files
     "auto tty plain json => [earth --progress ]"
     "zfile.txt => [earth --config zfile.txt ]"
+    "+out/ => [earth -a +out/]" # the artifact's path follows: no space
   )
   local how
   for how in source fpath; do
