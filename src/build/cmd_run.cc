@@ -207,9 +207,25 @@ Result<resolve::CommandFlags> parse_run_flags(const std::vector<std::string>& wo
                                       expand_bool);
 }
 
+// `word` with its shell quotes removed ("type=cache,…" is type=cache,…), when
+// it has no `$` or `\`; else as written (which literal_mount_type refuses).
+std::string without_quotes(const std::string& word) {
+  if (word.find_first_of("$\\") != std::string::npos) return word;
+  std::string out;
+  char quote = 0;
+  for (char c : word) {
+    if (quote ? c == quote : (c == '"' || c == '\'')) {
+      quote = quote ? 0 : c;
+      continue;
+    }
+    out += c;
+  }
+  return quote ? word : out;
+}
+
 std::string literal_mount_type(const std::string& spec) {
   std::string type;
-  for (const auto& part : split(spec, ',')) {
+  for (const auto& part : split(without_quotes(spec), ',')) {
     size_t eq = part.find('=');
     std::string key = part.substr(0, eq),
                 value = eq == std::string::npos ? "" : part.substr(eq + 1);

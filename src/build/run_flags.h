@@ -16,9 +16,10 @@ Result<resolve::CommandFlags> parse_run_flags(const std::vector<std::string>& wo
                                               const resolve::ExpandFn& expand_bool);
 
 // The `type=` of a `--mount` spec as written (unexpanded), or empty when it
-// has none or when expanding could change it: a quote, `$` or `\` in the
-// type or in a key (`$M`, `"type=…"`). Variables in other values (`target=$D`)
-// do not change the type.
+// has none or when expanding could change it: a `$` or `\` in the type or in
+// a key (`$M`, `\type=…`). Shell quotes around literal text are removed
+// first (`"type=cache,target=/c"`); variables in other values (`target=$D`)
+// do not change the type, but with quotes they make the spec unknown.
 std::string literal_mount_type(const std::string& spec);
 
 } // namespace earth::build

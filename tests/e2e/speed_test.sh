@@ -197,8 +197,9 @@ EOF2
 }
 
 # A secret mount in any spelling (`--mount type=secret,…`, the space form,
-# as well as `--mount=type=secret,…`) keeps its target from being reused
-# whole: the step is walked, so the secret is needed on every build.
+# quoted, as well as `--mount=type=secret,…`) keeps its target from being
+# reused whole: the step is walked, so the secret is needed on every build.
+# A quoted cache or tmpfs mount does not.
 test_target_reuse_secret_mount() {
   setup
   earthfile <<'EOF2'
@@ -210,19 +211,25 @@ spaced:
 joined:
   RUN --mount=type=secret,id=tok,target=/s test -s /s && echo used >/used.txt
   SAVE ARTIFACT /used.txt AS LOCAL joined.txt
+quoted:
+  RUN --mount "type=secret,id=tok,target=/s" test -s /s && echo used >/used.txt
+  SAVE ARTIFACT /used.txt AS LOCAL quoted.txt
 plain:
   RUN --mount type=tmpfs,target=/tmp echo --secret --mount=type=secret >/used.txt
   SAVE ARTIFACT /used.txt AS LOCAL plain.txt
+cached:
+  RUN --mount "type=cache,target=/c" --mount='type=tmpfs,target=/t' echo hi >/used.txt
+  SAVE ARTIFACT /used.txt AS LOCAL cached.txt
 EOF2
   local t
-  for t in spaced joined plain; do
+  for t in spaced joined quoted plain cached; do
     earth_ok --secret tok=value --profile +$t
     earth_ok --secret tok=value --profile +$t
     # The full path, not the request journal a no-op build may have written.
     rm -rf "$EARTH_CACHE_DIR/journals"
     earth_ok --secret tok=value --profile +$t
-    if [[ $t == plain ]]; then
-      eq "$(reused)" 2 "targets reused (+base, +plain: a secret only in its command's words)"
+    if [[ $t == plain || $t == cached ]]; then
+      eq "$(reused)" 2 "targets reused (+base, +$t: no secret mounted; quotes are the shell's)"
     else
       eq "$(reused)" 1 "targets reused (+base only: +$t mounts a secret)"
       earth_fails +$t # walked, so the missing secret is seen
