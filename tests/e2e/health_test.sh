@@ -450,7 +450,9 @@ test_kill_sweep() {
     "$earth" +all >"$T/killed.log" 2>&1 &
     pid=$!
     sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
-    kill -9 "$pid" 2>/dev/null && landed=$((landed + 1))
+    # A kill that came too late (the build was faster than the timed one,
+    # as on a machine whose load fell): later delays shrink.
+    if kill -9 "$pid" 2>/dev/null; then landed=$((landed + 1)); else took=$((took * 3 / 4)); fi
     { wait "$pid"; } 2>/dev/null || true
     check_recovery "s$n" "kill after ${ms} ms"
   done
