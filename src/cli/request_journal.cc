@@ -131,11 +131,19 @@ bool RequestJournal::replay(const request::BuildRequest& req, Profile& profile) 
     profile.note("journal: none for this request");
     return false;
   }
-  auto journal = build::Journal::decode(*text);
+  auto journal = build::JournalView::parse(*text);
   std::string why = "unreadable";
-  if (journal && journal->key != key_) why = "another request of the same name";
-  if (!journal || journal->key != key_ || !build::journal_holds(*journal, &why)) {
+  if (journal && journal->key() != key_) why = "another request of the same name";
+  if (!journal || journal->key() != key_ || !journal->holds(&why)) {
     profile.note("journal: miss: " + why);
+    return false;
+  }
+  // A compact replay: the targets' events and the summary; each cached
+  // step's line only with -V (docs/output.md).
+  auto events = journal->events(req.verbose);
+  auto totals = journal->totals();
+  if (!events || !totals) {
+    profile.note("journal: miss: unreadable");
     return false;
   }
   // The use of every entry the journal relies on (prune's LRU order).
@@ -149,10 +157,10 @@ bool RequestJournal::replay(const request::BuildRequest& req, Profile& profile) 
   std::fflush(stderr);
   std::setvbuf(stderr, buffer, _IOFBF, sizeof buffer);
   auto status = make_status({req.progress, req.verbose, req.github_annotations, true});
-  build::replay_journal(*journal, *status, Clock::now() - started_);
+  build::replay_journal(*events, std::move(*totals), *status, Clock::now() - started_);
   std::fflush(stdout);
   std::fflush(stderr);
-  profile.note(fmt::format("journal: hit, {} paths unchanged", journal->paths.size()));
+  profile.note(fmt::format("journal: hit, {} paths unchanged", journal->path_count()));
   return true;
 }
 
