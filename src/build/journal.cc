@@ -89,9 +89,9 @@ PathStat PathStat::from(const struct stat& st) {
   return p;
 }
 
-std::optional<PathStat> PathStat::of(const std::string& path, bool follow) {
+std::optional<PathStat> PathStat::of(const char* path, bool follow) {
   struct stat st;
-  int r = follow ? ::stat(path.c_str(), &st) : ::lstat(path.c_str(), &st);
+  int r = follow ? ::stat(path, &st) : ::lstat(path, &st);
   if (r == 0) return from(st);
   if (errno == ENOENT || errno == ENOTDIR) return PathStat{};
   return std::nullopt;
@@ -268,7 +268,7 @@ bool JournalView::holds(std::string* why) const {
   bool same = true;
   bool ok = walk_paths(paths_, path_count_,
                        [&](const char* path, size_t len, bool follow, const PathStat& want) {
-                         auto st = PathStat::of(path, follow);
+                         auto st = PathStat::of(path, follow); // NUL-terminated in place
                          same = st && *st == want;
                          if (!same && why) *why = std::string(path, len) + " changed";
                          return same;
@@ -294,6 +294,49 @@ std::optional<std::vector<JournalEvent>> JournalView::events(bool steps) const {
 
 std::optional<output::BuildTotals> JournalView::totals() const {
   return decode_totals(totals_);
+}
+
+bool JournalView::replay(bool steps, output::Status& status, output::Duration wall) const {
+  auto totals = decode_totals(totals_);
+  if (!totals) return false;
+  if (steps) { // -V: every step's line, decoded whole
+    auto events = decode_events(steps_);
+    if (!events) return false;
+    replay_journal(*events, std::move(*totals), status, wall);
+    return true;
+  }
+  // The targets' events name only a target: kept as views into the bytes
+  // (no string is made), shown once the section proved whole.
+  struct Shown {
+    JournalEvent::Kind kind;
+    std::string_view target;
+    output::Duration ns;
+  };
+  std::vector<Shown> shown;
+  try {
+    TokenReader r(targets_, "");
+    shown.resize(r.count());
+    for (auto& e : shown) {
+      int64_t kind = r.num();
+      if (kind < 0 || kind > int64_t(JournalEvent::Kind::finished) ||
+          kind == int64_t(JournalEvent::Kind::step_cached))
+        return false;
+      e = {JournalEvent::Kind(kind), r.get(), output::Duration{r.num()}};
+    }
+    if (!r.done()) return false;
+  } catch (const std::exception&) {
+    return false;
+  }
+  for (const auto& e : shown) {
+    if (e.kind == JournalEvent::Kind::queued)
+      status.target_queued(e.target);
+    else if (e.kind == JournalEvent::Kind::started)
+      status.target_started(e.target);
+    else
+      status.target_finished(e.target, true, e.ns);
+  }
+  replay_journal({}, std::move(*totals), status, wall);
+  return true;
 }
 
 std::optional<Journal> Journal::decode(std::string_view bytes) {

@@ -138,14 +138,6 @@ bool RequestJournal::replay(const request::BuildRequest& req, Profile& profile) 
     profile.note("journal: miss: " + why);
     return false;
   }
-  // A compact replay: the targets' events and the summary; each cached
-  // step's line only with -V (docs/output.md).
-  auto events = journal->events(req.verbose);
-  auto totals = journal->totals();
-  if (!events || !totals) {
-    profile.note("journal: miss: unreadable");
-    return false;
-  }
   // The use of every entry the journal relies on (prune's LRU order).
   if (::utimensat(AT_FDCWD, (path_ + ".uses").c_str(), nullptr, 0) != 0) {
     profile.note("journal: miss: its use list is gone");
@@ -157,9 +149,16 @@ bool RequestJournal::replay(const request::BuildRequest& req, Profile& profile) 
   std::fflush(stderr);
   std::setvbuf(stderr, buffer, _IOFBF, sizeof buffer);
   auto status = make_status({req.progress, req.verbose, req.github_annotations, true});
-  build::replay_journal(*events, std::move(*totals), *status, Clock::now() - started_);
+  // A compact replay: the targets' events and the summary; each cached
+  // step's line only with -V (docs/output.md).
+  bool shown = journal->replay(req.verbose, *status, Clock::now() - started_);
   std::fflush(stdout);
   std::fflush(stderr);
+  if (!shown) { // a section damaged past the checked paths: nothing was shown
+    std::setvbuf(stderr, nullptr, _IONBF, 0);
+    profile.note("journal: miss: unreadable");
+    return false;
+  }
   profile.note(fmt::format("journal: hit, {} paths unchanged", journal->path_count()));
   return true;
 }

@@ -38,7 +38,10 @@ struct PathStat {
   uint64_t dev = 0, ino = 0;
   int64_t size = 0, mtime_ns = 0, ctime_ns = 0;
   // nullopt: neither present nor certainly absent (EACCES, ELOOP…).
-  static std::optional<PathStat> of(const std::string& path, bool follow);
+  static std::optional<PathStat> of(const char* path, bool follow);
+  static std::optional<PathStat> of(const std::string& path, bool follow) {
+    return of(path.c_str(), follow);
+  }
   static PathStat from(const struct stat& st);
   friend bool operator==(const PathStat&, const PathStat&) = default;
 };
@@ -106,6 +109,10 @@ public:
   std::optional<std::vector<JournalPath>> paths() const;
   std::optional<std::vector<JournalEvent>> events(bool steps) const;
   std::optional<output::BuildTotals> totals() const;
+  // Shows the events (with `steps`: every one, else the targets') and the
+  // summary on `status` as they are decoded; false, having shown nothing,
+  // when a section is malformed.
+  bool replay(bool steps, output::Status& status, output::Duration wall) const;
 
 private:
   std::string_view key_, paths_, targets_, steps_, totals_;
