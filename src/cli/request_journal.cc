@@ -195,8 +195,12 @@ void RequestJournal::finish(Profile& profile) {
       return;
     }
     (void)fs::make_dirs(fs::dirname(path_));
-    auto uses = store::write_use_list(path_ + ".uses", store::entries_used(cache_dir_));
-    if (uses && fs::write_file_atomic(path_, journal->encode()))
+    // Not fsynced (5-25 ms on a busy disk, on every build that changed
+    // something): a crash may lose either file (a miss) or cut the journal,
+    // which then does not decode (a miss); a cut use list only misleads
+    // prune's LRU order, and prune invalidates every journal anyway.
+    auto uses = store::write_use_list(path_ + ".uses", store::entries_used(cache_dir_), false);
+    if (uses && fs::write_file_atomic(path_, journal->encode(), 0644, false))
       profile.note(fmt::format("journal: written, {} paths", journal->paths.size()));
   });
 }

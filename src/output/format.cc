@@ -107,8 +107,8 @@ std::vector<std::string> summary_lines(const BuildTotals& t, const Colours& c) {
   size_t width = 0;
   for (const auto& o : t.outputs) width = std::max(width, o.target.size());
   for (const auto& o : t.outputs)
-    out.push_back("  " + pad(output_kind_name(o.kind), 8, false) + "  " + pad(o.target, width, false) +
-                  "  " + o.what);
+    out.push_back("  " + pad(output_kind_name(o.kind), 8, false) + "  " +
+                  pad(o.target, width, false) + "  " + o.what);
   for (const auto& n : t.notes) out.push_back(fmt::format("  note: {}", n));
   return out;
 }
