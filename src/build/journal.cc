@@ -384,8 +384,7 @@ void JournalRecorder::note_tree(const std::string& path) {
   }
 }
 
-void JournalRecorder::note_output(const std::string& path, bool written) {
-  (void)written; // replaced or not, its stat is what the output marker trusts
+void JournalRecorder::note_output(const std::string& path) {
   {
     std::lock_guard lock(mu_);
     outputs_.insert(path);

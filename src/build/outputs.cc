@@ -102,8 +102,8 @@ Digest host_signature(const std::string& path) {
 
 // Writes `src` to `to` unless the marker says this very artifact was written
 // there and the host still holds what was written: a no-op build rewrites
-// no output. True when it wrote.
-Result<bool> write_if_changed(const LayerView& view, const ArtifactOutput& out,
+// no output.
+Result<void> write_if_changed(const LayerView& view, const ArtifactOutput& out,
                               const std::string& src, const std::string& to,
                               const std::string& cache_dir) {
   Digest key =
@@ -116,17 +116,17 @@ Result<bool> write_if_changed(const LayerView& view, const ArtifactOutput& out,
     auto text = fs::read_file(marker);
     return text && *text == host_signature(to).hex();
   };
-  if (written_here()) return false;
+  if (written_here()) return {};
   // Two builds writing the same host path take turns (docs/cache.md, Concurrency).
   auto lock = store::FileLock::acquire(fs::join(
       cache_dir,
       "locks/output-" + Hasher("earth.output-path.v1").add("to", to).finish().hex() + ".lock"));
   if (!lock) return Failure{lock.error()};
-  if (written_here()) return false; // another build wrote it meanwhile
-  if (auto r = replace_with(view, src, to); !r) return Failure{r.error()};
+  if (written_here()) return {}; // another build wrote it meanwhile
+  if (auto r = replace_with(view, src, to); !r) return r;
   (void)fs::make_dirs(fs::dirname(marker));
   (void)fs::write_file_atomic(marker, host_signature(to).hex());
-  return true;
+  return {};
 }
 
 } // namespace
@@ -145,9 +145,8 @@ write_artifact(const ArtifactOutput& out, const std::string& cache_dir, JournalR
       if (into_dir || fs::is_dir(dest)) to = fs::join(dest, fs::basename(p));
     }
     if (to.ends_with("/")) to.pop_back();
-    auto wrote = write_if_changed(view, out, p, to, cache_dir);
-    if (!wrote) return Failure{wrote.error()};
-    if (journal) journal->note_output(to, *wrote);
+    if (auto r = write_if_changed(view, out, p, to, cache_dir); !r) return Failure{r.error()};
+    if (journal) journal->note_output(to);
     written.push_back(to);
   }
   return written;

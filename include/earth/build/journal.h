@@ -131,10 +131,10 @@ public:
   void note_path(const std::string& path, bool follow = true);
   // lstat of `path` and of everything below it.
   void note_tree(const std::string& path);
-  // An AS LOCAL output as the export left it (`written`: replaced now):
-  // its tree, exempt from the racy rule — the output marker trusts the same
+  // An AS LOCAL output as the export left it (written now or not): its
+  // tree, exempt from the racy rule — the output marker trusts the same
   // stat (docs/cache.md#the-request-journal).
-  void note_output(const std::string& path, bool written);
+  void note_output(const std::string& path);
   // The result is not a pure function of the recorded stats.
   void refuse(std::string why);
   std::string refused() const;

@@ -254,7 +254,7 @@ TEST(Journal, OutputsAreExemptFromTheRacyRule) {
   ASSERT_TRUE(fs::make_dirs(out));
   ASSERT_TRUE(fs::write_file_atomic(fs::join(out, "x.txt"), "x"));
   JournalRecorder rec(now_ns() - 1'000'000'000);
-  rec.note_output(out, true);
+  rec.note_output(out);
   auto j = rec.finish({}, {});
   ASSERT_TRUE(j) << rec.refused();
   EXPECT_EQ(j->paths.size(), 2u);
