@@ -229,6 +229,22 @@ TEST(Journal, ViewGivesTargetsOrSteps) {
   EXPECT_EQ(why, "/p/Earthfile changed");
 }
 
+// A compact replay shows the targets' events and the summary; -V every step.
+TEST(Journal, ViewReplaysCompactlyOrEveryStep) {
+  std::string bytes = sample().encode();
+  auto v = JournalView::parse(bytes);
+  ASSERT_TRUE(v);
+  output::RecordingStatus compact, every;
+  ASSERT_TRUE(v->replay(false, compact, output::Duration{5}));
+  ASSERT_TRUE(v->replay(true, every, output::Duration{5}));
+  EXPECT_EQ(every.lines().size(), compact.lines().size() + 1); // the one cached step
+  EXPECT_EQ(compact.totals().steps_cached, 1u);                // the summary keeps the counts
+  EXPECT_TRUE(compact.totals().success);
+  std::string damaged = bytes;
+  damaged.resize(bytes.size() - 1);
+  EXPECT_FALSE(JournalView::parse(damaged));
+}
+
 TEST(Journal, ViewHoldsUntilAPathChanges) {
   fs::TempDir dir{"/tmp", "earth-journal-test"};
   std::string file = fs::join(dir.path(), "a.txt");
