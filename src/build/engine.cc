@@ -150,7 +150,8 @@ private:
     ctx_.key_ns +=
         std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
     ctx_.target_keys[id] = key;
-    if (!hit && ctx_.options.journal) ctx_.options.journal->refuse(name + " was not reused whole");
+    // A target that ran is journaled too, when the next build reuses it whole.
+    if (!key && ctx_.options.journal) ctx_.options.journal->refuse(name + " is never reused whole");
     if (hit) {
       if (ctx_.options.explain) explain_reused(ctx_, id);
       ++ctx_.targets_reused;
@@ -168,7 +169,9 @@ private:
     TargetResult r = TargetRun(ctx_, id).run();
     explain_walk(ctx_, id, keys, ctx_.options.explain);
     if (ctx_.options.debug_keys) print_keys(ctx_, id, keys);
-    if (key) records_.store(*key, r, log_.take(name));
+    bool recorded = key && records_.store(*key, r, log_.take(name));
+    if (key && !recorded && ctx_.options.journal)
+      ctx_.options.journal->refuse(name + " could not be recorded");
     return r;
   }
 

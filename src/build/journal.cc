@@ -89,29 +89,121 @@ PathStat PathStat::from(const struct stat& st) {
   return p;
 }
 
-std::optional<PathStat> PathStat::of(const std::string& path, bool follow) {
+std::optional<PathStat> PathStat::of(const char* path, bool follow) {
   struct stat st;
-  int r = follow ? ::stat(path.c_str(), &st) : ::lstat(path.c_str(), &st);
+  int r = follow ? ::stat(path, &st) : ::lstat(path, &st);
   if (r == 0) return from(st);
   if (errno == ENOENT || errno == ENOTDIR) return PathStat{};
   return std::nullopt;
 }
 
-std::string Journal::encode() const {
-  Writer w;
-  w.put(key).num(written_at_ns).num(int64_t(paths.size()));
+namespace {
+
+// The paths' packed table (docs/formats.md#request-journals): per path a
+// 56-byte header, little-endian — u32 path length, u8 follow, u8 kind, u16
+// zero, u32 mode, u32 zero, u64 dev, u64 ino, i64 size, i64 mtime_ns, i64
+// ctime_ns — then the path and a NUL, so the fast path stats it in place
+// without decoding anything.
+constexpr size_t kPathHeader = 56;
+
+template <typename T> void put_le(std::string& out, T v) {
+  for (size_t i = 0; i < sizeof(T); ++i) out += char((uint64_t(v) >> (8 * i)) & 0xff);
+}
+
+template <typename T> T get_le(const char* p) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < sizeof(T); ++i) v |= uint64_t(uint8_t(p[i])) << (8 * i);
+  return T(v);
+}
+
+std::string pack_paths(const std::vector<JournalPath>& paths) {
+  std::string out;
   for (const auto& p : paths) {
     const PathStat& s = p.st;
-    w.put(p.path).num(p.follow ? 1 : 0).num(int64_t(s.kind)).num(s.mode);
-    w.num(int64_t(s.dev)).num(int64_t(s.ino)).num(s.size).num(s.mtime_ns).num(s.ctime_ns);
+    put_le<uint32_t>(out, uint32_t(p.path.size()));
+    put_le<uint8_t>(out, p.follow ? 1 : 0);
+    put_le<uint8_t>(out, uint8_t(s.kind));
+    put_le<uint16_t>(out, 0);
+    put_le<uint32_t>(out, s.mode);
+    put_le<uint32_t>(out, 0);
+    put_le<uint64_t>(out, s.dev);
+    put_le<uint64_t>(out, s.ino);
+    put_le<int64_t>(out, s.size);
+    put_le<int64_t>(out, s.mtime_ns);
+    put_le<int64_t>(out, s.ctime_ns);
+    out += p.path;
+    out += '\0';
   }
-  w.num(int64_t(events.size()));
+  return out;
+}
+
+// Walks the packed table, calling `f(path, follow, stat)` (path
+// NUL-terminated in place) until it returns false. False when the table is
+// malformed.
+template <typename F> bool walk_paths(std::string_view table, size_t count, F&& f) {
+  const char* p = table.data();
+  const char* end = p + table.size();
+  for (size_t i = 0; i < count; ++i) {
+    if (size_t(end - p) < kPathHeader) return false;
+    uint32_t len = get_le<uint32_t>(p); // never 0: zeroed blocks do not parse
+    if (len == 0 || size_t(end - p) - kPathHeader < size_t(len) + 1 || p[kPathHeader + len] != '\0')
+      return false;
+    uint8_t kind = get_le<uint8_t>(p + 5);
+    if (kind > uint8_t(PathStat::Kind::other)) return false;
+    PathStat st;
+    st.kind = PathStat::Kind(kind);
+    st.mode = get_le<uint32_t>(p + 8);
+    st.dev = get_le<uint64_t>(p + 16);
+    st.ino = get_le<uint64_t>(p + 24);
+    st.size = get_le<int64_t>(p + 32);
+    st.mtime_ns = get_le<int64_t>(p + 40);
+    st.ctime_ns = get_le<int64_t>(p + 48);
+    if (!f(p + kPathHeader, size_t(len), p[4] != 0, st)) return true;
+    p += kPathHeader + len + 1;
+  }
+  return p == end;
+}
+
+std::string encode_events(const std::vector<JournalEvent>& events, bool steps) {
+  TokenWriter w("");
+  size_t n = 0;
+  for (const auto& e : events) n += steps || e.kind != JournalEvent::Kind::step_cached;
+  w.num(int64_t(n));
   for (const auto& e : events) {
+    if (!steps && e.kind == JournalEvent::Kind::step_cached) continue;
     w.num(int64_t(e.kind)).put(e.step.target).num(e.ns);
     if (e.kind == JournalEvent::Kind::step_cached)
       w.put(e.step.where).put(e.step.text).put(e.step.file).num(e.step.line);
   }
-  const auto& t = totals;
+  return w.take();
+}
+
+std::optional<std::vector<JournalEvent>> decode_events(std::string_view bytes) {
+  try {
+    TokenReader r(bytes, "");
+    std::vector<JournalEvent> events(r.count());
+    for (auto& e : events) {
+      int64_t kind = r.num();
+      if (kind < 0 || kind > int64_t(JournalEvent::Kind::finished)) return std::nullopt;
+      e.kind = JournalEvent::Kind(kind);
+      e.step.target = r.get();
+      e.ns = r.num();
+      if (e.kind == JournalEvent::Kind::step_cached) {
+        e.step.where = r.get();
+        e.step.text = r.get();
+        e.step.file = r.get();
+        e.step.line = uint32_t(r.num());
+      }
+    }
+    if (!r.done()) return std::nullopt;
+    return events;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+std::string encode_totals(const output::BuildTotals& t) {
+  TokenWriter w("");
   w.num(t.targets).num(t.targets_cached).num(t.steps_cached).num(t.saved.count());
   w.num(int64_t(t.outputs.size()));
   for (const auto& o : t.outputs) w.num(int64_t(o.kind)).put(o.target).put(o.what);
@@ -120,62 +212,147 @@ std::string Journal::encode() const {
   return w.take();
 }
 
-std::optional<Journal> Journal::decode(std::string_view bytes) {
+std::optional<output::BuildTotals> decode_totals(std::string_view bytes) {
   try {
-    Reader r(bytes);
-    Journal j;
-    j.key = r.str();
-    j.written_at_ns = r.num();
-    for (size_t n = r.count(); n > 0; --n) {
-      JournalPath p;
-      p.path = r.str();
-      p.follow = r.num() != 0;
-      int64_t kind = r.num();
-      if (kind < 0 || kind > int64_t(PathStat::Kind::other)) return std::nullopt;
-      p.st.kind = PathStat::Kind(kind);
-      p.st.mode = uint32_t(r.num());
-      p.st.dev = uint64_t(r.num());
-      p.st.ino = uint64_t(r.num());
-      p.st.size = r.num();
-      p.st.mtime_ns = r.num();
-      p.st.ctime_ns = r.num();
-      j.paths.push_back(std::move(p));
-    }
-    for (size_t n = r.count(); n > 0; --n) {
-      JournalEvent e;
-      int64_t kind = r.num();
-      if (kind < 0 || kind > int64_t(JournalEvent::Kind::finished)) return std::nullopt;
-      e.kind = JournalEvent::Kind(kind);
-      e.step.target = r.str();
-      e.ns = r.num();
-      if (e.kind == JournalEvent::Kind::step_cached) {
-        e.step.where = r.str();
-        e.step.text = r.str();
-        e.step.file = r.str();
-        e.step.line = uint32_t(r.num());
-      }
-      j.events.push_back(std::move(e));
-    }
-    auto& t = j.totals;
+    TokenReader r(bytes, "");
+    output::BuildTotals t;
     t.targets = uint32_t(r.num());
     t.targets_cached = uint32_t(r.num());
     t.steps_cached = uint32_t(r.num());
     t.saved = output::Duration{r.num()};
-    for (size_t n = r.count(); n > 0; --n) {
+    t.outputs.resize(r.count());
+    for (auto& o : t.outputs) {
       int64_t kind = r.num();
       if (kind < 0 || kind > int64_t(output::OutputInfo::Kind::push)) return std::nullopt;
-      output::OutputInfo o;
       o.kind = output::OutputInfo::Kind(kind);
-      o.target = r.str();
-      o.what = r.str();
-      t.outputs.push_back(std::move(o));
+      o.target = r.get();
+      o.what = r.get();
     }
     for (size_t n = r.count(); n > 0; --n) t.notes.push_back(r.str());
     if (!r.done()) return std::nullopt;
-    return j;
+    return t;
   } catch (const std::exception&) {
     return std::nullopt;
   }
+}
+
+} // namespace
+
+std::string Journal::encode() const {
+  Writer w;
+  w.put(key).num(written_at_ns).num(int64_t(paths.size())).put(pack_paths(paths));
+  w.put(encode_events(events, false)).put(encode_events(events, true));
+  w.put(encode_totals(totals));
+  return w.take();
+}
+
+std::optional<JournalView> JournalView::parse(std::string_view bytes) {
+  try {
+    Reader r(bytes);
+    JournalView v;
+    v.key_ = r.get();
+    v.written_at_ns_ = r.num();
+    v.path_count_ = r.count();
+    v.paths_ = r.get();
+    v.targets_ = r.get();
+    v.steps_ = r.get();
+    v.totals_ = r.get();
+    if (!r.done()) return std::nullopt;
+    return v;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+bool JournalView::holds(std::string* why) const {
+  bool same = true;
+  bool ok = walk_paths(paths_, path_count_,
+                       [&](const char* path, size_t len, bool follow, const PathStat& want) {
+                         auto st = PathStat::of(path, follow); // NUL-terminated in place
+                         same = st && *st == want;
+                         if (!same && why) *why = std::string(path, len) + " changed";
+                         return same;
+                       });
+  if (!ok && why) *why = "malformed";
+  return ok && same;
+}
+
+std::optional<std::vector<JournalPath>> JournalView::paths() const {
+  std::vector<JournalPath> out;
+  bool ok = walk_paths(paths_, path_count_,
+                       [&](const char* path, size_t len, bool follow, const PathStat& st) {
+                         out.push_back({std::string(path, len), follow, st});
+                         return true;
+                       });
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+std::optional<std::vector<JournalEvent>> JournalView::events(bool steps) const {
+  return decode_events(steps ? steps_ : targets_);
+}
+
+std::optional<output::BuildTotals> JournalView::totals() const {
+  return decode_totals(totals_);
+}
+
+bool JournalView::replay(bool steps, output::Status& status, output::Duration wall) const {
+  auto totals = decode_totals(totals_);
+  if (!totals) return false;
+  if (steps) { // -V: every step's line, decoded whole
+    auto events = decode_events(steps_);
+    if (!events) return false;
+    replay_journal(*events, std::move(*totals), status, wall);
+    return true;
+  }
+  // The targets' events name only a target: kept as views into the bytes
+  // (no string is made), shown once the section proved whole.
+  struct Shown {
+    JournalEvent::Kind kind;
+    std::string_view target;
+    output::Duration ns;
+  };
+  std::vector<Shown> shown;
+  try {
+    TokenReader r(targets_, "");
+    shown.resize(r.count());
+    for (auto& e : shown) {
+      int64_t kind = r.num();
+      if (kind < 0 || kind > int64_t(JournalEvent::Kind::finished) ||
+          kind == int64_t(JournalEvent::Kind::step_cached))
+        return false;
+      e = {JournalEvent::Kind(kind), r.get(), output::Duration{r.num()}};
+    }
+    if (!r.done()) return false;
+  } catch (const std::exception&) {
+    return false;
+  }
+  for (const auto& e : shown) {
+    if (e.kind == JournalEvent::Kind::queued)
+      status.target_queued(e.target);
+    else if (e.kind == JournalEvent::Kind::started)
+      status.target_started(e.target);
+    else
+      status.target_finished(e.target, true, e.ns);
+  }
+  replay_journal({}, std::move(*totals), status, wall);
+  return true;
+}
+
+std::optional<Journal> Journal::decode(std::string_view bytes) {
+  auto v = JournalView::parse(bytes);
+  if (!v) return std::nullopt;
+  auto paths = v->paths();
+  auto events = v->events(true);
+  auto totals = v->totals();
+  if (!paths || !events || !totals) return std::nullopt;
+  Journal j;
+  j.key = v->key();
+  j.written_at_ns = v->written_at_ns();
+  j.paths = std::move(*paths);
+  j.events = std::move(*events);
+  j.totals = std::move(*totals);
+  return j;
 }
 
 // --- recording
@@ -205,6 +382,14 @@ void JournalRecorder::note_tree(const std::string& path) {
     if (!names) return refuse(p + " could not be listed");
     for (const auto& n : *names) todo.push_back(p + "/" + n);
   }
+}
+
+void JournalRecorder::note_output(const std::string& path) {
+  {
+    std::lock_guard lock(mu_);
+    outputs_.insert(path);
+  }
+  note_tree(path);
 }
 
 // Stats the fast path need not repeat (each costs ~1 µs of a ~1 ms check):
@@ -243,17 +428,45 @@ std::optional<Journal> JournalRecorder::finish(std::vector<JournalEvent> events,
   Journal j;
   j.written_at_ns = started_ns_;
   for (const auto& [key, st] : paths_) {
-    if (racy(st, started_ns_)) {
+    if (racy(st, started_ns_) && !from_output(key.first)) {
       refused_ = key.first + " changed too recently to be trusted (racy)";
       return std::nullopt;
     }
     if (!redundant(key.first, key.second, st)) j.paths.push_back({key.first, key.second, st});
   }
+  // What the build changed itself (a directory an output was written into)
+  // would make the journal miss: not worth writing.
+  std::string why;
+  if (!journal_holds(j.paths, &why)) {
+    refused_ = why + " during the build";
+    return std::nullopt;
+  }
+  // A no-op of this build: every target cached, every step a hit saving
+  // what it cost when it ran.
   j.events = std::move(events);
   j.totals = std::move(totals);
-  j.totals.wall = {};
-  j.totals.error.clear();
+  auto& t = j.totals;
+  t.targets_cached = t.targets;
+  t.targets_failed = 0;
+  t.steps_run = 0;
+  t.steps_cached = 0;
+  t.saved = {};
+  for (const auto& e : j.events)
+    if (e.kind == JournalEvent::Kind::step_cached) {
+      ++t.steps_cached;
+      t.saved += output::Duration{e.ns};
+    }
+  t.wall = {};
+  t.error.clear();
   return j;
+}
+
+// An output's tree (called locked).
+bool JournalRecorder::from_output(const std::string& path) const {
+  for (const auto& o : outputs_)
+    if (path == o || (path.size() > o.size() && path.starts_with(o) && path[o.size()] == '/'))
+      return true;
+  return false;
 }
 
 // --- events
@@ -273,8 +486,8 @@ void EventRecorder::target_started(std::string_view target) {
 }
 void EventRecorder::target_finished(std::string_view target, bool all_cached,
                                     output::Duration took) {
-  if (!all_cached) j_.refuse(std::string(target) + " ran a step");
-  add({JournalEvent::Kind::finished, {std::string(target)}, took.count()});
+  // A target that ran is reused in no time by the next build.
+  add({JournalEvent::Kind::finished, {std::string(target)}, all_cached ? took.count() : 0});
   inner_.target_finished(target, all_cached, took);
 }
 void EventRecorder::target_failed(std::string_view target) {
@@ -282,15 +495,15 @@ void EventRecorder::target_failed(std::string_view target) {
   inner_.target_failed(target);
 }
 void EventRecorder::step_started(const output::StepInfo& step) {
-  j_.refuse(step.target + " ran a step");
   inner_.step_started(step);
 }
 void EventRecorder::step_cached(const output::StepInfo& step, output::Duration last_took) {
   add({JournalEvent::Kind::step_cached, step, last_took.count()});
   inner_.step_cached(step, last_took);
 }
+// The next build shows it cached, saving what it took now.
 void EventRecorder::step_finished(const output::StepInfo& step, output::Duration took) {
-  j_.refuse(step.target + " ran a step");
+  add({JournalEvent::Kind::step_cached, step, took.count()});
   inner_.step_finished(step, took);
 }
 void EventRecorder::step_failed(const output::StepInfo& step, const output::StepFailure& f) {
@@ -298,12 +511,10 @@ void EventRecorder::step_failed(const output::StepInfo& step, const output::Step
   inner_.step_failed(step, f);
 }
 void EventRecorder::step_output(const output::StepInfo& step, std::string_view line) {
-  j_.refuse(step.target + " printed output");
   inner_.step_output(step, line);
 }
 void EventRecorder::build_finished(const output::BuildTotals& totals) {
-  if (!totals.success || totals.steps_run > 0 || totals.targets_failed > 0)
-    j_.refuse("the build ran or failed a step");
+  if (!totals.success || totals.targets_failed > 0) j_.refuse("the build failed");
   {
     std::lock_guard lock(mu_);
     totals_ = totals;
@@ -342,8 +553,8 @@ Result<std::vector<std::string>> RecordingDisk::list_dir(const std::string& path
 
 // --- the fast path
 
-bool journal_holds(const Journal& journal, std::string* why) {
-  for (const auto& p : journal.paths) {
+bool journal_holds(const std::vector<JournalPath>& paths, std::string* why) {
+  for (const auto& p : paths) {
     auto st = PathStat::of(p.path, p.follow);
     if (!st || *st != p.st) {
       if (why) *why = p.path + " changed";
@@ -353,8 +564,9 @@ bool journal_holds(const Journal& journal, std::string* why) {
   return true;
 }
 
-void replay_journal(const Journal& journal, output::Status& status, output::Duration wall) {
-  for (const auto& e : journal.events) {
+void replay_journal(const std::vector<JournalEvent>& events, output::BuildTotals totals,
+                    output::Status& status, output::Duration wall) {
+  for (const auto& e : events) {
     switch (e.kind) {
     case JournalEvent::Kind::queued:
       status.target_queued(e.step.target);
@@ -370,10 +582,9 @@ void replay_journal(const Journal& journal, output::Status& status, output::Dura
       break;
     }
   }
-  output::BuildTotals t = journal.totals;
-  t.success = true;
-  t.wall = wall;
-  status.build_finished(t);
+  totals.success = true;
+  totals.wall = wall;
+  status.build_finished(totals);
 }
 
 } // namespace earth::build

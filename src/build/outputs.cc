@@ -146,7 +146,7 @@ write_artifact(const ArtifactOutput& out, const std::string& cache_dir, JournalR
     }
     if (to.ends_with("/")) to.pop_back();
     if (auto r = write_if_changed(view, out, p, to, cache_dir); !r) return Failure{r.error()};
-    if (journal) journal->note_tree(to);
+    if (journal) journal->note_output(to);
     written.push_back(to);
   }
   return written;

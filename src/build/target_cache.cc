@@ -430,13 +430,13 @@ std::optional<TargetResult> TargetCache::load(Context& ctx, const Digest& key,
   }
 }
 
-void TargetCache::store(const Digest& key, const TargetResult& t,
+bool TargetCache::store(const Digest& key, const TargetResult& t,
                         const std::vector<ShownStep>& steps) const {
   for (const auto& c : t.env.caches)
-    if (c.persist) return;
+    if (c.persist) return false;
   for (const auto& i : t.images)
     for (const auto& c : i.env.caches)
-      if (c.persist) return;
+      if (c.persist) return false;
   Writer w;
   put_env(w, t.env);
   put_tree(w, t.artifacts);
@@ -455,7 +455,7 @@ void TargetCache::store(const Digest& key, const TargetResult& t,
   for (const auto& [s, took] : steps)
     w.put(s.target).put(s.where).put(s.text).put(s.file).num(s.line).num(took.count());
   (void)fs::make_dirs(dir_);
-  (void)fs::write_file_atomic(fs::join(dir_, key.hex()), w.take());
+  return bool(fs::write_file_atomic(fs::join(dir_, key.hex()), w.take()));
 }
 
 std::vector<ShownStep> StepLog::take(const std::string& target) {

@@ -44,8 +44,8 @@ public:
   std::optional<TargetResult> load(Context& ctx, const Digest& key,
                                    std::vector<ShownStep>* steps) const;
   // Records a successful run (a target whose state cannot be recorded —
-  // CACHE --persist — is left out).
-  void store(const Digest& key, const TargetResult& result,
+  // CACHE --persist — is left out); false when nothing was recorded.
+  bool store(const Digest& key, const TargetResult& result,
              const std::vector<ShownStep>& steps) const;
 
 private:

@@ -131,10 +131,10 @@ bool RequestJournal::replay(const request::BuildRequest& req, Profile& profile) 
     profile.note("journal: none for this request");
     return false;
   }
-  auto journal = build::Journal::decode(*text);
+  auto journal = build::JournalView::parse(*text);
   std::string why = "unreadable";
-  if (journal && journal->key != key_) why = "another request of the same name";
-  if (!journal || journal->key != key_ || !build::journal_holds(*journal, &why)) {
+  if (journal && journal->key() != key_) why = "another request of the same name";
+  if (!journal || journal->key() != key_ || !journal->holds(&why)) {
     profile.note("journal: miss: " + why);
     return false;
   }
@@ -149,10 +149,17 @@ bool RequestJournal::replay(const request::BuildRequest& req, Profile& profile) 
   std::fflush(stderr);
   std::setvbuf(stderr, buffer, _IOFBF, sizeof buffer);
   auto status = make_status({req.progress, req.verbose, req.github_annotations, true});
-  build::replay_journal(*journal, *status, Clock::now() - started_);
+  // A compact replay: the targets' events and the summary; each cached
+  // step's line only with -V (docs/output.md).
+  bool shown = journal->replay(req.verbose, *status, Clock::now() - started_);
   std::fflush(stdout);
   std::fflush(stderr);
-  profile.note(fmt::format("journal: hit, {} paths unchanged", journal->paths.size()));
+  if (!shown) { // a section damaged past the checked paths: nothing was shown
+    std::setvbuf(stderr, nullptr, _IONBF, 0);
+    profile.note("journal: miss: unreadable");
+    return false;
+  }
+  profile.note(fmt::format("journal: hit, {} paths unchanged", journal->path_count()));
   return true;
 }
 
@@ -188,8 +195,12 @@ void RequestJournal::finish(Profile& profile) {
       return;
     }
     (void)fs::make_dirs(fs::dirname(path_));
-    auto uses = store::write_use_list(path_ + ".uses", store::entries_used(cache_dir_));
-    if (uses && fs::write_file_atomic(path_, journal->encode()))
+    // Not fsynced (5-25 ms on a busy disk, on every build that changed
+    // something): a crash may lose either file (a miss) or cut the journal,
+    // which then does not decode (a miss); a cut use list only misleads
+    // prune's LRU order, and prune invalidates every journal anyway.
+    auto uses = store::write_use_list(path_ + ".uses", store::entries_used(cache_dir_), false);
+    if (uses && fs::write_file_atomic(path_, journal->encode(), 0644, false))
       profile.note(fmt::format("journal: written, {} paths", journal->paths.size()));
   });
 }

@@ -14,13 +14,40 @@ std::string seconds(Duration d) {
   return fmt::format("{}m{:02}s", whole / 60, whole % 60);
 }
 
+namespace {
+
+bool ascii(std::string_view text) {
+  for (char ch : text)
+    if (static_cast<unsigned char>(ch) >= 0x80) return false;
+  return true;
+}
+
+// `text` padded with spaces to `width` columns, on the left (right-aligned)
+// or on the right. fmt's width handling decodes UTF-8 (~3 K instructions a
+// call): a no-op's replay pads hundreds of lines, nearly always ASCII.
+std::string pad(std::string_view text, size_t width, bool left) {
+  if (!ascii(text))
+    return left ? fmt::format("{:>{}}", text, width) : fmt::format("{:<{}}", text, width);
+  std::string out;
+  size_t fill = width > text.size() ? width - text.size() : 0;
+  out.reserve(text.size() + fill);
+  if (left) out.append(fill, ' ');
+  out += text;
+  if (!left) out.append(fill, ' ');
+  return out;
+}
+
+} // namespace
+
 std::string target_column(std::string_view target, int padding) {
   if (padding < 0) return std::string(target);
   // Args ("+lib --V=a/b") are never shortened: only the reference's dirs.
   std::string_view ref = target.substr(0, target.find(' '));
   std::string_view args = target.substr(ref.size());
+  if (target.size() <= static_cast<size_t>(padding))
+    return pad(target, static_cast<size_t>(padding), true);
   std::string name(target);
-  if (target.size() > static_cast<size_t>(padding)) {
+  {
     std::string shortened;
     size_t start = 0;
     for (size_t slash; (slash = ref.find('/', start)) != std::string_view::npos;
@@ -31,7 +58,7 @@ std::string target_column(std::string_view target, int padding) {
     }
     name = shortened + std::string(ref.substr(start)) + std::string(args);
   }
-  return fmt::format("{:>{}}", name, static_cast<size_t>(padding));
+  return pad(name, static_cast<size_t>(padding), true);
 }
 
 Colours::Colours(bool on) : on_(on) {
@@ -80,8 +107,8 @@ std::vector<std::string> summary_lines(const BuildTotals& t, const Colours& c) {
   size_t width = 0;
   for (const auto& o : t.outputs) width = std::max(width, o.target.size());
   for (const auto& o : t.outputs)
-    out.push_back(
-        fmt::format("  {:<8}  {:<{}}  {}", output_kind_name(o.kind), o.target, width, o.what));
+    out.push_back("  " + pad(output_kind_name(o.kind), 8, false) + "  " +
+                  pad(o.target, width, false) + "  " + o.what);
   for (const auto& n : t.notes) out.push_back(fmt::format("  note: {}", n));
   return out;
 }

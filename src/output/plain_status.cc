@@ -14,7 +14,8 @@ namespace {
 
 class PlainStatus : public Status {
 public:
-  PlainStatus(std::FILE* out, const PrinterOptions& o) : out_(out), o_(o), c_(o.colour) {}
+  PlainStatus(std::FILE* out, const PrinterOptions& o)
+      : out_(out), o_(o), c_(o.colour), cached_(fmt::format("*{}cached{}* ", c_.cyan, c_.reset)) {}
 
   void target_queued(std::string_view) override {}
   void target_started(std::string_view target) override {
@@ -65,11 +66,16 @@ public:
   }
 
 private:
+  // Concatenated rather than formatted: a no-op's replay prefixes hundreds of lines.
   std::string prefix(std::string_view target, bool failed) const {
-    return fmt::format("{}{}{}{} | ", c_.for_target(target), target_column(target, o_.padding),
-                       c_.reset, failed ? fmt::format(" *{}failed{}*", c_.red, c_.reset) : "");
+    std::string out = c_.for_target(target);
+    out += target_column(target, o_.padding);
+    out += c_.reset;
+    if (failed) out += fmt::format(" *{}failed{}*", c_.red, c_.reset);
+    out += " | ";
+    return out;
   }
-  std::string cached() const { return fmt::format("*{}cached{}* ", c_.cyan, c_.reset); }
+  const std::string& cached() const { return cached_; }
 
   void add(std::string_view target, std::string line) {
     std::lock_guard lock(mu_);
@@ -84,7 +90,8 @@ private:
   }
   // mu_ held.
   void write(std::string_view line) {
-    fmt::print(out_, "{}\n", line);
+    std::fwrite(line.data(), 1, line.size(), out_);
+    std::fputc('\n', out_);
     if (!o_.batch) std::fflush(out_);
   }
   void flush_group(std::string_view target, std::string_view how) {
@@ -118,6 +125,7 @@ private:
   std::FILE* out_;
   PrinterOptions o_;
   Colours c_;
+  std::string cached_; // "*cached* "
   std::mutex mu_;
   std::map<std::string, std::vector<std::string>, std::less<>>
       groups_; // github: lines kept per target

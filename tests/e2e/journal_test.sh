@@ -66,23 +66,28 @@ test_fast_path() {
   seen_has "name=default"
 }
 
-# The fast path shows what the full no-op path shows (plain and JSON).
+# The fast path shows what the full no-op path shows (plain, JSON, and
+# plain with -V), less each cached step's line or event without -V (the
+# compact replay, docs/output.md).
 test_same_output() {
   project
   warm +all
   local p
-  for p in plain json; do
+  for p in plain json plain-V; do
+    local flags=(--progress=${p%-V})
+    [[ $p == *-V ]] && flags+=(-V)
     rm -rf "$EARTH_CACHE_DIR/journals"
-    earth_ok +all --progress=$p
-    sed -E 's/[0-9]+(\.[0-9]+)?(ms|s)\b/T/g; s/"ms":[0-9]+/"ms":T/g; s/"(took|wall)[a-z_]*":[0-9]+/"\1":T/g' \
+    earth_ok "${flags[@]}" +all
+    sed -E 's/[0-9]+(\.[0-9]+)?(ms|s)\b/T/g; s/"ms":[0-9]+/"ms":T/g; s/"(took|wall|duration)[a-z_]*":[0-9]+/"\1":T/g' \
       "$T/log" >"$T/full.$p"
-    earth_ok +all --progress=$p
-    earth_ok +all --progress=$p
-    sed -E 's/[0-9]+(\.[0-9]+)?(ms|s)\b/T/g; s/"ms":[0-9]+/"ms":T/g; s/"(took|wall)[a-z_]*":[0-9]+/"\1":T/g' \
+    [[ $p == *-V ]] || sed -i -E '/\*cached\* -->|"event":"step_cached"/d' "$T/full.$p"
+    warm "${flags[@]}" +all # until a build writes the journal and the next takes it
+    earth_ok "${flags[@]}" +all
+    sed -E 's/[0-9]+(\.[0-9]+)?(ms|s)\b/T/g; s/"ms":[0-9]+/"ms":T/g; s/"(took|wall|duration)[a-z_]*":[0-9]+/"\1":T/g' \
       "$T/log" >"$T/fast.$p"
-    diff "$T/full.$p" "$T/fast.$p" >&2 || fail "--progress=$p: the fast path shows something else"
+    diff "$T/full.$p" "$T/fast.$p" >&2 || fail "$p: the fast path shows something else"
   done
-  earth_ok --profile +all --progress=json
+  earth_ok --profile --progress=json +all
   hit
 }
 
@@ -237,6 +242,67 @@ EOF
   miss
   log_has "journal: not written"
   steps_run 1
+}
+
+# A build that ran a step writes the journal its next no-op takes (the
+# output is outside the build context: .earthlyignore).
+test_written_after_run() {
+  project
+  echo out >.earthlyignore
+  warm +all
+  sleep 0.05 # the edit is not racy: older than the build's start by 20 ms
+  echo two >src/a.txt
+  sleep 0.05
+  build +all
+  steps_run 4
+  log_has "journal: written"
+  seen_has "two"
+  build +all
+  hit
+  steps_run 0
+  log_has "(0 built, 2 cached)"
+  seen_has "two"
+  # And what the hit trusted still misses on every kind of change.
+  echo edited >out/seen.txt
+  build +all
+  miss
+  seen_has "two"
+}
+
+# An output written into its own target's context changes that context: the
+# next build keys the target anew (its steps are hits), so the build that
+# wrote it is not journaled; that next build is.
+test_output_in_context() {
+  project
+  warm +all
+  sleep 0.05
+  echo two >src/a.txt
+  sleep 0.05
+  build +all
+  log_has "journal: not written"
+  seen_has "two"
+  sleep 0.05 # what that build wrote is older than the racy window
+  build +all
+  miss
+  steps_run 0
+  log_has "journal: written"
+  build +all
+  hit
+}
+
+# A build answered by the journal shows each target's line and the summary;
+# -V shows every cached step too, as the full path does.
+test_compact_replay() {
+  project
+  echo out >.earthlyignore
+  warm +all
+  log_has "+app | *cached* done"
+  log_lacks "*cached* --> RUN"
+  earth_ok -V +all
+  log_has "*cached* --> RUN" "+app | *cached* done"
+  earth_ok --progress=json +all
+  grep -q '"event":"target_finished".*"cached":true' "$T/log" || fail "no target_finished: $(cat "$T/log")"
+  grep -q '"event":"build_finished".*"steps_cached":6' "$T/log" || fail "no summary: $(cat "$T/log")"
 }
 
 if [[ ${1:-} == --list ]]; then

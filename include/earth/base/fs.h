@@ -12,7 +12,10 @@ namespace earth::fs {
 
 Result<std::string> read_file(const std::string& path);
 // Writes `data` to `path` atomically; the parent directory must exist.
-Result<void> write_file_atomic(const std::string& path, std::string_view data, int mode = 0644);
+// `sync` false: not fsynced (a hint that a crash may lose or cut, and whose
+// reader refuses a cut file).
+Result<void> write_file_atomic(const std::string& path, std::string_view data, int mode = 0644,
+                               bool sync = true);
 // mkdir -p.
 Result<void> make_dirs(const std::string& path, int mode = 0755);
 // rm -rf; a missing path is not an error.

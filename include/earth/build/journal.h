@@ -1,11 +1,11 @@
 // The request journal (issue 9, after ninja's trust in stat): after a
-// successful build in which every target was reused whole, the exact set of
-// paths the result depended on, each with its stat identity, and the events
-// the build showed. The next identical request (same binary, directory,
-// flags, build args, environment) checks those stats and, when every one is
-// unchanged, shows the same events without parsing, resolving or keying
-// anything. Format and rules: docs/formats.md#request-journals,
-// docs/cache.md#the-request-journal.
+// successful build whose every target the next build would reuse whole
+// (reused, or run and recorded), the exact set of paths the result depended
+// on, each with its stat identity, and the events a no-op of it shows. The
+// next identical request (same binary, directory, flags, build args,
+// environment) checks those stats and, when every one is unchanged, shows
+// those events without parsing, resolving or keying anything. Format and rules:
+// docs/formats.md#request-journals, docs/cache.md#the-request-journal.
 #pragma once
 
 #include <sys/stat.h>
@@ -14,6 +14,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -26,7 +27,7 @@
 namespace earth::build {
 
 inline constexpr std::string_view kJournalMagic = "earth-journal";
-inline constexpr int64_t kJournalVersion = 1;
+inline constexpr int64_t kJournalVersion = 2;
 
 // What lstat (or stat, following links) says of a path: its identity, or
 // that it is absent.
@@ -37,7 +38,10 @@ struct PathStat {
   uint64_t dev = 0, ino = 0;
   int64_t size = 0, mtime_ns = 0, ctime_ns = 0;
   // nullopt: neither present nor certainly absent (EACCES, ELOOP…).
-  static std::optional<PathStat> of(const std::string& path, bool follow);
+  static std::optional<PathStat> of(const char* path, bool follow);
+  static std::optional<PathStat> of(const std::string& path, bool follow) {
+    return of(path.c_str(), follow);
+  }
   static PathStat from(const struct stat& st);
   friend bool operator==(const PathStat&, const PathStat&) = default;
 };
@@ -77,12 +81,43 @@ struct Journal {
   std::string key;           // RequestKey::bytes() of the request it answers
   int64_t written_at_ns = 0; // CLOCK_REALTIME when the build that wrote it started
   std::vector<JournalPath> paths;
+  // Every event, in order; the targets' own (no step_cached) are also kept
+  // apart, so a compact replay decodes only those.
   std::vector<JournalEvent> events;
   output::BuildTotals totals; // success, wall and error are not kept
 
   std::string encode() const;
   // nullopt for another magic or version, a bad token, a truncated file.
   static std::optional<Journal> decode(std::string_view bytes);
+};
+
+// A journal's sections as views into its bytes, nothing decoded: the fast
+// path compares the key, stats the paths straight from their packed table,
+// and decodes only the events it shows.
+class JournalView {
+public:
+  // nullopt for another magic or version or a malformed file.
+  static std::optional<JournalView> parse(std::string_view bytes);
+  std::string_view key() const { return key_; }
+  int64_t written_at_ns() const { return written_at_ns_; }
+  size_t path_count() const { return path_count_; }
+  // Whether every path still has its recorded identity; `why` names the
+  // first that does not.
+  bool holds(std::string* why = nullptr) const;
+  // The paths, the events (every one with `steps`, else only the targets'),
+  // the summary; nullopt when a section is malformed.
+  std::optional<std::vector<JournalPath>> paths() const;
+  std::optional<std::vector<JournalEvent>> events(bool steps) const;
+  std::optional<output::BuildTotals> totals() const;
+  // Shows the events (with `steps`: every one, else the targets') and the
+  // summary on `status` as they are decoded; false, having shown nothing,
+  // when a section is malformed.
+  bool replay(bool steps, output::Status& status, output::Duration wall) const;
+
+private:
+  std::string_view key_, paths_, targets_, steps_, totals_;
+  int64_t written_at_ns_ = 0;
+  size_t path_count_ = 0;
 };
 
 // Collects a journal during the full path (thread-safe). Stats are taken
@@ -94,27 +129,37 @@ public:
   void note(const std::string& path, bool follow, const PathStat& st);
   // Stats `path` now (absent included).
   void note_path(const std::string& path, bool follow = true);
-  // lstat of `path` and of everything below it (an output just written).
+  // lstat of `path` and of everything below it.
   void note_tree(const std::string& path);
+  // An AS LOCAL output as the export left it (written now or not): its
+  // tree, exempt from the racy rule — the output marker trusts the same
+  // stat (docs/cache.md#the-request-journal).
+  void note_output(const std::string& path);
   // The result is not a pure function of the recorded stats.
   void refuse(std::string why);
   std::string refused() const;
-  // The journal, or nullopt when refused or when a path is racy (its mtime
+  // The journal, or nullopt when refused, when an input is racy (its mtime
   // or ctime within the timestamp granularity of the build's start: a later
-  // write in the same clock tick could leave its stat unchanged).
+  // write in the same clock tick could leave its stat unchanged), or when a
+  // path no longer has the identity it was noted with (the build changed
+  // it: the journal would miss). `events` are what a no-op shows (see
+  // EventRecorder); the summary is made a no-op's from them.
   std::optional<Journal> finish(std::vector<JournalEvent> events, output::BuildTotals totals);
 
 private:
   bool redundant(const std::string& path, bool follow, const PathStat& st) const;
+  bool from_output(const std::string& path) const;
   int64_t started_ns_;
   mutable std::mutex mu_;
   std::map<std::pair<std::string, bool>, PathStat> paths_;
+  std::set<std::string> outputs_; // noted by note_output
   std::string refused_;
 };
 
-// A Status that forwards every event and keeps those a journal can replay;
-// any other event (a step that ran, failed or printed; a target not wholly
-// cached) refuses the recorder's journal.
+// A Status that forwards every event and keeps what a no-op of the same
+// build would show: each target queued, started and finished (cached), each
+// step cached — a step that ran as cached, with the time it took. A failure
+// refuses the recorder's journal.
 class EventRecorder : public output::Status {
 public:
   EventRecorder(output::Status& inner, JournalRecorder& journal) : inner_(inner), j_(journal) {}
@@ -156,8 +201,9 @@ private:
 
 // Whether every recorded path still has its recorded identity; `why` names
 // the first that does not.
-bool journal_holds(const Journal& journal, std::string* why = nullptr);
-// Shows the journal's events and summary on `status`, as the full path did.
-void replay_journal(const Journal& journal, output::Status& status, output::Duration wall);
+bool journal_holds(const std::vector<JournalPath>& paths, std::string* why = nullptr);
+// Shows `events` and the summary `totals` on `status` (a no-op's).
+void replay_journal(const std::vector<JournalEvent>& events, output::BuildTotals totals,
+                    output::Status& status, output::Duration wall);
 
 } // namespace earth::build

@@ -77,7 +77,8 @@ std::vector<EntryId> entries_used(const std::string& cache_dir);
 // Writes `entries` atomically at `path` in the lease-log format: a request
 // journal's use list (journals/<hex>.uses), whose mtime read_usage takes as
 // their last use.
-Result<void> write_use_list(const std::string& path, const std::vector<EntryId>& entries);
+Result<void> write_use_list(const std::string& path, const std::vector<EntryId>& entries,
+                            bool sync = true);
 
 // <cache>/generation: rewritten (a new inode) whenever prune takes anything
 // away, before it does; a request journal records its identity.

@@ -93,7 +93,7 @@ TEST(Journal, RequestKeyFieldsAreTypedAndDelimited) {
 TEST(Journal, UnknownVersionRefused) {
   std::string bytes = sample().encode();
   std::string other = bytes;
-  other.replace(0, std::string(kJournalMagic).size() + 2, std::string(kJournalMagic) + " 2");
+  other.replace(0, std::string(kJournalMagic).size() + 2, std::string(kJournalMagic) + " 1");
   ASSERT_NE(other, bytes);
   EXPECT_FALSE(Journal::decode(other));
   EXPECT_FALSE(Journal::decode("earth-target-record 3\n"));
@@ -120,22 +120,22 @@ TEST(Journal, HoldsUntilAPathChanges) {
   rec.note_path(dir.path());
   auto j = rec.finish({}, {});
   ASSERT_TRUE(j) << rec.refused();
-  EXPECT_TRUE(journal_holds(*j));
+  EXPECT_TRUE(journal_holds(j->paths));
   {
     std::ofstream out(file, std::ios::app); // in place: the dir does not change
     out << "more";
   }
   std::string why;
-  EXPECT_FALSE(journal_holds(*j, &why));
+  EXPECT_FALSE(journal_holds(j->paths, &why));
   EXPECT_EQ(why, file + " changed");
   // A path recorded absent that appears.
   JournalRecorder again(now_ns() + 60'000'000'000);
   again.note_path(fs::join(dir.path(), "absent"));
   auto k = again.finish({}, {});
   ASSERT_TRUE(k);
-  EXPECT_TRUE(journal_holds(*k));
+  EXPECT_TRUE(journal_holds(k->paths));
   ASSERT_TRUE(fs::write_file_atomic(fs::join(dir.path(), "absent"), "now here"));
-  EXPECT_FALSE(journal_holds(*k));
+  EXPECT_FALSE(journal_holds(k->paths));
 }
 
 TEST(Journal, RacyPathsAreNotJournaled) {
@@ -162,7 +162,8 @@ TEST(Journal, AChangeDuringTheBuildRefuses) {
 
 TEST(Journal, ReplayShowsTheEvents) {
   output::RecordingStatus status;
-  replay_journal(sample(), status, output::Duration{5});
+  Journal j = sample();
+  replay_journal(j.events, j.totals, status, output::Duration{5});
   auto t = status.totals();
   EXPECT_TRUE(t.success);
   EXPECT_EQ(t.targets, 1u);
@@ -171,15 +172,118 @@ TEST(Journal, ReplayShowsTheEvents) {
   EXPECT_GE(status.lines().size(), 4u);
 }
 
-TEST(Journal, EventRecorderRefusesARunStep) {
+// A build that ran a step is journaled as its no-op: the step cached,
+// saving what it took; a failure refuses.
+TEST(Journal, EventRecorderKeepsARunStepAsCached) {
   output::RecordingStatus inner;
-  JournalRecorder rec(0);
+  JournalRecorder rec(now_ns() + 60'000'000'000);
   EventRecorder events(inner, rec);
-  events.step_cached({"+a"}, {});
-  EXPECT_TRUE(rec.refused().empty());
-  events.step_started({"+a"});
-  EXPECT_FALSE(rec.refused().empty());
-  EXPECT_EQ(events.take_events().size(), 1u);
+  events.target_queued("+a");
+  events.target_started("+a");
+  events.step_cached({"+a", "Earthfile:3:3", "COPY x x"}, output::Duration{7});
+  events.step_started({"+a", "Earthfile:4:3", "RUN make"});
+  events.step_output({"+a"}, "compiling");
+  events.step_finished({"+a", "Earthfile:4:3", "RUN make"}, output::Duration{1000});
+  events.target_finished("+a", false, output::Duration{2000});
+  output::BuildTotals totals;
+  totals.success = true;
+  totals.targets = 1;
+  totals.steps_run = 1;
+  totals.steps_cached = 1;
+  events.build_finished(totals);
+  EXPECT_TRUE(rec.refused().empty()) << rec.refused();
+  auto j = rec.finish(events.take_events(), events.totals());
+  ASSERT_TRUE(j) << rec.refused();
+  ASSERT_EQ(j->events.size(), 5u);
+  EXPECT_EQ(j->events[3].kind, JournalEvent::Kind::step_cached);
+  EXPECT_EQ(j->events[3].ns, 1000);
+  EXPECT_EQ(j->events[4].ns, 0); // the next build reuses it in no time
+  EXPECT_EQ(j->totals.targets_cached, 1u);
+  EXPECT_EQ(j->totals.steps_run, 0u);
+  EXPECT_EQ(j->totals.steps_cached, 2u);
+  EXPECT_EQ(j->totals.saved.count(), 1007);
+
+  JournalRecorder failed(0);
+  EventRecorder more(inner, failed);
+  more.step_failed({"+a"}, {});
+  EXPECT_FALSE(failed.refused().empty());
+}
+
+// The fast path reads sections: the targets' events alone, or every one.
+TEST(Journal, ViewGivesTargetsOrSteps) {
+  Journal j = sample();
+  std::string bytes = j.encode();
+  auto v = JournalView::parse(bytes);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->key(), j.key);
+  EXPECT_EQ(v->path_count(), 3u);
+  auto targets = v->events(false);
+  ASSERT_TRUE(targets);
+  ASSERT_EQ(targets->size(), 3u);
+  for (const auto& e : *targets) EXPECT_NE(e.kind, JournalEvent::Kind::step_cached);
+  auto all = v->events(true);
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->size(), 4u);
+  std::string why;
+  EXPECT_FALSE(v->holds(&why)); // /p/Earthfile is not there
+  EXPECT_EQ(why, "/p/Earthfile changed");
+}
+
+// A compact replay shows the targets' events and the summary; -V every step.
+TEST(Journal, ViewReplaysCompactlyOrEveryStep) {
+  std::string bytes = sample().encode();
+  auto v = JournalView::parse(bytes);
+  ASSERT_TRUE(v);
+  output::RecordingStatus compact, every;
+  ASSERT_TRUE(v->replay(false, compact, output::Duration{5}));
+  ASSERT_TRUE(v->replay(true, every, output::Duration{5}));
+  EXPECT_EQ(every.lines().size(), compact.lines().size() + 1); // the one cached step
+  EXPECT_EQ(compact.totals().steps_cached, 1u);                // the summary keeps the counts
+  EXPECT_TRUE(compact.totals().success);
+  std::string damaged = bytes;
+  damaged.resize(bytes.size() - 1);
+  EXPECT_FALSE(JournalView::parse(damaged));
+}
+
+TEST(Journal, ViewHoldsUntilAPathChanges) {
+  fs::TempDir dir{"/tmp", "earth-journal-test"};
+  std::string file = fs::join(dir.path(), "a.txt");
+  ASSERT_TRUE(fs::write_file_atomic(file, "one"));
+  JournalRecorder rec(now_ns() + 60'000'000'000);
+  rec.note_path(file, false);
+  rec.note_path(dir.path());
+  auto j = rec.finish({}, {});
+  ASSERT_TRUE(j) << rec.refused();
+  std::string bytes = j->encode();
+  auto v = JournalView::parse(bytes);
+  ASSERT_TRUE(v);
+  EXPECT_TRUE(v->holds());
+  ASSERT_TRUE(fs::write_file_atomic(file, "two"));
+  EXPECT_FALSE(v->holds());
+}
+
+// An output just written is as trusted as its output marker; an input
+// written just now is not (racy), nor a directory the build changed.
+TEST(Journal, OutputsAreExemptFromTheRacyRule) {
+  fs::TempDir dir{"/tmp", "earth-journal-test"};
+  std::string out = fs::join(dir.path(), "out");
+  ASSERT_TRUE(fs::make_dirs(out));
+  ASSERT_TRUE(fs::write_file_atomic(fs::join(out, "x.txt"), "x"));
+  JournalRecorder rec(now_ns() - 1'000'000'000);
+  rec.note_output(out);
+  auto j = rec.finish({}, {});
+  ASSERT_TRUE(j) << rec.refused();
+  EXPECT_EQ(j->paths.size(), 2u);
+
+  JournalRecorder input(now_ns() - 1'000'000'000);
+  input.note_path(fs::join(out, "x.txt"));
+  EXPECT_FALSE(input.finish({}, {}));
+
+  JournalRecorder changed(now_ns() + 60'000'000'000);
+  changed.note_path(dir.path());
+  ASSERT_TRUE(fs::write_file_atomic(fs::join(dir.path(), "new.txt"), "n"));
+  EXPECT_FALSE(changed.finish({}, {}));
+  EXPECT_NE(changed.refused().find("during the build"), std::string::npos) << changed.refused();
 }
 
 } // namespace
