@@ -431,7 +431,7 @@ std::optional<TargetResult> TargetCache::load(Context& ctx, const Digest& key,
 }
 
 void TargetCache::store(const Digest& key, const TargetResult& t,
-                        const std::vector<ShownStep>& steps) const {
+                        const std::vector<ShownStep>& steps, const Redactor& redact) const {
   for (const auto& c : t.env.caches)
     if (c.persist) return;
   for (const auto& i : t.images)
@@ -454,8 +454,10 @@ void TargetCache::store(const Digest& key, const TargetResult& t,
   w.num(int64_t(steps.size()));
   for (const auto& [s, took] : steps)
     w.put(s.target).put(s.where).put(s.text).put(s.file).num(s.line).num(took.count());
+  std::string text = w.take();
+  if (redact.found_in(text)) return;
   (void)fs::make_dirs(dir_);
-  (void)fs::write_file_atomic(fs::join(dir_, key.hex()), w.take());
+  (void)fs::write_file_atomic(fs::join(dir_, key.hex()), text);
 }
 
 std::vector<ShownStep> StepLog::take(const std::string& target) {
