@@ -257,8 +257,9 @@ void explain_walk(Context& ctx, resolve::NodeId id, const plan::KeyRecorder& rec
       std::string reason = !s.ran           ? "reused (cache hit)"
                            : !s.why.empty() ? s.why
                                             : why(now, now.steps[i], was, i, ctx.options.no_cache);
-      std::string line = ctx.redact(fmt::format("explain {}: {} ({}): {}\n", ctx.names[id],
-                                                now.steps[i].text, now.steps[i].where, reason));
+      // text and where are redacted already, reason is made of kept fields
+      std::string line = fmt::format("explain {}: {} ({}): {}\n", ctx.redact(ctx.names[id]),
+                                     now.steps[i].text, now.steps[i].where, reason);
       std::fputs(line.c_str(), stderr);
     }
   }
@@ -268,13 +269,13 @@ void explain_walk(Context& ctx, resolve::NodeId id, const plan::KeyRecorder& rec
 
 void explain_reused(Context& ctx, resolve::NodeId id) {
   std::lock_guard lock(print_mu);
-  std::string line = ctx.redact(
-      fmt::format("explain {}: reused whole (its input key is unchanged)\n", ctx.names[id]));
+  std::string line = fmt::format("explain {}: reused whole (its input key is unchanged)\n",
+                                 ctx.redact(ctx.names[id]));
   std::fputs(line.c_str(), stderr);
 }
 
 void print_keys(Context& ctx, resolve::NodeId id, plan::KeyRecorder& rec) {
-  std::string out = ctx.names[id] + "\n";
+  std::string out = ctx.redact(ctx.names[id]) + "\n";
   for (const auto& r : rec.records()) {
     if (r.key.is_zero()) continue;
     out += fmt::format("  {} {}\n", r.op, r.key.oci());
@@ -283,7 +284,6 @@ void print_keys(Context& ctx, resolve::NodeId id, plan::KeyRecorder& rec) {
     for (const auto& [tag, v] : r.notes)
       out += fmt::format("    ({} {})\n", tag, kept(ctx.redact, tag, v));
   }
-  out = ctx.redact(out); // the target's name
   std::lock_guard lock(print_mu);
   std::fputs(out.c_str(), stdout);
 }

@@ -5,8 +5,11 @@
 // are dropped. Each is a step keyed like a RUN (plan::KeyBuilder): its
 // result (stdout and exit status) is stored under the key, so a hit gives
 // the value without starting a sandbox (reference §5.1: shell-outs are
-// cached like RUNs). After LOCALLY one runs on the host instead, in the
-// Earthfile's directory, and is never cached (reference §2.5).
+// cached like RUNs); a condition keeps only its exit status. After
+// LOCALLY one runs on the host instead, in the Earthfile's directory, and is
+// never cached (reference §2.5). A shell-out that could read a secret is
+// never stored either, and its value is secret-derived (docs/language.md
+// "Secrets").
 #include <fmt/format.h>
 
 #include "commands.h"
