@@ -83,7 +83,9 @@ Context::Context(const resolve::Graph& g, const BuildOptions& o, BuildServices& 
 }
 
 TargetRun::TargetRun(Context& ctx, resolve::NodeId id)
-    : ctx_(ctx), id_(id), node_(ctx.graph.nodes[id]), name_(ctx.names[id]) {}
+    : ctx_(ctx), id_(id), node_(ctx.graph.nodes[id]), name_(ctx.names[id]) {
+  vars_.derived_from(&ctx.redact);
+}
 
 const resolve::LoadedFile& TargetRun::file() const {
   return *ctx_.graph.files[node_.file];

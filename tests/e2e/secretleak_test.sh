@@ -126,6 +126,42 @@ EOF
   no_leak "$SECRET" "$(rot13 "$SECRET")" "$SECRET2" "$(rot13 "$SECRET2")"
 }
 
+# A part of a derived value cut out with ${x#…} is derived too.
+test_part_of_derived_value() {
+  setup
+  earthfile <<'EOF'
+VERSION 0.8
+FROM busybox
+t:
+  FOR --secret tok x IN $(echo "AAAA$tok" | tr 'A-Za-z' 'N-ZA-Mn-za-m')
+    LET p = ${x#NNNN}
+    RUN echo "part=$p"
+  END
+EOF
+  every_view --secret tok="$SECRET" +t
+  all_has "part=***"
+  no_leak "$SECRET" "$(rot13 "$SECRET")"
+}
+
+# After LOCALLY the shell-out runs on the host: never stored either, and
+# its value is redacted the same way.
+test_locally() {
+  setup
+  earthfile <<'EOF'
+VERSION 0.8
+t:
+  LOCALLY
+  FOR --secret tok x IN $(echo "$tok" | tr 'A-Za-z' 'N-ZA-Mn-za-m')
+    RUN echo "local $x" && echo "local $x" >local.txt
+  END
+EOF
+  every_view --secret tok="$SECRET" +t
+  all_has "local ***"
+  file_is local.txt "local $(rot13 "$SECRET")" # the host file is the user's
+  rm local.txt
+  no_leak "$SECRET" "$(rot13 "$SECRET")"
+}
+
 # A failing step: its output, its error message (a path made of a derived
 # value), the failure report and the JSON stream.
 test_failing_steps() {
