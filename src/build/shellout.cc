@@ -38,8 +38,10 @@ std::string trim_trailing_newlines(std::string s) {
   return s;
 }
 
+// `derived`: its stdout is a secret-derived value (redacted from its
+// stderr too, held until the command ended).
 Outcome run_probe_on_host(TargetRun& t, const syntax::Command& shown, const Probe& p,
-                          const Accept& accept) {
+                          const Accept& accept, bool derived) {
   for (bool refused : {!p.mounts.empty(), p.privileged})
     if (refused)
       t.fail(shown, fmt::format("{} {} cannot be used after LOCALLY (the command runs on the host)",
@@ -56,10 +58,16 @@ Outcome run_probe_on_host(TargetRun& t, const syntax::Command& shown, const Prob
   }
   ctx.services.status.step_started(si);
   OutputTail tail(t, si);
-  std::string out;
+  std::string out, held;
+  exec::ByteSink err = tail.stderr_sink();
+  if (derived) err = [&](std::string_view b) { held.append(b); };
   auto r = run_on_host(
       p.argv, host_env(env), t.env().config.working_dir, [&](std::string_view b) { out.append(b); },
-      tail.stderr_sink(), [&] { return ctx.cancelled || exec::runs_interrupted(); });
+      err, [&] { return ctx.cancelled || exec::runs_interrupted(); });
+  if (derived) {
+    ctx.redact.add(trim_trailing_newlines(out));
+    tail.stderr_sink()(held);
+  }
   tail.finish();
   if (!r) t.fail(shown, ctx.redact(r.error()));
   if (r->interrupted) throw BuildError("interrupted", ExitCode::interrupted);
@@ -101,18 +109,15 @@ Outcome run_probe(TargetRun& t, const syntax::Command& shown, std::string_view o
                   const Accept& accept, bool value) {
   if (!t.env().started)
     t.fail(shown, fmt::format("{} runs in the build environment: it needs a FROM first", op));
-  bool secret = could_read_secret(t, p, t.run_env());
-  if (t.env().locally) {
-    Outcome o = run_probe_on_host(t, shown, p, accept);
-    if (value && secret) t.ctx().redact.add(trim_trailing_newlines(o.out));
-    return o;
-  }
+  std::vector<std::string> env = t.run_env();
+  bool secret = could_read_secret(t, p, env);
+  if (t.env().locally) return run_probe_on_host(t, shown, p, accept, value && secret);
   if (p.privileged && !t.ctx().options.allow_privileged)
     t.fail(shown, fmt::format("{} --privileged needs -P (--allow-privileged) on the command line",
                               shown.name));
   exec::RunSpec spec;
   spec.argv = p.argv;
-  spec.env = t.run_env();
+  spec.env = std::move(env);
   spec.cwd = t.env().config.working_dir.empty() ? "/" : t.env().config.working_dir;
   spec.user = t.env().config.user;
   spec.extra_hosts = t.env().hosts;
@@ -135,6 +140,7 @@ Outcome run_probe(TargetRun& t, const syntax::Command& shown, std::string_view o
                    .add_list("secrets", pm.secrets->key_specs()) // ids, never values
                    .finish();
   Outcome o;
+  bool derived = value && secret; // the value is secret-derived
   auto run = [&]() -> Result<void> {
     auto upper = fs::make_temp_dir(t.ctx().tmp_dir, "probe-");
     if (!upper) return Failure{upper.error()};
@@ -153,9 +159,17 @@ Outcome run_probe(TargetRun& t, const syntax::Command& shown, std::string_view o
     s.on_stdout_bytes = [&](std::string_view bytes) {
       if (value) o.out.append(bytes);
     };
+    // A secret-derived value is known once the command ended: its stderr
+    // (which may print the value too) is held until then.
+    std::string held_err;
+    if (derived) s.on_stderr_bytes = [&](std::string_view bytes) { held_err.append(bytes); };
     pm.secrets->add_to_env(s.env);
     if (auto m = pm.secrets->mount(s); !m) return m;
     auto r = t.ctx().services.runtime.run(s);
+    if (derived) {
+      t.ctx().redact.add(trim_trailing_newlines(o.out));
+      tail.stderr_sink()(held_err);
+    }
     tail.finish();
     pm.secrets->remove_files();
     for (const auto& d : scratch) t.ctx().trash.add(d);
@@ -168,9 +182,8 @@ Outcome run_probe(TargetRun& t, const syntax::Command& shown, std::string_view o
     o.status = r->exit_status;
     return accept(r->exit_status, tail.text());
   };
-  if (value && secret) {
+  if (derived) {
     t.run_unstored(shown, key, kSecretRerun, run);
-    t.ctx().redact.add(trim_trailing_newlines(o.out));
     return o;
   }
   std::string dir = t.make_dir(shown, key, [&](const std::string& result) -> Result<void> {

@@ -104,8 +104,8 @@ EOF
   no_leak "$SECRET"
 }
 
-# A value derived from a secret (rot13 of it) flows into an ARG from a
-# shell-out reading it (which gives the secret back), a LET, and a RUN's
+# A value derived from a secret (rot13 of it, which the shell-out prints to
+# its stderr too) flows into an ARG from a shell-out reading it (which gives the secret back), a LET, and a RUN's
 # environment; a later run with another value is explained.
 test_derived_arg() {
   setup
@@ -113,7 +113,7 @@ test_derived_arg() {
 VERSION 0.8
 FROM busybox
 t:
-  FOR --secret tok x IN $(echo "$tok" | tr 'A-Za-z' 'N-ZA-Mn-za-m')
+  FOR --secret tok x IN $(echo "$tok" | tr 'A-Za-z' 'N-ZA-Mn-za-m' | tee /dev/stderr)
     ARG back=$(echo "$x" | tr 'A-Za-z' 'N-ZA-Mn-za-m')
     LET z = "pre-$x"
     RUN echo "x=$x back=$back z=$z"
@@ -151,7 +151,7 @@ test_locally() {
 VERSION 0.8
 t:
   LOCALLY
-  FOR --secret tok x IN $(echo "$tok" | tr 'A-Za-z' 'N-ZA-Mn-za-m')
+  FOR --secret tok x IN $(echo "$tok" | tr 'A-Za-z' 'N-ZA-Mn-za-m' | tee /dev/stderr)
     RUN echo "local $x" && echo "local $x" >local.txt
   END
 EOF
