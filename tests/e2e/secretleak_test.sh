@@ -208,6 +208,27 @@ EOF
   no_leak "$SECRET" "$(rot13 "$SECRET")"
 }
 
+# Secrets given through the environment (EARTH_SECRETS, EARTHLY_SECRETS) to
+# a build that uses none: the request journal that answers the no-op
+# builds keys the ids only, never the values.
+test_env_secrets_and_journal() {
+  setup
+  earthfile <<'EOF'
+VERSION 0.8
+FROM busybox
+t:
+  RUN echo plain > /plain
+EOF
+  local i
+  for i in 1 2 3 4; do
+    EARTH_SECRETS="tok=$SECRET" EARTHLY_SECRETS="tok2=$SECRET2" run OK +t
+  done
+  ls "$EARTH_CACHE_DIR/journals" | grep -q . || fail "no request journal was written"
+  EARTH_SECRETS="tok=$SECRET" EARTHLY_SECRETS="tok2=$SECRET2" run OK --profile +t
+  log_has "journal: hit"
+  no_leak "$SECRET" "$SECRET2"
+}
+
 # Earthly's rule: a new secret value reruns no step that uses the secret
 # (RUN --secret, a secret mount, an IF --secret condition).
 test_changed_value_reruns_nothing() {
