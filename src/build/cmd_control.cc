@@ -153,21 +153,23 @@ void run_control(TargetRun& t, const syntax::ForStmt& s, const syntax::Span& spa
     t.fail(c, "FOR syntax: FOR [--sep <chars>] <variable> IN <expression>");
   const std::string& var = c.args[f.next];
   std::string seps = f.all("--sep").empty() ? " \t\n" : t.expand(c, f.last("--sep"));
-  std::string text;
+  std::vector<std::string> items;
   for (const auto& word : words_from(c.args, f.next + 2)) {
     auto v = t.vars().expand(word, t.env().config.env, [&](std::string_view command) {
       return Result<std::string>(shell_out(t, c, std::string(command), with));
     });
     if (!v) t.fail(c, v.error());
-    text += v->text + " ";
-  }
-  std::vector<std::string> items;
-  size_t b = 0;
-  while (b < text.size()) {
-    size_t e = text.find_first_of(seps + " ", b);
-    if (e == std::string::npos) e = text.size();
-    if (e > b) items.push_back(text.substr(b, e - b));
-    b = e + 1;
+    // The items of a word holding a secret-derived value are secret-derived.
+    bool secret = t.ctx().redact.found_in(v->text);
+    const std::string& text = v->text;
+    size_t b = 0;
+    while (b < text.size()) {
+      size_t e = text.find_first_of(seps + " ", b);
+      if (e == std::string::npos) e = text.size();
+      if (e > b) items.push_back(text.substr(b, e - b));
+      if (e > b && secret) t.ctx().redact.add(items.back());
+      b = e + 1;
+    }
   }
   for (auto& item : items) {
     t.vars().bind({var, {std::move(item), false}, VarKind::arg});

@@ -158,6 +158,8 @@ std::shared_ptr<const DynamicTarget> build_graph(TargetRun& t, std::shared_ptr<N
                          root == resolve::kNone ? std::vector<resolve::NodeId>{}
                                                 : std::vector<resolve::NodeId>{root});
   Context& ctx = *nb->ctx;
+  ctx.redact.share(parent.redact); // one redactor and one provider per build
+  ctx.secrets.share(parent.secrets);
   check_supported(ctx);
   ctx.dynamic = parent.dynamic;
   ctx.step_log = parent.step_log;

@@ -169,7 +169,7 @@ private:
     TargetResult r = TargetRun(ctx_, id).run();
     explain_walk(ctx_, id, keys, ctx_.options.explain);
     if (ctx_.options.debug_keys) print_keys(ctx_, id, keys);
-    bool recorded = key && records_.store(*key, r, log_.take(name));
+    bool recorded = key && records_.store(*key, r, log_.take(name), ctx_.redact);
     if (key && !recorded && ctx_.options.journal)
       ctx_.options.journal->refuse(name + " could not be recorded");
     return r;
@@ -415,34 +415,46 @@ output::BuildTotals build(const resolve::Graph& graph, const BuildOptions& optio
   // Steps shown per target, for target records (a reused target is shown
   // as its last run was).
   StepLog log(services.status);
-  BuildServices logged{services.runtime, services.images, log, services.profile};
+  // Everything shown passes the build's redactor, which nested builds share.
+  Redactor redact(options.secrets);
+  RedactedStatus shown(log, redact);
+  BuildServices logged{services.runtime, services.images, shown, services.profile};
   auto ctx = profile.time("open", [&] { return open_context(graph, options, logged); });
+  ctx->redact.share(redact);
   ctx->step_log = &log;
   check_supported(*ctx);
   output::BuildTotals totals;
   auto finish = [&](bool success) {
     totals.success = success;
     totals.wall = Clock::now() - start;
-    services.status.build_finished(totals);
+    shown.build_finished(totals);
+  };
+  // No secret value in an error message (a failing step's last lines, a
+  // path made of a secret-derived value).
+  auto rethrow_redacted = [&] {
+    try {
+      throw;
+    } catch (const Error& e) {
+      if (std::string text = ctx->redact(e.what()); text != e.what())
+        throw BuildError(text, e.code());
+      throw;
+    }
   };
   try {
     profile.time("execute", [&] { schedule(*ctx, log); });
     profile.time("push", [&] { run_pushes(*ctx, totals); });
-  } catch (const Error& e) {
+  } catch (const Error&) {
     (void)ctx->stat_cache->save(); // what was hashed stays known
     count(*ctx, totals);
     totals.targets_failed = 1; // the first failure stops the build
-    // No secret value in an error message (a failing step's last lines).
     totals.error = ctx->redact(error_text(std::current_exception()));
     finish(false);
-    if (std::string shown = ctx->redact(e.what()); shown != e.what())
-      throw BuildError(shown, e.code());
-    throw;
+    rethrow_redacted();
   } catch (...) {
     (void)ctx->stat_cache->save();
     count(*ctx, totals);
     totals.targets_failed = 1; // the first failure stops the build
-    totals.error = error_text(std::current_exception());
+    totals.error = ctx->redact(error_text(std::current_exception()));
     finish(false);
     throw;
   }
@@ -457,9 +469,9 @@ output::BuildTotals build(const resolve::Graph& graph, const BuildOptions& optio
   try {
     profile.time("export", [&] { write_outputs(*ctx, totals); });
   } catch (...) {
-    totals.error = error_text(std::current_exception());
+    totals.error = ctx->redact(error_text(std::current_exception()));
     finish(false);
-    throw;
+    rethrow_redacted();
   }
   finish(true);
   return totals;

@@ -28,19 +28,41 @@ std::string record_path(const Context& ctx, resolve::NodeId id, bool instance) {
   return fs::join(fs::join(ctx.options.cache_dir, "explain"), d.hex());
 }
 
+constexpr std::string_view kSecretMark = "<secret ";
+
+// A field's value as records keep and debug keys prints it: one holding a
+// secret or secret-derived value becomes `<secret HEX>`, HEX a digest of
+// it (so a later walk can still say it changed, never what it was); an
+// env entry keeps its name (`NAME=<secret HEX>`).
+std::string kept(const Redactor& redact, const std::string& tag, const std::string& v) {
+  if (!redact.found_in(v)) return v;
+  size_t eq = tag == "env" ? v.find('=') : std::string::npos;
+  std::string head = eq == std::string::npos ? "" : v.substr(0, eq + 1);
+  if (redact.found_in(head)) head.clear();
+  Digest d = Hasher("earth.explain-secret.v1").add("value", v).finish();
+  return head + std::string(kSecretMark) + d.hex().substr(0, 16) + ">";
+}
+
+Fields kept(const Redactor& redact, const Fields& fields) {
+  Fields out;
+  out.reserve(fields.size());
+  for (const auto& [tag, v] : fields) out.emplace_back(tag, kept(redact, tag, v));
+  return out;
+}
+
 // The saved form of a walk: each step (key, where, text, ran) and each key
-// record (op, parent, key, fields, notes).
-json to_json(const plan::KeyRecorder& rec) {
+// record (op, parent, key, fields, notes), no secret in any of them.
+json to_json(const plan::KeyRecorder& rec, const Redactor& redact) {
   json steps = json::array(), records = json::array();
   for (const auto& s : rec.steps())
-    steps.push_back({{"key", s.key.hex()}, {"where", s.where}, {"text", s.text}});
+    steps.push_back({{"key", s.key.hex()}, {"where", redact(s.where)}, {"text", redact(s.text)}});
   for (const auto& r : const_cast<plan::KeyRecorder&>(rec).records())
     if (!r.key.is_zero()) // a builder that was never finished made no key
       records.push_back({{"op", r.op},
                          {"parent", r.parent.hex()},
                          {"key", r.key.hex()},
-                         {"fields", r.fields},
-                         {"notes", r.notes}});
+                         {"fields", kept(redact, r.fields)},
+                         {"notes", kept(redact, r.notes)}});
   return {{"version", kExplainVersion}, {"steps", steps}, {"records", records}};
 }
 
@@ -123,6 +145,10 @@ std::map<std::string, std::string> file_map(const Fields& notes) {
   return m;
 }
 
+bool secret(const std::string& v) {
+  return v.find(kSecretMark) != std::string::npos;
+}
+
 void diff_maps(const std::map<std::string, std::string>& was,
                const std::map<std::string, std::string>& now, const char* what, bool values,
                std::vector<std::string>& out) {
@@ -131,8 +157,9 @@ void diff_maps(const std::map<std::string, std::string>& was,
     if (it == was.end())
       out.push_back(fmt::format("{} {} is new", what, k));
     else if (it->second != v)
-      out.push_back(values ? fmt::format("{} {} changed: '{}' -> '{}'", what, k, it->second, v)
-                           : fmt::format("{} {} changed", what, k));
+      out.push_back(values && !secret(it->second) && !secret(v)
+                        ? fmt::format("{} {} changed: '{}' -> '{}'", what, k, it->second, v)
+                        : fmt::format("{} {} changed", what, k));
   }
   for (const auto& [k, v] : was)
     if (!now.count(k)) out.push_back(fmt::format("{} {} is gone", what, k));
@@ -197,6 +224,8 @@ std::string why(const Walk& now, const Walk::Step& step, const std::optional<Wal
     else if (tag == "manifest")
       reasons.push_back(fmt::format("the image digest changed: {} -> {}", short_digest(joined(old)),
                                     short_digest(joined(vs))));
+    else if (secret(joined(old)) || secret(joined(vs)))
+      reasons.push_back(fmt::format("{} changed (a secret-derived value)", tag));
     else
       reasons.push_back(fmt::format("{} changed: '{}' -> '{}'", tag, joined(old), joined(vs)));
   }
@@ -217,7 +246,7 @@ std::string why(const Walk& now, const Walk::Step& step, const std::optional<Wal
 
 void explain_walk(Context& ctx, resolve::NodeId id, const plan::KeyRecorder& rec, bool print) {
   std::string path = record_path(ctx, id, true), any = record_path(ctx, id, false);
-  json j = to_json(rec);
+  json j = to_json(rec, ctx.redact);
   if (print) {
     std::optional<Walk> was = load_walk(path);
     if (!was) was = load_walk(any);
@@ -225,10 +254,13 @@ void explain_walk(Context& ctx, resolve::NodeId id, const plan::KeyRecorder& rec
     std::lock_guard lock(print_mu);
     for (size_t i = 0; i < rec.steps().size(); ++i) {
       const auto& s = rec.steps()[i];
-      std::string reason =
-          s.ran ? why(now, now.steps[i], was, i, ctx.options.no_cache) : "reused (cache hit)";
-      std::fprintf(stderr, "explain %s: %s (%s): %s\n", ctx.names[id].c_str(), s.text.c_str(),
-                   s.where.c_str(), reason.c_str());
+      std::string reason = !s.ran           ? "reused (cache hit)"
+                           : !s.why.empty() ? s.why
+                                            : why(now, now.steps[i], was, i, ctx.options.no_cache);
+      // text and where are redacted already, reason is made of kept fields
+      std::string line = fmt::format("explain {}: {} ({}): {}\n", ctx.redact(ctx.names[id]),
+                                     now.steps[i].text, now.steps[i].where, reason);
+      std::fputs(line.c_str(), stderr);
     }
   }
   save_walk(path, j);
@@ -237,17 +269,20 @@ void explain_walk(Context& ctx, resolve::NodeId id, const plan::KeyRecorder& rec
 
 void explain_reused(Context& ctx, resolve::NodeId id) {
   std::lock_guard lock(print_mu);
-  std::fprintf(stderr, "explain %s: reused whole (its input key is unchanged)\n",
-               ctx.names[id].c_str());
+  std::string line = fmt::format("explain {}: reused whole (its input key is unchanged)\n",
+                                 ctx.redact(ctx.names[id]));
+  std::fputs(line.c_str(), stderr);
 }
 
 void print_keys(Context& ctx, resolve::NodeId id, plan::KeyRecorder& rec) {
-  std::string out = ctx.names[id] + "\n";
+  std::string out = ctx.redact(ctx.names[id]) + "\n";
   for (const auto& r : rec.records()) {
     if (r.key.is_zero()) continue;
     out += fmt::format("  {} {}\n", r.op, r.key.oci());
-    for (const auto& [tag, v] : r.fields) out += fmt::format("    {} = {}\n", tag, v);
-    for (const auto& [tag, v] : r.notes) out += fmt::format("    ({} {})\n", tag, v);
+    for (const auto& [tag, v] : r.fields)
+      out += fmt::format("    {} = {}\n", tag, kept(ctx.redact, tag, v));
+    for (const auto& [tag, v] : r.notes)
+      out += fmt::format("    ({} {})\n", tag, kept(ctx.redact, tag, v));
   }
   std::lock_guard lock(print_mu);
   std::fputs(out.c_str(), stdout);

@@ -13,7 +13,7 @@
 
 namespace earth::build {
 
-inline constexpr int kExplainVersion = 1;
+inline constexpr int kExplainVersion = 2; // 2: secret-derived values as digests
 
 // Prints why each recorded step ran, or that it was reused (--explain),
 // then keeps this walk's records for the next run.

@@ -1,5 +1,7 @@
 #include "scope_runtime.h"
 
+#include "secrets.h"
+
 #include "earth/resolve/scope.h"
 
 namespace earth::build {
@@ -59,8 +61,17 @@ const Value* RuntimeScope::lookup(std::string_view name,
 Result<Value> RuntimeScope::expand(std::string_view word, const std::vector<std::string>& env,
                                    const resolve::ShellOut& shell_out) const {
   env_scratch_.clear();
-  return resolve::expand_word(
-      word, [&](std::string_view n) { return lookup(n, env); }, shell_out);
+  bool read_derived = false;
+  auto v = resolve::expand_word(
+      word,
+      [&](std::string_view n) {
+        const Value* v = lookup(n, env);
+        if (v && redact_ && redact_->found_in(v->text)) read_derived = true;
+        return v;
+      },
+      shell_out);
+  if (v && read_derived && !redact_->found_in(v->text)) redact_->add(v->text);
+  return v;
 }
 
 std::vector<std::pair<std::string, std::string>>

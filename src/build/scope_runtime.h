@@ -20,6 +20,8 @@
 
 namespace earth::build {
 
+class Redactor;
+
 // Overrides a frame was given: (name, value), later entries win.
 using Overrides = std::vector<std::pair<std::string, resolve::Value>>;
 void set_override(Overrides& o, const std::string& name, resolve::Value v);
@@ -42,8 +44,14 @@ public:
   // `name` as the current statement sees it; `env` is the image config's
   // ENV ("K=v"). The pointer is valid until the next lookup or expand.
   const resolve::Value* lookup(std::string_view name, const std::vector<std::string>& env) const;
+  // A word that read a secret-derived value (one `redact` knows, see
+  // derived_from) and no longer holds it whole (`${x#pre}`) gives a value
+  // that is added to `redact`: secret-derived too.
   Result<resolve::Value> expand(std::string_view word, const std::vector<std::string>& env,
                                 const resolve::ShellOut& shell_out) const;
+  // The redactor that knows the build's secret-derived values (none: no
+  // value is tracked).
+  void derived_from(Redactor* redact) { redact_ = redact; }
   // Every visible variable but ENVs, once (by the precedence rule): what a
   // RUN gets as environment on top of the image's ENV.
   std::vector<std::pair<std::string, std::string>>
@@ -77,6 +85,7 @@ private:
   };
   std::vector<Frame> frames_;
   mutable std::deque<resolve::Binding> env_scratch_; // lookup results from `env`
+  Redactor* redact_ = nullptr;
 };
 
 } // namespace earth::build

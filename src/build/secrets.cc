@@ -19,32 +19,42 @@
 
 namespace earth::build {
 
-Redactor::Redactor(const std::map<std::string, std::string>& secrets) {
-  for (const auto& [id, value] : secrets)
-    if (!value.empty()) values_.push_back(value);
-  std::sort(values_.begin(), values_.end(),
+namespace {
+
+void sort_longest_first(std::vector<std::string>& values) {
+  std::sort(values.begin(), values.end(),
             [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
-  values_.erase(std::unique(values_.begin(), values_.end()), values_.end());
+}
+
+} // namespace
+
+Redactor::Redactor(const std::map<std::string, std::string>& secrets) {
+  auto& values = s_->values;
+  for (const auto& [id, value] : secrets)
+    if (!value.empty()) values.push_back(value);
+  sort_longest_first(values);
+  values.erase(std::unique(values.begin(), values.end()), values.end());
 }
 
 void Redactor::add(const std::string& value) {
-  if (value.empty()) return;
-  std::lock_guard lock(mu_);
-  if (std::find(values_.begin(), values_.end(), value) != values_.end()) return;
-  values_.push_back(value);
-  std::sort(values_.begin(), values_.end(),
-            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  if (value.find_first_not_of(" \t\r\n") == std::string::npos) return;
+  std::lock_guard lock(s_->mu);
+  auto& values = s_->values;
+  if (std::find(values.begin(), values.end(), value) != values.end()) return;
+  values.push_back(value);
+  sort_longest_first(values);
 }
 
 void Redactor::scan(std::string_view text, const std::function<void(size_t, size_t)>& match) const {
+  const auto& values = s_->values;
   // The next occurrence of each value at or after `pos` (npos: none left).
-  std::vector<size_t> next(values_.size());
-  for (size_t i = 0; i < values_.size(); ++i) next[i] = text.find(values_[i]);
+  std::vector<size_t> next(values.size());
+  for (size_t i = 0; i < values.size(); ++i) next[i] = text.find(values[i]);
   for (size_t pos = 0; pos < text.size();) {
     size_t best = std::string_view::npos, len = 0;
-    for (size_t i = 0; i < values_.size(); ++i) {
-      if (next[i] < pos) next[i] = text.find(values_[i], pos);
-      if (next[i] < best) best = next[i], len = values_[i].size(); // ties: the longest (first)
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (next[i] < pos) next[i] = text.find(values[i], pos);
+      if (next[i] < best) best = next[i], len = values[i].size(); // ties: the longest (first)
     }
     if (best == std::string_view::npos) return;
     match(best, best + len);
@@ -55,7 +65,8 @@ void Redactor::scan(std::string_view text, const std::function<void(size_t, size
 std::string Redactor::operator()(std::string_view text) const {
   std::string out;
   size_t at = 0;
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(s_->mu);
+  if (s_->values.empty()) return std::string(text);
   scan(text, [&](size_t begin, size_t end) {
     out.append(text.substr(at, begin - at)).append("***");
     at = end;
@@ -63,14 +74,27 @@ std::string Redactor::operator()(std::string_view text) const {
   return out.append(text.substr(at));
 }
 
+bool Redactor::empty() const {
+  std::lock_guard lock(s_->mu);
+  return s_->values.empty();
+}
+
+bool Redactor::found_in(std::string_view text) const {
+  std::lock_guard lock(s_->mu);
+  for (const auto& v : s_->values)
+    if (text.find(v) != std::string_view::npos) return true;
+  return false;
+}
+
 size_t Redactor::ready(std::string_view text) const {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(s_->mu);
+  const auto& values = s_->values;
   size_t n = text.size();
-  size_t longest = values_.empty() ? 0 : values_.front().size();
+  size_t longest = values.empty() ? 0 : values.front().size();
   // The first position whose rest is a proper prefix of some value.
   size_t cut = n;
   for (size_t i = n - std::min(n, longest > 0 ? longest - 1 : 0); i < n && cut == n; ++i)
-    for (const auto& v : values_)
+    for (const auto& v : values)
       if (n - i < v.size() && text.substr(i) == std::string_view(v).substr(0, n - i)) {
         cut = i;
         break;
@@ -81,6 +105,31 @@ size_t Redactor::ready(std::string_view text) const {
     if (begin < cut && end > cut) cut = end;
   });
   return cut;
+}
+
+void RedactedStatus::with(const output::StepInfo& step,
+                          const std::function<void(const output::StepInfo&)>& f) {
+  if (r_.empty()) return f(step);
+  output::StepInfo s = step;
+  s.target = r_(s.target);
+  s.text = r_(s.text);
+  f(s);
+}
+
+void RedactedStatus::step_failed(const output::StepInfo& step, const output::StepFailure& failure) {
+  output::StepFailure f = failure;
+  f.message = r_(f.message);
+  f.hint = r_(f.hint);
+  for (auto& l : f.tail) l = r_(l);
+  with(step, [&](const auto& s) { inner_.step_failed(s, f); });
+}
+
+void RedactedStatus::build_finished(const output::BuildTotals& totals) {
+  output::BuildTotals t = totals;
+  t.error = r_(t.error);
+  for (auto& n : t.notes) n = r_(n);
+  for (auto& o : t.outputs) o.what = r_(o.what), o.target = r_(o.target);
+  inner_.build_finished(t);
 }
 
 void RedactedLines::add(std::string_view bytes) {
@@ -118,10 +167,10 @@ void RedactedLines::emit(bool all) {
 }
 
 Result<std::optional<std::string>> SecretStore::get(const std::string& id) {
-  std::lock_guard lock(mu_);
-  if (auto it = values_.find(id); it != values_.end()) return std::optional(it->second);
-  if (provider_.empty() || asked_[id]) return std::optional<std::string>();
-  asked_[id] = true;
+  std::lock_guard lock(s_->mu);
+  if (auto it = s_->values.find(id); it != s_->values.end()) return std::optional(it->second);
+  if (provider_.empty() || s_->asked[id]) return std::optional<std::string>();
+  s_->asked[id] = true;
   // `sh -c 'CMD "$1"' sh ID`: the id is one argument, never shell text.
   auto r = run_process({"sh", "-c", provider_ + " \"$1\"", "sh", id});
   if (!r)
@@ -133,7 +182,7 @@ Result<std::optional<std::string>> SecretStore::get(const std::string& id) {
   std::string value = std::move(r->out);
   if (value.ends_with('\n')) value.pop_back();
   redact_.add(value);
-  values_[id] = value;
+  s_->values[id] = value;
   return std::optional(std::move(value));
 }
 

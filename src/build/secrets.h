@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -15,6 +16,7 @@
 
 #include "earth/base/error.h"
 #include "earth/exec/runtime.h"
+#include "earth/output/status.h"
 #include "earth/syntax/ast.h"
 
 namespace earth::build {
@@ -23,13 +25,23 @@ class TargetRun;
 
 // Replaces every secret value in a text with ***: left to right, the
 // longest value at a position first. Thread-safe: values a secret provider
-// returns during the build are added as they arrive.
+// returns, and secret-derived values (the output of a shell-out that could
+// read a secret, docs/language.md "Secrets"), are added as they arrive.
 class Redactor {
 public:
   Redactor() = default;
   explicit Redactor(const std::map<std::string, std::string>& secrets);
+  Redactor(const Redactor&) = delete;
+  Redactor& operator=(const Redactor&) = delete;
   std::string operator()(std::string_view text) const;
+  // A value empty or only whitespace is not added (it would hide nothing).
   void add(const std::string& value);
+  // Whether `text` holds a value.
+  bool found_in(std::string_view text) const;
+  bool empty() const;
+  // From now on this and `other` are one redactor (a nested build's and
+  // the build's): a value added to either is known to both.
+  void share(const Redactor& other) { s_ = other.s_; }
   // For output still coming (`text` is what has arrived): how much of it
   // can be redacted and shown now. What is left is a tail that could be
   // the start of a secret the next bytes complete; no secret that starts in
@@ -37,11 +49,53 @@ public:
   size_t ready(std::string_view text) const;
 
 private:
+  struct State {
+    std::mutex mu;
+    std::vector<std::string> values; // longest first, so a value inside another goes with it
+  };
   // Calls `match(begin, end)` for each value found, in order (lock held).
   void scan(std::string_view text, const std::function<void(size_t, size_t)>& match) const;
 
-  mutable std::mutex mu_;
-  std::vector<std::string> values_; // longest first, so a value inside another goes with it
+  std::shared_ptr<State> s_ = std::make_shared<State>();
+};
+
+// What the engine shows, through `redact` on its way to `inner` (the
+// printers, the request journal's recorder): target names, step texts,
+// output lines, failures, the summary's error and notes. A value the build
+// derives from a secret may be part of any of them (an error naming an
+// expanded path); output lines are redacted as a stream before (OutputTail)
+// and again here, which changes nothing unless a value arrived since.
+class RedactedStatus : public output::Status {
+public:
+  RedactedStatus(output::Status& inner, const Redactor& redact) : inner_(inner), r_(redact) {}
+  void target_queued(std::string_view target) override { inner_.target_queued(r_(target)); }
+  void target_started(std::string_view target) override { inner_.target_started(r_(target)); }
+  void target_finished(std::string_view target, bool all_cached, output::Duration took) override {
+    inner_.target_finished(r_(target), all_cached, took);
+  }
+  void target_failed(std::string_view target) override { inner_.target_failed(r_(target)); }
+  void step_started(const output::StepInfo& step) override {
+    with(step, [&](const auto& s) { inner_.step_started(s); });
+  }
+  void step_cached(const output::StepInfo& step, output::Duration last_took) override {
+    with(step, [&](const auto& s) { inner_.step_cached(s, last_took); });
+  }
+  void step_finished(const output::StepInfo& step, output::Duration took) override {
+    with(step, [&](const auto& s) { inner_.step_finished(s, took); });
+  }
+  void step_failed(const output::StepInfo& step, const output::StepFailure& failure) override;
+  void step_output(const output::StepInfo& step, std::string_view line) override {
+    with(step, [&](const auto& s) { inner_.step_output(s, r_(line)); });
+  }
+  void build_finished(const output::BuildTotals& totals) override;
+
+private:
+  // Calls `f` with `step`, redacted when there is anything to redact (no
+  // copy on the common path: a build without secrets).
+  void with(const output::StepInfo& step, const std::function<void(const output::StepInfo&)>& f);
+
+  output::Status& inner_;
+  const Redactor& r_;
 };
 
 // One stream of a command's output (its stdout or its stderr), redacted as
@@ -75,15 +129,23 @@ class SecretStore {
 public:
   SecretStore(const std::map<std::string, std::string>& given, std::string provider,
               Redactor& redact)
-      : values_(given), provider_(std::move(provider)), redact_(redact) {}
+      : provider_(std::move(provider)), redact_(redact) {
+    s_->values = given;
+  }
   // The value of `id`; nullopt when neither given nor provided. A provider
   // that cannot run or fails is an error naming the id, never the value.
   Result<std::optional<std::string>> get(const std::string& id);
+  // From now on this and `other` are one store (a nested build's and the
+  // build's): the provider is asked once per id per build.
+  void share(const SecretStore& other) { s_ = other.s_; }
 
 private:
-  std::mutex mu_;
-  std::map<std::string, std::string> values_;
-  std::map<std::string, bool> asked_; // ids the provider was asked for
+  struct State {
+    std::mutex mu;
+    std::map<std::string, std::string> values;
+    std::map<std::string, bool> asked; // ids the provider was asked for
+  };
+  std::shared_ptr<State> s_ = std::make_shared<State>();
   std::string provider_;
   Redactor& redact_;
 };

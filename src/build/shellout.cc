@@ -5,8 +5,11 @@
 // are dropped. Each is a step keyed like a RUN (plan::KeyBuilder): its
 // result (stdout and exit status) is stored under the key, so a hit gives
 // the value without starting a sandbox (reference §5.1: shell-outs are
-// cached like RUNs). After LOCALLY one runs on the host instead, in the
-// Earthfile's directory, and is never cached (reference §2.5).
+// cached like RUNs); a condition keeps only its exit status. After
+// LOCALLY one runs on the host instead, in the Earthfile's directory, and is
+// never cached (reference §2.5). A shell-out that could read a secret is
+// never stored either, and its value is secret-derived (docs/language.md
+// "Secrets").
 #include <fmt/format.h>
 
 #include "commands.h"
@@ -30,8 +33,15 @@ using Accept = std::function<Result<void>(int status, const std::string& stderr_
 
 // After LOCALLY: `p` on the host in the Earthfile's directory with the
 // host's environment, as a LOCALLY RUN; shown as a step, never cached.
+std::string trim_trailing_newlines(std::string s) {
+  while (s.ends_with('\n') || s.ends_with('\r')) s.pop_back();
+  return s;
+}
+
+// `derived`: its stdout is a secret-derived value (redacted from its
+// stderr too, held until the command ended).
 Outcome run_probe_on_host(TargetRun& t, const syntax::Command& shown, const Probe& p,
-                          const Accept& accept) {
+                          const Accept& accept, bool derived) {
   for (bool refused : {!p.mounts.empty(), p.privileged})
     if (refused)
       t.fail(shown, fmt::format("{} {} cannot be used after LOCALLY (the command runs on the host)",
@@ -48,10 +58,16 @@ Outcome run_probe_on_host(TargetRun& t, const syntax::Command& shown, const Prob
   }
   ctx.services.status.step_started(si);
   OutputTail tail(t, si);
-  std::string out;
+  std::string out, held;
+  exec::ByteSink err = tail.stderr_sink();
+  if (derived) err = [&](std::string_view b) { held.append(b); };
   auto r = run_on_host(
       p.argv, host_env(env), t.env().config.working_dir, [&](std::string_view b) { out.append(b); },
-      tail.stderr_sink(), [&] { return ctx.cancelled || exec::runs_interrupted(); });
+      err, [&] { return ctx.cancelled || exec::runs_interrupted(); });
+  if (derived) {
+    ctx.redact.add(trim_trailing_newlines(out));
+    tail.stderr_sink()(held);
+  }
   tail.finish();
   if (!r) t.fail(shown, ctx.redact(r.error()));
   if (r->interrupted) throw BuildError("interrupted", ExitCode::interrupted);
@@ -69,17 +85,39 @@ Outcome run_probe_on_host(TargetRun& t, const syntax::Command& shown, const Prob
   return {r->exit_status, std::move(out)};
 }
 
+// Whether a command could read a secret: it is given one (--secret), or
+// its command or environment holds a secret-derived value.
+bool could_read_secret(TargetRun& t, const Probe& p, const std::vector<std::string>& env) {
+  if (!p.secrets.empty()) return true;
+  const Redactor& r = t.ctx().redact;
+  if (r.empty()) return false;
+  auto any = [&](const std::vector<std::string>& v) {
+    return std::any_of(v.begin(), v.end(), [&](const std::string& s) { return r.found_in(s); });
+  };
+  return any(p.argv) || any(env);
+}
+
+// Why --explain says a shell-out that could read a secret ran.
+constexpr const char* kSecretRerun =
+    "it could read a secret, so its output is never stored and it runs on every build";
+
+// `what`: the command's stdout is its value (a shell-out) or only its exit
+// status counts (a condition, whose stdout is dropped). A value that could
+// hold a secret is never stored: the command runs on every build, and its
+// value joins the redactor (shown as ***, explain records keep a digest).
 Outcome run_probe(TargetRun& t, const syntax::Command& shown, std::string_view op, const Probe& p,
-                  const Accept& accept) {
+                  const Accept& accept, bool value) {
   if (!t.env().started)
     t.fail(shown, fmt::format("{} runs in the build environment: it needs a FROM first", op));
-  if (t.env().locally) return run_probe_on_host(t, shown, p, accept);
+  std::vector<std::string> env = t.run_env();
+  bool secret = could_read_secret(t, p, env);
+  if (t.env().locally) return run_probe_on_host(t, shown, p, accept, value && secret);
   if (p.privileged && !t.ctx().options.allow_privileged)
     t.fail(shown, fmt::format("{} --privileged needs -P (--allow-privileged) on the command line",
                               shown.name));
   exec::RunSpec spec;
   spec.argv = p.argv;
-  spec.env = t.run_env();
+  spec.env = std::move(env);
   spec.cwd = t.env().config.working_dir.empty() ? "/" : t.env().config.working_dir;
   spec.user = t.env().config.user;
   spec.extra_hosts = t.env().hosts;
@@ -101,7 +139,9 @@ Outcome run_probe(TargetRun& t, const syntax::Command& shown, std::string_view o
                    .add_list("mounts", mounts)
                    .add_list("secrets", pm.secrets->key_specs()) // ids, never values
                    .finish();
-  std::string dir = t.make_dir(shown, key, [&](const std::string& result) -> Result<void> {
+  Outcome o;
+  bool derived = value && secret; // the value is secret-derived
+  auto run = [&]() -> Result<void> {
     auto upper = fs::make_temp_dir(t.ctx().tmp_dir, "probe-");
     if (!upper) return Failure{upper.error()};
     auto work = fs::make_temp_dir(t.ctx().tmp_dir, "work-");
@@ -114,13 +154,22 @@ Outcome run_probe(TargetRun& t, const syntax::Command& shown, std::string_view o
     std::vector<std::string> scratch;
     auto held = take_cache_locks(t, s, pm.caches, scratch);
     if (!held) return Failure{held.error()};
-    std::string out;
     OutputTail tail(t, t.info(shown));
     tail.attach(s, false);
-    s.on_stdout_bytes = [&](std::string_view bytes) { out.append(bytes); };
+    s.on_stdout_bytes = [&](std::string_view bytes) {
+      if (value) o.out.append(bytes);
+    };
+    // A secret-derived value is known once the command ended: its stderr
+    // (which may print the value too) is held until then.
+    std::string held_err;
+    if (derived) s.on_stderr_bytes = [&](std::string_view bytes) { held_err.append(bytes); };
     pm.secrets->add_to_env(s.env);
     if (auto m = pm.secrets->mount(s); !m) return m;
     auto r = t.ctx().services.runtime.run(s);
+    if (derived) {
+      t.ctx().redact.add(trim_trailing_newlines(o.out));
+      tail.stderr_sink()(held_err);
+    }
     tail.finish();
     pm.secrets->remove_files();
     for (const auto& d : scratch) t.ctx().trash.add(d);
@@ -130,12 +179,21 @@ Outcome run_probe(TargetRun& t, const syntax::Command& shown, std::string_view o
     if (r->interrupted) return Failure{"interrupted"};
     if (r->timed_out || r->signal)
       return Failure{fmt::format("the command was killed (signal {})", r->signal)};
-    if (auto a = accept(r->exit_status, tail.text()); !a) return a;
-    if (auto w = fs::write_file_atomic(fs::join(result, "stdout"), out); !w) return w;
-    return fs::write_file_atomic(fs::join(result, "status"), std::to_string(r->exit_status));
+    o.status = r->exit_status;
+    return accept(r->exit_status, tail.text());
+  };
+  if (derived) {
+    t.run_unstored(shown, key, kSecretRerun, run);
+    return o;
+  }
+  std::string dir = t.make_dir(shown, key, [&](const std::string& result) -> Result<void> {
+    if (auto r = run(); !r) return r;
+    if (value)
+      if (auto w = fs::write_file_atomic(fs::join(result, "stdout"), o.out); !w) return w;
+    return fs::write_file_atomic(fs::join(result, "status"), std::to_string(o.status));
   });
-  auto out = fs::read_file(fs::join(dir, "stdout"));
   auto status = fs::read_file(fs::join(dir, "status"));
+  auto out = value ? fs::read_file(fs::join(dir, "stdout")) : Result<std::string>(std::string());
   if (!out || !status) t.fail(shown, fmt::format("the stored result of {} is unreadable", op));
   return {std::atoi(status->c_str()), std::move(*out)};
 }
@@ -150,7 +208,7 @@ std::string shell_out(TargetRun& t, const syntax::Command& cmd, const std::strin
     return Failure{fmt::format("the shell-out $({}) exited with status {}{}", command, status,
                                lines.empty() ? "" : "\nits last lines of output:\n" + lines)};
   };
-  return run_probe(t, cmd, "shell-out", p, accept).out;
+  return run_probe(t, cmd, "shell-out", p, accept, true).out;
 }
 
 int probe_status(TargetRun& t, const syntax::Command& shown, const Probe& p) {
@@ -162,7 +220,7 @@ int probe_status(TargetRun& t, const syntax::Command& shown, const Probe& p) {
                                  lines.empty() ? "" : "\nits last lines of output:\n" + lines)};
     return {};
   };
-  return run_probe(t, shown, shown.name, p, accept).status;
+  return run_probe(t, shown, shown.name, p, accept, false).status;
 }
 
 } // namespace earth::build

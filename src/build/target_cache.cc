@@ -430,13 +430,44 @@ std::optional<TargetResult> TargetCache::load(Context& ctx, const Digest& key,
   }
 }
 
+namespace {
+
+// Whether a record of `t` would hold a secret or secret-derived value: in
+// what the recipe wrote (image configs, hosts, cache and output paths,
+// image names, step texts), never in the digests and dirs earth makes.
+bool holds_secret(const TargetResult& t, const std::vector<ShownStep>& steps,
+                  const Redactor& redact) {
+  if (redact.empty()) return false;
+  std::vector<std::string> texts;
+  auto add = [&](const std::vector<std::string>& v) {
+    texts.insert(texts.end(), v.begin(), v.end());
+  };
+  auto add_env = [&](const EnvState& e) {
+    const auto& c = e.config;
+    add(c.env), add(c.entrypoint), add(c.cmd), add(c.exposed_ports), add(c.volumes);
+    add({c.working_dir, c.user, c.stop_signal, c.healthcheck});
+    for (const auto& [k, v] : c.labels) add({k, v});
+    for (const auto& [name, addr] : e.hosts) add({name, addr});
+    for (const auto& cache : e.caches) texts.push_back(cache.target);
+  };
+  add_env(t.env);
+  for (const auto& a : t.local_artifacts) add(a.paths), add({a.host_dest, a.shown_dest});
+  for (const auto& i : t.images) add(i.names), add_env(i.env);
+  for (const auto& [s, took] : steps) add({s.target, s.where, s.text});
+  return std::any_of(texts.begin(), texts.end(),
+                     [&](const std::string& x) { return redact.found_in(x); });
+}
+
+} // namespace
+
 bool TargetCache::store(const Digest& key, const TargetResult& t,
-                        const std::vector<ShownStep>& steps) const {
+                        const std::vector<ShownStep>& steps, const Redactor& redact) const {
   for (const auto& c : t.env.caches)
     if (c.persist) return false;
   for (const auto& i : t.images)
     for (const auto& c : i.env.caches)
       if (c.persist) return false;
+  if (holds_secret(t, steps, redact)) return false;
   Writer w;
   put_env(w, t.env);
   put_tree(w, t.artifacts);

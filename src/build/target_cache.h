@@ -44,9 +44,11 @@ public:
   std::optional<TargetResult> load(Context& ctx, const Digest& key,
                                    std::vector<ShownStep>* steps) const;
   // Records a successful run (a target whose state cannot be recorded —
-  // CACHE --persist — is left out); false when nothing was recorded.
-  bool store(const Digest& key, const TargetResult& result,
-             const std::vector<ShownStep>& steps) const;
+  // CACHE --persist — is left out, and so is one whose record would hold a
+  // secret or secret-derived value, `redact` knowing them); false when
+  // nothing was recorded.
+  bool store(const Digest& key, const TargetResult& result, const std::vector<ShownStep>& steps,
+             const Redactor& redact) const;
 
 private:
   std::string dir_;

@@ -83,7 +83,9 @@ Context::Context(const resolve::Graph& g, const BuildOptions& o, BuildServices& 
 }
 
 TargetRun::TargetRun(Context& ctx, resolve::NodeId id)
-    : ctx_(ctx), id_(id), node_(ctx.graph.nodes[id]), name_(ctx.names[id]) {}
+    : ctx_(ctx), id_(id), node_(ctx.graph.nodes[id]), name_(ctx.names[id]) {
+  vars_.derived_from(&ctx.redact);
+}
 
 const resolve::LoadedFile& TargetRun::file() const {
   return *ctx_.graph.files[node_.file];
@@ -173,7 +175,7 @@ std::string TargetRun::make_dir(const Command& cmd, Digest& key, const Fill& fil
   }
   const std::string& cache_dir = ctx_.options.cache_dir;
   if (ctx_.steps.has(key)) {
-    if (recorder) recorder->step({asked, si.where, si.text, false});
+    if (recorder) recorder->step({asked, si.where, si.text, false, {}});
     ++ctx_.steps_cached;
     output::Duration saved = recorded_step_time(cache_dir, key);
     ctx_.saved_ns += saved.count();
@@ -182,7 +184,7 @@ std::string TargetRun::make_dir(const Command& cmd, Digest& key, const Fill& fil
   }
   if (ctx_.cancelled || exec::runs_interrupted())
     throw BuildError("interrupted", ExitCode::interrupted);
-  if (recorder) recorder->step({asked, si.where, si.text, true});
+  if (recorder) recorder->step({asked, si.where, si.text, true, {}});
   status.step_started(si);
   auto start = std::chrono::steady_clock::now();
   bool filled = false;
@@ -206,6 +208,30 @@ std::string TargetRun::make_dir(const Command& cmd, Digest& key, const Fill& fil
     ++ctx_.steps_cached; // another process made it while we waited
   }
   return *dir;
+}
+
+void TargetRun::run_unstored(const Command& cmd, const Digest& key, std::string why,
+                             const std::function<Result<void>()>& run) {
+  output::StepInfo si = info(cmd);
+  if (!result_.shown) {
+    result_.shown = true;
+    ctx_.services.status.target_started(name_);
+  }
+  if (ctx_.cancelled || exec::runs_interrupted())
+    throw BuildError("interrupted", ExitCode::interrupted);
+  if (auto* recorder = plan::KeyRecorder::current())
+    recorder->step({key, si.where, si.text, true, std::move(why)});
+  ctx_.services.status.step_started(si);
+  auto start = std::chrono::steady_clock::now();
+  failure_ = {};
+  if (auto r = run(); !r) {
+    if (exec::runs_interrupted() || ctx_.cancelled)
+      throw BuildError("interrupted", ExitCode::interrupted);
+    step_failed(cmd, si, r.error());
+  }
+  ctx_.services.status.step_finished(si, std::chrono::steady_clock::now() - start);
+  ++ctx_.steps_run;
+  result_.all_cached = false;
 }
 
 void TargetRun::step_failed(const Command& cmd, const output::StepInfo& si,

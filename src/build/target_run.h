@@ -63,6 +63,11 @@ public:
   // the cache is off for this step (--no-cache). Returns the dir.
   using Fill = std::function<Result<void>(const std::string& dir)>;
   std::string make_dir(const syntax::Command& cmd, Digest& key, const Fill& fill);
+  // A step that runs on every build and stores nothing (a shell-out that
+  // could read a secret): shown, counted and reported as make_dir's that
+  // missed; `why` is what --explain says.
+  void run_unstored(const syntax::Command& cmd, const Digest& key, std::string why,
+                    const std::function<Result<void>()>& run);
   // Whether this step must not be reused (CLI --no-cache, an earlier RUN
   // --no-cache in this target, or LOCALLY); `no_cache_from_here` starts the
   // second.

@@ -42,7 +42,9 @@ bool display_only(std::string_view name) {
 }
 
 // The environment that can change a result: every EARTH_*/EARTHLY_*
-// setting but the display ones, and the variables paths are made of.
+// setting but the display ones and the secrets (their ids are in the key,
+// their values must never be: the key is kept in the journal), and the
+// variables paths are made of.
 void add_env(build::RequestKey& h) {
   std::vector<std::string> vars;
   for (char** e = environ; e && *e; ++e) {
@@ -50,7 +52,8 @@ void add_env(build::RequestKey& h) {
     std::string_view name = v.substr(0, v.find('='));
     bool wanted = name.starts_with("EARTH_") || name.starts_with("EARTHLY_") || name == "HOME" ||
                   name.starts_with("XDG_");
-    if (wanted && !display_only(name)) vars.emplace_back(v);
+    bool secrets = name == "EARTH_SECRETS" || name == "EARTHLY_SECRETS";
+    if (wanted && !display_only(name) && !secrets) vars.emplace_back(v);
   }
   std::sort(vars.begin(), vars.end());
   h.add("env", int64_t(vars.size()));

@@ -47,6 +47,7 @@ public:
     Digest key;
     std::string where, text;
     bool ran = false;
+    std::string why; // why it ran when that is known up front (never stored)
   };
   void step(Step s) { steps_.push_back(std::move(s)); }
   const std::vector<Step>& steps() const { return steps_; }

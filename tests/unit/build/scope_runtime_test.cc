@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "../../../src/build/secrets.h"
+
 namespace earth::build {
 namespace {
 
@@ -71,6 +73,26 @@ TEST(RuntimeScopeTest, VisibleIsWhatARunGetsBesidesTheImageEnv) {
   s.bind({"A", {"a"}, VarKind::arg});
   auto vis = s.visible({"G=env"});
   EXPECT_EQ(vis, (std::vector<std::pair<std::string, std::string>>{{"G", "env"}, {"A", "a"}}));
+}
+
+TEST(RuntimeScopeTest, APartOfADerivedValueIsDerivedToo) {
+  Redactor redact;
+  redact.add("prefix-derived-value");
+  RuntimeScope s;
+  s.derived_from(&redact);
+  s.push(0, {});
+  s.bind({"X", {"prefix-derived-value"}, VarKind::arg});
+  s.bind({"P", {"plain"}, VarKind::arg});
+  auto whole = s.expand("a-$X", {}, {});
+  ASSERT_TRUE(whole.ok());
+  EXPECT_EQ(redact(whole->text), "a-***");
+  auto part = s.expand("${X#prefix-}", {}, {});
+  ASSERT_TRUE(part.ok());
+  EXPECT_EQ(part->text, "derived-value");
+  EXPECT_EQ(redact("shown: derived-value"), "shown: ***");
+  auto plain = s.expand("${P#pl}", {}, {});
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(redact(plain->text), "ain") << "a value read from no derived one is not tracked";
 }
 
 } // namespace

@@ -101,5 +101,40 @@ TEST(RedactedLinesTest, LinesAsTheyCome) {
   EXPECT_EQ(lines.back(), "no newline");
 }
 
+TEST(RedactorTest, DerivedValuesAreAddedAndShared) {
+  auto r = with({{"a", "hunter2"}});
+  EXPECT_TRUE(r.found_in("x hunter2 y"));
+  EXPECT_FALSE(r.found_in("hunter"));
+  r.add("  \n"); // whitespace only: hides nothing, not added
+  EXPECT_EQ(r("a  \nb"), "a  \nb");
+  Redactor nested;
+  EXPECT_TRUE(nested.empty());
+  nested.share(r);
+  nested.add("derived-1");
+  EXPECT_EQ(r("derived-1 hunter2"), "*** ***") << "a nested build's values reach the build's";
+  EXPECT_FALSE(nested.empty());
+}
+
+TEST(RedactedStatusTest, EverythingShownIsRedacted) {
+  auto r = with({{"a", "hunter2"}});
+  output::RecordingStatus rec;
+  RedactedStatus status(rec, r);
+  output::StepInfo si{"+t --v=hunter2", "Earthfile:3:3", "COPY hunter2 .", "Earthfile", 3};
+  status.target_started(si.target);
+  status.step_started(si);
+  status.step_output(si, "out hunter2");
+  output::StepFailure f{"no such file hunter2", 1, {"tail hunter2"}, "hint hunter2"};
+  status.step_failed(si, f);
+  output::BuildTotals t;
+  t.error = "error hunter2";
+  t.notes = {"note hunter2"};
+  status.build_finished(t);
+  std::string all;
+  for (const auto& l : rec.lines()) all += l + "\n";
+  all += rec.totals().error;
+  EXPECT_EQ(all.find("hunter2"), std::string::npos) << all;
+  EXPECT_NE(all.find("out ***"), std::string::npos) << all;
+}
+
 } // namespace
 } // namespace earth::build

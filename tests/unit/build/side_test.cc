@@ -10,6 +10,7 @@
 #include <cstdio>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "earth/base/fs.h"
 #include "earth/base/strings.h"
@@ -176,6 +177,58 @@ TEST_F(SideTest, OutputAndErrorsShowSecretsAsStars) {
   }
   EXPECT_NE(all_status().find("the token is ***!"), std::string::npos) << all_status();
   EXPECT_EQ(all_status().find("hunter2"), std::string::npos) << all_status();
+}
+
+// Every file under `root` holding `value` (binary files too).
+std::vector<std::string> files_holding(const std::string& root, const std::string& value) {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(root))
+    if (e.is_regular_file())
+      if (auto text = fs::read_file(e.path().string());
+          text && text->find(value) != std::string::npos)
+        out.push_back(e.path().string());
+  return out;
+}
+
+// A FOR --secret shell-out prints the secret: its value is never stored (it
+// runs on every build), shown as ***, kept in explain records as a digest;
+// the step that sees it is reused while the value is the same.
+TEST_F(SideTest, ASecretShellOutIsNeverStoredAndItsValueIsRedacted) {
+  earthfile("VERSION 0.8\nFROM scratch\nt:\n  FOR --secret tok x IN $(print-it)\n"
+            "    RUN step \"$x\"\n  END\n");
+  runtime.set_action([](const exec::RunSpec& spec) -> Result<exec::RunResult> {
+    if (spec.argv.back() == "print-it")
+      for (const auto& e : spec.env)
+        if (e.starts_with("tok=")) spec.on_stdout_bytes("derived-" + e.substr(4) + "\n");
+    if (spec.argv.back() != "print-it" && spec.on_stdout) spec.on_stdout("x is " + spec.env.back());
+    return exec::RunResult{.exit_status = 0};
+  });
+  BuildOptions o = with_secret("hunter2-value");
+  o.explain = true;
+  build("+t", o);
+  EXPECT_EQ(runtime.run_count(), 2u);
+  build("+t", o);
+  EXPECT_EQ(runtime.run_count(), 3u) << "the shell-out runs again, the RUN is reused";
+  EXPECT_EQ(files_holding(cache.path(), "hunter2"), std::vector<std::string>{});
+  EXPECT_EQ(all_status().find("hunter2"), std::string::npos) << all_status();
+  EXPECT_NE(all_status().find("x is x=***"), std::string::npos) << all_status();
+  std::string records;
+  for (const auto& e : std::filesystem::directory_iterator(fs::join(cache.path(), "explain")))
+    records += fs::read_file(e.path().string()).value();
+  EXPECT_NE(records.find("x=<secret "), std::string::npos) << records;
+}
+
+// An IF condition's stdout is never kept, whatever it prints.
+TEST_F(SideTest, AConditionsOutputIsNotStored) {
+  earthfile("VERSION 0.8\nFROM scratch\nt:\n  IF --secret tok cond\n    RUN step\n  END\n");
+  runtime.set_action([](const exec::RunSpec& spec) -> Result<exec::RunResult> {
+    if (spec.on_stdout_bytes) spec.on_stdout_bytes("printed hunter2-value\n");
+    return exec::RunResult{.exit_status = 0};
+  });
+  build("+t", with_secret("hunter2-value"));
+  build("+t", with_secret("another-value"));
+  EXPECT_EQ(runtime.run_count(), 2u) << "a new secret value reruns neither";
+  EXPECT_EQ(files_holding(cache.path(), "hunter2"), std::vector<std::string>{});
 }
 
 const char* kPush = R"(VERSION 0.8
