@@ -182,17 +182,26 @@ std::optional<Journal> Journal::decode(std::string_view bytes) {
 
 void JournalRecorder::note(const std::string& path, bool follow, const PathStat& st) {
   std::lock_guard lock(mu_);
+  if (!refused_.empty()) return; // nothing will be written
   auto [it, fresh] = paths_.try_emplace({path, follow}, st);
   if (!fresh && it->second != st && refused_.empty()) refused_ = path + " changed during the build";
 }
 
 void JournalRecorder::note_path(const std::string& path, bool follow) {
+  {
+    // Refused: nothing will be written. Already noted: the stat taken
+    // before its first read stands (any later change makes the next check
+    // miss), so a second look costs no stat.
+    std::lock_guard lock(mu_);
+    if (!refused_.empty() || paths_.contains({path, follow})) return;
+  }
   auto st = PathStat::of(path, follow);
   if (!st) return refuse(path + " could not be checked");
   note(path, follow, *st);
 }
 
 void JournalRecorder::note_tree(const std::string& path) {
+  if (!refused().empty()) return; // nothing will be written
   std::vector<std::string> todo{path};
   while (!todo.empty()) {
     std::string p = std::move(todo.back());

@@ -202,22 +202,26 @@ std::vector<std::string> glob(const LayerView& view, const std::string& pattern)
 }
 
 Result<IgnoreRules> IgnoreRules::load(const std::string& context_dir) {
-  IgnoreRules rules;
-  for (const char* name : {".earthlyignore", ".earthignore"}) {
-    std::string path = fs::join(context_dir, name);
+  for (std::string_view name : kIgnoreFiles) {
+    std::string path = fs::join(context_dir, std::string(name));
     if (!fs::exists(path)) continue;
     auto text = fs::read_file(path);
     if (!text) return Failure{text.error()};
-    for (auto line : split(*text, '\n')) {
-      line = trim(line);
-      if (line.empty() || line.starts_with("#")) continue;
-      Rule r;
-      if (line.starts_with("!")) r.negate = true, line = trim(line.substr(1));
-      r.pattern = fs::normalize(line);
-      while (r.pattern.starts_with("/")) r.pattern.erase(0, 1);
-      if (!r.pattern.empty()) rules.rules_.push_back(std::move(r));
-    }
-    break;
+    return parse(*text);
+  }
+  return IgnoreRules{};
+}
+
+IgnoreRules IgnoreRules::parse(std::string_view text) {
+  IgnoreRules rules;
+  for (auto line : split(text, '\n')) {
+    line = trim(line);
+    if (line.empty() || line.starts_with("#")) continue;
+    Rule r;
+    if (line.starts_with("!")) r.negate = true, line = trim(line.substr(1));
+    r.pattern = fs::normalize(line);
+    while (r.pattern.starts_with("/")) r.pattern.erase(0, 1);
+    if (!r.pattern.empty()) rules.rules_.push_back(std::move(r));
   }
   return rules;
 }
