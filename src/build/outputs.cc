@@ -116,7 +116,7 @@ Result<void> write_if_changed(const LayerView& view, const ArtifactOutput& out,
   // Unchanged (the marker's signature, inode and ctime included, is what the
   // host holds): nothing to write, no lock to take.
   auto written_here = [&] {
-    auto text = fs::read_file(marker);
+    auto text = read_own_file(marker, 256);
     return text && *text == host_signature(to).hex();
   };
   if (written_here()) return {};

@@ -96,13 +96,13 @@ public:
   // file is read (absent ones are noted absent, with no stat of their own).
   Result<Digest> root(const std::string& abs) {
     if (journal_) journal_->note_path(abs, false);
-    DIR* d = ::opendir(abs.c_str());
-    if (!d) return Failure{errno_message("open " + abs, errno)};
-    std::vector<std::string> names = sorted_names(d);
+    Fd dir(::open(abs.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    auto names = sorted_names(dir.fd, abs);
+    if (!names) return Failure{names.error()};
     bool read = false; // only the first ignore file found is read
     for (std::string_view file : kIgnoreFiles) {
       std::string path = fs::join(abs, std::string(file));
-      if (!std::ranges::binary_search(names, file)) {
+      if (!std::ranges::binary_search(*names, file)) {
         if (journal_) journal_->note(path, true, PathStat{}); // absent when listed
         continue;
       }
@@ -110,32 +110,43 @@ public:
       if (read || !fs::exists(path)) continue;
       read = true;
       auto text = fs::read_file(path);
-      if (!text) {
-        ::closedir(d);
-        return Failure{text.error()};
-      }
+      if (!text) return Failure{text.error()};
       ignore_ = IgnoreRules::parse(*text);
     }
-    return entries(d, names, abs, "");
+    return hash_entries(dir.fd, *names, abs, "");
   }
 
 private:
-  static std::vector<std::string> sorted_names(DIR* d) {
+  struct Fd {
+    int fd;
+    explicit Fd(int f) : fd(f) {}
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    ~Fd() {
+      if (fd >= 0) ::close(fd);
+    }
+  };
+
+  // The names in open directory `fd` but . and .., sorted; getdents64 into
+  // a stack buffer (a DIR costs an fstat and a 32 KB heap buffer each).
+  static Result<std::vector<std::string>> sorted_names(int fd, const std::string& abs) {
+    if (fd < 0) return Failure{errno_message("open " + abs, errno)};
     std::vector<std::string> names;
-    while (dirent* de = ::readdir(d)) {
-      std::string_view n = de->d_name;
-      if (n != "." && n != "..") names.emplace_back(n);
+    alignas(8) char buf[8192];
+    for (;;) {
+      ssize_t n = ::getdents64(fd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return Failure{errno_message("list " + abs, errno)};
+      if (n == 0) break;
+      for (ssize_t at = 0; at < n;) {
+        const auto* de = reinterpret_cast<const struct dirent64*>(buf + at);
+        std::string_view name = de->d_name;
+        if (name != "." && name != "..") names.emplace_back(name);
+        at += de->d_reclen;
+      }
     }
     std::sort(names.begin(), names.end());
     return names;
-  }
-
-  // The open directory `d` (closed here) at `abs`, `rel` in the context.
-  Result<Digest> entries(DIR* d, const std::vector<std::string>& names, const std::string& abs,
-                         const std::string& rel) {
-    auto r = hash_entries(::dirfd(d), names, abs, rel);
-    ::closedir(d);
-    return r;
   }
 
   Result<Digest> hash_entries(int fd, const std::vector<std::string>& names, const std::string& abs,
@@ -160,14 +171,10 @@ private:
         h.add("link", std::string_view(buf, len < 0 ? 0 : size_t(len)));
       } else if (S_ISDIR(st.st_mode)) {
         // Noted above with the lstat it is listed after.
-        int sub = ::openat(fd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        DIR* d = sub < 0 ? nullptr : ::fdopendir(sub);
-        if (!d) {
-          int err = errno;
-          if (sub >= 0) ::close(sub);
-          return Failure{errno_message("open " + path, err)};
-        }
-        auto digest = entries(d, sorted_names(d), path, child_rel);
+        Fd sub(::openat(fd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        auto sub_names = sorted_names(sub.fd, path);
+        if (!sub_names) return Failure{sub_names.error()};
+        auto digest = hash_entries(sub.fd, *sub_names, path, child_rel);
         if (!digest) return digest;
         h.add("dir", *digest);
       }
@@ -435,8 +442,7 @@ std::optional<Digest> target_key(Context& ctx, resolve::NodeId id) {
 
 std::optional<TargetResult> TargetCache::load(Context& ctx, const Digest& key,
                                               std::vector<ShownStep>* steps) const {
-  std::string path = fs::join(dir_, key.hex());
-  auto text = fs::read_file(path);
+  auto text = read_own_file(fs::join(dir_, key.hex()));
   if (!text) return std::nullopt;
   try {
     Reader r(*text);

@@ -178,6 +178,28 @@ Result<Digest> tree_digest(const LayerView& view, const std::string& src, const 
   return tree_rec(view, src, "", opts, on_file);
 }
 
+std::optional<std::string> read_own_file(const std::string& path, size_t cap) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::string out(cap, '\0');
+  size_t have = 0;
+  for (;;) {
+    ssize_t n = ::read(fd, out.data() + have, out.size() - have);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      ::close(fd);
+      return std::nullopt;
+    }
+    have += size_t(n);
+    // A short read of a regular file is its end; a full buffer may not be.
+    if (have < out.size()) break;
+    out.resize(out.size() * 2);
+  }
+  ::close(fd);
+  out.resize(have);
+  return out;
+}
+
 bool has_glob(std::string_view word) {
   return word.find_first_of("*?[") != std::string_view::npos;
 }

@@ -54,6 +54,12 @@ Result<Digest> tree_digest(const LayerView& view, const std::string& src, const 
                            const FileSink& on_file = {});
 
 // Whether `word` has glob characters (* ? [).
+// A small file earth wrote itself (a target record, an output marker) in
+// one read: open, read, close (no fstat, no read to find the end). A file
+// larger than `cap` is read whole all the same. nullopt when it cannot be
+// opened or read; its reader checks what it got.
+std::optional<std::string> read_own_file(const std::string& path, size_t cap = 16384);
+
 bool has_glob(std::string_view word);
 // The absolute paths in `view` matching glob `pattern` (absolute), sorted.
 std::vector<std::string> glob(const LayerView& view, const std::string& pattern);
