@@ -181,22 +181,30 @@ Result<Digest> tree_digest(const LayerView& view, const std::string& src, const 
 std::optional<std::string> read_own_file(const std::string& path, size_t cap) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return std::nullopt;
-  std::string out(cap, '\0');
-  size_t have = 0;
+  // A stack buffer for the first read: a string of `cap` zeroed bytes per
+  // record cost more than the read.
+  char first[4096];
+  std::string out;
+  size_t want = std::min(cap, sizeof first);
+  char* at = first;
   for (;;) {
-    ssize_t n = ::read(fd, out.data() + have, out.size() - have);
+    ssize_t n = ::read(fd, at, want);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       ::close(fd);
       return std::nullopt;
     }
-    have += size_t(n);
-    // A short read of a regular file is its end; a full buffer may not be.
-    if (have < out.size()) break;
-    out.resize(out.size() * 2);
+    if (at == first)
+      out.assign(first, size_t(n));
+    else
+      out.resize(out.size() - want + size_t(n));
+    // A short read of a regular file is its end; a full one may not be.
+    if (size_t(n) < want) break;
+    want = std::max<size_t>(out.size(), 4096);
+    out.resize(out.size() + want);
+    at = out.data() + out.size() - want;
   }
   ::close(fd);
-  out.resize(have);
   return out;
 }
 

@@ -56,9 +56,9 @@ Result<Digest> tree_digest(const LayerView& view, const std::string& src, const 
 // Whether `word` has glob characters (* ? [).
 // A small file earth wrote itself (a target record, an output marker) in
 // one read: open, read, close (no fstat, no read to find the end). A file
-// larger than `cap` is read whole all the same. nullopt when it cannot be
-// opened or read; its reader checks what it got.
-std::optional<std::string> read_own_file(const std::string& path, size_t cap = 16384);
+// larger than `cap` (at most 4096) takes more reads. nullopt when it cannot
+// be opened or read; its reader checks what it got.
+std::optional<std::string> read_own_file(const std::string& path, size_t cap = 4096);
 
 bool has_glob(std::string_view word);
 // The absolute paths in `view` matching glob `pattern` (absolute), sorted.
