@@ -7,10 +7,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
+
 #include "../../../src/build/tree.h"
 #include "earth/base/fs.h"
 #include "earth/base/strings.h"
 #include "earth/build/build.h"
+#include "earth/build/journal.h"
 #include "earth/resolve/resolve.h"
 
 namespace earth::build {
@@ -153,6 +156,37 @@ TEST(ReadOwnFile, ReadsSmallAndLargeFilesWhole) {
   EXPECT_EQ(read_own_file(fs::join(dir.path(), "empty-not-there")), std::nullopt);
   ASSERT_TRUE(fs::write_file_atomic(small, "").ok());
   EXPECT_EQ(read_own_file(small), "");
+}
+
+// The journal stats a path once: a second look (the resolver reads the
+// Earthfile it probed) keeps the first stat, so a change between the two
+// makes the next check miss rather than go unseen.
+TEST(JournalNotes, ASecondLookKeepsTheFirstStatSoALaterChangeMisses) {
+  fs::TempDir dir{"/tmp", "earth-jnotes"};
+  std::string f = fs::join(dir.path(), "Earthfile");
+  ASSERT_TRUE(fs::write_file_atomic(f, "a").ok());
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  int64_t later =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(now).count() + 60'000'000'000;
+  JournalRecorder rec(later); // every stat is older than the build: none is racy
+  rec.note_path(f, true);
+  ASSERT_TRUE(fs::write_file_atomic(f, "bb").ok());
+  rec.note_path(f, true);
+  auto j = rec.finish({}, {});
+  ASSERT_TRUE(j);
+  ASSERT_EQ(j->paths.size(), 1u);
+  EXPECT_EQ(j->paths[0].st.size, 1) << "the first look's stat";
+  EXPECT_FALSE(journal_holds(*j)) << "the file changed after its first look";
+}
+
+TEST(JournalNotes, NothingIsKeptOnceRefused) {
+  fs::TempDir dir{"/tmp", "earth-jnotes"};
+  JournalRecorder rec(0);
+  rec.refuse("a target was not reused whole");
+  rec.note_path(dir.path(), false);
+  rec.note(fs::join(dir.path(), "x"), false, PathStat{});
+  EXPECT_FALSE(rec.finish({}, {}));
+  EXPECT_EQ(rec.refused(), "a target was not reused whole");
 }
 
 } // namespace
