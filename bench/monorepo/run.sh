@@ -125,6 +125,11 @@ for n in sizes:
         cpu[t] = r0["user"] + r0["system"]
     print(f"| {n} | no-op CPU (user+sys, mean) | {ms(cpu['earth'])} | {ms(cpu['ninja'])} | "
           f"{ms(cpu['make'])} | {cpu['earth'] / cpu['ninja']:.1f}× | {cpu['earth'] / cpu['make']:.1f}× |")
+    for t in ("earth", "ninja", "make"):
+        r0 = json.load(open(os.path.join(work, n, f"{t}-change.json")))["results"][0]
+        cpu[t] = r0["user"] + r0["system"]
+    print(f"| {n} | one file changed CPU (user+sys, mean) | {ms(cpu['earth'])} | {ms(cpu['ninja'])} | "
+          f"{ms(cpu['make'])} | {cpu['earth'] / cpu['ninja']:.1f}× | {cpu['earth'] / cpu['make']:.1f}× |")
     noop = med(os.path.join(work, n, "earth-noop.json"))
     print(f"| {n} | earth no-op per target | {noop / int(n) * 1e3:.2f} ms | "
           f"{med(os.path.join(work, n, 'ninja-noop.json')) / int(n) * 1e3:.3f} ms | | | |")

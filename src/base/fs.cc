@@ -35,7 +35,7 @@ Result<std::string> read_file(const std::string& path) {
 }
 
 Result<void> write_file_atomic(const std::string& path, std::string_view data, int mode,
-                               bool sync) {
+                               Durable durable) {
   std::string tmp =
       path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(std::random_device{}());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
@@ -52,7 +52,7 @@ Result<void> write_file_atomic(const std::string& path, std::string_view data, i
     }
     done += static_cast<size_t>(n);
   }
-  if ((sync && ::fsync(fd) != 0) || ::close(fd) != 0) {
+  if ((durable == Durable::yes && ::fsync(fd) != 0) || ::close(fd) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());
     return Failure{errno_message(path, err)};

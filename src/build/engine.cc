@@ -277,6 +277,12 @@ void write_outputs(Context& ctx, output::BuildTotals& totals) {
     return labels;
   };
   std::vector<bool> reached = outputs_reached(ctx);
+  std::vector<std::string> marker_uses; // one lease-log write for them all
+  struct Record {
+    const std::string& cache_dir;
+    std::vector<std::string>& markers;
+    ~Record() { record_marker_uses(cache_dir, markers); }
+  } record{opts.cache_dir, marker_uses};
   for (resolve::NodeId id : ctx.order) {
     if (!reached[id]) continue;
     const TargetResult& r = ctx.results[id];
@@ -288,7 +294,7 @@ void write_outputs(Context& ctx, output::BuildTotals& totals) {
     if (opts.only_image && id != ctx.graph.root) continue;
     if (!opts.only_image)
       for (const auto& a : r.local_artifacts) {
-        auto written = write_artifact(a, ctx.options.cache_dir, ctx.options.journal);
+        auto written = write_artifact(a, ctx.options.cache_dir, ctx.options.journal, &marker_uses);
         if (!written)
           throw BuildError(
               fmt::format("{}: writing artifact to {}: {}", name, a.shown_dest, written.error()));

@@ -359,17 +359,26 @@ std::optional<Journal> Journal::decode(std::string_view bytes) {
 
 void JournalRecorder::note(const std::string& path, bool follow, const PathStat& st) {
   std::lock_guard lock(mu_);
+  if (!refused_.empty()) return; // nothing will be written
   auto [it, fresh] = paths_.try_emplace({path, follow}, st);
   if (!fresh && it->second != st && refused_.empty()) refused_ = path + " changed during the build";
 }
 
 void JournalRecorder::note_path(const std::string& path, bool follow) {
+  {
+    // Refused: nothing will be written. Already noted: the stat taken
+    // before its first read stands (any later change makes the next check
+    // miss), so a second look costs no stat.
+    std::lock_guard lock(mu_);
+    if (!refused_.empty() || paths_.contains({path, follow})) return;
+  }
   auto st = PathStat::of(path, follow);
   if (!st) return refuse(path + " could not be checked");
   note(path, follow, *st);
 }
 
 void JournalRecorder::note_tree(const std::string& path) {
+  if (!refused().empty()) return; // nothing will be written
   std::vector<std::string> todo{path};
   while (!todo.empty()) {
     std::string p = std::move(todo.back());
@@ -534,11 +543,40 @@ output::BuildTotals EventRecorder::totals() const {
 
 // --- the resolver's disk
 
+namespace {
+
+// On the real disk, one stat both noted and answered: a file, a directory
+// or a certainly absent path; nullopt for anything else (a link, a FIFO, an
+// error…), which the caller notes and asks its disk about as before.
+std::optional<FileStat> noted_stat(JournalRecorder& j, const std::string& path, bool follow) {
+  struct stat st;
+  if ((follow ? ::stat(path.c_str(), &st) : ::lstat(path.c_str(), &st)) != 0) {
+    int err = errno;
+    if (err != ENOENT && err != ENOTDIR) return std::nullopt;
+    j.note(path, follow, PathStat{});
+    FileStat missing;
+    missing.error = err;
+    return missing;
+  }
+  if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) return std::nullopt;
+  j.note(path, follow, PathStat::from(st));
+  FileStat out;
+  out.kind = S_ISREG(st.st_mode) ? FileStat::Kind::file : FileStat::Kind::dir;
+  if (out.kind == FileStat::Kind::dir) out.what = "a directory";
+  return out;
+}
+
+} // namespace
+
 FileStat RecordingDisk::stat(const std::string& path) const {
+  if (&inner_ == &real_disk())
+    if (auto st = noted_stat(j_, path, true)) return *st;
   j_.note_path(path, true);
   return inner_.stat(path);
 }
 FileStat RecordingDisk::lstat(const std::string& path) const {
+  if (&inner_ == &real_disk())
+    if (auto st = noted_stat(j_, path, false)) return *st;
   j_.note_path(path, false);
   return inner_.lstat(path);
 }

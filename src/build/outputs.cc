@@ -105,15 +105,18 @@ Digest host_signature(const std::string& path) {
 // no output.
 Result<void> write_if_changed(const LayerView& view, const ArtifactOutput& out,
                               const std::string& src, const std::string& to,
-                              const std::string& cache_dir) {
+                              const std::string& cache_dir, std::vector<std::string>* uses) {
   Digest key =
       plan::KeyBuilder("local-output", out.tree.key).add("src", src).add("to", to).finish();
   std::string marker = fs::join(fs::join(cache_dir, "outputs"), key.hex());
-  (void)store::record_use(cache_dir, store::EntryKind::output, key.hex());
+  if (uses)
+    uses->push_back(key.hex());
+  else
+    (void)store::record_use(cache_dir, store::EntryKind::output, key.hex());
   // Unchanged (the marker's signature, inode and ctime included, is what the
   // host holds): nothing to write, no lock to take.
   auto written_here = [&] {
-    auto text = fs::read_file(marker);
+    auto text = read_own_file(marker, 256);
     return text && *text == host_signature(to).hex();
   };
   if (written_here()) return {};
@@ -131,8 +134,10 @@ Result<void> write_if_changed(const LayerView& view, const ArtifactOutput& out,
 
 } // namespace
 
-Result<std::vector<std::string>>
-write_artifact(const ArtifactOutput& out, const std::string& cache_dir, JournalRecorder* journal) {
+Result<std::vector<std::string>> write_artifact(const ArtifactOutput& out,
+                                                const std::string& cache_dir,
+                                                JournalRecorder* journal,
+                                                std::vector<std::string>* marker_uses) {
   LayerView view(out.tree.layers);
   std::vector<std::string> written;
   std::string dest = out.host_dest;
@@ -145,11 +150,19 @@ write_artifact(const ArtifactOutput& out, const std::string& cache_dir, JournalR
       if (into_dir || fs::is_dir(dest)) to = fs::join(dest, fs::basename(p));
     }
     if (to.ends_with("/")) to.pop_back();
-    if (auto r = write_if_changed(view, out, p, to, cache_dir); !r) return Failure{r.error()};
+    if (auto r = write_if_changed(view, out, p, to, cache_dir, marker_uses); !r)
+      return Failure{r.error()};
     if (journal) journal->note_output(to);
     written.push_back(to);
   }
   return written;
+}
+
+void record_marker_uses(const std::string& cache_dir, const std::vector<std::string>& markers) {
+  std::vector<store::UseRecord> records;
+  records.reserve(markers.size());
+  for (const auto& m : markers) records.push_back({store::EntryKind::output, m});
+  if (!records.empty()) (void)store::record_uses(cache_dir, records);
 }
 
 Result<std::string> write_image(image::ImageStore& images, const ImageOutput& out,

@@ -84,58 +84,115 @@ bool plain_recipe(const syntax::Block& block) {
 
 // The build context as COPY sees it: every entry not ignored, with its
 // type, permission bits, size and content (through the stat cache) or link
-// target, directories composed from their entries.
-// With a journal, every dir and entry walked is noted with the stat it was
-// hashed by (a dir before it is listed).
-Result<Digest> dir_digest(StatCache& files, const IgnoreRules& ignore, const std::string& abs,
-                          const std::string& rel, JournalRecorder* journal) {
-  if (journal) journal->note_path(abs, false);
-  DIR* d = ::opendir(abs.c_str());
-  if (!d) return Failure{errno_message("open " + abs, errno)};
-  std::vector<std::string> names;
-  while (dirent* de = ::readdir(d)) {
-    std::string n = de->d_name;
-    if (n != "." && n != "..") names.push_back(std::move(n));
-  }
-  ::closedir(d);
-  std::sort(names.begin(), names.end());
-  Hasher h("earth.context.v1");
-  for (const auto& n : names) {
-    std::string child_rel = rel.empty() ? n : rel + "/" + n;
-    if (!ignore.empty() && ignore.ignored(child_rel)) continue;
-    std::string path = abs + "/" + n;
-    struct stat st;
-    if (::lstat(path.c_str(), &st) != 0) return Failure{errno_message("stat " + path, errno)};
-    if (journal) journal->note(path, false, PathStat::from(st));
-    h.add("name", n).add("mode", int64_t(st.st_mode));
-    if (S_ISREG(st.st_mode)) {
-      auto c = files.digest(path, StatKey::of(st));
-      if (!c) return c;
-      h.add("size", int64_t(st.st_size)).add("content", *c);
-    } else if (S_ISLNK(st.st_mode)) {
-      char buf[4096];
-      ssize_t len = ::readlink(path.c_str(), buf, sizeof buf);
-      h.add("link", std::string_view(buf, len < 0 ? 0 : size_t(len)));
-    } else if (S_ISDIR(st.st_mode)) {
-      auto sub = dir_digest(files, ignore, path, child_rel, journal);
-      if (!sub) return sub;
-      h.add("dir", *sub);
+// target, directories composed from their entries. Entries are looked at
+// relative to their open directory (no path walk from / per entry), each
+// with one lstat, which is also the one the journal notes (a dir before it
+// is listed).
+class ContextWalk {
+public:
+  ContextWalk(StatCache& files, JournalRecorder* journal) : files_(files), journal_(journal) {}
+
+  // The digest of the context dir `abs`: its listing decides which ignore
+  // file is read (absent ones are noted absent, with no stat of their own).
+  Result<Digest> root(const std::string& abs) {
+    if (journal_) journal_->note_path(abs, false);
+    Fd dir(::open(abs.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    auto names = sorted_names(dir.fd, abs);
+    if (!names) return Failure{names.error()};
+    bool read = false; // only the first ignore file found is read
+    for (std::string_view file : kIgnoreFiles) {
+      std::string path = fs::join(abs, std::string(file));
+      if (!std::ranges::binary_search(*names, file)) {
+        if (journal_) journal_->note(path, true, PathStat{}); // absent when listed
+        continue;
+      }
+      if (journal_) journal_->note_path(path, true); // a link may dangle
+      if (read || !fs::exists(path)) continue;
+      read = true;
+      auto text = fs::read_file(path);
+      if (!text) return Failure{text.error()};
+      ignore_ = IgnoreRules::parse(*text);
     }
+    return hash_entries(dir.fd, *names, abs, "");
   }
-  return h.finish();
-}
+
+private:
+  struct Fd {
+    int fd;
+    explicit Fd(int f) : fd(f) {}
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    ~Fd() {
+      if (fd >= 0) ::close(fd);
+    }
+  };
+
+  // The names in open directory `fd` but . and .., sorted; getdents64 into
+  // a stack buffer (a DIR costs an fstat and a 32 KB heap buffer each).
+  static Result<std::vector<std::string>> sorted_names(int fd, const std::string& abs) {
+    if (fd < 0) return Failure{errno_message("open " + abs, errno)};
+    std::vector<std::string> names;
+    alignas(8) char buf[8192];
+    for (;;) {
+      ssize_t n = ::getdents64(fd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return Failure{errno_message("list " + abs, errno)};
+      if (n == 0) break;
+      for (ssize_t at = 0; at < n;) {
+        const auto* de = reinterpret_cast<const struct dirent64*>(buf + at);
+        std::string_view name = de->d_name;
+        if (name != "." && name != "..") names.emplace_back(name);
+        at += de->d_reclen;
+      }
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
+  Result<Digest> hash_entries(int fd, const std::vector<std::string>& names, const std::string& abs,
+                              const std::string& rel) {
+    Hasher h("earth.context.v1");
+    for (const auto& n : names) {
+      std::string child_rel = rel.empty() ? n : rel + "/" + n;
+      if (!ignore_.empty() && ignore_.ignored(child_rel)) continue;
+      std::string path = abs + "/" + n;
+      struct stat st;
+      if (::fstatat(fd, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return Failure{errno_message("stat " + path, errno)};
+      if (journal_) journal_->note(path, false, PathStat::from(st));
+      h.add("name", n).add("mode", int64_t(st.st_mode));
+      if (S_ISREG(st.st_mode)) {
+        auto c = files_.digest(path, StatKey::of(st));
+        if (!c) return c;
+        h.add("size", int64_t(st.st_size)).add("content", *c);
+      } else if (S_ISLNK(st.st_mode)) {
+        char buf[4096];
+        ssize_t len = ::readlinkat(fd, n.c_str(), buf, sizeof buf);
+        h.add("link", std::string_view(buf, len < 0 ? 0 : size_t(len)));
+      } else if (S_ISDIR(st.st_mode)) {
+        // Noted above with the lstat it is listed after.
+        Fd sub(::openat(fd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        auto sub_names = sorted_names(sub.fd, path);
+        if (!sub_names) return Failure{sub_names.error()};
+        auto digest = hash_entries(sub.fd, *sub_names, path, child_rel);
+        if (!digest) return digest;
+        h.add("dir", *digest);
+      }
+    }
+    return h.finish();
+  }
+
+  StatCache& files_;
+  JournalRecorder* journal_;
+  IgnoreRules ignore_;
+};
 
 std::optional<Digest> context_digest(Context& ctx, const std::string& dir) {
   {
     std::lock_guard lock(ctx.memo_mu);
     if (auto it = ctx.context_digests.find(dir); it != ctx.context_digests.end()) return it->second;
   }
-  JournalRecorder* journal = ctx.options.journal;
-  if (journal) // present or absent, before they are read
-    for (const char* f : {".earthlyignore", ".earthignore"}) journal->note_path(fs::join(dir, f));
-  auto ignore = IgnoreRules::load(dir);
-  if (!ignore) return std::nullopt;
-  auto d = dir_digest(*ctx.stat_cache, *ignore, dir, "", journal);
+  auto d = ContextWalk(*ctx.stat_cache, ctx.options.journal).root(dir);
   if (!d) return std::nullopt;
   std::lock_guard lock(ctx.memo_mu);
   ctx.context_digests.emplace(dir, *d);
@@ -385,8 +442,7 @@ std::optional<Digest> target_key(Context& ctx, resolve::NodeId id) {
 
 std::optional<TargetResult> TargetCache::load(Context& ctx, const Digest& key,
                                               std::vector<ShownStep>* steps) const {
-  std::string path = fs::join(dir_, key.hex());
-  auto text = fs::read_file(path);
+  auto text = read_own_file(fs::join(dir_, key.hex()));
   if (!text) return std::nullopt;
   try {
     Reader r(*text);
@@ -486,7 +542,11 @@ bool TargetCache::store(const Digest& key, const TargetResult& t,
   for (const auto& [s, took] : steps)
     w.put(s.target).put(s.where).put(s.text).put(s.file).num(s.line).num(took.count());
   (void)fs::make_dirs(dir_);
-  return bool(fs::write_file_atomic(fs::join(dir_, key.hex()), w.take()));
+  // Not fsynced: the step dirs it names are durable already, and a record
+  // a power cut truncates or empties fails to decode and is not used (the
+  // target is walked, its steps hit).
+  return bool(
+      fs::write_file_atomic(fs::join(dir_, key.hex()), w.take(), 0644, fs::Durable::no));
 }
 
 std::vector<ShownStep> StepLog::take(const std::string& target) {

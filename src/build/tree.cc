@@ -178,6 +178,36 @@ Result<Digest> tree_digest(const LayerView& view, const std::string& src, const 
   return tree_rec(view, src, "", opts, on_file);
 }
 
+std::optional<std::string> read_own_file(const std::string& path, size_t cap) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  // A stack buffer for the first read: a string of `cap` zeroed bytes per
+  // record cost more than the read.
+  char first[4096];
+  std::string out;
+  size_t want = std::min(cap, sizeof first);
+  char* at = first;
+  for (;;) {
+    ssize_t n = ::read(fd, at, want);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      ::close(fd);
+      return std::nullopt;
+    }
+    if (at == first)
+      out.assign(first, size_t(n));
+    else
+      out.resize(out.size() - want + size_t(n));
+    // A short read of a regular file is its end; a full one may not be.
+    if (size_t(n) < want) break;
+    want = std::max<size_t>(out.size(), 4096);
+    out.resize(out.size() + want);
+    at = out.data() + out.size() - want;
+  }
+  ::close(fd);
+  return out;
+}
+
 bool has_glob(std::string_view word) {
   return word.find_first_of("*?[") != std::string_view::npos;
 }
@@ -202,22 +232,26 @@ std::vector<std::string> glob(const LayerView& view, const std::string& pattern)
 }
 
 Result<IgnoreRules> IgnoreRules::load(const std::string& context_dir) {
-  IgnoreRules rules;
-  for (const char* name : {".earthlyignore", ".earthignore"}) {
-    std::string path = fs::join(context_dir, name);
+  for (std::string_view name : kIgnoreFiles) {
+    std::string path = fs::join(context_dir, std::string(name));
     if (!fs::exists(path)) continue;
     auto text = fs::read_file(path);
     if (!text) return Failure{text.error()};
-    for (auto line : split(*text, '\n')) {
-      line = trim(line);
-      if (line.empty() || line.starts_with("#")) continue;
-      Rule r;
-      if (line.starts_with("!")) r.negate = true, line = trim(line.substr(1));
-      r.pattern = fs::normalize(line);
-      while (r.pattern.starts_with("/")) r.pattern.erase(0, 1);
-      if (!r.pattern.empty()) rules.rules_.push_back(std::move(r));
-    }
-    break;
+    return parse(*text);
+  }
+  return IgnoreRules{};
+}
+
+IgnoreRules IgnoreRules::parse(std::string_view text) {
+  IgnoreRules rules;
+  for (auto line : split(text, '\n')) {
+    line = trim(line);
+    if (line.empty() || line.starts_with("#")) continue;
+    Rule r;
+    if (line.starts_with("!")) r.negate = true, line = trim(line.substr(1));
+    r.pattern = fs::normalize(line);
+    while (r.pattern.starts_with("/")) r.pattern.erase(0, 1);
+    if (!r.pattern.empty()) rules.rules_.push_back(std::move(r));
   }
   return rules;
 }

@@ -54,15 +54,27 @@ Result<Digest> tree_digest(const LayerView& view, const std::string& src, const 
                            const FileSink& on_file = {});
 
 // Whether `word` has glob characters (* ? [).
+// A small file earth wrote itself (a target record, an output marker) in
+// one read: open, read, close (no fstat, no read to find the end). A file
+// larger than `cap` (at most 4096) takes more reads. nullopt when it cannot
+// be opened or read; its reader checks what it got.
+std::optional<std::string> read_own_file(const std::string& path, size_t cap = 4096);
+
 bool has_glob(std::string_view word);
 // The absolute paths in `view` matching glob `pattern` (absolute), sorted.
 std::vector<std::string> glob(const LayerView& view, const std::string& pattern);
+
+// The ignore files of a build context, in the order looked for: only the
+// first one found is read.
+inline constexpr std::string_view kIgnoreFiles[] = {".earthlyignore", ".earthignore"};
 
 // .earthlyignore / .earthignore patterns of a build context (dockerignore
 // syntax: globs, `**`, `!` exceptions). Empty when the context has none.
 class IgnoreRules {
 public:
   static Result<IgnoreRules> load(const std::string& context_dir);
+  // The rules of an ignore file's text.
+  static IgnoreRules parse(std::string_view text);
   bool ignored(const std::string& rel) const;
   bool empty() const { return rules_.empty(); }
 

@@ -247,10 +247,10 @@ std::vector<EntryId> entries_used(const std::string& cache_dir) {
 }
 
 Result<void> write_use_list(const std::string& path, const std::vector<EntryId>& entries,
-                            bool sync) {
+                            fs::Durable durable) {
   std::string text = std::string(log_header) + "\n";
   for (const auto& [kind, name] : entries) text += std::string(1, char(kind)) + " " + name + "\n";
-  return fs::write_file_atomic(path, text, 0644, sync);
+  return fs::write_file_atomic(path, text, 0644, durable);
 }
 
 Result<void> record_use(const std::string& cache_dir, EntryKind kind, std::string_view name,

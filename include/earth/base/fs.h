@@ -11,11 +11,13 @@
 namespace earth::fs {
 
 Result<std::string> read_file(const std::string& path);
+// Whether an atomic write is also made durable (fsync before the rename).
+// Only a file whose loss or truncation by a power cut its reader detects
+// and survives (a cache that checks its own bytes) may skip it.
+enum class Durable : bool { no, yes };
 // Writes `data` to `path` atomically; the parent directory must exist.
-// `sync` false: not fsynced (a hint that a crash may lose or cut, and whose
-// reader refuses a cut file).
 Result<void> write_file_atomic(const std::string& path, std::string_view data, int mode = 0644,
-                               bool sync = true);
+                               Durable durable = Durable::yes);
 // mkdir -p.
 Result<void> make_dirs(const std::string& path, int mode = 0755);
 // rm -rf; a missing path is not an error.

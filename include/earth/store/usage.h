@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "earth/base/error.h"
+#include "earth/base/fs.h"
 
 namespace earth::store {
 
@@ -78,7 +79,7 @@ std::vector<EntryId> entries_used(const std::string& cache_dir);
 // journal's use list (journals/<hex>.uses), whose mtime read_usage takes as
 // their last use.
 Result<void> write_use_list(const std::string& path, const std::vector<EntryId>& entries,
-                            bool sync = true);
+                            fs::Durable durable = fs::Durable::yes);
 
 // <cache>/generation: rewritten (a new inode) whenever prune takes anything
 // away, before it does; a request journal records its identity.

@@ -1,0 +1,193 @@
+// Target-level reuse on the journal-miss path: the build-context walk
+// (directories listed relative to their open fd, the ignore file chosen
+// from the listing) and the target records (read in one read, not
+// fsynced: a damaged one must be ignored, never misread).
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include "../../../src/build/tree.h"
+#include "earth/base/fs.h"
+#include "earth/base/strings.h"
+#include "earth/build/build.h"
+#include "earth/build/journal.h"
+#include "earth/resolve/resolve.h"
+
+namespace earth::build {
+namespace {
+
+class TargetCacheTest : public ::testing::Test {
+protected:
+  fs::TempDir dir{"/tmp", "earth-tcache-test"};
+  fs::TempDir cache{"/tmp", "earth-tcache-cache"};
+  exec::FakeRuntime runtime;
+  output::RecordingStatus status;
+  std::unique_ptr<image::ImageStore> images = image::ImageStore::open(cache.path()).value();
+
+  TargetCacheTest() {
+    runtime.set_action([](const exec::RunSpec& spec) -> Result<exec::RunResult> {
+      // "write PATH TEXT" creates PATH in the new layer; anything else succeeds.
+      auto words = split(spec.argv.back(), ' ');
+      if (words.size() >= 3 && words[0] == "write") {
+        std::string path = fs::join(spec.upper_dir, fs::join(spec.cwd, words[1]));
+        (void)fs::make_dirs(fs::dirname(path));
+        (void)fs::write_file_atomic(path, words[2]);
+      }
+      return exec::RunResult{.exit_status = 0};
+    });
+  }
+
+  void write(const std::string& rel, const std::string& text) {
+    std::string path = fs::join(dir.path(), rel);
+    ASSERT_TRUE(fs::make_dirs(fs::dirname(path)).ok());
+    ASSERT_TRUE(fs::write_file_atomic(path, text).ok());
+  }
+  std::string read(const std::string& rel) {
+    auto r = fs::read_file(fs::join(dir.path(), rel));
+    return r ? *r : "<missing>";
+  }
+  output::BuildTotals build(const std::string& target) {
+    resolve::Options o;
+    o.project_dir = dir.path();
+    o.native_platform = "linux/amd64";
+    o.git = [](const std::string&) { return resolve::GitInfo{}; };
+    BuildOptions opts;
+    opts.cache_dir = cache.path();
+    opts.jobs = 1;
+    BuildServices services{runtime, *images, status};
+    return build::build(resolve::resolve(target, o), opts, services);
+  }
+  std::vector<std::string> records() {
+    auto names = fs::list_dir(fs::join(cache.path(), "targets"));
+    std::vector<std::string> out;
+    if (names)
+      for (const auto& n : *names)
+        if (n.find('.') == std::string::npos) out.push_back(fs::join(cache.path(), "targets/" + n));
+    return out;
+  }
+};
+
+constexpr const char* kCopySrc =
+    "VERSION 0.8\nFROM scratch\nt:\n  COPY src /ctx\n  RUN build\n"
+    "  RUN write out.txt done\n  SAVE ARTIFACT out.txt AS LOCAL out.txt\n";
+
+TEST_F(TargetCacheTest, AnEditDeepInTheContextRerunsTheTarget) {
+  write("Earthfile", kCopySrc);
+  write("src/a/b/c/deep.txt", "1");
+  write("src/top.txt", "1");
+  build("+t");
+  size_t runs = runtime.runs().size();
+  build("+t");
+  EXPECT_EQ(runtime.runs().size(), runs) << "nothing changed: reused";
+  write("src/a/b/c/deep.txt", "2");
+  build("+t");
+  EXPECT_GT(runtime.runs().size(), runs) << "a file three directories down is in the key";
+  runs = runtime.runs().size();
+  write("src/a/b/new.txt", "1");
+  build("+t");
+  EXPECT_GT(runtime.runs().size(), runs) << "a new file in a subdirectory is in the key";
+  runs = runtime.runs().size();
+  ASSERT_EQ(::symlink("top.txt", fs::join(dir.path(), "src/link").c_str()), 0);
+  build("+t");
+  EXPECT_GT(runtime.runs().size(), runs) << "a new symlink is in the key";
+}
+
+TEST_F(TargetCacheTest, TheIgnoreFileIsChosenFromTheListing) {
+  write("Earthfile", kCopySrc);
+  write("src/a.txt", "1");
+  write("src/b.log", "1");
+  write(".earthignore", "src/*.log\n");
+  build("+t");
+  size_t runs = runtime.runs().size();
+  write("src/b.log", "2");
+  build("+t");
+  EXPECT_EQ(runtime.runs().size(), runs) << ".earthignore applies when it is the only one";
+  // .earthlyignore, once present, is read instead (and ignores nothing here).
+  write(".earthlyignore", "# nothing\n");
+  build("+t");
+  runs = runtime.runs().size();
+  write("src/b.log", "3");
+  build("+t");
+  EXPECT_GT(runtime.runs().size(), runs) << ".earthlyignore wins over .earthignore";
+}
+
+TEST_F(TargetCacheTest, ADamagedOrOldRecordIsIgnoredCleanly) {
+  write("Earthfile", kCopySrc);
+  write("src/a.txt", "1");
+  build("+t");
+  size_t runs = runtime.runs().size();
+  auto recs = records();
+  ASSERT_FALSE(recs.empty());
+  auto whole = fs::read_file(recs[0]);
+  ASSERT_TRUE(whole.ok());
+  // What a power cut may leave of a record that was not fsynced: nothing, a
+  // prefix; and a record of an older version.
+  const std::string damaged[] = {"",
+                                 whole->substr(0, whole->size() / 2),
+                                 whole->substr(0, whole->size() - 1),
+                                 whole->substr(0, 10),
+                                 "earth-target-record 2\n" + whole->substr(whole->find('\n') + 1),
+                                 *whole + "1:x"};
+  for (const auto& bytes : damaged) {
+    for (const auto& r : recs) ASSERT_TRUE(fs::write_file_atomic(r, bytes).ok());
+    ::unlink(fs::join(dir.path(), "out.txt").c_str());
+    build("+t");
+    EXPECT_EQ(runtime.runs().size(), runs) << "the steps are still hits: no sandbox";
+    EXPECT_EQ(read("out.txt"), "done");
+  }
+  // The walk wrote the record again, whole.
+  auto again = fs::read_file(recs[0]);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->starts_with("earth-target-record 3\n"));
+}
+
+TEST(ReadOwnFile, ReadsSmallAndLargeFilesWhole) {
+  fs::TempDir dir{"/tmp", "earth-read-own"};
+  std::string small = fs::join(dir.path(), "small"), large = fs::join(dir.path(), "large");
+  ASSERT_TRUE(fs::write_file_atomic(small, "abc").ok());
+  std::string big(100000, 'x');
+  big[99999] = 'y';
+  ASSERT_TRUE(fs::write_file_atomic(large, big).ok());
+  EXPECT_EQ(read_own_file(small), "abc");
+  EXPECT_EQ(read_own_file(large, 16), big) << "a file larger than the first read is read whole";
+  EXPECT_EQ(read_own_file(fs::join(dir.path(), "empty-not-there")), std::nullopt);
+  ASSERT_TRUE(fs::write_file_atomic(small, "").ok());
+  EXPECT_EQ(read_own_file(small), "");
+}
+
+// The journal stats a path once: a second look (the resolver reads the
+// Earthfile it probed) keeps the first stat, so a change between the two
+// makes the next check miss rather than go unseen.
+TEST(JournalNotes, ASecondLookKeepsTheFirstStatSoALaterChangeMisses) {
+  fs::TempDir dir{"/tmp", "earth-jnotes"};
+  std::string f = fs::join(dir.path(), "Earthfile");
+  ASSERT_TRUE(fs::write_file_atomic(f, "a").ok());
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  int64_t later =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(now).count() + 60'000'000'000;
+  JournalRecorder rec(later); // every stat is older than the build: none is racy
+  rec.note_path(f, true);
+  ASSERT_TRUE(fs::write_file_atomic(f, "bb").ok());
+  rec.note_path(f, true);
+  auto j = rec.finish({}, {});
+  ASSERT_TRUE(j);
+  ASSERT_EQ(j->paths.size(), 1u);
+  EXPECT_EQ(j->paths[0].st.size, 1) << "the first look's stat";
+  EXPECT_FALSE(journal_holds(*j)) << "the file changed after its first look";
+}
+
+TEST(JournalNotes, NothingIsKeptOnceRefused) {
+  fs::TempDir dir{"/tmp", "earth-jnotes"};
+  JournalRecorder rec(0);
+  rec.refuse("a target was not reused whole");
+  rec.note_path(dir.path(), false);
+  rec.note(fs::join(dir.path(), "x"), false, PathStat{});
+  EXPECT_FALSE(rec.finish({}, {}));
+  EXPECT_EQ(rec.refused(), "a target was not reused whole");
+}
+
+} // namespace
+} // namespace earth::build
