@@ -37,8 +37,17 @@ TEST(RunFlags, LiteralMountType) {
   EXPECT_EQ(literal_mount_type("target=/x"), "");
   EXPECT_EQ(literal_mount_type("type=$T,target=/x"), "");
   EXPECT_EQ(literal_mount_type("$M"), "");
-  EXPECT_EQ(literal_mount_type("\"type=cache,target=/x\""), "");
-  EXPECT_EQ(literal_mount_type("type=cache,target=\"/a,type=secret\""), "");
+  // Quotes around literal text are the shell's: the type is what the RUN,
+  // expanding the spec before splitting it, sees.
+  EXPECT_EQ(literal_mount_type("\"type=cache,target=/x\""), "cache");
+  EXPECT_EQ(literal_mount_type("'type=cache',\"target=/x\""), "cache");
+  EXPECT_EQ(literal_mount_type("type=cache,target=\"/a,type=secret\""), "secret");
+  EXPECT_EQ(literal_mount_type("type=cache,target=\"/a\",'type=secret'"), "secret");
+  // Unknown where expanding could change it: a variable or an escape with
+  // quotes, or an unclosed quote.
+  EXPECT_EQ(literal_mount_type("\"type=cache,target=$D\""), "");
+  EXPECT_EQ(literal_mount_type("\"type=cache\\\",target=/x\""), "");
+  EXPECT_EQ(literal_mount_type("\"type=cache,target=/x"), "");
 }
 
 } // namespace
