@@ -19,6 +19,7 @@
 #include "earth/exec/linux_runtime.h"
 #include "earth/plan/plan.h"
 #include "earth/store/cleanup.h"
+#include "earth/store/empty_steps.h"
 #include "explain.h"
 #include "outputs.h"
 #include "push.h"
@@ -328,6 +329,18 @@ std::string stub_layer(store::SnapshotStore& steps) {
   return *dir;
 }
 
+// The one dir that answers for every step whose layer is empty (a RUN that
+// changed nothing), which the store then records in <cache>/steps-empty
+// instead of keeping a step dir each (docs/formats.md, "Empty steps").
+void record_empty_steps(store::SnapshotStore& steps, const std::string& cache_dir) {
+  Digest key = Hasher("earth.empty-layer.v1").finish();
+  auto dir = steps.ensure(key, [](const std::string&) -> Result<void> { return {}; });
+  if (!dir) throw BuildError(dir.error(), ExitCode::internal_error);
+  auto log = store::EmptySteps::open(cache_dir);
+  if (!log) return; // a read-only or odd cache: every step keeps its dir
+  steps.record_empty_fills(*dir, *log);
+}
+
 } // namespace
 
 std::unique_ptr<Context> open_context(const resolve::Graph& graph, const BuildOptions& options,
@@ -345,6 +358,7 @@ std::unique_ptr<Context> open_context(const resolve::Graph& graph, const BuildOp
   for (const auto& d : {ctx->tmp_dir, ctx->mounts_dir})
     if (auto r = fs::make_dirs(d); !r) throw BuildError(r.error(), ExitCode::internal_error);
   ctx->stub_layer = stub_layer(ctx->steps);
+  record_empty_steps(ctx->steps, options.cache_dir);
   ctx->dynamic = new_dynamic_builds();
   ctx->slots = std::make_shared<JobSlots>();
   ctx->slots->free = jobs_of(options);

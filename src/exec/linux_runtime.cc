@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <cstring>
 #include <mutex>
+#include <unordered_set>
 
 #include "earth/base/fs.h"
 #include "earth/base/strings.h"
@@ -584,7 +585,32 @@ Result<RunResult> run_with(const RunSpec& spec, bool rootless, Scratch& scratch)
 
 } // namespace
 
-Result<RunResult> LinuxRuntime::run(const RunSpec& spec) {
+namespace {
+
+// The layers without repeats, each kept at its topmost place: overlayfs
+// refuses a dir given twice ("conflicting lowerdir path"), and a repeat
+// below the same dir shows nothing the upper copy does not (the engine's
+// empty steps all share one dir: docs/formats.md, "Empty steps").
+std::vector<std::string> without_repeats(const std::vector<std::string>& lowers) {
+  std::vector<std::string> out;
+  std::unordered_set<std::string_view> seen;
+  for (auto it = lowers.rbegin(); it != lowers.rend(); ++it)
+    if (seen.insert(*it).second) out.push_back(*it);
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+} // namespace
+
+Result<RunResult> LinuxRuntime::run(const RunSpec& asked) {
+  RunSpec deduped;
+  auto lowers = without_repeats(asked.lower_dirs);
+  bool repeats = lowers.size() != asked.lower_dirs.size();
+  if (repeats) {
+    deduped = asked;
+    deduped.lower_dirs = std::move(lowers);
+  }
+  const RunSpec& spec = repeats ? deduped : asked;
   if (spec.argv.empty()) return Failure{"sandbox: empty command"};
   if (!fs::is_dir(spec.upper_dir))
     return Failure{"sandbox: upper dir " + spec.upper_dir + " is not a directory"};

@@ -285,7 +285,8 @@ void drop_capabilities() {
   for (int cap = 0; cap < 64; ++cap) {
     if (kept_mask() & (uint64_t{1} << cap)) continue;
     long rc = call(__NR_prctl, PR_CAPBSET_DROP, cap, 0, 0, 0);
-    if (rc < 0 && rc != -EINVAL) fail(static_cast<int>(-rc), "drop capability");
+    if (rc == -EINVAL) break; // past the kernel's last capability: none follows
+    if (rc < 0) fail(static_cast<int>(-rc), "drop capability");
   }
   CapHeader header{_LINUX_CAPABILITY_VERSION_3, 0};
   CapData data[2] = {};

@@ -118,7 +118,7 @@ Result<void> add_rules(scmp_filter_ctx ctx) {
 
 } // namespace
 
-Result<std::vector<sock_filter>> compile_default_seccomp() {
+Result<std::vector<sock_filter>> compile_default_seccomp(SeccompLayout layout) {
   scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
   if (!ctx) return Failure{"seccomp: cannot create a filter"};
   struct Release {
@@ -126,6 +126,9 @@ Result<std::vector<sock_filter>> compile_default_seccomp() {
     ~Release() { seccomp_release(ctx); }
   } release{ctx};
   if (auto added = add_rules(ctx); !added) return Failure{added.error()};
+  if (layout == SeccompLayout::binary_tree)
+    if (int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2); rc != 0)
+      return Failure{errno_message("seccomp: optimize the filter", -rc)};
   // libseccomp 2.5 exports only to a file descriptor.
   int fd = ::memfd_create("earth-seccomp", MFD_CLOEXEC);
   if (fd < 0) return Failure{errno_message("seccomp: memfd_create", errno)};

@@ -1,15 +1,21 @@
 #include "earth/store/snapshots.h"
 
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <optional>
+#include <vector>
 
 #include "earth/base/fs.h"
 #include "earth/base/kill_point.h"
 #include "earth/store/cleanup.h"
 #include "earth/store/durable.h"
+#include "earth/store/empty_steps.h"
 #include "earth/store/file_lock.h"
 #include "earth/store/layout.h"
 #include "earth/store/usage.h"
@@ -27,31 +33,122 @@ Result<SnapshotStore> SnapshotStore::open(const std::string& cache_dir, std::str
   return SnapshotStore(cache_dir, entry, root, tmp, locks);
 }
 
-std::string SnapshotStore::path(const Digest& diff_id) const {
+struct SnapshotStore::EmptyFills {
+  std::string dir;
+  struct stat st {};
+  std::shared_ptr<EmptySteps> log;
+  std::mutex mutex;
+  std::vector<std::string> spares; // empty temp dirs of fills kept as records
+};
+
+namespace {
+
+// The xattr names of `path` (nullopt when unreadable or too many).
+std::optional<std::vector<std::string>> xattr_names(const std::string& path) {
+  char names[1024];
+  ssize_t n = ::llistxattr(path.c_str(), names, sizeof names);
+  if (n < 0) return std::nullopt;
+  std::vector<std::string> out;
+  for (ssize_t i = 0; i < n; i += static_cast<ssize_t>(std::strlen(names + i)) + 1)
+    out.emplace_back(names + i);
+  return out;
+}
+
+// A filled dir that says nothing a shared empty dir like `like` does not:
+// no entries, the same mode and owner, no xattr but the uuid overlayfs
+// stamps on an upper dir's root (meaningless in a lower dir).
+bool is_empty_fill(const std::string& dir, const struct stat& like) {
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0 || st.st_mode != like.st_mode || st.st_uid != like.st_uid ||
+      st.st_gid != like.st_gid)
+    return false;
+  auto names = xattr_names(dir);
+  if (!names) return false;
+  for (const auto& name : *names)
+    if (!std::string_view(name).ends_with(".overlay.uuid")) return false;
+  auto entries = fs::list_dir(dir);
+  return entries && entries->empty();
+}
+
+} // namespace
+
+std::string SnapshotStore::dir_of(const Digest& diff_id) const {
   return fs::join(root_, diff_id.hex());
+}
+
+std::string SnapshotStore::path(const Digest& diff_id) const {
+  if (empty_ && empty_->log->known(diff_id)) return empty_->dir;
+  return dir_of(diff_id);
 }
 
 bool SnapshotStore::has(const Digest& diff_id) const {
   (void)record_use(cache_, kind_, diff_id.hex()); // a lease first: prune keeps it from now on
-  return fs::is_dir(path(diff_id));
+  if (fs::is_dir(dir_of(diff_id))) return true;
+  return empty_ && empty_->log->has(diff_id);
+}
+
+void SnapshotStore::record_empty_fills(const std::string& empty_dir,
+                                       std::shared_ptr<EmptySteps> log) {
+  auto e = std::make_shared<EmptyFills>();
+  e->dir = empty_dir;
+  e->log = std::move(log);
+  if (::lstat(empty_dir.c_str(), &e->st) != 0) return; // then every fill keeps its dir
+  empty_ = std::move(e);
+}
+
+const std::string& SnapshotStore::empty_dir() const {
+  static const std::string none;
+  return empty_ ? empty_->dir : none;
+}
+
+// A new temp dir for a fill, or the empty dir of an earlier fill recorded
+// as empty (no mkdir on the cache's filesystem, and no rmdir later).
+Result<std::string> SnapshotStore::take_temp_dir(const std::string& name) {
+  if (empty_) {
+    std::lock_guard lock(empty_->mutex);
+    if (!empty_->spares.empty()) {
+      std::string dir = std::move(empty_->spares.back());
+      empty_->spares.pop_back();
+      return dir;
+    }
+  }
+  auto own = process_temp_dir(cache_);
+  if (!own) return Failure{own.error()};
+  return fs::make_temp_dir(*own, "snapshot-" + name.substr(0, 12) + "-");
+}
+
+// Records `diff_id` as an empty step when its fill left `tmp` empty, and
+// keeps `tmp` for the next fill. Nothing is synced: the shared empty dir
+// is durable already, and a lost record only means the step runs again.
+bool SnapshotStore::keep_as_empty(const Digest& diff_id, const std::string& tmp) {
+  if (!empty_ || !is_empty_fill(tmp, empty_->st)) return false;
+  if (!empty_->log->add(diff_id)) return false;
+  if (auto names = xattr_names(tmp))
+    for (const auto& name : *names) ::lremovexattr(tmp.c_str(), name.c_str());
+  std::lock_guard lock(empty_->mutex);
+  empty_->spares.push_back(tmp);
+  return true;
 }
 
 Result<std::string> SnapshotStore::ensure(const Digest& diff_id, const Fill& fill) {
-  std::string dest = path(diff_id);
-  if (has(diff_id)) return dest;
+  std::string dest = dir_of(diff_id);
+  if (has(diff_id)) return path(diff_id);
   // Serialise with other processes unpacking the same layer, then look again.
   auto lock = FileLock::acquire(fs::join(locks_, "snapshot-" + diff_id.hex() + ".lock"));
   if (!lock) return Failure{lock.error()};
   if (fs::is_dir(dest)) return dest;
+  if (empty_ && empty_->log->has(diff_id)) return empty_->dir;
 
-  auto own = process_temp_dir(cache_);
-  if (!own) return Failure{own.error()};
-  auto tmp = fs::make_temp_dir(*own, "snapshot-" + diff_id.hex().substr(0, 12) + "-");
+  auto tmp = take_temp_dir(diff_id.hex());
   if (!tmp) return Failure{tmp.error()};
   ::chmod(tmp->c_str(), 0755); // mkdtemp makes 0700; a layer's "./" entry may override
   if (auto r = fill(*tmp); !r) {
     (void)fs::remove_all(*tmp);
     return Failure{r.error()};
+  }
+  if (keep_as_empty(diff_id, *tmp)) {
+    kill_point("snapshot-recorded-empty");
+    return empty_->dir;
   }
   // Durable before recorded: the contents reach the disk before the rename
   // names them, and the rename before anything else can refer to it.
@@ -75,7 +172,7 @@ Result<std::string> SnapshotStore::ensure(const Digest& diff_id, const Fill& fil
 
 Result<void> SnapshotStore::remove(const Digest& diff_id) {
   // Rename first so a half-deleted snapshot is never visible under its name.
-  std::string dest = path(diff_id);
+  std::string dest = dir_of(diff_id);
   if (!fs::exists(dest)) return {};
   auto own = process_temp_dir(fs::dirname(root_));
   if (!own) return Failure{own.error()};

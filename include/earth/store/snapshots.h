@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -13,6 +14,8 @@
 #include "earth/store/usage.h"
 
 namespace earth::store {
+
+class EmptySteps;
 
 class SnapshotStore {
 public:
@@ -34,7 +37,22 @@ public:
   Result<std::string> ensure(const Digest& diff_id, const Fill& fill);
   Result<void> remove(const Digest& diff_id);
 
+  // Steps: from now on a fill that leaves its dir empty (no entries, the
+  // mode and owner of `empty_dir`, no xattr but overlayfs's `*.overlay.uuid`)
+  // is recorded in `log` (empty_steps.h) instead of kept, and `empty_dir`, an
+  // existing durable empty dir of this store, answers for its key: no step
+  // dir made, synced and renamed per RUN that changed nothing
+  // (docs/formats.md, "Empty steps").
+  void record_empty_fills(const std::string& empty_dir, std::shared_ptr<EmptySteps> log);
+  // The shared empty dir, "" before record_empty_fills.
+  const std::string& empty_dir() const;
+
 private:
+  struct EmptyFills;
+  std::string dir_of(const Digest& diff_id) const;
+  Result<std::string> take_temp_dir(const std::string& name);
+  bool keep_as_empty(const Digest& diff_id, const std::string& tmp);
+
   SnapshotStore(std::string cache, EntryKind kind, std::string root, std::string tmp,
                 std::string locks)
       : cache_(std::move(cache)), kind_(kind), root_(std::move(root)), tmp_(std::move(tmp)),
@@ -42,6 +60,7 @@ private:
   std::string cache_;
   EntryKind kind_;
   std::string root_, tmp_, locks_;
+  std::shared_ptr<EmptyFills> empty_;
 };
 
 } // namespace earth::store

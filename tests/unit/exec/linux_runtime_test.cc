@@ -436,6 +436,23 @@ TEST_F(LinuxRuntimeTest, ZeroLowersGiveAnEmptyRoot) {
   EXPECT_EQ(c.out, std::vector<std::string>{". .. bin dev etc proc "});
 }
 
+// overlayfs refuses a dir given twice; the engine's empty steps all share
+// one dir, so a layer repeated in the stack is kept at its topmost place
+// (what a lower repeat shows, the upper copy already shows).
+TEST_F(LinuxRuntimeTest, ARepeatedLayerIsMountedOnce) {
+  std::string a = fs::join(dir_->path(), "repeat-a"), b = fs::join(dir_->path(), "repeat-b");
+  for (const auto& [d, text] : {std::pair{a, "a"}, {b, "b"}}) {
+    fs::make_dirs(d).take();
+    fs::write_file_atomic(fs::join(d, "f"), text).take();
+  }
+  fs::write_file_atomic(fs::join(b, "only-b"), "b").take();
+  RunSpec spec;
+  spec.lower_dirs = {rootfs_, a, b, a, a};
+  auto c = sh("cat /f /only-b", spec);
+  ASSERT_TRUE(c.result.ok()) << c.result.error();
+  EXPECT_EQ(c.out, std::vector<std::string>{"ab"});
+}
+
 TEST_F(LinuxRuntimeTest, ManyLayersWithLongNames) {
   // 200 lowers whose paths together overflow a 4 KiB option string.
   std::vector<std::string> lowers = {rootfs_};

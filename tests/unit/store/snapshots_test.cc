@@ -1,3 +1,4 @@
+#include "earth/store/empty_steps.h"
 #include "earth/store/snapshots.h"
 
 #include <gtest/gtest.h>
@@ -72,4 +73,100 @@ TEST(Snapshots, ConcurrentEnsureUnpacksOnce) {
   auto snaps = SnapshotStore::open(dir.path()).value();
   ASSERT_TRUE(snaps.remove(id).ok());
   EXPECT_FALSE(snaps.has(id));
+}
+
+namespace {
+
+using earth::store::EmptySteps;
+
+// A steps store recording empty fills, as the engine opens it.
+SnapshotStore empty_recording_store(const std::string& cache, std::string& empty_dir) {
+  auto steps = SnapshotStore::open(cache, "steps").value();
+  auto none = [](const std::string&) -> Result<void> { return {}; };
+  empty_dir = steps.ensure(Digest::of("the empty layer"), none).value();
+  steps.record_empty_fills(empty_dir, EmptySteps::open(cache).value());
+  return steps;
+}
+
+} // namespace
+
+TEST(Snapshots, AnEmptyFillIsRecordedWithoutADirOfItsOwn) {
+  fs::TempDir dir("/tmp", "earth-snap-test-");
+  std::string empty;
+  auto steps = empty_recording_store(dir.path(), empty);
+  Digest id = Digest::of("RUN true");
+  auto none = [](const std::string&) -> Result<void> { return {}; };
+  EXPECT_EQ(steps.ensure(id, none).value(), empty);
+  EXPECT_FALSE(fs::exists(dir.path() + "/steps/" + id.hex()));
+  EXPECT_TRUE(steps.has(id));
+  EXPECT_EQ(steps.path(id), empty);
+  auto log = fs::read_file(dir.path() + "/steps-empty").value();
+  EXPECT_EQ(log, std::string(EmptySteps::kHeader) + id.hex() + "\n");
+  // Another process sees the record, and never fills that step again.
+  std::string empty2;
+  auto other = empty_recording_store(dir.path(), empty2);
+  EXPECT_EQ(empty2, empty);
+  EXPECT_TRUE(other.has(id));
+  int calls = 0;
+  EXPECT_EQ(other
+                .ensure(id,
+                        [&](const std::string&) -> Result<void> {
+                          ++calls;
+                          return {};
+                        })
+                .value(),
+            empty);
+  EXPECT_EQ(calls, 0);
+}
+
+TEST(Snapshots, AFillThatSaysAnythingKeepsItsDir) {
+  fs::TempDir dir("/tmp", "earth-snap-test-");
+  std::string empty;
+  auto steps = empty_recording_store(dir.path(), empty);
+  Digest a = Digest::of("a"), b = Digest::of("b"), c = Digest::of("c");
+  // An empty fill first: its temp dir is reused by the next fill.
+  (void)steps.ensure(Digest::of("empty"), [](const std::string&) -> Result<void> { return {}; });
+  auto file =
+      steps
+          .ensure(a,
+                  [](const std::string& d) { return fs::write_file_atomic(fs::join(d, "f"), ""); })
+          .value();
+  EXPECT_EQ(file, dir.path() + "/steps/" + a.hex());
+  EXPECT_EQ(fs::list_dir(file).value(), std::vector<std::string>{"f"});
+  auto mode = steps
+                  .ensure(b,
+                          [](const std::string& d) -> Result<void> {
+                            ::chmod(d.c_str(), 0700); // RUN chmod 700 /
+                            return {};
+                          })
+                  .value();
+  EXPECT_EQ(mode, dir.path() + "/steps/" + b.hex());
+  struct stat st {};
+  ASSERT_EQ(::stat(mode.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+  auto sub =
+      steps.ensure(c, [](const std::string& d) { return fs::make_dirs(fs::join(d, "x")); }).value();
+  EXPECT_EQ(sub, dir.path() + "/steps/" + c.hex());
+  auto log = fs::read_file(dir.path() + "/steps-empty").value();
+  EXPECT_EQ(log, std::string(EmptySteps::kHeader) + Digest::of("empty").hex() + "\n");
+}
+
+TEST(EmptySteps, TornLinesAreSkippedAndAnotherVersionIsLeftAlone) {
+  fs::TempDir dir("/tmp", "earth-snap-test-");
+  std::string path = dir.path() + "/steps-empty";
+  Digest a = Digest::of("a"), b = Digest::of("b");
+  ASSERT_TRUE(fs::write_file_atomic(path, std::string(EmptySteps::kHeader) + a.hex().substr(0, 20) +
+                                              b.hex() + "\n" + a.hex() + "\n")
+                  .ok());
+  auto log = EmptySteps::open(dir.path()).value();
+  EXPECT_TRUE(log->has(a));
+  EXPECT_FALSE(log->has(b)); // on the torn line
+  EXPECT_TRUE(log->add(b));
+  EXPECT_TRUE(EmptySteps::open(dir.path()).value()->has(b));
+
+  ASSERT_TRUE(fs::write_file_atomic(path, "earth-empty-steps 2\n" + a.hex() + "\n").ok());
+  auto other = EmptySteps::open(dir.path()).value();
+  EXPECT_FALSE(other->has(a));
+  EXPECT_FALSE(other->add(b));
+  EXPECT_EQ(fs::read_file(path).value(), "earth-empty-steps 2\n" + a.hex() + "\n");
 }
