@@ -403,12 +403,50 @@ LinuxRuntime::LinuxRuntime() : rootless_(::geteuid() != 0) {
   std::call_once(swept, remove_dead_step_scratch);
 }
 
+namespace {
+// Host process groups (LOCALLY), for interrupt_all_runs(): plain atomics.
+constexpr int kMaxHostGroups = 64;
+std::atomic<pid_t> g_host_groups[kMaxHostGroups];
+std::atomic<bool> g_host_hit[kMaxHostGroups];
+} // namespace
+
 void interrupt_all_runs() {
   g_interrupted.store(true);
   for (auto& slot : g_running) {
     pid_t pid = slot.load();
     if (pid > 0) ::kill(pid, SIGKILL);
   }
+  for (int i = 0; i < kMaxHostGroups; ++i) {
+    pid_t pgid = g_host_groups[i].load();
+    if (pgid <= 0) continue;
+    g_host_hit[i].store(true);
+    ::kill(-pgid, SIGTERM);
+  }
+}
+
+int watch_host_group(pid_t pgid) {
+  for (int i = 0; i < kMaxHostGroups; ++i) {
+    pid_t expected = 0;
+    if (g_host_groups[i].compare_exchange_strong(expected, pgid)) {
+      g_host_hit[i].store(false);
+      // Interrupted before it was watched: as if the interrupt came now.
+      if (g_interrupted.load()) {
+        g_host_hit[i].store(true);
+        ::kill(-pgid, SIGTERM);
+      }
+      return i;
+    }
+  }
+  return -1;
+}
+
+bool host_group_interrupted(int slot) {
+  return slot >= 0 && g_host_hit[slot].load();
+}
+
+void unwatch_host_group(int slot) {
+  if (slot < 0) return;
+  g_host_groups[slot].store(0);
 }
 
 bool runs_interrupted() {
