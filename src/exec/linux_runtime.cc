@@ -202,6 +202,7 @@ void fill_plan(const RunSpec& spec, bool rootless, PlanStrings& s, detail::Child
   plan.network_none = spec.network == Network::none;
   plan.privileged = spec.privileged;
   plan.stdin_fd = spec.stdin_fd;
+  plan.terminal = spec.terminal.empty() ? nullptr : spec.terminal.c_str();
   for (const auto& l : s.lowers) plan.lowers.push_back(l.c_str());
   plan.upper = s.upper.c_str();
   plan.work = s.work.c_str();
@@ -550,6 +551,7 @@ static Result<RunResult> run_in(const RunSpec& spec, bool rootless, const std::s
   Session s;
   Pipes pipes;
   if (auto opened = open_pipes(s, pipes, plan); !opened) return Failure{opened.error()};
+  if (plan.terminal) plan.stdout_fd = plan.stderr_fd = plan.stdin_fd; // all on the pty
   Fd plan_file;
   if (auto written = write_init_plan(rootless, *user, spec.privileged ? nullptr : &*seccomp,
                                      strings, plan, plan_file);
