@@ -153,6 +153,126 @@ EOF
   no_file marker-child
 }
 
+# ---------------------------------------------------------------- --interactive
+# pty_run OUT STEP... -- CMD...: CMD on a new pseudo-terminal (33 rows, 111
+# columns) as its controlling terminal, everything it prints kept in OUT.
+# Steps, in order: wait:TEXT (until OUT has TEXT), send:TEXT (typed, then
+# Enter), ctrl-c, resize:ROWS:COLS, modes (prints "raw" or "cooked": the
+# terminal's modes now). At the end prints "modes-restored" or
+# "modes-changed"; exits with CMD's status (124 when it ran 30s).
+pty_run() {
+  command -v python3 >/dev/null || skip "no python3"
+  python3 - "$@" <<'PY'
+import fcntl, os, select, struct, subprocess, sys, termios, time
+out, args = sys.argv[1], sys.argv[2:]
+steps, cmd = args[:args.index("--")], args[args.index("--") + 1:]
+m, s = os.openpty()
+fcntl.ioctl(s, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 111, 0, 0))
+before = termios.tcgetattr(s)
+def session():
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+p = subprocess.Popen(cmd, stdin=s, stdout=s, stderr=s, preexec_fn=session)
+data, deadline = b"", time.time() + 30
+def pump(wait):
+    global data
+    r, _, _ = select.select([m], [], [], wait)
+    if r:
+        try:
+            data += os.read(m, 65536)
+        except OSError:
+            pass
+for step in steps:
+    kind, _, arg = step.partition(":")
+    if kind == "wait":
+        while arg.encode() not in data and time.time() < deadline and p.poll() is None:
+            pump(0.1)
+        time.sleep(0.3)
+    elif kind == "send":
+        os.write(m, arg.encode() + b"\r")
+    elif kind == "ctrl-c":
+        os.write(m, b"\x03")
+    elif kind == "resize":
+        rows, cols = arg.split(":")
+        fcntl.ioctl(m, termios.TIOCSWINSZ, struct.pack("HHHH", int(rows), int(cols), 0, 0))
+    elif kind == "modes":
+        print("cooked" if termios.tcgetattr(s)[3] & termios.ICANON else "raw", flush=True)
+while p.poll() is None and time.time() < deadline:
+    pump(0.1)
+timed_out = p.poll() is None
+if timed_out:
+    p.kill()
+rc = 124 if timed_out else p.wait()
+pump(0.2)
+open(out, "wb").write(data)
+after = termios.tcgetattr(s)
+print("modes-restored" if after == before else "modes-changed", flush=True)
+sys.exit(rc)
+PY
+}
+
+# The command sees a terminal: `tty` names a /dev/pts path, its stdin,
+# stdout and stderr are ttys, it starts with earth's window size; a typed
+# line reaches it; earth's terminal is raw meanwhile and restored after.
+test_interactive_pty() {
+  setup
+  earthfile <<'EOF'
+VERSION 0.8
+FROM busybox
+t:
+  RUN --interactive tty && test -t 0 && test -t 1 && test -t 2 && stty size && echo tty-ok
+  RUN --interactive-keep read line && echo "got:$line" >/got
+  RUN cat /got
+  SAVE ARTIFACT /got AS LOCAL out/got
+EOF
+  local r
+  r=$(pty_run "$T/log" "wait:read line" modes send:typed-here -- "$earth" +t) ||
+    fail "earth on a pty exited with $?: $r"
+  eq "$r" $'raw\nmodes-restored' "earth's terminal during and after the session"
+  grep -qaE $'/dev/pts/[0-9]+\r?$' "$T/log" || fail "tty did not print a /dev/pts path"
+  log_has "33 111" "tty-ok"
+  file_is out/got "got:typed-here"
+  # Not on a terminal: as before, a located error.
+  earth_fails +t </dev/null
+  log_has "RUN --interactive needs a terminal"
+}
+
+# A window size change reaches the command (SIGWINCH, TIOCSWINSZ).
+test_interactive_pty_resize() {
+  setup
+  earthfile <<'EOF'
+VERSION 0.8
+FROM busybox
+t:
+  RUN --interactive read x && stty size && echo resized-ok
+EOF
+  pty_run "$T/log" "wait:read x" resize:40:120 send:go -- "$earth" +t >/dev/null ||
+    fail "earth on a pty exited with $?"
+  log_has "40 120" "resized-ok"
+}
+
+# Ctrl-C in the session goes to the command (raw mode: not to earth): it
+# stops, the step fails, the terminal's modes are back, nothing is left.
+test_interactive_pty_ctrl_c() {
+  setup
+  local tag=e2e-locally2-pty-$$
+  earthfile <<EOF
+VERSION 0.8
+FROM busybox
+t:
+  RUN --interactive : $tag && sleep 30
+EOF
+  local r start
+  status=0
+  start=$(date +%s)
+  r=$(pty_run "$T/log" "wait:sleep 30" ctrl-c -- "$earth" +t) || status=$?
+  ((status == 1)) || fail "earth exited with $status after ^C in the session"
+  (($(date +%s) - start < 15)) || fail "^C did not stop the command"
+  eq "$r" modes-restored "earth's terminal after ^C"
+  log_has "signal"
+  ! pgrep -f "$tag" >/dev/null || fail "the command is still running: $(pgrep -af "$tag")"
+}
+
 if [[ ${1:-} == --list ]]; then
   declare -F | awk '$3 ~ /^test_/ { sub(/^test_/, "", $3); print $3 }'
   exit 0
