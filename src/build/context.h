@@ -197,6 +197,7 @@ struct Context {
   // parents' `cancelled`, and the WAIT whose BUILD started it, set when a
   // sibling BUILD fails (build_graph: thread_stop_flag).
   std::vector<const std::atomic<bool>*> outer_stops;
+  const Context* parent = nullptr; // of a nested build: the Context it was started in
 };
 
 // No step of `ctx` may start, and running ones (sandboxes, LOCALLY host

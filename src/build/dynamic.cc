@@ -46,7 +46,12 @@ struct DynamicBuilds {
   std::mutex mu;
   std::map<Digest, Built> built;
   std::map<Digest, std::set<Digest>> waits;
-  std::map<Digest, SharedFuture> instances; // every target instance of the run, by key
+  // Every target instance of the run, by key, and the Context building it.
+  struct Instance {
+    SharedFuture future;
+    const Context* owner;
+  };
+  std::map<Digest, Instance> instances;
 
   bool reaches(const Digest& from, const Digest& to) const {
     std::vector<Digest> todo{from};
@@ -99,9 +104,16 @@ TargetResult build_instance_once(Context& ctx, resolve::NodeId id,
   {
     std::lock_guard lock(builds.mu);
     auto [it, inserted] = builds.instances.try_emplace(key);
-    if (inserted) it->second = promise.get_future().share();
-    future = it->second;
+    if (inserted) it->second = {promise.get_future().share(), &ctx};
+    future = it->second.future;
     mine = inserted;
+    // Not finished, and by a Context this one is nested in: the target
+    // waits (through the statement that started this build) for this one,
+    // a cycle through references known only at build time. Built here
+    // again, as it would be without sharing, where the cycle is reported.
+    if (!mine && future.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
+      for (const Context* c = &ctx; c; c = c->parent)
+        if (c == it->second.owner) return build();
   }
   if (mine) {
     try {
@@ -235,6 +247,7 @@ std::shared_ptr<const DynamicTarget> build_graph(TargetRun& t, std::shared_ptr<N
   ctx.chain.push_back(key);
   ctx.slots = parent.slots; // one -j for the whole build
   ctx.on_failure = thread_failure_hook() ? thread_failure_hook() : parent.on_failure;
+  ctx.parent = &parent;
   ctx.outer_stops = parent.outer_stops;
   ctx.outer_stops.push_back(&parent.cancelled);
   if (thread_stop_flag()) ctx.outer_stops.push_back(thread_stop_flag());

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -79,10 +80,14 @@ Result<exec::RunResult> run_on_host(const std::vector<std::string>& argv,
   std::string no_cwd = "earth: LOCALLY: cannot enter " + cwd + "\n";
   std::string no_exec = "earth: LOCALLY: cannot run " + argv[0] + "\n";
   auto start = std::chrono::steady_clock::now();
+  pid_t earth = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) return Failure{errno_message("fork", errno)};
   if (pid == 0) { // only async-signal-safe calls from here on
     ::setpgid(0, 0);
+    // earth killed outright (SIGKILL): the command is told too.
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != earth) ::_exit(127);
     int null = ::open("/dev/null", O_RDONLY);
     ::dup2(null, 0);
     ::dup2(po[1], 1);

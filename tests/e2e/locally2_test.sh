@@ -66,6 +66,23 @@ EOF
   eq "$(grep -c '| base-ran$' "$T/log")" 1 "runs of the base recipe's RUN"
 }
 
+# A base recipe that BUILDs (at build time) a target starting from it: a
+# cycle, reported as such (the shared +base is not waited for: no hang).
+test_base_cycle() {
+  setup
+  earthfile <<'EOF'
+VERSION 0.8
+FROM busybox
+BUILD +$(echo a)
+a:
+  RUN echo a
+EOF
+  status=0
+  timeout 30 "$earth" +a >"$T/log" 2>&1 || status=$?
+  eq "$status" 1 "exit status"
+  log_has "dependency cycle: +a needs itself"
+}
+
 # ---------------------------------------------------------------- stopping
 # A sibling LOCALLY command `sleep 30; touch marker` is stopped within
 # seconds when another target fails: in parallel (BUILD), in a WAIT's
