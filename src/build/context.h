@@ -225,8 +225,9 @@ const std::atomic<bool>*& thread_stop_flag();
 // build's Contexts (the run's, nested ones over its graph or over a graph of
 // their own) reaches its instance first: that one runs `build`; the others
 // wait for it (their job slot given back) and get its result as nothing of
-// theirs (not shown, no pushes), so a `+base` a nested build needs again is
-// not run again.
+// theirs (not shown, not counted), so a `+base` a nested build needs again
+// is not run again. One unfinished in a Context `ctx` is nested in (a cycle
+// through references known only at build time) is built again.
 TargetResult build_instance_once(Context& ctx, resolve::NodeId id,
                                  const std::function<TargetResult()>& build);
 

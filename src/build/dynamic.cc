@@ -132,9 +132,8 @@ TargetResult build_instance_once(Context& ctx, resolve::NodeId id,
     done = future.get();
   }
   TargetResult r = done->result;
-  r.shown = false; // shown (and counted) by the Context that ran it
-  r.pushes.clear();
-  r.written.clear();
+  r.shown = false;   // shown (and counted) by the Context that ran it
+  r.written.clear(); // written early by it too
   if (done->graph != &ctx.graph) r.builds = every_build(ctx.graph, id);
   ctx.target_keys[id] = done->target_key;
   return r;
