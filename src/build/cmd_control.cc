@@ -188,6 +188,11 @@ struct WaitGroup {
   };
   std::vector<Started> started;
   std::atomic<int> claimed{-1}; // the BUILD whose nested build failed first
+  // Set when one of its BUILDs fails: the others' nested builds stop
+  // (Context::outer_stops), and so do the target's own steps in the block
+  // (stopping(TargetRun&)); `outer` is the WAIT around this one, if any.
+  std::atomic<bool> stop{false};
+  WaitGroup* outer = nullptr;
   std::mutex mu;
   std::exception_ptr first; // the first failure, …
   std::exception_ptr later; // … or one seen while sandboxes were being stopped
@@ -200,8 +205,9 @@ struct WaitGroup {
     std::lock_guard lock(mu);
     // A sibling's failure stops every sandbox: what that does to the others
     // is not the cause.
-    auto& slot = exec::runs_interrupted() ? later : first;
+    auto& slot = exec::runs_interrupted() || stop ? later : first;
     if (!slot) slot = std::move(e);
+    stop = true;
   }
 };
 
@@ -244,12 +250,21 @@ void run_control(TargetRun& t, const syntax::WaitStmt& s, const syntax::Span&) {
   size_t artifacts = r.local_artifacts.size(), images = r.images.size(), pushes = r.pushes.size();
   WaitGroup group;
   WaitGroup* outer = std::exchange(t.wait_group(), &group);
+  group.outer = outer;
   struct Restore {
     TargetRun& t;
     WaitGroup* outer;
     ~Restore() { t.wait_group() = outer; }
   } restore{t, outer};
-  t.run_block(s.body);
+  try {
+    t.run_block(s.body);
+  } catch (...) {
+    // A step of the block stopped because one of its BUILDs failed: that
+    // failure is the cause. Else the block's own: its BUILDs stop.
+    if (group.stop) join(t, group);
+    group.stop = true;
+    throw;
+  }
   join(t, group);
   flush_artifacts(t, artifacts);
   write_images_now(t, images);
@@ -357,7 +372,9 @@ void start_build(TargetRun& t, const syntax::Command& cmd, DynamicBuild build) {
          thread_failure_hook() = [&group, index] {
            int none = -1;
            group.claimed.compare_exchange_strong(none, index);
+           group.stop = true;
          };
+         thread_stop_flag() = &group.stop;
          try {
            return build();
          } catch (...) {
@@ -375,6 +392,13 @@ void start_build(TargetRun& t, const syntax::Command& cmd, const resolve::Edge& 
 }
 
 } // namespace
+
+bool stopping(TargetRun& t) {
+  if (stopping(t.ctx())) return true;
+  for (const WaitGroup* g = t.wait_group(); g; g = g->outer)
+    if (g->stop) return true;
+  return false;
+}
 
 void note_build(TargetRun& t, const syntax::Command& cmd) {
   if (!t.step()) return;

@@ -13,6 +13,7 @@
 #include "output_tail.h"
 #include "run_flags.h"
 #include "secrets.h"
+#include "terminal.h"
 
 namespace earth::build {
 
@@ -299,7 +300,17 @@ void cmd_run(TargetRun& t, const syntax::Command& cmd) {
   if (f.has("--push"))
     return defer_run_push(t, cmd, std::move(spec), mounts.secrets, f.has("--raw-output"));
   if (f.has("--no-cache") || interactive) t.no_cache_from_here();
-  if (interactive) spec.stdin_fd = STDIN_FILENO;
+  // On a terminal the command gets a pty of its own; else earth's stdin.
+  std::unique_ptr<Terminal> terminal;
+  if (interactive && Terminal::available()) {
+    auto opened = Terminal::open();
+    if (!opened) t.fail(cmd, "RUN --interactive: " + opened.error());
+    terminal = std::move(*opened);
+    spec.stdin_fd = terminal->slave();
+    spec.terminal = terminal->path();
+  } else if (interactive) {
+    spec.stdin_fd = STDIN_FILENO;
+  }
 
   output::StepInfo si = t.info(cmd);
   si.raw_output = f.has("--raw-output") || interactive; // the session, as it is
@@ -315,7 +326,9 @@ void cmd_run(TargetRun& t, const syntax::Command& cmd) {
     s.lower_dirs.insert(s.lower_dirs.end(), t.env().layers.begin(), t.env().layers.end());
     s.upper_dir = upper;
     tail.attach(s);
+    if (terminal) terminal->start();
     auto r = t.ctx().services.runtime.run(s);
+    if (terminal) terminal->stop();
     tail.finish();
     for (const auto& d : scratch) t.ctx().trash.add(d);
     if (!r) return Failure{r.error()};

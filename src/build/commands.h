@@ -141,6 +141,9 @@ std::shared_ptr<const DynamicTarget> build_reached(TargetRun& t, const syntax::C
 std::shared_ptr<const DynamicTarget> build_base(TargetRun& t, const syntax::Command& cmd,
                                                 const std::string& abs_dir,
                                                 const Overrides& overrides);
+// cmd_control.cc: stopping(t.ctx()), or a BUILD of a WAIT the target is in
+// failed: no step of it starts, running ones stop.
+bool stopping(TargetRun& t);
 // Before anything runs: a located error for the first command of the build
 // the engine cannot run yet (WITH DOCKER, GIT CLONE, FROM DOCKERFILE).
 void check_supported(const Context& ctx);

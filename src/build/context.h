@@ -193,7 +193,17 @@ struct Context {
   // (thread_failure_hook), else its parent's.
   std::function<void()> on_failure;
   std::atomic<uint32_t> nested_targets{0}, nested_cached{0}; // built by nested Contexts
+  // Flags that stop this context's steps too (stopping()): a nested build's
+  // parents' `cancelled`, and the WAIT whose BUILD started it, set when a
+  // sibling BUILD fails (build_graph: thread_stop_flag).
+  std::vector<const std::atomic<bool>*> outer_stops;
+  const Context* parent = nullptr; // of a nested build: the Context it was started in
 };
+
+// No step of `ctx` may start, and running ones (sandboxes, LOCALLY host
+// processes, shell-outs) stop: a target of it or of a parent failed, a
+// sibling BUILD of its WAIT failed, or earth was interrupted. engine.cc.
+bool stopping(const Context& ctx);
 
 // engine.cc, for builds inside a build (dynamic.cc): a Context over the
 // options' cache; every target of its graph run (first failure rethrown, no
@@ -208,6 +218,18 @@ void wait_for_target(Context& ctx, resolve::NodeId id);
 std::vector<bool> output_nodes(const Context& ctx);
 // dynamic.cc: the on_failure a nested build started on this thread gets.
 std::function<void()>& thread_failure_hook();
+// dynamic.cc: a flag a nested build started on this thread stops on too
+// (outer_stops): its WAIT's.
+const std::atomic<bool>*& thread_stop_flag();
+// dynamic.cc: target `id` of `ctx` built once per build, whichever of the
+// build's Contexts (the run's, nested ones over its graph or over a graph of
+// their own) reaches its instance first: that one runs `build`; the others
+// wait for it (their job slot given back) and get its result as nothing of
+// theirs (not shown, not counted), so a `+base` a nested build needs again
+// is not run again. One unfinished in a Context `ctx` is nested in (a cycle
+// through references known only at build time) is built again.
+TargetResult build_instance_once(Context& ctx, resolve::NodeId id,
+                                 const std::function<TargetResult()>& build);
 
 // The names target instances are shown with, per node: "+build",
 // "./lib+t", and "+lib --V=two" where instances of one target differ.

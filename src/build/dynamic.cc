@@ -19,6 +19,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 
 #include "commands.h"
@@ -33,10 +34,24 @@ using Built = std::shared_future<std::shared_ptr<const DynamicTarget>>;
 // Every instance asked for in this run, and who waits for whom: the build of
 // K waits for J when one of K's targets asks for J (or J is nested in K). A
 // wait that closes a loop would never end: it is a cycle.
+// A target instance built by one of the run's Contexts (build_instance_once).
+struct SharedInstance {
+  TargetResult result;
+  std::optional<Digest> target_key;
+  const resolve::Graph* graph; // whose EdgeIds result.builds holds
+};
+using SharedFuture = std::shared_future<std::shared_ptr<const SharedInstance>>;
+
 struct DynamicBuilds {
   std::mutex mu;
   std::map<Digest, Built> built;
   std::map<Digest, std::set<Digest>> waits;
+  // Every target instance of the run, by key, and the Context building it.
+  struct Instance {
+    SharedFuture future;
+    const Context* owner;
+  };
+  std::map<Digest, Instance> instances;
 
   bool reaches(const Digest& from, const Digest& to) const {
     std::vector<Digest> todo{from};
@@ -56,6 +71,72 @@ struct DynamicBuilds {
 std::function<void()>& thread_failure_hook() {
   thread_local std::function<void()> hook;
   return hook;
+}
+
+const std::atomic<bool>*& thread_stop_flag() {
+  thread_local const std::atomic<bool>* flag = nullptr;
+  return flag;
+}
+
+namespace {
+
+// The BUILD edges of `id`'s recipe in `graph` (a result taken from a Context
+// over another graph: its edges are not this graph's).
+std::vector<resolve::EdgeId> every_build(const resolve::Graph& graph, resolve::NodeId id) {
+  std::vector<resolve::EdgeId> out;
+  for (const auto& step : graph.nodes[id].steps)
+    for (resolve::EdgeId e : step.edges)
+      if (const auto& edge = graph.edges[e]; edge.kind == resolve::EdgeKind::build && !edge.dynamic)
+        out.push_back(e);
+  return out;
+}
+
+} // namespace
+
+TargetResult build_instance_once(Context& ctx, resolve::NodeId id,
+                                 const std::function<TargetResult()>& build) {
+  if (!ctx.dynamic) return build();
+  Digest key = resolve::Graph::key_of(ctx.graph.nodes[id]);
+  auto& builds = *ctx.dynamic;
+  std::promise<std::shared_ptr<const SharedInstance>> promise;
+  SharedFuture future;
+  bool mine = false;
+  {
+    std::lock_guard lock(builds.mu);
+    auto [it, inserted] = builds.instances.try_emplace(key);
+    if (inserted) it->second = {promise.get_future().share(), &ctx};
+    future = it->second.future;
+    mine = inserted;
+    // Not finished, and by a Context this one is nested in: the target
+    // waits (through the statement that started this build) for this one,
+    // a cycle through references known only at build time. Built here
+    // again, as it would be without sharing, where the cycle is reported.
+    if (!mine && future.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
+      for (const Context* c = &ctx; c; c = c->parent)
+        if (c == it->second.owner) return build();
+  }
+  if (mine) {
+    try {
+      TargetResult r = build();
+      promise.set_value(
+          std::make_shared<SharedInstance>(SharedInstance{r, ctx.target_keys[id], &ctx.graph}));
+      return r;
+    } catch (...) {
+      promise.set_exception(std::current_exception());
+      throw;
+    }
+  }
+  std::shared_ptr<const SharedInstance> done;
+  {
+    SlotReleased waiting;
+    done = future.get();
+  }
+  TargetResult r = done->result;
+  r.shown = false;   // shown (and counted) by the Context that ran it
+  r.written.clear(); // written early by it too
+  if (done->graph != &ctx.graph) r.builds = every_build(ctx.graph, id);
+  ctx.target_keys[id] = done->target_key;
+  return r;
 }
 
 std::shared_ptr<DynamicBuilds> new_dynamic_builds() {
@@ -167,6 +248,10 @@ std::shared_ptr<const DynamicTarget> build_graph(TargetRun& t, std::shared_ptr<N
   ctx.chain.push_back(key);
   ctx.slots = parent.slots; // one -j for the whole build
   ctx.on_failure = thread_failure_hook() ? thread_failure_hook() : parent.on_failure;
+  ctx.parent = &parent;
+  ctx.outer_stops = parent.outer_stops;
+  ctx.outer_stops.push_back(&parent.cancelled);
+  if (thread_stop_flag()) ctx.outer_stops.push_back(thread_stop_flag());
   run_targets(ctx);
   parent.steps_run += ctx.steps_run;
   parent.steps_cached += ctx.steps_cached;

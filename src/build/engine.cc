@@ -113,7 +113,7 @@ private:
     try {
       // A target is shown from its first step on: one with nothing to run
       // (BUILDs only, ARGs only) stays out of the log.
-      TargetResult r = run_or_reuse(id);
+      TargetResult r = build_instance_once(ctx_, id, [&] { return run_or_reuse(id); });
       r.finished = true;
       bool cached = r.all_cached, shown = r.shown;
       if (shown) status.target_finished(name, cached, Clock::now() - start);
@@ -390,6 +390,13 @@ SlotReleased::~SlotReleased() {
   if (!scheduler_) return;
   static_cast<Scheduler*>(scheduler_)->acquire();
   tl_scheduler = static_cast<Scheduler*>(scheduler_);
+}
+
+bool stopping(const Context& ctx) {
+  if (ctx.cancelled || exec::runs_interrupted()) return true;
+  for (const auto* flag : ctx.outer_stops)
+    if (flag->load()) return true;
+  return false;
 }
 
 std::vector<bool> output_nodes(const Context& ctx) {

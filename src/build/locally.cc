@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -47,6 +48,9 @@ std::string find_program(const std::string& name, const std::vector<std::string>
   return name;
 }
 
+// How long a stopped LOCALLY command has between SIGTERM and SIGKILL.
+constexpr std::chrono::seconds kStopGrace{3};
+
 } // namespace
 
 std::vector<std::string> host_env(const std::vector<std::string>& extra) {
@@ -76,10 +80,14 @@ Result<exec::RunResult> run_on_host(const std::vector<std::string>& argv,
   std::string no_cwd = "earth: LOCALLY: cannot enter " + cwd + "\n";
   std::string no_exec = "earth: LOCALLY: cannot run " + argv[0] + "\n";
   auto start = std::chrono::steady_clock::now();
+  pid_t earth = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) return Failure{errno_message("fork", errno)};
   if (pid == 0) { // only async-signal-safe calls from here on
     ::setpgid(0, 0);
+    // earth killed outright (SIGKILL): the command is told too.
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != earth) ::_exit(127);
     int null = ::open("/dev/null", O_RDONLY);
     ::dup2(null, 0);
     ::dup2(po[1], 1);
@@ -94,16 +102,22 @@ Result<exec::RunResult> run_on_host(const std::vector<std::string>& argv,
   }
   ::setpgid(pid, pid);
   ::close(po[1]), ::close(pe[1]);
+  int watched = exec::watch_host_group(pid);
   pollfd fds[2] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}};
   exec::RunResult r;
   int open_fds = 2;
   char buf[65536];
+  std::chrono::steady_clock::time_point stopped_at;
   while (open_fds > 0) {
-    if (cancelled && cancelled() && !r.interrupted) {
-      ::kill(-pid, SIGKILL);
+    bool stop = exec::host_group_interrupted(watched) || (cancelled && cancelled());
+    if (stop && !r.interrupted) { // SIGTERM now, SIGKILL after the grace period
+      ::kill(-pid, SIGTERM);
       r.interrupted = true;
+      stopped_at = std::chrono::steady_clock::now();
+    } else if (r.interrupted && std::chrono::steady_clock::now() - stopped_at > kStopGrace) {
+      ::kill(-pid, SIGKILL);
     }
-    if (::poll(fds, 2, 200) < 0 && errno != EINTR) break;
+    if (::poll(fds, 2, 100) < 0 && errno != EINTR) break;
     for (int i = 0; i < 2; ++i) {
       if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
@@ -121,6 +135,8 @@ Result<exec::RunResult> run_on_host(const std::vector<std::string>& argv,
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   ::kill(-pid, SIGKILL); // what the command left running in its group
+  r.interrupted = r.interrupted || exec::host_group_interrupted(watched);
+  exec::unwatch_host_group(watched);
   r.duration = std::chrono::steady_clock::now() - start;
   if (WIFEXITED(status)) {
     r.exit_status = WEXITSTATUS(status);
@@ -194,10 +210,16 @@ void run_locally(TargetRun& t, const syntax::Command& cmd, const resolve::Comman
     secrets->add_to_env(env);
     OutputTail tail(t, si);
     auto r = run_on_host(argv, host_env(env), cwd, tail.stdout_sink(), tail.stderr_sink(),
-                         [&] { return ctx.cancelled || exec::runs_interrupted(); });
+                         [&] { return stopping(t); });
     tail.finish();
     if (!r) t.fail(cmd, ctx.redact(r.error()));
-    if (r->interrupted) throw BuildError("interrupted", ExitCode::interrupted);
+    if (r->interrupted) {
+      output::StepFailure stopped;
+      stopped.message = "stopped: the build failed or was interrupted (SIGTERM to its process "
+                        "group, SIGKILL after 3s)";
+      ctx.services.status.step_failed(si, stopped);
+      throw BuildError("interrupted", ExitCode::interrupted);
+    }
     if (!r->success()) {
       std::string lines = tail.text();
       t.fail_at(cmd.span, "the command " + describe_failure(*r) + " (LOCALLY, on the host)",

@@ -14,8 +14,12 @@ namespace earth::build {
 class TargetRun;
 
 // Runs `argv` on the host in `cwd` with `env` (stdin /dev/null, its own
-// process group), its output bytes to the sinks as they come; kills it when
-// `cancelled` turns true. Fails only when it cannot start.
+// process group), its output bytes to the sinks as they come. When
+// `cancelled` turns true or interrupt_all_runs() is called (the build failed,
+// Ctrl-C), the group gets SIGTERM, SIGKILL 3s later, and the result says
+// `interrupted`; what the command leaves in its group is killed when it
+// ends; earth killed outright sends it SIGTERM (PR_SET_PDEATHSIG). Fails
+// only when it cannot start.
 Result<exec::RunResult> run_on_host(const std::vector<std::string>& argv,
                                     const std::vector<std::string>& env, const std::string& cwd,
                                     const exec::ByteSink& out, const exec::ByteSink& err,

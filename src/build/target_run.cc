@@ -182,8 +182,7 @@ std::string TargetRun::make_dir(const Command& cmd, Digest& key, const Fill& fil
     status.step_cached(si, saved);
     return ctx_.steps.path(key);
   }
-  if (ctx_.cancelled || exec::runs_interrupted())
-    throw BuildError("interrupted", ExitCode::interrupted);
+  if (stopping(*this)) throw BuildError("interrupted", ExitCode::interrupted);
   if (recorder) recorder->step({asked, si.where, si.text, true, {}});
   status.step_started(si);
   auto start = std::chrono::steady_clock::now();
@@ -326,8 +325,7 @@ void TargetRun::find_step(const Command& cmd) {
 
 void TargetRun::run_command(const Command& cmd) {
   find_step(cmd);
-  if (ctx_.cancelled || exec::runs_interrupted())
-    throw BuildError("interrupted", ExitCode::interrupted);
+  if (stopping(*this)) throw BuildError("interrupted", ExitCode::interrupted);
   if (result_.env.locally) check_locally(*this, cmd);
   if (syntax::sets_config(cmd.kind)) return cmd_config(*this, cmd);
   switch (cmd.kind) {

@@ -203,6 +203,7 @@ void fill_plan(const RunSpec& spec, bool rootless, PlanStrings& s, detail::Child
   plan.network_none = spec.network == Network::none;
   plan.privileged = spec.privileged;
   plan.stdin_fd = spec.stdin_fd;
+  plan.terminal = spec.terminal.empty() ? nullptr : spec.terminal.c_str();
   for (const auto& l : s.lowers) plan.lowers.push_back(l.c_str());
   plan.upper = s.upper.c_str();
   plan.work = s.work.c_str();
@@ -404,12 +405,50 @@ LinuxRuntime::LinuxRuntime() : rootless_(::geteuid() != 0) {
   std::call_once(swept, remove_dead_step_scratch);
 }
 
+namespace {
+// Host process groups (LOCALLY), for interrupt_all_runs(): plain atomics.
+constexpr int kMaxHostGroups = 64;
+std::atomic<pid_t> g_host_groups[kMaxHostGroups];
+std::atomic<bool> g_host_hit[kMaxHostGroups];
+} // namespace
+
 void interrupt_all_runs() {
   g_interrupted.store(true);
   for (auto& slot : g_running) {
     pid_t pid = slot.load();
     if (pid > 0) ::kill(pid, SIGKILL);
   }
+  for (int i = 0; i < kMaxHostGroups; ++i) {
+    pid_t pgid = g_host_groups[i].load();
+    if (pgid <= 0) continue;
+    g_host_hit[i].store(true);
+    ::kill(-pgid, SIGTERM);
+  }
+}
+
+int watch_host_group(pid_t pgid) {
+  for (int i = 0; i < kMaxHostGroups; ++i) {
+    pid_t expected = 0;
+    if (g_host_groups[i].compare_exchange_strong(expected, pgid)) {
+      g_host_hit[i].store(false);
+      // Interrupted before it was watched: as if the interrupt came now.
+      if (g_interrupted.load()) {
+        g_host_hit[i].store(true);
+        ::kill(-pgid, SIGTERM);
+      }
+      return i;
+    }
+  }
+  return -1;
+}
+
+bool host_group_interrupted(int slot) {
+  return slot >= 0 && g_host_hit[slot].load();
+}
+
+void unwatch_host_group(int slot) {
+  if (slot < 0) return;
+  g_host_groups[slot].store(0);
 }
 
 bool runs_interrupted() {
@@ -513,6 +552,7 @@ static Result<RunResult> run_in(const RunSpec& spec, bool rootless, const std::s
   Session s;
   Pipes pipes;
   if (auto opened = open_pipes(s, pipes, plan); !opened) return Failure{opened.error()};
+  if (plan.terminal) plan.stdout_fd = plan.stderr_fd = plan.stdin_fd; // all on the pty
   Fd plan_file;
   if (auto written = write_init_plan(rootless, *user, spec.privileged ? nullptr : &*seccomp,
                                      strings, plan, plan_file);

@@ -259,6 +259,19 @@ void mount_dev(const int (&node_fds)[kDevNodeCount]) {
   check(::symlink("/proc/self/fd/2", "/dev/stderr"), "symlink /dev/stderr");
 }
 
+// RUN --interactive on a terminal: the pty slave earth made (`fd`, cloned
+// from its host path) bound at that same path (/dev/pts/N) on a tmpfs over
+// the sandbox's devpts, so that ttyname() finds the command's terminal.
+void mount_terminal(const char* path, int fd) {
+  check(
+      ::mount("tmpfs", "/dev/pts", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755,size=64k"),
+      "mount tmpfs on /dev/pts");
+  int f = ::open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0620);
+  check(f, "create mount point", path);
+  ::close(f);
+  attach(fd, path);
+}
+
 // Writes `text` into the sandbox's /dev tmpfs, binds it onto `target` and
 // unlinks the source: the file lives in memory only, and writes to it (a
 // build adding a hosts entry) never reach the layer.
@@ -368,6 +381,7 @@ int sandbox_init(void* arg) {
     append(host_node, sizeof host_node, kDevNodes[i]);
     node_fds[i] = clone_host_path(host_node, false, false);
   }
+  int terminal_fd = p.terminal ? clone_host_path(p.terminal, false, false) : -1;
   int bind_fds[64];
   if (p.binds.size() > 64) {
     errno = E2BIG;
@@ -391,6 +405,7 @@ int sandbox_init(void* arg) {
   check(::chdir("/"), "chdir /");
 
   mount_dev(node_fds);
+  if (terminal_fd >= 0) mount_terminal(p.terminal, terminal_fd);
   if (!p.privileged) mask_proc_paths();
   bind_text_file(p.hosts_text, "/etc/hosts");
   bind_text_file(p.resolv_text, "/etc/resolv.conf");

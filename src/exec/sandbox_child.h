@@ -37,7 +37,8 @@ struct ChildPlan {
   int report_fd = -1;     // write end for Report records
   int stdout_fd = -1;     // write ends of the output pipes
   int stderr_fd = -1;
-  int stdin_fd = -1; // the command's stdin (RunSpec::stdin_fd); -1: /dev/null
+  int stdin_fd = -1;              // the command's stdin (RunSpec::stdin_fd); -1: /dev/null
+  const char* terminal = nullptr; // RunSpec::terminal, or null
 
   // overlayfs: `lowers` are top first, as overlayfs wants them. The work
   // dir is both overlayfs's workdir and the mount point: every directory

@@ -9,6 +9,7 @@
 // Freestanding: no libc, raw system calls only (x86-64 and AArch64). A
 // static glibc's start-up (CPU feature probes, relocations, TLS) costs more
 // than the rest of this program's life; this one maps a few pages and goes.
+#include <asm/ioctls.h>
 #include <asm/unistd.h>
 #include <linux/capability.h>
 #include <linux/errno.h>
@@ -320,6 +321,9 @@ void move_fd(int from, int to) {
   }
   move_fd(p.stdout_fd, 1);
   move_fd(p.stderr_fd, 2);
+  // A pty on stdin (RUN --interactive on a terminal) becomes the session's
+  // controlling terminal: ^C there is SIGINT to the command. Not a tty: no-op.
+  if (p.stdin_fd >= 0) call(__NR_ioctl, 0, TIOCSCTTY, 0);
   clear_inherited_capabilities();
   if (!p.privileged) drop_capabilities();
   if (p.set_ids) {

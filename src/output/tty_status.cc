@@ -10,9 +10,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <condition_variable>
 #include <deque>
+#include <mutex>
 #include <thread>
 
 #include "format.h"
@@ -20,6 +22,11 @@
 namespace earth::output {
 
 namespace {
+
+class TtyStatus;
+std::mutex g_tty_mu;        // guards g_tty
+TtyStatus* g_tty = nullptr; // the live printer, if any
+std::atomic<bool> g_lent{false};
 
 using Clock = std::chrono::steady_clock;
 
@@ -39,8 +46,15 @@ struct Running {
 class TtyStatus : public Status {
 public:
   TtyStatus(int fd, const PrinterOptions& o)
-      : fd_(fd), o_(o), c_(o.colour), start_(Clock::now()), ticker_([this] { tick(); }) {}
+      : fd_(fd), o_(o), c_(o.colour), start_(Clock::now()), ticker_([this] { tick(); }) {
+    std::lock_guard lock(g_tty_mu);
+    g_tty = this;
+  }
   ~TtyStatus() override {
+    {
+      std::lock_guard lock(g_tty_mu);
+      if (g_tty == this) g_tty = nullptr;
+    }
     stop();
     std::lock_guard lock(mu_);
     if (!finished_) draw(false, {});
@@ -161,9 +175,21 @@ private:
       cv_.wait_for(lock, kFrame, [&] { return stopping_; });
       if (stopping_) break;
       ++frame_;
-      draw(true, {});
+      if (!g_lent) draw(true, {});
     }
   }
+
+public:
+  // lend_terminal(true): the screen left without the live area.
+  void clear_live_area() {
+    std::lock_guard lock(mu_);
+    // What runs, the step that takes the terminal among it, stays on screen.
+    for (const auto& r : running_)
+      if (!r.step.empty()) scroll(fmt::format("{}--> {}", prefix(r.target), r.step));
+    draw(false, {});
+  }
+
+private:
   void stop() {
     {
       std::lock_guard lock(mu_);
@@ -276,6 +302,13 @@ private:
 };
 
 } // namespace
+
+void lend_terminal(bool lent) {
+  g_lent = lent;
+  if (!lent) return;
+  std::lock_guard lock(g_tty_mu);
+  if (g_tty) g_tty->clear_live_area();
+}
 
 std::unique_ptr<Status> make_tty_status(int fd, const PrinterOptions& options) {
   return std::make_unique<TtyStatus>(fd, options);

@@ -4,6 +4,8 @@
 // docs/sandbox.md for what is and is not isolated.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 
 #include "earth/exec/runtime.h"
@@ -32,6 +34,15 @@ bool runs_interrupted();
 void kill_runs_on_signals();
 // Lets runs start again after interrupt_all_runs(); for tests.
 void clear_interrupt();
+
+// A process group earth runs on the host (LOCALLY): interrupt_all_runs()
+// sends it SIGTERM at once, as it kills the sandboxes, and marks it (its
+// runner then waits a grace period and kills what is left). A slot for
+// host_group_interrupted and unwatch_host_group; -1 when too many groups
+// run at once (then only its runner's polling stops it).
+int watch_host_group(pid_t pgid);
+bool host_group_interrupted(int slot);
+void unwatch_host_group(int slot);
 
 // rm -rf for scratch dirs: copes with the mode-000 directories overlayfs
 // leaves in a work dir, which a non-root owner cannot otherwise list. For

@@ -73,6 +73,11 @@ struct RunSpec {
   // An fd of earth's the command reads as its stdin (RUN --interactive:
   // earth's terminal); -1: /dev/null.
   int stdin_fd = -1;
+  // RUN --interactive on a terminal: stdin_fd is the slave of a pty earth
+  // made, and this its host path (/dev/pts/N). It is then also the
+  // command's stdout, stderr and controlling terminal, and is at the same
+  // path in the sandbox (ttyname() finds it); the output sinks get nothing.
+  std::string terminal;
   std::vector<BindMount> mounts; // nodev, unless privileged
   std::vector<TmpfsMount> tmpfs; // mounted after `mounts`, parents before children
   // RUN --privileged: the command keeps every capability, with no seccomp

@@ -114,6 +114,11 @@ std::unique_ptr<Status> make_json_status(std::FILE* out, const PrinterOptions& o
 // targets scrolling above it.
 std::unique_ptr<Status> make_tty_status(int fd, const PrinterOptions& options);
 
+// While a command owns earth's terminal (RUN --interactive on a pty), the
+// tty printer draws nothing: lend_terminal(true) clears its live area at
+// once (lines to scroll wait), lend_terminal(false) lets it draw again.
+void lend_terminal(bool lent);
+
 // Collects events as text lines, for tests.
 class RecordingStatus : public Status {
 public:
