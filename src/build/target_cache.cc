@@ -545,8 +545,7 @@ bool TargetCache::store(const Digest& key, const TargetResult& t,
   // Not fsynced: the step dirs it names are durable already, and a record
   // a power cut truncates or empties fails to decode and is not used (the
   // target is walked, its steps hit).
-  return bool(
-      fs::write_file_atomic(fs::join(dir_, key.hex()), w.take(), 0644, fs::Durable::no));
+  return bool(fs::write_file_atomic(fs::join(dir_, key.hex()), w.take(), 0644, fs::Durable::no));
 }
 
 std::vector<ShownStep> StepLog::take(const std::string& target) {

@@ -216,8 +216,7 @@ void TargetRun::run_unstored(const Command& cmd, const Digest& key, std::string 
     result_.shown = true;
     ctx_.services.status.target_started(name_);
   }
-  if (ctx_.cancelled || exec::runs_interrupted())
-    throw BuildError("interrupted", ExitCode::interrupted);
+  if (stopping(*this)) throw BuildError("interrupted", ExitCode::interrupted);
   if (auto* recorder = plan::KeyRecorder::current())
     recorder->step({key, si.where, si.text, true, std::move(why)});
   ctx_.services.status.step_started(si);

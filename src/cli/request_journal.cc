@@ -202,8 +202,8 @@ void RequestJournal::finish(Profile& profile) {
     // something): a crash may lose either file (a miss) or cut the journal,
     // which then does not decode (a miss); a cut use list only misleads
     // prune's LRU order, and prune invalidates every journal anyway.
-    auto uses = store::write_use_list(path_ + ".uses", store::entries_used(cache_dir_),
-                                      fs::Durable::no);
+    auto uses =
+        store::write_use_list(path_ + ".uses", store::entries_used(cache_dir_), fs::Durable::no);
     if (uses && fs::write_file_atomic(path_, journal->encode(), 0644, fs::Durable::no))
       profile.note(fmt::format("journal: written, {} paths", journal->paths.size()));
   });
