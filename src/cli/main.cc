@@ -1,5 +1,6 @@
 // earth: the command line. The only place exceptions are caught (STYLE.md
 // rule 11): each is mapped to an exit code and printed once.
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -8,6 +9,7 @@
 #include "earth/base/error.h"
 #include "earth/cli/commands.h"
 #include "earth/request/build_request.h"
+#include "earth/request/flags.h"
 #include "earth/syntax/diagnostic.h"
 #include "help.h"
 #include "output_choice.h"
@@ -30,6 +32,36 @@ const earth::cli::Subcommand* find_subcommand(const std::vector<std::string>& wo
     }
   }
   return best;
+}
+
+// How many leading words are build flags and their values (`--secret x=1`,
+// `-P`, `--no-cache=true`).
+size_t leading_build_flags(const std::vector<std::string>& words) {
+  size_t i = 0;
+  while (i < words.size() && words[i].starts_with("-")) {
+    const std::string& w = words[i];
+    const auto* f = earth::request::find_build_flag(w.substr(0, w.find('=')));
+    if (!f) break;
+    i += f->kind == earth::request::FlagSpec::Kind::valued && w.find('=') == std::string::npos ? 2
+                                                                                               : 1;
+  }
+  return std::min(i, words.size());
+}
+
+// `earth FLAGS... COMMAND ARGS...` (Earthly takes its flags before a
+// command too): COMMAND with the flags moved after its name, where the
+// command reads them (`debug keys`) or names one it does not take.
+const earth::cli::Subcommand* find_subcommand_after_flags(std::vector<std::string>& words,
+                                                          size_t& consumed) {
+  size_t flags = leading_build_flags(words);
+  if (flags == 0 || flags == words.size()) return nullptr;
+  std::vector<std::string> rest(words.begin() + static_cast<long>(flags), words.end());
+  const auto* cmd = find_subcommand(rest, consumed);
+  if (!cmd) return nullptr;
+  rest.insert(rest.begin() + static_cast<long>(consumed), words.begin(),
+              words.begin() + static_cast<long>(flags));
+  words = std::move(rest);
+  return cmd;
 }
 
 int run_subcommand(const earth::cli::Subcommand& cmd, std::vector<std::string> rest,
@@ -59,7 +91,9 @@ int run(std::vector<std::string> words) {
   if (words[0] == "--completion") return print_completion(words);
   load_dotenv(globals.env_file);
   size_t consumed = 0;
-  if (const auto* cmd = find_subcommand(words, consumed))
+  const auto* cmd = find_subcommand(words, consumed);
+  if (!cmd) cmd = find_subcommand_after_flags(words, consumed);
+  if (cmd)
     return run_subcommand(*cmd, {words.begin() + static_cast<long>(consumed), words.end()},
                           globals);
   if (earth::request::is_build_invocation(words)) {

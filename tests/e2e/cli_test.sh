@@ -108,6 +108,21 @@ test_help_and_suggestions() {
 }
 
 # ------------------------------------------------- flags, environment, .env
+# Build flags before a command, as Earthly takes them: the command reads
+# them (debug keys builds) or names the one it does not take.
+test_flags_before_command() {
+  setup
+  project
+  earth_ok --secret tok=v debug keys +out --A=x
+  log_has "+out"
+  earth_ok -P --no-cache debug keys +out
+  earth_fails --no-cache ls
+  eq "$status" 2 "exit status"
+  log_has "earth ls: unknown flag --no-cache"
+  earth_fails --bogus ls
+  log_has "unknown flag --bogus"
+}
+
 test_env_equivalents() {
   setup
   project
