@@ -16,30 +16,15 @@
 #include "earth/base/strings.h"
 #include "earth/build/build.h"
 #include "earth/resolve/resolve.h"
+#include "fake_build.h"
 
 namespace earth::build {
 namespace {
 
-class SideTest : public ::testing::Test {
+class SideTest : public FakeBuild {
 protected:
-  fs::TempDir dir{"/tmp", "earth-side-test"};
-  fs::TempDir cache{"/tmp", "earth-side-cache"};
-  exec::FakeRuntime runtime;
-  output::RecordingStatus status;
-  std::unique_ptr<image::ImageStore> images = image::ImageStore::open(cache.path()).value();
-
   void earthfile(const std::string& text) {
     ASSERT_TRUE(fs::write_file_atomic(fs::join(dir.path(), "Earthfile"), text).ok());
-  }
-  output::BuildTotals build(const std::string& target, BuildOptions opts = {}) {
-    resolve::Options o;
-    o.project_dir = dir.path();
-    o.native_platform = "linux/amd64";
-    o.git = [](const std::string&) { return resolve::GitInfo{}; };
-    opts.cache_dir = cache.path();
-    opts.jobs = 1;
-    BuildServices services{runtime, *images, status};
-    return build::build(resolve::resolve(target, o), opts, services);
   }
   static BuildOptions with_secret(const std::string& value) {
     BuildOptions o;
@@ -47,11 +32,6 @@ protected:
     return o;
   }
   std::string all_status() const { return join(status.lines(), "\n"); }
-  std::vector<std::string> scripts() const {
-    std::vector<std::string> out;
-    for (const auto& r : runtime.runs()) out.push_back(r.argv.back());
-    return out;
-  }
 };
 
 bool has(const std::vector<std::string>& v, const std::string& s) {

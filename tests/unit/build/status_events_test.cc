@@ -7,18 +7,13 @@
 #include "earth/base/fs.h"
 #include "earth/build/build.h"
 #include "earth/resolve/resolve.h"
+#include "fake_build.h"
 
 namespace earth::build {
 namespace {
 
-class StatusEvents : public ::testing::Test {
+class StatusEvents : public FakeBuild {
 protected:
-  fs::TempDir dir{"/tmp", "earth-status-test"};
-  fs::TempDir cache{"/tmp", "earth-status-cache"};
-  exec::FakeRuntime runtime;
-  output::RecordingStatus status;
-  std::unique_ptr<image::ImageStore> images = image::ImageStore::open(cache.path()).value();
-
   // "exit N LINE…": prints each LINE word, exits N; anything else succeeds
   // after a few milliseconds.
   StatusEvents() {
@@ -41,15 +36,7 @@ protected:
 
   output::BuildTotals build(const std::string& earthfile, const std::string& target) {
     EXPECT_TRUE(fs::write_file_atomic(fs::join(dir.path(), "Earthfile"), earthfile).ok());
-    resolve::Options o;
-    o.project_dir = dir.path();
-    o.native_platform = "linux/amd64";
-    o.git = [](const std::string&) { return resolve::GitInfo{}; };
-    BuildOptions opts;
-    opts.cache_dir = cache.path();
-    opts.jobs = 1;
-    BuildServices services{runtime, *images, status};
-    return build::build(resolve::resolve(target, o), opts, services);
+    return FakeBuild::build(target);
   }
   bool saw(const std::string& line) const {
     auto lines = status.lines();

@@ -15,51 +15,13 @@
 #include "earth/build/build.h"
 #include "earth/build/journal.h"
 #include "earth/resolve/resolve.h"
+#include "fake_build.h"
 
 namespace earth::build {
 namespace {
 
-class TargetCacheTest : public ::testing::Test {
+class TargetCacheTest : public FakeBuild {
 protected:
-  fs::TempDir dir{"/tmp", "earth-tcache-test"};
-  fs::TempDir cache{"/tmp", "earth-tcache-cache"};
-  exec::FakeRuntime runtime;
-  output::RecordingStatus status;
-  std::unique_ptr<image::ImageStore> images = image::ImageStore::open(cache.path()).value();
-
-  TargetCacheTest() {
-    runtime.set_action([](const exec::RunSpec& spec) -> Result<exec::RunResult> {
-      // "write PATH TEXT" creates PATH in the new layer; anything else succeeds.
-      auto words = split(spec.argv.back(), ' ');
-      if (words.size() >= 3 && words[0] == "write") {
-        std::string path = fs::join(spec.upper_dir, fs::join(spec.cwd, words[1]));
-        (void)fs::make_dirs(fs::dirname(path));
-        (void)fs::write_file_atomic(path, words[2]);
-      }
-      return exec::RunResult{.exit_status = 0};
-    });
-  }
-
-  void write(const std::string& rel, const std::string& text) {
-    std::string path = fs::join(dir.path(), rel);
-    ASSERT_TRUE(fs::make_dirs(fs::dirname(path)).ok());
-    ASSERT_TRUE(fs::write_file_atomic(path, text).ok());
-  }
-  std::string read(const std::string& rel) {
-    auto r = fs::read_file(fs::join(dir.path(), rel));
-    return r ? *r : "<missing>";
-  }
-  output::BuildTotals build(const std::string& target) {
-    resolve::Options o;
-    o.project_dir = dir.path();
-    o.native_platform = "linux/amd64";
-    o.git = [](const std::string&) { return resolve::GitInfo{}; };
-    BuildOptions opts;
-    opts.cache_dir = cache.path();
-    opts.jobs = 1;
-    BuildServices services{runtime, *images, status};
-    return build::build(resolve::resolve(target, o), opts, services);
-  }
   std::vector<std::string> records() {
     auto names = fs::list_dir(fs::join(cache.path(), "targets"));
     std::vector<std::string> out;
