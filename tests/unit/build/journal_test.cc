@@ -205,7 +205,9 @@ TEST(Journal, EventRecorderKeepsARunStepAsCached) {
 
   JournalRecorder failed(0);
   EventRecorder more(inner, failed);
-  more.step_failed({"+a"}, {});
+  output::StepInfo step;
+  step.target = "+a";
+  more.step_failed(step, {});
   EXPECT_FALSE(failed.refused().empty());
 }
 
