@@ -3,7 +3,9 @@
 # measured in the same run (absolute times on shared machines are noise; the
 # ratios are the result). Three parts, interleaved in rounds:
 #
-#  1. RUN cache miss: `earth --no-cache +t`, a target of N `RUN true` steps,
+#  1. RUN cache miss: `earth --no-cache +t`, a target of N `RUN true` steps
+#     (and +tw, N RUNs that each write a file, against a bare `sh -c 'echo
+#     1 >FILE'`: a layer kept, synced before it is recorded),
 #     per step (total / N, and the marginal cost (T(N) - T(0)) / N against a
 #     target with no RUN), versus a bare `unshare -m -u -i -p -f chroot ROOTFS
 #     true` on the same busybox rootfs. Goal (issue 7): <= 1.5x.
@@ -77,6 +79,10 @@ for f in a b c; do head -c 4096 /dev/urandom | base64 >"$proj/$f.txt"; done
   for _ in $(seq "$n"); do echo "    RUN true"; done
   echo "    SAVE ARTIFACT /etc/passwd"
   echo
+  echo "tw:" # each RUN writes a file: a layer that must be kept, durably
+  for i in $(seq "$n"); do echo "    RUN echo $i >/w.txt"; done
+  echo "    SAVE ARTIFACT /etc/passwd"
+  echo
   echo "t10:" # hits only: 10N steps resolve the per-hit cost better
   for _ in $(seq $((10 * n))); do echo "    RUN true"; done
   echo "    SAVE ARTIFACT /etc/passwd"
@@ -119,6 +125,7 @@ names=() cmds=()
 add() { names+=("$1"); cmds+=("$2"); }
 add "miss N" "$earth --no-cache +t"
 add "miss 0" "$earth --no-cache +t0"
+add "miss N, writing" "$earth --no-cache +tw"
 add "miss N, tmpfs cache" "env EARTH_CACHE_DIR=$shm_cache $earth --no-cache +t"
 add "miss 0, tmpfs cache" "env EARTH_CACHE_DIR=$shm_cache $earth --no-cache +t0"
 if [[ -n ${EARTH_OLD:-} ]]; then
@@ -126,6 +133,7 @@ if [[ -n ${EARTH_OLD:-} ]]; then
   add "old miss 0" "$EARTH_OLD --no-cache +t0"
 fi
 add "unshare+chroot" "unshare -m -u -i -p -f chroot $rootfs true"
+add "unshare+chroot, writing" "unshare -m -u -i -p -f chroot $rootfs sh -c 'echo 1 >/tmp/w.txt'"
 [[ -x $sandbox_run ]] && add "earth_sandbox_run" "$sandbox_run --scratch $work $rootfs true"
 add "hit N" "$earth +t"
 add "hit 10N" "$earth +t10"
@@ -194,6 +202,10 @@ r1 = miss_total(med) / bare
 r2 = miss_marg(med) / bare
 print(f"miss/bare, total/N                  {r1:7.2f}x  {spread(lambda m: miss_total(m) / m['unshare+chroot'])}  goal <= 1.5x: {ok(r1 <= 1.5)}")
 print(f"miss/bare, marginal                 {r2:7.2f}x  {spread(lambda m: miss_marg(m) / m['unshare+chroot'])}  goal <= 1.5x: {ok(r2 <= 1.5)}")
+miss_w = lambda m: (m["miss N, writing"] - m["miss 0"]) / n
+rw = miss_w(med) / med["unshare+chroot, writing"]
+print(f"miss writing a file, marginal (ms)  {miss_w(med):7.2f}   {spread(miss_w)}")
+print(f"  vs bare sh -c 'echo >file'        {rw:7.2f}x  {spread(lambda m: miss_w(m) / m['unshare+chroot, writing'])}  goal <= 1.5x: {ok(rw <= 1.5)}")
 r3 = miss_shm(med) / bare
 print(f"  diagnostic: marginal miss, cache on tmpfs {miss_shm(med):.2f} ms = {r3:.2f}x bare")
 if "old miss N" in med:
