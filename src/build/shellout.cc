@@ -63,7 +63,7 @@ Outcome run_probe_on_host(TargetRun& t, const syntax::Command& shown, const Prob
   if (derived) err = [&](std::string_view b) { held.append(b); };
   auto r = run_on_host(
       p.argv, host_env(env), t.env().config.working_dir, [&](std::string_view b) { out.append(b); },
-      err, [&] { return ctx.cancelled || exec::runs_interrupted(); });
+      err, [&] { return stopping(t); });
   if (derived) {
     ctx.redact.add(trim_trailing_newlines(out));
     tail.stderr_sink()(held);

@@ -119,9 +119,17 @@ own:
     BUILD +slow --WHERE=own
     RUN sleep 1 && false
   END
+shellout:
+  LOCALLY
+  WAIT
+    BUILD +bad
+    IF : $tag && sleep 30 && touch marker-shellout
+      RUN true
+    END
+  END
 EOF
   local t start took
-  for t in all wait block own; do
+  for t in all wait block shellout own; do
     start=$(date +%s)
     earth_fails +$t
     took=$(($(date +%s) - start))
@@ -141,6 +149,7 @@ EOF
   no_file marker-wait
   no_file marker-block
   no_file marker-own
+  no_file marker-shellout
 }
 
 # Ctrl-C (SIGINT to earth) stops a running LOCALLY command and its children.
