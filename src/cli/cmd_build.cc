@@ -121,7 +121,7 @@ void run_build(const resolve::Graph& graph, const BuildRequest& req, Profile& pr
     throw;
   }
   journal.finish(profile); // before the size limit, which may prune what it lists
-  enforce_cache_limit(opts.cache_dir, totals.steps_run > 0);
+  profile.time("limit", [&] { enforce_cache_limit(opts.cache_dir, totals.steps_run > 0); });
 }
 
 } // namespace
