@@ -8,6 +8,7 @@
 #include "earth/base/strings.h"
 #include "earth/exec/linux_runtime.h"
 #include "earth/plan/keys.h"
+#include "earth/resolve/expand.h"
 #include "earth/resolve/scope.h"
 #include "earth/store/file_lock.h"
 #include "output_tail.h"
@@ -208,25 +209,17 @@ Result<resolve::CommandFlags> parse_run_flags(const std::vector<std::string>& wo
                                       expand_bool);
 }
 
-// `word` with its shell quotes removed ("type=cache,…" is type=cache,…), when
-// it has no `$` or `\`; else as written (which literal_mount_type refuses).
-std::string without_quotes(const std::string& word) {
-  if (word.find_first_of("$\\") != std::string::npos) return word;
-  std::string out;
-  char quote = 0;
-  for (char c : word) {
-    if (quote ? c == quote : (c == '"' || c == '\'')) {
-      quote = quote ? 0 : c;
-      continue;
-    }
-    out += c;
-  }
-  return quote ? word : out;
-}
-
 std::string literal_mount_type(const std::string& spec) {
+  // Without variables, the shell lexer gives exactly what the RUN will see
+  // (quotes and escapes removed); with them, the words as written.
+  std::string text = spec;
+  if (spec.find('$') == std::string::npos) {
+    auto v = resolve::expand_word(spec, [](std::string_view) { return nullptr; });
+    if (!v) return {}; // an unterminated quote: the RUN reports it
+    text = std::move(v->text);
+  }
   std::string type;
-  for (const auto& part : split(without_quotes(spec), ',')) {
+  for (const auto& part : split(text, ',')) {
     size_t eq = part.find('=');
     std::string key = part.substr(0, eq),
                 value = eq == std::string::npos ? "" : part.substr(eq + 1);

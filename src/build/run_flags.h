@@ -16,10 +16,11 @@ Result<resolve::CommandFlags> parse_run_flags(const std::vector<std::string>& wo
                                               const resolve::ExpandFn& expand_bool);
 
 // The `type=` of a `--mount` spec as written (unexpanded), or empty when it
-// has none or when expanding could change it: a `$` or `\` in the type or in
-// a key (`$M`, `\type=…`). Shell quotes around literal text are removed
-// first (`"type=cache,target=/c"`); variables in other values (`target=$D`)
-// do not change the type, but with quotes they make the spec unknown.
+// has none or when expanding could change it: a `$` in the type or in a key
+// (`$M`, `type=$T`), or a quote or escape left in them by a spec with
+// variables. A spec without variables is read as the shell lexer expands it
+// (`"type=cache,target=/c"` is a cache mount); variables in other values
+// (`target=$D`) do not change the type.
 std::string literal_mount_type(const std::string& spec);
 
 } // namespace earth::build
