@@ -33,6 +33,26 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Target `id` as its build's journal keeps it (keyed on `context`).
+JournalTarget journal_target(const Context& ctx, resolve::NodeId id, std::string context) {
+  const auto& g = ctx.graph;
+  const resolve::Node& node = g.nodes[id];
+  JournalTarget t;
+  t.key = resolve::Graph::key_of(node);
+  t.name = ctx.names[id];
+  t.canonical = node.canonical;
+  t.platform = node.platform;
+  for (const auto& b : node.given) t.given.push_back({b.name, b.value.text, b.value.dynamic});
+  t.output = node.output;
+  t.context = std::move(context);
+  for (resolve::EdgeId e : node.out)
+    if (const auto& edge = g.edges[e];
+        (edge.kind == resolve::EdgeKind::from || edge.kind == resolve::EdgeKind::copy) &&
+        edge.to != resolve::kNone)
+      t.reads.push_back(resolve::Graph::key_of(g.nodes[edge.to]));
+  return t;
+}
+
 class Scheduler;
 thread_local Scheduler* tl_scheduler = nullptr; // the worker's, while it holds a slot
 
@@ -144,7 +164,8 @@ private:
   TargetResult run_or_reuse(resolve::NodeId id) {
     const std::string& name = ctx_.names[id];
     auto start = Clock::now();
-    std::optional<Digest> key = target_key(ctx_, id);
+    std::string context;
+    std::optional<Digest> key = target_key(ctx_, id, &context);
     std::vector<ShownStep> shown;
     std::optional<TargetResult> hit;
     if (key && !ctx_.options.debug_keys) hit = records_.load(ctx_, *key, &shown);
@@ -152,7 +173,10 @@ private:
         std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
     ctx_.target_keys[id] = key;
     // A target that ran is journaled too, when the next build reuses it whole.
-    if (!key && ctx_.options.journal) ctx_.options.journal->refuse(name + " is never reused whole");
+    if (auto* journal = ctx_.options.journal) {
+      if (!key) journal->refuse(name + " is never reused whole");
+      journal->note_target(journal_target(ctx_, id, std::move(context)));
+    }
     if (hit) {
       if (ctx_.options.explain) explain_reused(ctx_, id);
       ++ctx_.targets_reused;
@@ -238,7 +262,9 @@ void write_only_artifact(Context& ctx, output::BuildTotals& totals) {
   const std::string& dest = ctx.options.only_artifact_dest;
   out.host_dest = fs::normalize(dest.starts_with("/") ? dest : fs::join(fs::current_dir(), dest));
   if (dest.ends_with("/") || dest == ".") out.host_dest += "/";
-  auto written = write_artifact(out, ctx.options.cache_dir, ctx.options.journal);
+  auto written =
+      write_artifact(out, ctx.options.cache_dir,
+                     {ctx.options.journal, resolve::Graph::key_of(ctx.graph.nodes[root])});
   if (!written) throw BuildError("--artifact: " + written.error());
   for (auto& w : *written)
     totals.outputs.push_back({output::OutputInfo::Kind::artifact, ctx.names[root], std::move(w)});
@@ -288,6 +314,9 @@ void write_outputs(Context& ctx, output::BuildTotals& totals) {
     if (!reached[id]) continue;
     const TargetResult& r = ctx.results[id];
     const std::string& name = ctx.names[id];
+    auto owner = [&] {
+      return opts.journal ? resolve::Graph::key_of(ctx.graph.nodes[id]) : Digest{};
+    };
     // What was done early (WAIT, FINALLY): pushes even under --no-output.
     totals.outputs.insert(totals.outputs.end(), r.written.begin(), r.written.end());
     // --no-output: no artifacts and no images (reference §4.2, no local output).
@@ -295,7 +324,8 @@ void write_outputs(Context& ctx, output::BuildTotals& totals) {
     if (opts.only_image && id != ctx.graph.root) continue;
     if (!opts.only_image)
       for (const auto& a : r.local_artifacts) {
-        auto written = write_artifact(a, ctx.options.cache_dir, ctx.options.journal, &marker_uses);
+        auto written =
+            write_artifact(a, ctx.options.cache_dir, {ctx.options.journal, owner()}, &marker_uses);
         if (!written)
           throw BuildError(
               fmt::format("{}: writing artifact to {}: {}", name, a.shown_dest, written.error()));

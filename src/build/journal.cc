@@ -2,6 +2,8 @@
 // (include/earth/build/journal.h, docs/formats.md#request-journals).
 #include "earth/build/journal.h"
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <stdexcept>
 
@@ -101,7 +103,7 @@ namespace {
 
 // The paths' packed table (docs/formats.md#request-journals): per path a
 // 56-byte header, little-endian — u32 path length, u8 follow, u8 kind, u16
-// zero, u32 mode, u32 zero, u64 dev, u64 ino, i64 size, i64 mtime_ns, i64
+// zero, u32 mode, u32 group, u64 dev, u64 ino, i64 size, i64 mtime_ns, i64
 // ctime_ns — then the path and a NUL, so the fast path stats it in place
 // without decoding anything.
 constexpr size_t kPathHeader = 56;
@@ -125,7 +127,7 @@ std::string pack_paths(const std::vector<JournalPath>& paths) {
     put_le<uint8_t>(out, uint8_t(s.kind));
     put_le<uint16_t>(out, 0);
     put_le<uint32_t>(out, s.mode);
-    put_le<uint32_t>(out, 0);
+    put_le<uint32_t>(out, p.group);
     put_le<uint64_t>(out, s.dev);
     put_le<uint64_t>(out, s.ino);
     put_le<int64_t>(out, s.size);
@@ -137,9 +139,9 @@ std::string pack_paths(const std::vector<JournalPath>& paths) {
   return out;
 }
 
-// Walks the packed table, calling `f(path, follow, stat)` (path
-// NUL-terminated in place) until it returns false. False when the table is
-// malformed.
+// Walks the packed table, calling `f(path, length, follow, stat, group)`
+// (path NUL-terminated in place) until it returns false. False when the
+// table is malformed.
 template <typename F> bool walk_paths(std::string_view table, size_t count, F&& f) {
   const char* p = table.data();
   const char* end = p + table.size();
@@ -158,7 +160,7 @@ template <typename F> bool walk_paths(std::string_view table, size_t count, F&& 
     st.size = get_le<int64_t>(p + 32);
     st.mtime_ns = get_le<int64_t>(p + 40);
     st.ctime_ns = get_le<int64_t>(p + 48);
-    if (!f(p + kPathHeader, size_t(len), p[4] != 0, st)) return true;
+    if (!f(p + kPathHeader, size_t(len), p[4] != 0, st, get_le<uint32_t>(p + 12))) return true;
     p += kPathHeader + len + 1;
   }
   return p == end;
@@ -236,13 +238,87 @@ std::optional<output::BuildTotals> decode_totals(std::string_view bytes) {
   }
 }
 
+std::string_view digest_bytes(const Digest& d) {
+  return {reinterpret_cast<const char*>(d.bytes().data()), Digest::size};
+}
+
+Digest read_digest(TokenReader& r) {
+  std::string_view v = r.get();
+  if (v.size() != Digest::size) throw TokenError("bad digest");
+  std::array<uint8_t, Digest::size> b;
+  std::copy(v.begin(), v.end(), b.begin());
+  return Digest(b);
+}
+
+std::string encode_targets(const std::vector<JournalTarget>& targets) {
+  TokenWriter w("");
+  w.num(int64_t(targets.size()));
+  for (const auto& t : targets) {
+    w.put(digest_bytes(t.key)).put(t.name).put(t.canonical).put(t.platform);
+    w.num(int64_t(t.given.size()));
+    for (const auto& a : t.given) w.put(a.name).put(a.value).num(a.dynamic ? 1 : 0);
+    w.num(t.output ? 1 : 0).put(t.context).num(int64_t(t.reads.size()));
+    for (const auto& d : t.reads) w.put(digest_bytes(d));
+  }
+  return w.take();
+}
+
+std::vector<JournalTarget> decode_targets(std::string_view bytes) {
+  TokenReader r(bytes, "");
+  std::vector<JournalTarget> targets(r.count());
+  for (auto& t : targets) {
+    t.key = read_digest(r);
+    t.name = r.str();
+    t.canonical = r.str();
+    t.platform = r.str();
+    t.given.resize(r.count());
+    for (auto& a : t.given) {
+      a.name = r.str();
+      a.value = r.str();
+      a.dynamic = r.num() != 0;
+    }
+    t.output = r.num() != 0;
+    t.context = r.str();
+    t.reads.resize(r.count());
+    for (auto& d : t.reads) d = read_digest(r);
+  }
+  if (!r.done()) throw TokenError("trailing bytes");
+  return targets;
+}
+
+std::string encode_groups(const std::vector<std::vector<uint32_t>>& groups) {
+  TokenWriter w("");
+  w.num(int64_t(groups.size()));
+  for (const auto& g : groups) {
+    w.num(int64_t(g.size()));
+    for (uint32_t i : g) w.num(i);
+  }
+  return w.take();
+}
+
+// Every index must name one of `targets` targets.
+std::vector<std::vector<uint32_t>> decode_groups(std::string_view bytes, size_t targets) {
+  TokenReader r(bytes, "");
+  std::vector<std::vector<uint32_t>> groups(r.count());
+  for (auto& g : groups) {
+    g.resize(r.count());
+    for (auto& i : g) {
+      int64_t v = r.num();
+      if (v < 0 || size_t(v) >= targets) throw TokenError("bad target index");
+      i = uint32_t(v);
+    }
+  }
+  if (!r.done()) throw TokenError("trailing bytes");
+  return groups;
+}
+
 } // namespace
 
 std::string Journal::encode() const {
   Writer w;
   w.put(key).num(written_at_ns).num(int64_t(paths.size())).put(pack_paths(paths));
   w.put(encode_events(events, false)).put(encode_events(events, true));
-  w.put(encode_totals(totals));
+  w.put(encode_totals(totals)).put(encode_targets(targets)).put(encode_groups(groups));
   return w.take();
 }
 
@@ -257,6 +333,8 @@ std::optional<JournalView> JournalView::parse(std::string_view bytes) {
     v.targets_ = r.get();
     v.steps_ = r.get();
     v.totals_ = r.get();
+    v.jtargets_ = r.get();
+    v.groups_ = r.get();
     if (!r.done()) return std::nullopt;
     return v;
   } catch (const std::exception&) {
@@ -266,24 +344,49 @@ std::optional<JournalView> JournalView::parse(std::string_view bytes) {
 
 bool JournalView::holds(std::string* why) const {
   bool same = true;
-  bool ok = walk_paths(paths_, path_count_,
-                       [&](const char* path, size_t len, bool follow, const PathStat& want) {
-                         auto st = PathStat::of(path, follow); // NUL-terminated in place
-                         same = st && *st == want;
-                         if (!same && why) *why = std::string(path, len) + " changed";
-                         return same;
-                       });
+  bool ok =
+      walk_paths(paths_, path_count_,
+                 [&](const char* path, size_t len, bool follow, const PathStat& want, uint32_t) {
+                   auto st = PathStat::of(path, follow); // NUL-terminated in place
+                   same = st && *st == want;
+                   if (!same && why) *why = std::string(path, len) + " changed";
+                   return same;
+                 });
   if (!ok && why) *why = "malformed";
   return ok && same;
 }
 
+JournalCheck JournalView::check() const {
+  JournalCheck c;
+  bool ok = walk_paths(
+      paths_, path_count_,
+      [&](const char* path, size_t len, bool follow, const PathStat& want, uint32_t group) {
+        auto st = PathStat::of(path, follow); // NUL-terminated in place
+        if (st && *st == want) return true;
+        if (c.why.empty()) c.why = std::string(path, len) + " changed";
+        if (group == 0) c.request_changed = true;
+        c.groups.push_back(group);
+        return group != 0;
+      });
+  if (!ok) {
+    c.why = "malformed";
+    c.request_changed = true;
+    return c;
+  }
+  std::sort(c.groups.begin(), c.groups.end());
+  c.groups.erase(std::unique(c.groups.begin(), c.groups.end()), c.groups.end());
+  c.holds = c.groups.empty();
+  return c;
+}
+
 std::optional<std::vector<JournalPath>> JournalView::paths() const {
   std::vector<JournalPath> out;
-  bool ok = walk_paths(paths_, path_count_,
-                       [&](const char* path, size_t len, bool follow, const PathStat& st) {
-                         out.push_back({std::string(path, len), follow, st});
-                         return true;
-                       });
+  bool ok = walk_paths(
+      paths_, path_count_,
+      [&](const char* path, size_t len, bool follow, const PathStat& st, uint32_t group) {
+        out.push_back({std::string(path, len), follow, st, group});
+        return true;
+      });
   if (!ok) return std::nullopt;
   return out;
 }
@@ -352,32 +455,93 @@ std::optional<Journal> Journal::decode(std::string_view bytes) {
   j.paths = std::move(*paths);
   j.events = std::move(*events);
   j.totals = std::move(*totals);
+  try {
+    j.targets = decode_targets(v->jtargets_);
+    j.groups = decode_groups(v->groups_, j.targets.size());
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  for (const auto& p : j.paths)
+    if (p.group > j.groups.size()) return std::nullopt;
   return j;
 }
 
-// --- recording
-
-void JournalRecorder::note(const std::string& path, bool follow, const PathStat& st) {
-  std::lock_guard lock(mu_);
-  if (!refused_.empty()) return; // nothing will be written
-  auto [it, fresh] = paths_.try_emplace({path, follow}, st);
-  if (!fresh && it->second != st && refused_.empty()) refused_ = path + " changed during the build";
+std::optional<std::vector<uint32_t>> Journal::reached(const std::vector<uint32_t>& changed) const {
+  std::map<Digest, std::vector<uint32_t>> readers; // instance key → who reads it
+  for (uint32_t i = 0; i < targets.size(); ++i)
+    for (const auto& d : targets[i].reads) readers[d].push_back(i);
+  std::vector<bool> seen(targets.size(), false);
+  std::vector<uint32_t> todo;
+  for (uint32_t g : changed) {
+    if (g == 0 || g > groups.size()) return std::nullopt;
+    todo.insert(todo.end(), groups[g - 1].begin(), groups[g - 1].end());
+  }
+  std::vector<uint32_t> out;
+  while (!todo.empty()) {
+    uint32_t i = todo.back();
+    todo.pop_back();
+    if (seen[i]) continue;
+    seen[i] = true;
+    out.push_back(i);
+    if (auto it = readers.find(targets[i].key); it != readers.end())
+      todo.insert(todo.end(), it->second.begin(), it->second.end());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
-void JournalRecorder::note_path(const std::string& path, bool follow) {
+namespace {
+
+// One event as a no-op shows it.
+void show_event(const JournalEvent& e, output::Status& status) {
+  switch (e.kind) {
+  case JournalEvent::Kind::queued:
+    status.target_queued(e.step.target);
+    break;
+  case JournalEvent::Kind::started:
+    status.target_started(e.step.target);
+    break;
+  case JournalEvent::Kind::step_cached:
+    status.step_cached(e.step, output::Duration{e.ns});
+    break;
+  case JournalEvent::Kind::finished:
+    status.target_finished(e.step.target, true, output::Duration{e.ns});
+    break;
+  }
+}
+
+} // namespace
+
+// --- recording
+
+void JournalRecorder::note(const std::string& path, bool follow, const PathStat& st,
+                           const PathOwner& owner) {
+  std::lock_guard lock(mu_);
+  if (!refused_.empty()) return; // nothing will be written
+  // Seen before with another identity: it changed during the build. The
+  // first identity stands, so that the next check finds the change.
+  auto [it, fresh] = paths_.try_emplace({path, follow}, Noted{st, {}});
+  it->second.owners.insert(owner);
+}
+
+void JournalRecorder::note_path(const std::string& path, bool follow, const PathOwner& owner) {
   {
     // Refused: nothing will be written. Already noted: the stat taken
     // before its first read stands (any later change makes the next check
     // miss), so a second look costs no stat.
     std::lock_guard lock(mu_);
-    if (!refused_.empty() || paths_.contains({path, follow})) return;
+    if (!refused_.empty()) return;
+    if (auto it = paths_.find({path, follow}); it != paths_.end()) {
+      it->second.owners.insert(owner);
+      return;
+    }
   }
   auto st = PathStat::of(path, follow);
   if (!st) return refuse(path + " could not be checked");
-  note(path, follow, *st);
+  note(path, follow, *st, owner);
 }
 
-void JournalRecorder::note_tree(const std::string& path) {
+void JournalRecorder::note_tree(const std::string& path, const PathOwner& owner) {
   if (!refused().empty()) return; // nothing will be written
   std::vector<std::string> todo{path};
   while (!todo.empty()) {
@@ -385,7 +549,7 @@ void JournalRecorder::note_tree(const std::string& path) {
     todo.pop_back();
     auto st = PathStat::of(p, false);
     if (!st) return refuse(p + " could not be checked");
-    note(p, false, *st);
+    note(p, false, *st, owner);
     if (st->kind != PathStat::Kind::dir) continue;
     auto names = fs::list_dir(p);
     if (!names) return refuse(p + " could not be listed");
@@ -393,29 +557,46 @@ void JournalRecorder::note_tree(const std::string& path) {
   }
 }
 
-void JournalRecorder::note_output(const std::string& path) {
+void JournalRecorder::note_output(const std::string& path, const Digest& target) {
   {
     std::lock_guard lock(mu_);
     outputs_.insert(path);
   }
-  note_tree(path);
+  note_tree(path, {PathOwner::Kind::output, target.hex()});
+}
+
+void JournalRecorder::note_target(JournalTarget target) {
+  std::lock_guard lock(mu_);
+  targets_.push_back(std::move(target));
+}
+
+void JournalRecorder::inherit(Journal previous, std::set<Digest> rebuilt) {
+  std::lock_guard lock(mu_);
+  previous_ = std::move(previous);
+  rebuilt_ = std::move(rebuilt);
 }
 
 // Stats the fast path need not repeat (each costs ~1 µs of a ~1 ms check):
 // a path also noted without following links whose last component is no
 // link (stat and lstat then agree), and an absent path whose directory is
-// noted (creating an entry changes the directory's mtime). Called locked.
-bool JournalRecorder::redundant(const std::string& path, bool follow, const PathStat& st) const {
+// noted (creating an entry changes the directory's mtime) — each only when
+// the path kept covers at least the same targets. Called locked.
+bool JournalRecorder::redundant(const PathKey& key, const Noted& n) const {
+  auto covers = [&](const Noted& other) {
+    return other.owners.contains(PathOwner{}) || other.owners == n.owners;
+  };
+  const auto& [path, follow] = key;
   if (follow) {
     auto it = paths_.find({path, false});
-    if (it != paths_.end() && it->second.kind != PathStat::Kind::link && it->second == st)
+    if (it != paths_.end() && it->second.st.kind != PathStat::Kind::link && it->second.st == n.st &&
+        covers(it->second))
       return true;
   }
-  if (st.kind != PathStat::Kind::absent || !path.starts_with("/")) return false;
+  if (n.st.kind != PathStat::Kind::absent || !path.starts_with("/")) return false;
   std::string dir = fs::dirname(path);
   for (bool f : {false, true})
     if (auto it = paths_.find({dir, f});
-        it != paths_.end() && it->second.kind == PathStat::Kind::dir)
+        it != paths_.end() && it->second.st.kind == PathStat::Kind::dir && covers(it->second))
       return true;
   return false;
 }
@@ -430,26 +611,114 @@ std::string JournalRecorder::refused() const {
   return refused_;
 }
 
+// The journal's groups as they are made: each distinct set of targets once.
+struct JournalRecorder::Groups {
+  std::vector<std::vector<uint32_t>> list;
+  std::map<std::vector<uint32_t>, uint32_t> index;         // members → group (from 1)
+  std::map<std::string, std::vector<uint32_t>> by_context; // context dir → its targets
+  std::map<Digest, uint32_t> by_key;                       // instance key → target
+
+  explicit Groups(const std::vector<JournalTarget>& targets) {
+    for (uint32_t i = 0; i < targets.size(); ++i) {
+      by_key[targets[i].key] = i;
+      if (!targets[i].context.empty()) by_context[targets[i].context].push_back(i);
+    }
+  }
+  uint32_t add(std::vector<uint32_t> members) {
+    std::sort(members.begin(), members.end());
+    members.erase(std::unique(members.begin(), members.end()), members.end());
+    if (members.empty()) return 0;
+    auto [it, fresh] = index.try_emplace(members, uint32_t(list.size() + 1));
+    if (fresh) list.push_back(std::move(members));
+    return it->second;
+  }
+};
+
+// 0 (the request's) when a request owner is among them or an owner names
+// no target of the build.
+uint32_t JournalRecorder::group_of(const std::set<PathOwner>& owners, Groups& groups) const {
+  std::vector<uint32_t> members;
+  for (const auto& o : owners) {
+    if (o.kind == PathOwner::Kind::request) return 0;
+    if (o.kind == PathOwner::Kind::context) {
+      auto it = groups.by_context.find(o.id);
+      if (it == groups.by_context.end()) return 0;
+      members.insert(members.end(), it->second.begin(), it->second.end());
+    } else {
+      auto key = Digest::parse(o.id);
+      auto it = key ? groups.by_key.find(*key) : groups.by_key.end();
+      if (it == groups.by_key.end()) return 0;
+      members.push_back(it->second);
+    }
+  }
+  return groups.add(std::move(members));
+}
+
+// A partial build's journal: the previous journal's paths this build did
+// not look at, unless a target they belong to was rebuilt (it noted what
+// it reads now). They were unchanged when the build started.
+void JournalRecorder::carry(Journal& j, Groups& groups) const {
+  if (!previous_) return;
+  // Per previous group: its number now, or kNone when a target of it was
+  // rebuilt (its paths go with it).
+  constexpr uint32_t kNone = UINT32_MAX;
+  std::vector<uint32_t> renumbered(previous_->groups.size());
+  for (size_t g = 0; g < renumbered.size(); ++g) {
+    std::vector<uint32_t> members;
+    for (uint32_t t : previous_->groups[g]) {
+      const Digest& key = previous_->targets[t].key;
+      auto it = groups.by_key.find(key);
+      if (rebuilt_.contains(key) || it == groups.by_key.end()) {
+        members.clear();
+        break;
+      }
+      members.push_back(it->second);
+    }
+    renumbered[g] = members.empty() ? kNone : groups.add(std::move(members));
+  }
+  for (const auto& p : previous_->paths) {
+    uint32_t group = p.group == 0 ? 0 : renumbered[p.group - 1];
+    if (group == kNone || paths_.contains({p.path, p.follow})) continue;
+    j.paths.push_back({p.path, p.follow, p.st, group});
+  }
+}
+
 std::optional<Journal> JournalRecorder::finish(std::vector<JournalEvent> events,
                                                output::BuildTotals totals) {
   std::lock_guard lock(mu_);
   if (!refused_.empty()) return std::nullopt;
   Journal j;
   j.written_at_ns = started_ns_;
-  for (const auto& [key, st] : paths_) {
+  if (previous_)
+    for (const auto& t : previous_->targets)
+      if (!rebuilt_.contains(t.key)) j.targets.push_back(t);
+  j.targets.insert(j.targets.end(), targets_.begin(), targets_.end());
+  Groups groups(j.targets);
+  for (const auto& [key, n] : paths_) {
+    uint32_t group = group_of(n.owners, groups);
+    PathStat st = n.st;
     if (racy(st, started_ns_) && !from_output(key.first)) {
-      refused_ = key.first + " changed too recently to be trusted (racy)";
-      return std::nullopt;
+      if (group == 0) {
+        refused_ = key.first + " changed too recently to be trusted (racy)";
+        return std::nullopt;
+      }
+      // No stat has this identity: the next check rebuilds its targets.
+      st = PathStat{PathStat::Kind::other, 0, 0, 0, -1, -1, -1};
     }
-    if (!redundant(key.first, key.second, st)) j.paths.push_back({key.first, key.second, st});
+    // A request path the build changed itself (a directory an output was
+    // written into) would make the next check take the full path: not
+    // worth writing. A target's path makes it rebuild that target only.
+    if (group == 0) {
+      auto now = PathStat::of(key.first, key.second);
+      if (!now || *now != n.st) {
+        refused_ = key.first + " changed during the build";
+        return std::nullopt;
+      }
+    }
+    if (!redundant(key, n)) j.paths.push_back({key.first, key.second, st, group});
   }
-  // What the build changed itself (a directory an output was written into)
-  // would make the journal miss: not worth writing.
-  std::string why;
-  if (!journal_holds(j.paths, &why)) {
-    refused_ = why + " during the build";
-    return std::nullopt;
-  }
+  carry(j, groups);
+  j.groups = std::move(groups.list);
   // A no-op of this build: every target cached, every step a hit saving
   // what it cost when it ran.
   j.events = std::move(events);
@@ -522,13 +791,44 @@ void EventRecorder::step_failed(const output::StepInfo& step, const output::Step
 void EventRecorder::step_output(const output::StepInfo& step, std::string_view line) {
   inner_.step_output(step, line);
 }
-void EventRecorder::build_finished(const output::BuildTotals& totals) {
-  if (!totals.success || totals.targets_failed > 0) j_.refuse("the build failed");
+void EventRecorder::build_finished(const output::BuildTotals& build) {
+  if (!build.success || build.targets_failed > 0) j_.refuse("the build failed");
+  output::BuildTotals totals = build;
+  if (carried_) {
+    const auto& k = *carried_;
+    totals.targets += k.targets;
+    totals.targets_cached += k.targets_cached;
+    totals.steps_cached += k.steps_cached;
+    totals.saved += k.saved;
+    totals.outputs.insert(totals.outputs.begin(), k.outputs.begin(), k.outputs.end());
+  }
   {
     std::lock_guard lock(mu_);
     totals_ = totals;
   }
   inner_.build_finished(totals);
+}
+
+void EventRecorder::carry(const JournalPart& kept) {
+  for (const auto& e : kept.events) show_event(e, *this);
+  carried_ = kept.totals;
+}
+
+JournalPart journal_part(const Journal& j, const std::set<std::string>& names) {
+  JournalPart part;
+  auto& t = part.totals;
+  for (const auto& e : j.events) {
+    if (names.contains(e.step.target)) continue;
+    part.events.push_back(e);
+    if (e.kind == JournalEvent::Kind::finished) ++t.targets, ++t.targets_cached;
+    if (e.kind == JournalEvent::Kind::step_cached) {
+      ++t.steps_cached;
+      t.saved += output::Duration{e.ns};
+    }
+  }
+  for (const auto& o : j.totals.outputs)
+    if (!names.contains(o.target)) t.outputs.push_back(o);
+  return part;
 }
 
 std::vector<JournalEvent> EventRecorder::take_events() {
@@ -604,22 +904,7 @@ bool journal_holds(const std::vector<JournalPath>& paths, std::string* why) {
 
 void replay_journal(const std::vector<JournalEvent>& events, output::BuildTotals totals,
                     output::Status& status, output::Duration wall) {
-  for (const auto& e : events) {
-    switch (e.kind) {
-    case JournalEvent::Kind::queued:
-      status.target_queued(e.step.target);
-      break;
-    case JournalEvent::Kind::started:
-      status.target_started(e.step.target);
-      break;
-    case JournalEvent::Kind::step_cached:
-      status.step_cached(e.step, output::Duration{e.ns});
-      break;
-    case JournalEvent::Kind::finished:
-      status.target_finished(e.step.target, true, output::Duration{e.ns});
-      break;
-    }
-  }
+  for (const auto& e : events) show_event(e, status);
   totals.success = true;
   totals.wall = wall;
   status.build_finished(totals);

@@ -136,7 +136,7 @@ Result<void> write_if_changed(const LayerView& view, const ArtifactOutput& out,
 
 Result<std::vector<std::string>> write_artifact(const ArtifactOutput& out,
                                                 const std::string& cache_dir,
-                                                JournalRecorder* journal,
+                                                const OutputNotes& notes,
                                                 std::vector<std::string>* marker_uses) {
   LayerView view(out.tree.layers);
   std::vector<std::string> written;
@@ -152,7 +152,7 @@ Result<std::vector<std::string>> write_artifact(const ArtifactOutput& out,
     if (to.ends_with("/")) to.pop_back();
     if (auto r = write_if_changed(view, out, p, to, cache_dir, marker_uses); !r)
       return Failure{r.error()};
-    if (journal) journal->note_output(to);
+    if (notes.journal) notes.journal->note_output(to, notes.target);
     written.push_back(to);
   }
   return written;

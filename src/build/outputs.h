@@ -10,6 +10,13 @@
 
 namespace earth::build {
 
+// Where write_artifact notes the host paths it leaves: a request journal's
+// recorder, as outputs of target instance `target`.
+struct OutputNotes {
+  JournalRecorder* journal = nullptr;
+  Digest target;
+};
+
 // Writes an AS LOCAL artifact; returns its host paths. A path whose host
 // copy is unchanged since earth wrote this artifact there is left alone
 // (a marker under <cache>/outputs/ records what was written). With a
@@ -20,7 +27,7 @@ namespace earth::build {
 // next build writes the output again.
 Result<std::vector<std::string>> write_artifact(const ArtifactOutput& out,
                                                 const std::string& cache_dir,
-                                                JournalRecorder* journal = nullptr,
+                                                const OutputNotes& notes = {},
                                                 std::vector<std::string>* marker_uses = nullptr);
 // One lease-log write for the output markers write_artifact collected.
 void record_marker_uses(const std::string& cache_dir, const std::vector<std::string>& markers);

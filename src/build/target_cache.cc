@@ -94,8 +94,11 @@ public:
 
   // The digest of the context dir `abs`: its listing decides which ignore
   // file is read (absent ones are noted absent, with no stat of their own).
+  // Every path is noted as the context's (a change rebuilds the targets
+  // keyed on it).
   Result<Digest> root(const std::string& abs) {
-    if (journal_) journal_->note_path(abs, false);
+    owner_ = {PathOwner::Kind::context, abs};
+    if (journal_) journal_->note_path(abs, false, owner_);
     Fd dir(::open(abs.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     auto names = sorted_names(dir.fd, abs);
     if (!names) return Failure{names.error()};
@@ -103,10 +106,10 @@ public:
     for (std::string_view file : kIgnoreFiles) {
       std::string path = fs::join(abs, std::string(file));
       if (!std::ranges::binary_search(*names, file)) {
-        if (journal_) journal_->note(path, true, PathStat{}); // absent when listed
+        if (journal_) journal_->note(path, true, PathStat{}, owner_); // absent when listed
         continue;
       }
-      if (journal_) journal_->note_path(path, true); // a link may dangle
+      if (journal_) journal_->note_path(path, true, owner_); // a link may dangle
       if (read || !fs::exists(path)) continue;
       read = true;
       auto text = fs::read_file(path);
@@ -159,7 +162,7 @@ private:
       struct stat st;
       if (::fstatat(fd, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
         return Failure{errno_message("stat " + path, errno)};
-      if (journal_) journal_->note(path, false, PathStat::from(st));
+      if (journal_) journal_->note(path, false, PathStat::from(st), owner_);
       h.add("name", n).add("mode", int64_t(st.st_mode));
       if (S_ISREG(st.st_mode)) {
         auto c = files_.digest(path, StatKey::of(st));
@@ -184,6 +187,7 @@ private:
 
   StatCache& files_;
   JournalRecorder* journal_;
+  PathOwner owner_;
   IgnoreRules ignore_;
 };
 
@@ -379,7 +383,7 @@ private:
 
 } // namespace
 
-std::optional<Digest> target_key(Context& ctx, resolve::NodeId id) {
+std::optional<Digest> target_key(Context& ctx, resolve::NodeId id, std::string* context) {
   const auto& g = ctx.graph;
   const resolve::Node& node = g.nodes[id];
   if (ctx.options.no_cache || node.kind != resolve::Node::Kind::target) return std::nullopt;
@@ -436,6 +440,7 @@ std::optional<Digest> target_key(Context& ctx, resolve::NodeId id) {
     auto c = context_digest(ctx, file.abs_dir);
     if (!c) return std::nullopt;
     h.add("context", *c);
+    if (context) *context = file.abs_dir;
   }
   return h.finish();
 }

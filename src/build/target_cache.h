@@ -32,8 +32,10 @@ struct ShownStep {
 };
 
 // The target's input key, or nullopt when it must run step by step.
-// Needs the keys of the targets it reads (Context::target_keys).
-std::optional<Digest> target_key(Context& ctx, resolve::NodeId id);
+// Needs the keys of the targets it reads (Context::target_keys). `context`,
+// when given, gets the build context dir the key digests (left alone when
+// none).
+std::optional<Digest> target_key(Context& ctx, resolve::NodeId id, std::string* context = nullptr);
 
 // The records under <cache>/targets/.
 class TargetCache {

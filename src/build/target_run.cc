@@ -71,12 +71,23 @@ std::vector<resolve::NodeId> unconditional_order(const resolve::Graph& g,
   return order;
 }
 
+// display_names, but for the instances BuildOptions::names names (a
+// partial build shows each as the whole build did).
+std::vector<std::string> shown_names(const resolve::Graph& g, const BuildOptions& o) {
+  std::vector<std::string> names = display_names(g);
+  if (!o.names.empty())
+    for (resolve::NodeId id = 0; id < g.nodes.size(); ++id)
+      if (auto it = o.names.find(resolve::Graph::key_of(g.nodes[id])); it != o.names.end())
+        names[id] = it->second;
+  return names;
+}
+
 } // namespace
 
 Context::Context(const resolve::Graph& g, const BuildOptions& o, BuildServices& s,
                  store::SnapshotStore st, std::vector<resolve::NodeId> r)
     : graph(g), roots(roots_or_graphs(g, std::move(r))), order(unconditional_order(g, roots)),
-      scheduled(g.nodes.size(), false), names(display_names(g)), options(o), services(s),
+      scheduled(g.nodes.size(), false), names(shown_names(g, o)), options(o), services(s),
       steps(std::move(st)), results(g.nodes.size()), redact(o.secrets),
       secrets(o.secrets, o.secret_provider, redact), target_keys(g.nodes.size()) {
   for (resolve::NodeId id : order) scheduled[id] = true;

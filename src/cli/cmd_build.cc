@@ -106,6 +106,7 @@ void run_build(const resolve::Graph& graph, const BuildRequest& req, Profile& pr
                RequestJournal& journal, build::JournalRecorder* recorder) {
   build::BuildOptions opts = build_options(req, recorder);
   opts.debug_keys = debug_keys;
+  opts.names = journal.partial_names();
   exec::kill_runs_on_signals(); // first: the store's temp-file cleanup chains to it
   auto store = profile.time("store", [&] { return image::ImageStore::open(opts.cache_dir); });
   if (!store) throw Error(store.error(), ExitCode::internal_error);
@@ -141,8 +142,11 @@ int cmd_build(Args& args) {
   if (!answered) {
     build::JournalRecorder* recorder = journal.record(req);
     // Resolve first, so a wrong target or argument is reported as such.
-    resolve::Graph graph =
-        profile.time("resolve", [&] { return resolve::resolve(req.target, req.options); });
+    // A partial build when the journal's changes reach only some targets.
+    resolve::Graph graph = profile.time("resolve", [&] {
+      if (auto partial = journal.resolve_partial(req.options, profile)) return std::move(*partial);
+      return resolve::resolve(req.target, req.options);
+    });
     kill_point("resolved");
     if (req.dry_run) {
       std::fputs(resolve::dry_run_text(graph).c_str(), stdout);

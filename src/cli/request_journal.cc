@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <ctime>
 #include <fmt/format.h>
+#include <set>
 #include <vector>
 
 #include "earth/base/fs.h"
@@ -106,12 +107,24 @@ void note_request_files(build::JournalRecorder& j, const request::BuildRequest& 
   for (const char* f : {"generation", "images.json", "layout"}) j.note_path(fs::join(cache_dir, f));
   std::string cwd = fs::current_dir();
   auto abs = [&](const std::string& p) { return p.starts_with("/") ? p : fs::join(cwd, p); };
-  j.note_path(cwd);
   j.note_path(abs(req.arg_file));
   j.note_path(abs(globals().env_file.empty() ? ".env" : globals().env_file));
   j.note_path(
       abs(req.secret_sources.secret_file.empty() ? ".secret" : req.secret_sources.secret_file));
   if (const char* config = std::getenv("EARTH_CONFIG"); config && *config) j.note_path(abs(config));
+}
+
+// What a partial build resolves: the `reached` targets, as instances.
+std::vector<resolve::Instance> instances_of(const std::vector<build::JournalTarget>& targets,
+                                            const std::vector<uint32_t>& reached) {
+  std::vector<resolve::Instance> instances;
+  for (uint32_t i : reached) {
+    resolve::Instance inst{targets[i].canonical, {}, targets[i].platform};
+    for (const auto& a : targets[i].given)
+      inst.given.push_back({a.name, {a.value, a.dynamic}, resolve::VarKind::arg});
+    instances.push_back(std::move(inst));
+  }
+  return instances;
 }
 
 } // namespace
@@ -135,10 +148,20 @@ bool RequestJournal::replay(const request::BuildRequest& req, Profile& profile) 
     return false;
   }
   auto journal = build::JournalView::parse(*text);
-  std::string why = "unreadable";
-  if (journal && journal->key() != key_) why = "another request of the same name";
-  if (!journal || journal->key() != key_ || !journal->holds(&why)) {
-    profile.note("journal: miss: " + why);
+  if (!journal || journal->key() != key_) {
+    profile.note(journal ? "journal: miss: another request of the same name"
+                         : "journal: miss: unreadable");
+    return false;
+  }
+  build::JournalCheck check = journal->check();
+  if (!check.holds) {
+    profile.note("journal: miss: " + check.why);
+    if (!check.request_changed && req.artifact.empty() && !req.image_only)
+      if (auto whole = build::Journal::decode(*text))
+        if (auto reached = whole->reached(check.groups)) {
+          previous_ = std::move(*whole);
+          reached_ = std::move(*reached);
+        }
     return false;
   }
   // The use of every entry the journal relies on (prune's LRU order).
@@ -166,6 +189,45 @@ bool RequestJournal::replay(const request::BuildRequest& req, Profile& profile) 
   return true;
 }
 
+std::optional<resolve::Graph> RequestJournal::resolve_partial(const resolve::Options& options,
+                                                              Profile& profile) {
+  if (!previous_ || !recorder_) return std::nullopt;
+  const auto& targets = previous_->targets;
+  std::optional<resolve::Graph> graph;
+  try {
+    graph = resolve::resolve_instances(instances_of(targets, reached_), options);
+  } catch (const std::exception&) {
+    return std::nullopt; // the full path reports it
+  }
+  // The same instances as in the whole build, each shown and output as there.
+  std::map<Digest, const build::JournalTarget*> by_key;
+  for (const auto& t : targets) by_key[t.key] = &t;
+  for (size_t r = 0; r < graph->roots.size(); ++r)
+    if (resolve::Graph::key_of(graph->nodes[graph->roots[r]]) != targets[reached_[r]].key)
+      return std::nullopt;
+  std::set<Digest> rebuilt;
+  std::set<std::string> shown;
+  std::map<Digest, std::string> names;
+  for (auto& node : graph->nodes) {
+    if (node.kind != resolve::Node::Kind::target) continue;
+    Digest key = resolve::Graph::key_of(node);
+    auto it = by_key.find(key);
+    if (it == by_key.end()) return std::nullopt;
+    node.output = it->second->output;
+    node.push = false; // a pushing request is never journaled
+    rebuilt.insert(key);
+    shown.insert(it->second->name);
+    names[key] = it->second->name;
+  }
+  profile.note(
+      fmt::format("journal: partial build of {} of {} targets", rebuilt.size(), targets.size()));
+  kept_ = build::journal_part(*previous_, shown);
+  names_ = std::move(names);
+  recorder_->inherit(std::move(*previous_), std::move(rebuilt));
+  previous_.reset();
+  return graph;
+}
+
 build::JournalRecorder* RequestJournal::record(request::BuildRequest& req) {
   if (path_.empty()) return nullptr;
   recorder_ = std::make_unique<build::JournalRecorder>(started_ns_);
@@ -184,6 +246,7 @@ build::JournalRecorder* RequestJournal::record(request::BuildRequest& req) {
 output::Status& RequestJournal::events(output::Status& inner) {
   if (!recorder_) return inner;
   events_ = std::make_unique<build::EventRecorder>(inner, *recorder_);
+  if (kept_) events_->carry(*kept_); // a partial build: the targets it does not rebuild
   return *events_;
 }
 
@@ -202,8 +265,14 @@ void RequestJournal::finish(Profile& profile) {
     // something): a crash may lose either file (a miss) or cut the journal,
     // which then does not decode (a miss); a cut use list only misleads
     // prune's LRU order, and prune invalidates every journal anyway.
-    auto uses =
-        store::write_use_list(path_ + ".uses", store::entries_used(cache_dir_), fs::Durable::no);
+    std::vector<store::EntryId> used = store::entries_used(cache_dir_);
+    if (kept_) { // a partial build: the kept targets' entries too
+      auto kept = store::read_use_list(path_ + ".uses");
+      used.insert(used.end(), kept.begin(), kept.end());
+      std::sort(used.begin(), used.end());
+      used.erase(std::unique(used.begin(), used.end()), used.end());
+    }
+    auto uses = store::write_use_list(path_ + ".uses", used, fs::Durable::no);
     if (uses && fs::write_file_atomic(path_, journal->encode(), 0644, fs::Durable::no))
       profile.note(fmt::format("journal: written, {} paths", journal->paths.size()));
   });

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,6 +13,7 @@
 #include "earth/build/journal.h"
 #include "earth/output/status.h"
 #include "earth/request/build_request.h"
+#include "earth/resolve/resolve.h"
 
 namespace earth::cli {
 
@@ -23,8 +25,16 @@ public:
 
   // The fast path: when the journal of this request holds, shows its
   // events on a printer made for `req` and returns true. Notes the outcome
-  // in `profile`.
+  // in `profile`. A miss whose changed paths all belong to targets keeps
+  // what a partial build of the targets they reach needs.
   bool replay(const request::BuildRequest& req, Profile& profile);
+  // After `record`: a partial build's graph (docs/cache.md#partial-builds),
+  // the target instances the change reaches resolved alone, each shown and
+  // output as the whole build did; nullopt (the full path) when there is
+  // none or they resolve to other instances.
+  std::optional<resolve::Graph> resolve_partial(const resolve::Options& options, Profile& profile);
+  // For BuildOptions::names: empty unless the graph is a partial build's.
+  const std::map<Digest, std::string>& partial_names() const { return names_; }
 
   // The full path: a recorder (null when this request is never journaled),
   // fed the request's own files; `req`'s resolver options are wrapped so
@@ -44,6 +54,12 @@ private:
   std::unique_ptr<build::JournalRecorder> recorder_;
   std::unique_ptr<build::RecordingDisk> disk_;
   std::unique_ptr<build::EventRecorder> events_;
+  // A miss a partial build can answer: the journal, the targets reached.
+  std::optional<build::Journal> previous_;
+  std::vector<uint32_t> reached_;
+  // A partial build: what it shows of the journal, its instances' names.
+  std::optional<build::JournalPart> kept_;
+  std::map<Digest, std::string> names_;
 };
 
 } // namespace earth::cli

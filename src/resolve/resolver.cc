@@ -478,6 +478,21 @@ void Resolver::run(const std::string& target) {
   mark_outputs(root);
 }
 
+void Resolver::run_instance(const Instance& inst) {
+  auto ref = parse_target_ref(inst.canonical);
+  if (!ref.ok() || ref->is_function() || ref->earthfile.kind == EarthfileRef::Kind::remote ||
+      ref->earthfile.kind == EarthfileRef::Kind::alias)
+    fail(kNone, {}, "not a local target instance: " + inst.canonical);
+  std::string dir =
+      ref->earthfile.kind == EarthfileRef::Kind::local_internal ? "." : ref->earthfile.path;
+  FileId file = load_dir(absolute_dir(dir, project_abs_), kNone, {}, inst.canonical);
+  Overrides overrides;
+  for (const auto& b : inst.given) set_override(overrides, b.name, b.value);
+  NodeId root = instance(file, ref->name, std::move(overrides), inst.platform, kNone, {});
+  if (graph_.root == kNone) graph_.root = root;
+  graph_.roots.push_back(root);
+}
+
 // A CLI target: a local target reference, with overrides that are not builtins.
 Reference Resolver::cli_reference(const std::string& target) {
   auto ref = parse_target_ref(target);
@@ -522,6 +537,13 @@ Graph resolve_all(const std::vector<std::string>& targets, const Options& option
   Graph graph;
   Resolver r(options, graph);
   for (const auto& t : targets) r.run(t);
+  return graph;
+}
+
+Graph resolve_instances(const std::vector<Instance>& instances, const Options& options) {
+  Graph graph;
+  Resolver r(options, graph);
+  for (const auto& i : instances) r.run_instance(i);
   return graph;
 }
 

@@ -109,6 +109,7 @@ public:
   // Resolves `target` and what it needs into the graph, and marks the
   // nodes that produce outputs. Throws DiagnosticError.
   void run(const std::string& target);
+  void run_instance(const Instance& inst);
 
 private:
   // --- loading (resolver.cc)

@@ -253,6 +253,15 @@ Result<void> write_use_list(const std::string& path, const std::vector<EntryId>&
   return fs::write_file_atomic(path, text, 0644, durable);
 }
 
+std::vector<EntryId> read_use_list(const std::string& path) {
+  std::vector<EntryId> out;
+  auto text = fs::read_file(path);
+  if (!text) return out;
+  (void)parse_lines(path, *text, log_header,
+                    [&](EntryId id, int64_t, int64_t) { out.push_back(std::move(id)); });
+  return out;
+}
+
 Result<void> record_use(const std::string& cache_dir, EntryKind kind, std::string_view name,
                         int64_t bytes) {
   UseRecord one{kind, name, bytes};

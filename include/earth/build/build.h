@@ -57,6 +57,9 @@ struct BuildOptions {
   // Set: every path the result depends on is noted in it, and what makes
   // the result more than a function of those stats refuses it (journal.h).
   JournalRecorder* journal = nullptr;
+  // A partial build (docs/cache.md#partial-builds): the names its target
+  // instances were shown with in the whole build (instance key → name).
+  std::map<Digest, std::string> names;
 };
 
 // Services the builder uses; tests pass fakes (FakeRuntime, a temp store).

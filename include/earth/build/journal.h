@@ -27,7 +27,7 @@
 namespace earth::build {
 
 inline constexpr std::string_view kJournalMagic = "earth-journal";
-inline constexpr int64_t kJournalVersion = 2;
+inline constexpr int64_t kJournalVersion = 3;
 
 // What lstat (or stat, following links) says of a path: its identity, or
 // that it is absent.
@@ -50,6 +50,38 @@ struct JournalPath {
   std::string path;
   bool follow = false; // stat (through links) rather than lstat
   PathStat st;
+  // Whose input it is: 0, the request's (the resolver read it, or the
+  // request itself): a change takes the full path; g > 0, the targets of
+  // Journal::groups[g - 1]: a change rebuilds only them (a partial build).
+  uint32_t group = 0;
+};
+
+// Whom a recorded path belongs to, as the full path notes it.
+struct PathOwner {
+  enum class Kind : uint8_t { request = 0, context, output };
+  Kind kind = Kind::request;
+  std::string id; // context: the context dir, absolute; output: the target's instance key
+  friend auto operator<=>(const PathOwner&, const PathOwner&) = default;
+};
+
+// An override a target instance was given (resolve::Node::given).
+struct JournalArg {
+  std::string name, value;
+  bool dynamic = false;
+  friend bool operator==(const JournalArg&, const JournalArg&) = default;
+};
+
+// A target instance of the journaled build, with what a partial build
+// needs to resolve it again alone and to know whom a change reaches.
+struct JournalTarget {
+  Digest key;                    // resolve::Graph::key_of: the instance's identity
+  std::string name;              // as shown in events and outputs
+  std::string canonical;         // "./lib+build"
+  std::string platform;          // empty: native
+  std::vector<JournalArg> given; // the overrides it was given, in order
+  bool output = false;           // its outputs are written (resolve::Node::output)
+  std::string context;           // the context dir its key digests; empty: none
+  std::vector<Digest> reads;     // the instances whose keys its key holds (FROM, COPY)
 };
 
 // A request's identity (what besides the recorded files can change its
@@ -81,6 +113,8 @@ struct Journal {
   std::string key;           // RequestKey::bytes() of the request it answers
   int64_t written_at_ns = 0; // CLOCK_REALTIME when the build that wrote it started
   std::vector<JournalPath> paths;
+  std::vector<JournalTarget> targets;
+  std::vector<std::vector<uint32_t>> groups; // JournalPath::group - 1 → indices into targets
   // Every event, in order; the targets' own (no step_cached) are also kept
   // apart, so a compact replay decodes only those.
   std::vector<JournalEvent> events;
@@ -89,6 +123,21 @@ struct Journal {
   std::string encode() const;
   // nullopt for another magic or version, a bad token, a truncated file.
   static std::optional<Journal> decode(std::string_view bytes);
+
+  // The targets a change to the paths of `groups` reaches: theirs, and
+  // every target whose key holds one of those targets' keys, and so on.
+  // Indices into `targets`, sorted; nullopt when a group is unknown.
+  std::optional<std::vector<uint32_t>> reached(const std::vector<uint32_t>& groups) const;
+};
+
+// What the fast path's check found: everything unchanged, or the first
+// change of a request path (the full path), or the groups whose paths
+// changed (a partial build of Journal::reached(groups)).
+struct JournalCheck {
+  bool holds = false;
+  bool request_changed = false;
+  std::vector<uint32_t> groups; // sorted, each once
+  std::string why;              // the first change: "<path> changed"
 };
 
 // A journal's sections as views into its bytes, nothing decoded: the fast
@@ -104,6 +153,9 @@ public:
   // Whether every path still has its recorded identity; `why` names the
   // first that does not.
   bool holds(std::string* why = nullptr) const;
+  // Every path stat'ed (until a request path changed): as `holds`, and
+  // which groups changed.
+  JournalCheck check() const;
   // The paths, the events (every one with `steps`, else only the targets'),
   // the summary; nullopt when a section is malformed.
   std::optional<std::vector<JournalPath>> paths() const;
@@ -115,46 +167,74 @@ public:
   bool replay(bool steps, output::Status& status, output::Duration wall) const;
 
 private:
-  std::string_view key_, paths_, targets_, steps_, totals_;
+  friend struct Journal;
+  std::string_view key_, paths_, targets_, steps_, totals_, jtargets_, groups_;
   int64_t written_at_ns_ = 0;
   size_t path_count_ = 0;
 };
 
 // Collects a journal during the full path (thread-safe). Stats are taken
 // when a path is first looked at, before it is read; a path seen again with
-// another identity changed during the build, which refuses the journal.
+// another identity changed during the build: the first identity is kept,
+// so that the next check finds the change.
 class JournalRecorder {
 public:
   explicit JournalRecorder(int64_t started_ns) : started_ns_(started_ns) {}
-  void note(const std::string& path, bool follow, const PathStat& st);
+  void note(const std::string& path, bool follow, const PathStat& st, const PathOwner& owner = {});
   // Stats `path` now (absent included).
-  void note_path(const std::string& path, bool follow = true);
+  void note_path(const std::string& path, bool follow = true, const PathOwner& owner = {});
   // lstat of `path` and of everything below it.
-  void note_tree(const std::string& path);
-  // An AS LOCAL output as the export left it (written now or not): its
-  // tree, exempt from the racy rule — the output marker trusts the same
-  // stat (docs/cache.md#the-request-journal).
-  void note_output(const std::string& path);
+  void note_tree(const std::string& path, const PathOwner& owner = {});
+  // An AS LOCAL output of target instance `target` as the export left it
+  // (written now or not): its tree, exempt from the racy rule — the output
+  // marker trusts the same stat (docs/cache.md#the-request-journal).
+  void note_output(const std::string& path, const Digest& target);
+  // A target instance of the build (every one the engine keyed).
+  void note_target(JournalTarget target);
+  // A partial build: the paths and targets of `previous` that this build
+  // did not rebuild (`rebuilt`: instance keys) are carried into its journal.
+  void inherit(Journal previous, std::set<Digest> rebuilt);
   // The result is not a pure function of the recorded stats.
   void refuse(std::string why);
   std::string refused() const;
-  // The journal, or nullopt when refused, when an input is racy (its mtime
-  // or ctime within the timestamp granularity of the build's start: a later
-  // write in the same clock tick could leave its stat unchanged), or when a
-  // path no longer has the identity it was noted with (the build changed
-  // it: the journal would miss). `events` are what a no-op shows (see
+  // The journal, or nullopt when refused, when a request path is racy (its
+  // mtime or ctime within the timestamp granularity of the build's start:
+  // a later write in the same clock tick could leave its stat unchanged)
+  // or changed during the build (the next check would miss). A racy path
+  // of a target's is kept with an identity no stat has, so the next check
+  // rebuilds that target. `events` are what a no-op shows (see
   // EventRecorder); the summary is made a no-op's from them.
   std::optional<Journal> finish(std::vector<JournalEvent> events, output::BuildTotals totals);
 
 private:
-  bool redundant(const std::string& path, bool follow, const PathStat& st) const;
+  struct Noted {
+    PathStat st;
+    std::set<PathOwner> owners;
+  };
+  using PathKey = std::pair<std::string, bool>;
+  bool redundant(const PathKey& key, const Noted& n) const;
   bool from_output(const std::string& path) const;
+  struct Groups; // journal.cc
+  uint32_t group_of(const std::set<PathOwner>& owners, Groups& groups) const;
+  void carry(Journal& j, Groups& groups) const;
   int64_t started_ns_;
   mutable std::mutex mu_;
-  std::map<std::pair<std::string, bool>, PathStat> paths_;
+  std::map<PathKey, Noted> paths_;
   std::set<std::string> outputs_; // noted by note_output
+  std::vector<JournalTarget> targets_;
+  std::optional<Journal> previous_; // inherit
+  std::set<Digest> rebuilt_;
   std::string refused_;
 };
+
+// What a no-op of a journal's targets shows: their events and summary.
+struct JournalPart {
+  std::vector<JournalEvent> events;
+  output::BuildTotals totals;
+};
+// The part of journal `j` that belongs to the targets not shown as one of
+// `names` (a partial build shows those itself).
+JournalPart journal_part(const Journal& j, const std::set<std::string>& names);
 
 // A Status that forwards every event and keeps what a no-op of the same
 // build would show: each target queued, started and finished (cached), each
@@ -175,9 +255,13 @@ public:
   void build_finished(const output::BuildTotals& totals) override;
   std::vector<JournalEvent> take_events();
   output::BuildTotals totals() const;
+  // A partial build: shows (and keeps) `kept`, the events of the targets
+  // it does not rebuild, and adds their summary to the build's.
+  void carry(const JournalPart& kept);
 
 private:
   void add(JournalEvent e);
+  std::optional<output::BuildTotals> carried_;
   output::Status& inner_;
   JournalRecorder& j_;
   mutable std::mutex mu_;

@@ -63,6 +63,19 @@ Graph resolve(const std::string& target, const Options& options);
 // Resolves several CLI targets into one graph (shared instances are one node).
 Graph resolve_all(const std::vector<std::string>& targets, const Options& options);
 
+// A target instance as a previous resolution made it: a partial build
+// (docs/cache.md#partial-builds) resolves the instances a change reaches,
+// each alone, rather than the whole request.
+struct Instance {
+  std::string canonical;      // "./lib+build" (Node::canonical)
+  std::vector<Binding> given; // Node::given, in order
+  std::string platform;       // Node::platform
+};
+// Resolves each instance (with what it needs) into one graph whose roots are
+// theirs, in order, marking no outputs (Node::output is the caller's).
+// Throws DiagnosticError as `resolve` does.
+Graph resolve_instances(const std::vector<Instance>& instances, const Options& options);
+
 // One ARG statement of a target, read statically (for `earth ls -a`).
 struct ArgDecl {
   std::string name;

@@ -80,6 +80,9 @@ std::vector<EntryId> entries_used(const std::string& cache_dir);
 // their last use.
 Result<void> write_use_list(const std::string& path, const std::vector<EntryId>& entries,
                             fs::Durable durable = fs::Durable::yes);
+// The entries of the use list at `path`; empty when it is missing or of
+// another version.
+std::vector<EntryId> read_use_list(const std::string& path);
 
 // <cache>/generation: rewritten (a new inode) whenever prune takes anything
 // away, before it does; a request journal records its identity.

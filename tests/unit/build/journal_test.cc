@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include <fstream>
+#include <map>
 
 #include "earth/base/fs.h"
 
@@ -16,6 +17,22 @@ int64_t now_ns() {
   struct timespec t {};
   ::clock_gettime(CLOCK_REALTIME, &t);
   return int64_t(t.tv_sec) * 1000000000 + t.tv_nsec;
+}
+
+Digest digest_of(std::string_view name) {
+  return Digest::of(name);
+}
+
+JournalTarget target(const std::string& name, const std::string& context = {},
+                     std::vector<std::string> reads = {}) {
+  JournalTarget t;
+  t.key = digest_of(name);
+  t.name = name;
+  t.canonical = name;
+  t.context = context;
+  t.output = true;
+  for (const auto& r : reads) t.reads.push_back(digest_of(r));
+  return t;
 }
 
 Journal sample() {
@@ -32,7 +49,12 @@ Journal sample() {
   st.ctime_ns = 1600000000000000002;
   j.paths.push_back({"/p/Earthfile", true, st});
   j.paths.push_back({"/p/.earthlyignore", true, PathStat{}});
-  j.paths.push_back({"/p/with:colon 5:x", false, st});
+  j.paths.push_back({"/p/with:colon 5:x", false, st, 1});
+  j.targets.push_back(target("+app", "/p", {"+base"}));
+  j.targets.push_back(target("+base"));
+  j.targets[0].given = {{"N", "1", false}, {"M", "$(x)", true}};
+  j.targets[0].platform = "linux/arm64";
+  j.groups = {{0}, {0, 1}};
   JournalEvent step{
       JournalEvent::Kind::step_cached, {"+app", "Earthfile:4:3", "RUN make", "Earthfile", 4}, 9000};
   j.events = {{JournalEvent::Kind::queued, {"+app"}, 0},
@@ -73,7 +95,198 @@ TEST(Journal, RoundTrip) {
   EXPECT_EQ(back->totals.outputs[1].kind, output::OutputInfo::Kind::image);
   EXPECT_EQ(back->totals.outputs[1].what, "app:latest");
   EXPECT_EQ(back->totals.notes, std::vector<std::string>{"a note"});
+  EXPECT_EQ(back->paths[2].group, 1u);
+  ASSERT_EQ(back->targets.size(), 2u);
+  EXPECT_EQ(back->targets[0].key, j.targets[0].key);
+  EXPECT_EQ(back->targets[0].given, j.targets[0].given);
+  EXPECT_EQ(back->targets[0].platform, "linux/arm64");
+  EXPECT_EQ(back->targets[0].context, "/p");
+  EXPECT_EQ(back->targets[0].reads, std::vector<Digest>{digest_of("+base")});
+  EXPECT_EQ(back->groups, j.groups);
   EXPECT_EQ(back->encode(), j.encode());
+}
+
+// A group naming no target, or a path naming no group, is a damaged journal.
+TEST(Journal, GroupsMustNameTargetsAndGroups) {
+  Journal j = sample();
+  j.groups.push_back({7});
+  EXPECT_FALSE(Journal::decode(j.encode()));
+  j = sample();
+  j.paths[0].group = 3;
+  EXPECT_FALSE(Journal::decode(j.encode()));
+}
+
+// A change reaches its group's targets, then whoever reads them, and so on.
+TEST(Journal, ReachedFollowsReaders) {
+  Journal j;
+  j.targets = {target("+a", "/a"), target("+b", "", {"+a"}), target("+c", "", {"+b"}),
+               target("+d", "/d"), target("+e", "", {"+d", "+c"})};
+  j.groups = {{0}, {3}, {0, 3}};
+  EXPECT_EQ(j.reached({1}), (std::vector<uint32_t>{0, 1, 2, 4}));
+  EXPECT_EQ(j.reached({2}), (std::vector<uint32_t>{3, 4}));
+  EXPECT_EQ(j.reached({1, 3}), (std::vector<uint32_t>{0, 1, 2, 3, 4}));
+  EXPECT_FALSE(j.reached({4}));
+  EXPECT_FALSE(j.reached({0})); // the request's own: never a partial build
+}
+
+// Each path is grouped with the targets it belongs to: a context's paths
+// with every target keyed on that context, an output with its target; a
+// request path (or one naming no target) is the request's.
+TEST(Journal, RecorderGroupsPathsByOwner) {
+  fs::TempDir dir{"/tmp", "earth-journal-test"};
+  std::string req = fs::join(dir.path(), "Earthfile");
+  ASSERT_TRUE(fs::write_file_atomic(req, "x"));
+  JournalRecorder rec(now_ns() + 60'000'000'000);
+  rec.note_target(target("+one", "/ctx"));
+  rec.note_target(target("+two", "/ctx"));
+  rec.note_target(target("+three"));
+  PathStat file;
+  file.kind = PathStat::Kind::file;
+  PathOwner ctx{PathOwner::Kind::context, "/ctx"};
+  rec.note("/ctx/a", false, file, ctx);
+  rec.note("/out/x", false, file, {PathOwner::Kind::output, digest_of("+three").hex()});
+  rec.note("/ctx/shared", false, file, ctx);
+  rec.note("/ctx/shared", false, file, {PathOwner::Kind::output, digest_of("+three").hex()});
+  rec.note("/ctx/both", false, file, ctx);
+  rec.note_path(req, true);                                                // the request's
+  std::string other = fs::join(dir.path(), "other");
+  ASSERT_TRUE(fs::write_file_atomic(other, "x"));
+  rec.note_path(other, false, {PathOwner::Kind::context, "/other"}); // no target: the request's
+  auto j = rec.finish({}, {});
+  ASSERT_TRUE(j) << rec.refused();
+  std::map<std::string, std::vector<uint32_t>> got;
+  for (const auto& p : j->paths) {
+    std::vector<uint32_t> members;
+    if (p.group > 0) members = j->groups[p.group - 1];
+    got[p.path] = members;
+  }
+  EXPECT_EQ(got["/ctx/a"], (std::vector<uint32_t>{0, 1}));
+  EXPECT_EQ(got["/ctx/both"], (std::vector<uint32_t>{0, 1}));
+  EXPECT_EQ(got["/out/x"], (std::vector<uint32_t>{2}));
+  EXPECT_EQ(got["/ctx/shared"], (std::vector<uint32_t>{0, 1, 2}));
+  EXPECT_TRUE(got.contains(req) && got[req].empty());
+  EXPECT_TRUE(got.contains(other) && got[other].empty());
+  EXPECT_EQ(j->groups.size(), 3u); // one group per distinct set of targets
+}
+
+// A target's input written just now is kept with an identity no stat has:
+// the journal is written, and its next check rebuilds that target alone.
+TEST(Journal, ARacyTargetPathIsRebuiltNextTime) {
+  fs::TempDir dir{"/tmp", "earth-journal-test"};
+  std::string file = fs::join(dir.path(), "a.txt");
+  std::string req = fs::join(dir.path(), "Earthfile");
+  ASSERT_TRUE(fs::write_file_atomic(req, "x"));
+  ASSERT_TRUE(fs::write_file_atomic(file, "one"));
+  auto old = PathStat::of(req, true);
+  ASSERT_TRUE(old);
+  JournalRecorder rec(now_ns()); // a.txt was written just now
+  rec.note_target(target("+t", dir.path()));
+  rec.note_path(file, false, {PathOwner::Kind::context, dir.path()});
+  auto j = rec.finish({}, {});
+  ASSERT_TRUE(j) << rec.refused();
+  std::string bytes = j->encode();
+  auto v = JournalView::parse(bytes);
+  ASSERT_TRUE(v);
+  JournalCheck c = v->check();
+  EXPECT_FALSE(c.holds);
+  EXPECT_FALSE(c.request_changed);
+  EXPECT_EQ(c.groups, std::vector<uint32_t>{1});
+  EXPECT_EQ(c.why, file + " changed");
+}
+
+// The check goes on past a target's change, and stops at the request's.
+TEST(Journal, CheckNamesTheGroupsThatChanged) {
+  fs::TempDir dir{"/tmp", "earth-journal-test"};
+  std::string a = fs::join(dir.path(), "a"), b = fs::join(dir.path(), "b");
+  std::string req = fs::join(dir.path(), "Earthfile");
+  for (const auto& f : {a, b, req}) ASSERT_TRUE(fs::write_file_atomic(f, "1"));
+  JournalRecorder rec(now_ns() + 60'000'000'000);
+  rec.note_target(target("+a", "/A"));
+  rec.note_target(target("+b", "/B"));
+  rec.note_path(a, false, {PathOwner::Kind::context, "/A"});
+  rec.note_path(b, false, {PathOwner::Kind::context, "/B"});
+  rec.note_path(req, true);
+  auto j = rec.finish({}, {});
+  ASSERT_TRUE(j) << rec.refused();
+  std::string bytes = j->encode();
+  auto v = JournalView::parse(bytes);
+  ASSERT_TRUE(v);
+  EXPECT_TRUE(v->check().holds);
+  ASSERT_TRUE(fs::write_file_atomic(a, "22"));
+  ASSERT_TRUE(fs::write_file_atomic(b, "22"));
+  JournalCheck c = v->check();
+  EXPECT_FALSE(c.holds);
+  EXPECT_FALSE(c.request_changed);
+  ASSERT_EQ(c.groups.size(), 2u);
+  auto reached = j->reached(c.groups);
+  ASSERT_TRUE(reached);
+  EXPECT_EQ(*reached, (std::vector<uint32_t>{0, 1}));
+  ASSERT_TRUE(fs::write_file_atomic(req, "22"));
+  EXPECT_TRUE(v->check().request_changed);
+}
+
+// A partial build's journal: this build's paths and targets, and the
+// previous journal's for the targets it did not rebuild (their groups
+// renumbered); what belonged to a rebuilt target and was not seen again is
+// gone (a file deleted).
+TEST(Journal, APartialBuildCarriesWhatItDidNotRebuild) {
+  PathStat file;
+  file.kind = PathStat::Kind::file;
+  Journal before;
+  before.targets = {target("+a", "/a"), target("+b", "/b")};
+  before.groups = {{0}, {1}};
+  before.paths = {
+      {"/a/gone", false, file, 1}, {"/b/y", false, file, 2}, {"/a/kept", false, file, 1}};
+  JournalRecorder rec(now_ns() + 60'000'000'000);
+  rec.inherit(before, {digest_of("+a")});
+  rec.note_target(target("+a", "/a"));
+  PathStat changed = file;
+  changed.size = 5;
+  rec.note("/a/kept", false, changed, {PathOwner::Kind::context, "/a"});
+  auto j = rec.finish({}, {});
+  ASSERT_TRUE(j) << rec.refused();
+  ASSERT_EQ(j->targets.size(), 2u);
+  EXPECT_EQ(j->targets[0].name, "+b");
+  EXPECT_EQ(j->targets[1].name, "+a");
+  std::map<std::string, std::pair<PathStat, std::vector<uint32_t>>> got;
+  for (const auto& p : j->paths)
+    got[p.path] = {p.st, p.group ? j->groups[p.group - 1] : std::vector<uint32_t>{}};
+  EXPECT_FALSE(got.contains("/a/gone"));
+  EXPECT_EQ(got["/a/kept"].first, changed);
+  EXPECT_EQ(got["/a/kept"].second, std::vector<uint32_t>{1});
+  EXPECT_EQ(got["/b/y"].second, std::vector<uint32_t>{0});
+}
+
+// What a partial build shows of the journal: the other targets' events
+// and outputs, their counts added to the build's own summary.
+TEST(Journal, APartialBuildShowsTheOtherTargets) {
+  Journal j = sample();
+  j.events.push_back({JournalEvent::Kind::finished, {"+other"}, 5});
+  j.totals.outputs.push_back({output::OutputInfo::Kind::artifact, "+other", "/p/o"});
+  JournalPart part = journal_part(j, {"+app"});
+  ASSERT_EQ(part.events.size(), 1u);
+  EXPECT_EQ(part.totals.targets, 1u);
+  EXPECT_EQ(part.totals.steps_cached, 0u);
+  ASSERT_EQ(part.totals.outputs.size(), 1u);
+  EXPECT_EQ(part.totals.outputs[0].target, "+other");
+
+  output::RecordingStatus inner;
+  JournalRecorder rec(now_ns() + 60'000'000'000);
+  EventRecorder events(inner, rec);
+  events.carry(journal_part(j, {"+other"}));
+  output::BuildTotals own;
+  own.success = true;
+  own.targets = 1;
+  own.steps_run = 2;
+  own.outputs = {{output::OutputInfo::Kind::artifact, "+other", "/p/o"}};
+  events.build_finished(own);
+  auto t = inner.totals();
+  EXPECT_EQ(t.targets, 2u);
+  EXPECT_EQ(t.targets_cached, 1u);
+  EXPECT_EQ(t.steps_cached, 1u);
+  EXPECT_EQ(t.steps_run, 2u);
+  EXPECT_EQ(t.outputs.size(), 3u); // +app's two, then the build's
+  EXPECT_EQ(events.take_events().size(), 4u);
 }
 
 TEST(Journal, RequestKeyFieldsAreTypedAndDelimited) {
@@ -148,16 +361,35 @@ TEST(Journal, RacyPathsAreNotJournaled) {
   EXPECT_NE(rec.refused().find("racy"), std::string::npos) << rec.refused();
 }
 
-TEST(Journal, AChangeDuringTheBuildRefuses) {
+// A request path seen with two identities refuses the journal (the next
+// check would take the full path anyway); a target's path keeps its first
+// identity, so that the next check rebuilds that target.
+TEST(Journal, AChangeDuringTheBuild) {
+  fs::TempDir dir{"/tmp", "earth-journal-test"};
+  std::string file = fs::join(dir.path(), "x");
+  ASSERT_TRUE(fs::write_file_atomic(file, "x"));
+  auto first = PathStat::of(file, false);
+  ASSERT_TRUE(first);
+  PathStat later = *first;
+  later.size = 99;
   JournalRecorder rec(now_ns() + 60'000'000'000);
-  PathStat a, b;
-  a.kind = b.kind = PathStat::Kind::file;
-  b.size = 1;
-  rec.note("/x", false, a);
-  rec.note("/x", true, b); // another kind of look: another entry
+  rec.note(file, false, *first);
+  rec.note(file, true, later); // another kind of look: another entry
   EXPECT_TRUE(rec.refused().empty());
-  rec.note("/x", false, b);
+  rec.note(file, true, *first);
   EXPECT_FALSE(rec.finish({}, {}));
+  EXPECT_NE(rec.refused().find("during the build"), std::string::npos) << rec.refused();
+
+  JournalRecorder owned(now_ns() + 60'000'000'000);
+  owned.note_target(target("+t", "/ctx"));
+  PathOwner ctx{PathOwner::Kind::context, "/ctx"};
+  owned.note("/ctx/a", false, *first, ctx);
+  owned.note("/ctx/a", false, later, ctx);
+  auto j = owned.finish({}, {});
+  ASSERT_TRUE(j) << owned.refused();
+  ASSERT_EQ(j->paths.size(), 1u);
+  EXPECT_EQ(j->paths[0].st, *first);
+  EXPECT_EQ(j->paths[0].group, 1u);
 }
 
 TEST(Journal, ReplayShowsTheEvents) {
@@ -272,7 +504,7 @@ TEST(Journal, OutputsAreExemptFromTheRacyRule) {
   ASSERT_TRUE(fs::make_dirs(out));
   ASSERT_TRUE(fs::write_file_atomic(fs::join(out, "x.txt"), "x"));
   JournalRecorder rec(now_ns() - 1'000'000'000);
-  rec.note_output(out);
+  rec.note_output(out, Digest{});
   auto j = rec.finish({}, {});
   ASSERT_TRUE(j) << rec.refused();
   EXPECT_EQ(j->paths.size(), 2u);

@@ -1,0 +1,267 @@
+#!/usr/bin/env bash
+# End-to-end tests of partial builds (docs/cache.md#partial-builds): when
+# the request journal misses only because files of some targets' build
+# contexts (or their outputs) changed, earth resolves and builds just the
+# targets that change reaches, shows the rest as the journal does, and the
+# result is the one the full path gives.
+#
+# Usage: EARTH=build/earth tests/e2e/partial_test.sh CASE...   (KEEP=1 keeps
+#        the scratch dir; --list prints the cases)
+set -euo pipefail
+# shellcheck source=tests/e2e/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+# svc NAME: ./NAME, a service whose +build hashes its src/ into out.txt
+# (AS LOCAL, in its own context, as the monorepo benchmark does).
+svc() {
+  mkdir -p "$1/src"
+  echo "$1-a" >"$1/src/a.txt"
+  cat >"$1/Earthfile" <<'EOF'
+VERSION 0.8
+FROM busybox
+build:
+  COPY src /src
+  RUN cat $(find /src -type f | sort) | md5sum | cut -c1-8 >/out.txt
+  SAVE ARTIFACT /out.txt AS LOCAL out.txt
+EOF
+}
+
+# A monorepo: ./a, ./b and ./c; +all BUILDs a and b; c COPYs a's artifact
+# (a reader of a) and is built by +all too.
+project() {
+  setup
+  svc a
+  svc b
+  mkdir -p c
+  cat >c/Earthfile <<'EOF'
+VERSION 0.8
+FROM busybox
+use:
+  COPY ../a+build/out.txt /a.txt
+  RUN (echo from-a; cat /a.txt) >/c.txt
+  SAVE ARTIFACT /c.txt AS LOCAL c.txt
+EOF
+  earthfile <<'EOF'
+VERSION 0.8
+all:
+  BUILD ./a+build
+  BUILD ./b+build
+  BUILD ./c+use
+EOF
+}
+
+build() { earth_ok --profile "$@"; }
+hit() { log_has "journal: hit"; }
+partial() { log_has "journal: partial build"; }
+full() {
+  log_lacks "journal: hit" "journal: partial build"
+  log_has "resolve "
+}
+# settle: builds until the journal answers.
+settle() {
+  local i
+  for i in 1 2 3 4 5; do
+    sleep 0.03 # older than the racy window
+    build "$@"
+    grep -q "journal: hit" "$T/log" && return 0
+  done
+  fail "no journal hit after 5 builds"
+}
+# hash FILE...: what a.txt.. hash to, as the services compute it.
+sum_of() { cat "$@" | md5sum | cut -c1-8; }
+stamp() { stat -c '%i %Y.%y' "$1"; }
+# the summary line without its time
+summary() { grep -E "^Build succeeded" "$T/log" | sed -E 's/in [0-9.]+m?s/in T/; s/saved [0-9.]+m?s/saved T/'; }
+
+test_source_change() {
+  project
+  settle +all
+  local b_before
+  b_before=$(stamp b/out.txt)
+  echo more >>a/src/a.txt
+  build +all
+  partial
+  log_lacks "./b+build | --> COPY" # b is shown as reused, not walked
+  file_is a/out.txt "$(sum_of a/src/a.txt)"
+  file_is c/c.txt "$(printf 'from-a\n%s' "$(sum_of a/src/a.txt)")"
+  eq "$(stamp b/out.txt)" "$b_before" "b/out.txt untouched"
+  steps_run 6 # a: COPY, RUN, SAVE; c: the same (its COPY of a changed)
+  settle +all
+}
+
+# A partial build shows the counts and outputs the full path shows.
+test_same_summary() {
+  project
+  settle +all
+  echo more >>b/src/a.txt
+  build +all
+  partial
+  summary >"$T/partial.sum"
+  grep -E "^  artifact " "$T/log" | sort >"$T/partial.out"
+  echo more >>b/src/a.txt
+  rm -rf "$EARTH_CACHE_DIR/journals"
+  build +all
+  full
+  summary >"$T/full.sum"
+  grep -E "^  artifact " "$T/log" | sort >"$T/full.out"
+  diff "$T/full.sum" "$T/partial.sum" >&2 || fail "the summaries differ"
+  diff "$T/full.out" "$T/partial.out" >&2 || fail "the outputs differ"
+  settle +all
+  summary >"$T/hit.sum"
+  grep -E "^  artifact " "$T/log" | sort >"$T/hit.out"
+  grep -q "(0 built, 3 cached), 0 steps run" "$T/hit.sum" || fail "hit: $(cat "$T/hit.sum")"
+  diff "$T/full.out" "$T/hit.out" >&2 || fail "the hit's outputs differ"
+}
+
+test_new_file() {
+  project
+  settle +all
+  echo new >a/src/new.txt
+  build +all
+  partial
+  file_is a/out.txt "$(sum_of a/src/a.txt a/src/new.txt)"
+  rm a/src/new.txt
+  sleep 0.03
+  build +all
+  partial
+  file_is a/out.txt "$(sum_of a/src/a.txt)"
+}
+
+test_output_deleted() {
+  project
+  settle +all
+  rm b/out.txt
+  build +all
+  partial
+  steps_run 0
+  file_is b/out.txt "$(sum_of b/src/a.txt)"
+  settle +all
+}
+
+test_earthfile_change() {
+  project
+  settle +all
+  sed -i 's/cut -c1-8/cut -c1-6/' a/Earthfile
+  build +all
+  full
+  eq "$(cat a/out.txt)" "$(sum_of a/src/a.txt | cut -c1-6)" "a/out.txt"
+  settle +all
+}
+
+# Changes one after another: each partial journal carries what it did not
+# rebuild, so a later change to anything is still seen.
+test_chain() {
+  project
+  settle +all
+  echo 1 >>a/src/a.txt
+  build +all
+  partial
+  settle +all
+  echo 2 >>b/src/a.txt
+  build +all
+  partial
+  settle +all
+  echo 3 >>a/src/a.txt
+  build +all
+  partial
+  file_is a/out.txt "$(sum_of a/src/a.txt)"
+  file_is b/out.txt "$(sum_of b/src/a.txt)"
+  settle +all
+  sed -i 's/from-a/from-A/' c/Earthfile
+  build +all
+  full
+  log_has "./c+use | --> RUN"
+  grep -q from-A c/c.txt || fail "c/c.txt: $(cat c/c.txt)"
+}
+
+# A target reached only by COPY is no output: a partial build that
+# rebuilds it does not write its AS LOCAL artifact either.
+test_not_output() {
+  setup
+  svc a
+  earthfile <<'EOF'
+VERSION 0.8
+FROM busybox
+all:
+  COPY ./a+build/out.txt /got.txt
+  SAVE ARTIFACT /got.txt AS LOCAL got.txt
+EOF
+  settle +all
+  no_file a/out.txt
+  echo more >>a/src/a.txt
+  build +all
+  partial
+  no_file a/out.txt
+  file_is got.txt "$(sum_of a/src/a.txt)"
+}
+
+# Two instances of one target (different args) are shown with their args;
+# a partial build shows them as the whole build did.
+test_instances() {
+  setup
+  mkdir -p a/src
+  echo x >a/src/a.txt
+  cat >a/Earthfile <<'EOF'
+VERSION 0.8
+FROM busybox
+build:
+  ARG N=0
+  COPY src /src
+  RUN (echo n=$N; cat /src/a.txt) >/out.txt
+  SAVE ARTIFACT /out.txt AS LOCAL out-$N.txt
+EOF
+  earthfile <<'EOF'
+VERSION 0.8
+all:
+  BUILD ./a+build --N=1
+  BUILD ./a+build --N=2
+EOF
+  settle +all
+  echo y >>a/src/a.txt
+  build +all
+  partial
+  log_has "./a+build --N=1 | --> RUN" "./a+build --N=2 | --> RUN"
+  file_is a/out-1.txt "$(printf 'n=1\nx\ny')"
+  file_is a/out-2.txt "$(printf 'n=2\nx\ny')"
+  log_has "artifact  ./a+build --N=1  $PWD/a/out-1.txt"
+}
+
+# A file of the project dir itself is no request input: adding one
+# rebuilds only the targets whose context it is.
+test_project_dir() {
+  setup
+  svc a
+  echo one >top.txt
+  earthfile <<'EOF'
+VERSION 0.8
+FROM busybox
+top:
+  COPY top.txt /top.txt
+  RUN cp /top.txt /copy.txt
+  SAVE ARTIFACT /copy.txt AS LOCAL copy.txt
+all:
+  BUILD ./a+build
+  BUILD +top
+EOF
+  settle +all
+  echo two >top.txt
+  build +all
+  partial
+  file_is copy.txt two
+  echo three >other.txt
+  sleep 0.03
+  build +all
+  partial
+  log_has "+top | *cached* done"
+}
+
+if [[ ${1:-} == --list ]]; then
+  declare -F | awk '$3 ~ /^test_/ { sub(/^test_/, "", $3); print $3 }'
+  exit 0
+fi
+(($#)) || { echo "usage: partial_test.sh CASE... (--list)" >&2; exit 2; }
+for c in "$@"; do
+  declare -F "test_$c" >/dev/null || { echo "partial_test.sh: no case $c" >&2; exit 2; }
+  ("test_$c") || exit $?
+  echo "PASS $c"
+done
