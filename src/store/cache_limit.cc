@@ -45,9 +45,12 @@ bool take_number(std::string_view& text, double& value, std::string& unit) {
 // under its limit: it only grows between recounts, but a power cut may lose
 // its last folds (it is written without fsync).
 constexpr int64_t recount_every = 64;
-// Dead lease logs are merged into <cache>/usage once there are this many
-// logs (a recount and a prune read them all).
-constexpr size_t merge_logs_at = 32;
+// Dead lease logs are merged into <cache>/usage (a recount and a prune read
+// them all) by a recount once there are this many logs, and a recount is
+// made for it at the latest at the second figure. The merge rewrites usage
+// durably (an fsync: 5 to 100 ms on a busy disk), so it is rare.
+constexpr size_t merge_logs_at = 16;
+constexpr size_t merge_logs_by = 64;
 
 // The cache mounts this process leased, measured again (a RUN may have
 // filled them), and recorded with their size in its lease log.
@@ -164,7 +167,7 @@ Result<PruneReport> enforce_limit(const std::string& cache_dir, const CacheLimit
     LeaseCensus logs = lease_census(cache_dir);
     bool sure_under = size && size->total >= 0 && size->total <= limit.max_bytes &&
                       size->folds < recount_every && logs.uncounted_dead == 0;
-    if (sure_under && logs.logs < merge_logs_at) return PruneReport{};
+    if (sure_under && logs.logs < merge_logs_by) return PruneReport{};
     // Maybe over, or the total unknown or due: the exact figure.
     auto total = recount(cache_dir, measured, logs.logs >= merge_logs_at || logs.uncounted_dead);
     if (!total) return Failure{total.error()};
