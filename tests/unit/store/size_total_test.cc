@@ -251,3 +251,29 @@ TEST(SizeTotal, PruneWritesTheExactTotal) {
   EXPECT_EQ(t.added, 5);
   EXPECT_EQ(t.folds, 0);
 }
+
+// Processes folding at once: every byte is added once (the record's flock).
+TEST(SizeTotal, ConcurrentFoldsLoseNothing) {
+  fs::TempDir dir("/tmp", "earth-size-test-");
+  std::string cache = dir.path();
+  put(cache, {0, 0, 0});
+  std::vector<pid_t> kids;
+  for (int k = 0; k < 4; ++k) {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      bool ok = true;
+      for (int i = 0; i < 200; ++i) ok &= add_to_size_total(cache, 3).ok();
+      ::_exit(ok ? 0 : 1);
+    }
+    kids.push_back(pid);
+  }
+  for (pid_t pid : kids) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    EXPECT_EQ(status, 0);
+  }
+  auto t = on_disk(cache).value();
+  EXPECT_EQ(t.total, 4 * 200 * 3);
+  EXPECT_EQ(t.added, 4 * 200 * 3);
+  EXPECT_EQ(t.folds, 800);
+}
