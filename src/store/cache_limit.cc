@@ -5,10 +5,14 @@
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <map>
+#include <optional>
+#include <vector>
 
 #include "earth/base/fs.h"
 #include "earth/store/file_lock.h"
 #include "earth/store/prune.h"
+#include "earth/store/size_total.h"
 
 namespace earth::store {
 
@@ -37,15 +41,53 @@ bool take_number(std::string_view& text, double& value, std::string& unit) {
   return true;
 }
 
-// Merges the dead processes' lease logs into <cache>/usage once there are
-// many, so that the estimate after each build reads a bounded number of files.
-void compact(const std::string& cache_dir, const UsageSnapshot& usage) {
-  if (usage.dead_logs.size() < 8) return;
-  auto lock = FileLock::try_acquire(fs::join(cache_dir, "prune.lock"));
-  if (!lock) return;                  // a prune runs: it merges them
-  auto fresh = read_usage(cache_dir); // again, under the lock
-  if (!fresh || !write_usage(cache_dir, fresh->uses)) return;
-  for (const auto& log : fresh->dead_logs) ::unlink(log.c_str());
+// How often the size total is recounted although it says the cache is
+// under its limit: it only grows between recounts, but a power cut may lose
+// its last folds (it is written without fsync).
+constexpr int64_t recount_every = 64;
+// Dead lease logs are merged into <cache>/usage (a recount and a prune read
+// them all) by a recount once there are this many logs, and a recount is
+// made for it at the latest at the second figure. The merge rewrites usage
+// durably (an fsync: 5 to 100 ms on a busy disk), so it is rare.
+constexpr size_t merge_logs_at = 16;
+constexpr size_t merge_logs_by = 64;
+
+// The cache mounts this process leased, measured again (a RUN may have
+// filled them), and recorded with their size in its lease log.
+std::map<EntryId, int64_t> measure_own_mounts(const std::string& cache_dir) {
+  std::map<EntryId, int64_t> sizes;
+  std::vector<UseRecord> records;
+  for (auto& id : entries_used(cache_dir))
+    if (id.first == EntryKind::mount)
+      sizes[id] = tree_bytes(fs::join(cache_dir, "mounts/" + id.second));
+  for (const auto& [id, bytes] : sizes) records.push_back({id.first, id.second, bytes});
+  if (!records.empty()) (void)record_uses(cache_dir, records);
+  return sizes;
+}
+
+// The exact figure: every entry the use records give, at its last known size
+// (`measured` overriding them), written as the new size total. With `merge`,
+// and when no prune runs, the dead lease logs are merged into usage too.
+Result<int64_t> recount(const std::string& cache_dir, const std::map<EntryId, int64_t>& measured,
+                        bool merge) {
+  std::optional<FileLock> merging; // prune.lock before the record's lock, as prune takes them
+  if (merge)
+    if (auto lock = FileLock::try_acquire(fs::join(cache_dir, "prune.lock")))
+      merging.emplace(std::move(*lock));
+  auto record = SizeRecord::lock(cache_dir); // no fold meanwhile
+  if (!record) return Failure{record.error()};
+  auto usage = read_usage(cache_dir);
+  if (!usage) return Failure{usage.error()};
+  int64_t total = 0;
+  for (const auto& [id, u] : usage->uses) {
+    auto m = measured.find(id);
+    total += std::max<int64_t>(m != measured.end() ? m->second : u.bytes, 0);
+  }
+  if (merging && write_usage(cache_dir, usage->uses).ok())
+    for (const auto& log : usage->dead_logs) ::unlink(log.c_str());
+  SizeTotal before = record->read_or_unknown();
+  if (auto r = record->write({total, before.added, 0}); !r) return Failure{r.error()};
+  return total;
 }
 
 } // namespace
@@ -115,22 +157,21 @@ int64_t percent_of_disk(const std::string& cache_dir, double pct) {
 
 Result<PruneReport> enforce_limit(const std::string& cache_dir, const CacheLimit& limit,
                                   bool ran_steps) {
+  std::map<EntryId, int64_t> measured;
+  if (ran_steps) measured = measure_own_mounts(cache_dir);
+  auto size = fold_recorded_bytes(cache_dir); // with no limit too: a later one needs the total
   if (limit.max_bytes <= 0) return PruneReport{};
   bool recorded = fs::exists(fs::join(cache_dir, "usage"));
-  if (recorded) { // the estimate: what the records say, and this build's mounts measured
-    auto usage = read_usage(cache_dir);
-    if (!usage) return Failure{usage.error()};
-    int64_t total = 0;
-    for (const auto& [id, u] : usage->uses) {
-      int64_t bytes = u.bytes;
-      if (ran_steps && id.first == EntryKind::mount && usage->leased.contains(id))
-        bytes = tree_bytes(fs::join(cache_dir, "mounts/" + id.second));
-      total += std::max<int64_t>(bytes, 0);
-    }
-    if (total <= limit.max_bytes) {
-      compact(cache_dir, *usage);
-      return PruneReport{};
-    }
+  if (recorded) {
+    // The cheap check: the size total, and the lease logs' names.
+    LeaseCensus logs = lease_census(cache_dir);
+    bool sure_under = size && size->total >= 0 && size->total <= limit.max_bytes &&
+                      size->folds < recount_every && logs.uncounted_dead == 0;
+    if (sure_under && logs.logs < merge_logs_by) return PruneReport{};
+    // Maybe over, or the total unknown or due: the exact figure.
+    auto total = recount(cache_dir, measured, logs.logs >= merge_logs_at || logs.uncounted_dead);
+    if (!total) return Failure{total.error()};
+    if (*total <= limit.max_bytes) return PruneReport{};
   }
   // Over the limit, or never measured: a full prune (it measures and records).
   PruneOptions o;

@@ -20,6 +20,7 @@
 #include "earth/store/file_lock.h"
 #include "earth/store/image_index.h"
 #include "earth/store/layout.h"
+#include "earth/store/size_total.h"
 
 namespace earth::store {
 
@@ -383,6 +384,7 @@ Result<PruneReport> prune(const std::string& cache_dir, const PruneOptions& o) {
     return report;
   }
   (void)remove_stale_temps(cache_dir);
+  auto recount = SizeRecount::begin(cache_dir); // before anything is counted
   auto usage = read_usage(cache_dir);
   if (!usage) return Failure{usage.error()};
   std::vector<std::string> junk;
@@ -428,9 +430,11 @@ Result<PruneReport> prune(const std::string& cache_dir, const PruneOptions& o) {
   std::map<EntryId, EntryUse> kept;
   for (const auto& e : entries)
     if (fs::exists(e.path)) kept[e.id] = e.use;
-  report.total_after = records_kept;
-  for (const auto& [id, u] : kept) report.total_after += u.bytes;
+  int64_t entries_kept = 0;
+  for (const auto& [id, u] : kept) entries_kept += u.bytes;
+  report.total_after = records_kept + entries_kept;
   if (auto r = write_usage(cache_dir, kept); !r) return Failure{r.error()};
+  if (recount) (void)recount->finish(entries_kept); // the size limit's figure: entries only
   for (const auto& log : usage->dead_logs) ::unlink(log.c_str()); // merged: usage is written
   // A new generation: no request journal made before holds any more.
   struct stat gen_after {};

@@ -20,6 +20,7 @@
 
 #include "earth/base/fs.h"
 #include "earth/store/file_lock.h"
+#include "earth/store/size_total.h"
 
 namespace earth::store {
 
@@ -41,10 +42,24 @@ bool valid_name(std::string_view n) {
 
 // This process's lease log for one cache dir.
 struct LeaseLog {
-  int fd = -1;    // leases/<pid>-<n>.log, O_APPEND, flocked exclusive while we live
+  int fd = -1;    // leases/<pid>-<n>[.a].log, O_APPEND, flocked exclusive while we live
   int gc_fd = -1; // gc.lock
   std::set<std::string> seen;
+  std::string base;      // leases/<pid>-<n>
+  bool accounted = true; // named .a.log: every byte it records is in the size total
+  int64_t pending = 0;   // bytes recorded since the last fold into the size total
+  std::string path() const { return base + (accounted ? ".a.log" : ".log"); }
 };
+
+// Renames `log` to say whether bytes it holds are missing from the size
+// total. Under the shared gc.lock: prune lists the logs under the exclusive
+// one and must find every live log under one of its names.
+void mark_accounted(LeaseLog& log, bool accounted) {
+  if (log.accounted == accounted) return;
+  std::string from = log.path();
+  log.accounted = accounted;
+  if (::rename(from.c_str(), log.path().c_str()) != 0) log.accounted = !accounted;
+}
 
 Result<LeaseLog> open_log(const std::string& cache_dir) {
   std::string dir = fs::join(cache_dir, "leases");
@@ -54,8 +69,9 @@ Result<LeaseLog> open_log(const std::string& cache_dir) {
   log.gc_fd = ::open(gc.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (log.gc_fd < 0) return Failure{errno_message(gc, errno)};
   std::string name = std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}());
-  std::string path = fs::join(dir, name + ".log");
-  std::string fresh = path + ".new"; // locked before it gets the name prune reads
+  log.base = fs::join(dir, name);
+  std::string path = log.path(); // nothing recorded yet: nothing missing from the size total
+  std::string fresh = log.base + ".log.new"; // locked before it gets the name prune reads
   log.fd = ::open(fresh.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
   if (log.fd < 0) return Failure{errno_message(fresh, errno)};
   std::string header = std::string(log_header) + "\n";
@@ -134,6 +150,20 @@ void merge(std::map<EntryId, EntryUse>& uses, const EntryId& id, int64_t when, i
   if (bytes >= 0) u.bytes = bytes;
 }
 
+enum class LogOwner { live, dead, gone };
+
+// Whether the process that wrote the log at `path` lives (holds its flock).
+// A log that is gone was renamed by its owner meanwhile (mark_accounted).
+LogOwner log_owner(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC); // never created: it may have been renamed
+  if (fd < 0) return LogOwner::gone;
+  int r = 0;
+  while ((r = ::flock(fd, LOCK_SH | LOCK_NB)) != 0 && errno == EINTR) {
+  }
+  ::close(fd);
+  return r == 0 ? LogOwner::dead : LogOwner::live;
+}
+
 // Reads the lease logs: live ones into `leased` (and `uses`, as used now),
 // dead ones into `uses` at their mtime and `dead`.
 Result<void> read_logs(const std::string& cache_dir, std::map<EntryId, EntryUse>* uses,
@@ -151,8 +181,9 @@ Result<void> read_logs(const std::string& cache_dir, std::map<EntryId, EntryUse>
       continue;
     }
     if (!n.ends_with(".log")) continue;
-    auto lock = FileLock::try_acquire(path);
-    bool live = !lock;
+    LogOwner owner = log_owner(path);
+    if (owner == LogOwner::gone) continue; // renamed by its live owner: read under its new name
+    bool live = owner == LogOwner::live;
     if (!live && !uses) continue; // only the leases wanted: a dead log holds none
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) continue;
@@ -284,12 +315,14 @@ Result<void> record_uses(const std::string& cache_dir, std::span<const UseRecord
   LeaseLog& log = it->second;
   std::string lines;
   std::vector<std::string> keys;
+  int64_t made = 0; // bytes the size total does not hold yet
   for (const auto& [kind, name, bytes] : records) {
     std::string key = std::string(1, char(kind)) + std::string(name);
     if (bytes < 0 && (log.seen.contains(key) || std::ranges::find(keys, key) != keys.end()))
       continue;
     lines += std::string(1, char(kind)) + " " + std::string(name);
     if (bytes >= 0) lines += " " + std::to_string(bytes);
+    made += std::max<int64_t>(bytes, 0);
     lines += "\n";
     keys.push_back(std::move(key));
   }
@@ -298,12 +331,56 @@ Result<void> record_uses(const std::string& cache_dir, std::span<const UseRecord
   // it or none of it.
   while (::flock(log.gc_fd, LOCK_SH) != 0)
     if (errno != EINTR) return Failure{errno_message(gc_lock_path(cache_dir), errno)};
+  if (made > 0) mark_accounted(log, false); // before the bytes: a kill leaves it "not counted"
   ssize_t n = ::write(log.fd, lines.data(), lines.size());
   int err = errno;
   ::flock(log.gc_fd, LOCK_UN);
   if (n != ssize_t(lines.size())) return Failure{errno_message("lease log", err)};
+  log.pending += made;
   for (auto& k : keys) log.seen.insert(std::move(k));
   return {};
+}
+
+Result<SizeTotal> fold_recorded_bytes(const std::string& cache_dir) {
+  Leases& l = leases();
+  std::lock_guard guard(l.mu);
+  auto it = l.logs.find(cache_dir);
+  if (it == l.logs.end() || l.owner != current_pid() ||
+      (it->second.pending == 0 && it->second.accounted))
+    return add_to_size_total(cache_dir, 0); // nothing to fold: the record as it is
+  LeaseLog& log = it->second;
+  auto t = add_to_size_total(cache_dir, log.pending);
+  if (!t) return t;
+  log.pending = 0;
+  // Counted: a kill from here on leaves a log the size check need not read
+  // (a kill before the rename counts these bytes twice, which is safe).
+  while (::flock(log.gc_fd, LOCK_SH) != 0)
+    if (errno != EINTR) return t;
+  mark_accounted(log, true);
+  ::flock(log.gc_fd, LOCK_UN);
+  return t;
+}
+
+LeaseCensus lease_census(const std::string& cache_dir) {
+  LeaseCensus c;
+  std::string own;
+  {
+    Leases& l = leases();
+    std::lock_guard guard(l.mu);
+    auto it = l.logs.find(cache_dir);
+    if (it != l.logs.end() && l.owner == current_pid()) own = it->second.path();
+  }
+  std::string dir = fs::join(cache_dir, "leases");
+  auto names = fs::list_dir(dir);
+  if (!names) return c;
+  for (const auto& n : *names) {
+    if (!n.ends_with(".log")) continue;
+    ++c.logs;
+    if (n.ends_with(".a.log")) continue;
+    std::string path = fs::join(dir, n);
+    if (path != own && log_owner(path) == LogOwner::dead) ++c.uncounted_dead;
+  }
+  return c;
 }
 
 int64_t tree_bytes(const std::string& path) {

@@ -65,10 +65,11 @@ int64_t percent_of_disk(const std::string& cache_dir, double pct);
 // like "10%", or "0" for none), else 10% of the disk holding `cache_dir`,
 // at most 20 GiB. A bad value is an error naming the variable.
 Result<CacheLimit> cache_limit_from_env(const std::string& cache_dir);
-// When the cache is over `limit` (estimated from the use records, so a build
-// under the limit pays a read of <cache>/usage and the lease logs; with
-// `ran_steps`, the cache mounts this process leased are measured again, as a
-// RUN may have filled them), prunes it
+// Adds what this process made to the size total (store/size_total.h; with
+// `ran_steps`, the cache mounts it leased are measured again, as a RUN may
+// have filled them). When the total says the cache may be over `limit` (or
+// it is unknown, or due for a recount, or a killed writer's log is left),
+// recounts exactly from the use records; when that figure is over, prunes
 // down to 90% of the limit, least recently used first, skipping if another
 // prune runs. Returns what was removed (nothing when under the limit).
 Result<PruneReport> enforce_limit(const std::string& cache_dir, const CacheLimit& limit,

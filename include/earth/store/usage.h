@@ -1,7 +1,7 @@
 // Which cache entries are in use, and when each was last used
 // (docs/formats.md, "Leases and use records"):
 // - every process that uses an entry records it, before looking it up, in its
-//   own lease log <cache>/leases/<pid>-<n>.log, which it flocks while it lives:
+//   own lease log <cache>/leases/<pid>-<n>[.a].log, which it flocks while it lives:
 //   while the lock is held the entries are leased and prune leaves them alone;
 // - after the process exits, the log (its mtime the time of use) is merged by
 //   the next prune into <cache>/usage, the last use and size of every entry.
@@ -21,6 +21,7 @@
 
 #include "earth/base/error.h"
 #include "earth/base/fs.h"
+#include "earth/store/size_total.h"
 
 namespace earth::store {
 
@@ -83,6 +84,21 @@ Result<void> write_use_list(const std::string& path, const std::vector<EntryId>&
 // The entries of the use list at `path`; empty when it is missing or of
 // another version.
 std::vector<EntryId> read_use_list(const std::string& path);
+
+// Folds the bytes this process recorded (record_uses with bytes >= 0) since
+// its last fold into the size total <cache>/size (store/size_total.h), then
+// renames its log from <pid>-<n>.log to <pid>-<n>.a.log ("counted"); a record
+// with bytes renames it back first. Returns the size record after the fold.
+Result<SizeTotal> fold_recorded_bytes(const std::string& cache_dir);
+
+// The lease logs at a glance, from their names: how many there are, and how
+// many of dead processes hold bytes no size total has counted (a process
+// killed, or one that never checked the size limit, before its fold).
+struct LeaseCensus {
+  size_t logs = 0;
+  size_t uncounted_dead = 0;
+};
+LeaseCensus lease_census(const std::string& cache_dir);
 
 // <cache>/generation: rewritten (a new inode) whenever prune takes anything
 // away, before it does; a request journal records its identity.
