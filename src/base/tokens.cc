@@ -1,6 +1,7 @@
 // Length-prefixed tokens (include/earth/base/tokens.h).
 #include "earth/base/tokens.h"
 
+#include <charconv>
 #include <cstdint>
 
 namespace earth {
@@ -10,10 +11,17 @@ TokenWriter::TokenWriter(std::string_view magic) : out_(magic) {
 }
 
 TokenWriter& TokenWriter::put(std::string_view v) {
-  out_ += std::to_string(v.size());
-  out_ += ':';
+  char len[24];
+  auto end = std::to_chars(len, len + sizeof len, v.size()).ptr;
+  *end++ = ':';
+  out_.append(len, end);
   out_ += v;
   return *this;
+}
+
+TokenWriter& TokenWriter::num(int64_t v) {
+  char text[24];
+  return put(std::string_view(text, std::to_chars(text, text + sizeof text, v).ptr));
 }
 
 TokenWriter& TokenWriter::list(const std::vector<std::string>& vs) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstring>
 #include <stdexcept>
 
 #include "earth/base/fs.h"
@@ -108,33 +109,35 @@ namespace {
 // without decoding anything.
 constexpr size_t kPathHeader = 56;
 
-template <typename T> void put_le(std::string& out, T v) {
-  for (size_t i = 0; i < sizeof(T); ++i) out += char((uint64_t(v) >> (8 * i)) & 0xff);
-}
-
 template <typename T> T get_le(const char* p) {
   uint64_t v = 0;
   for (size_t i = 0; i < sizeof(T); ++i) v |= uint64_t(uint8_t(p[i])) << (8 * i);
   return T(v);
 }
 
+template <typename T> void set_le(char* at, T v) {
+  for (size_t i = 0; i < sizeof(T); ++i) at[i] = char((uint64_t(v) >> (8 * i)) & 0xff);
+}
+
 std::string pack_paths(const std::vector<JournalPath>& paths) {
-  std::string out;
+  size_t size = 0;
+  for (const auto& p : paths) size += kPathHeader + p.path.size() + 1;
+  std::string out(size, '\0');
+  char* at = out.data();
   for (const auto& p : paths) {
     const PathStat& s = p.st;
-    put_le<uint32_t>(out, uint32_t(p.path.size()));
-    put_le<uint8_t>(out, p.follow ? 1 : 0);
-    put_le<uint8_t>(out, uint8_t(s.kind));
-    put_le<uint16_t>(out, 0);
-    put_le<uint32_t>(out, s.mode);
-    put_le<uint32_t>(out, p.group);
-    put_le<uint64_t>(out, s.dev);
-    put_le<uint64_t>(out, s.ino);
-    put_le<int64_t>(out, s.size);
-    put_le<int64_t>(out, s.mtime_ns);
-    put_le<int64_t>(out, s.ctime_ns);
-    out += p.path;
-    out += '\0';
+    set_le<uint32_t>(at, uint32_t(p.path.size()));
+    set_le<uint8_t>(at + 4, p.follow ? 1 : 0);
+    set_le<uint8_t>(at + 5, uint8_t(s.kind));
+    set_le<uint32_t>(at + 8, s.mode);
+    set_le<uint32_t>(at + 12, p.group);
+    set_le<uint64_t>(at + 16, s.dev);
+    set_le<uint64_t>(at + 24, s.ino);
+    set_le<int64_t>(at + 32, s.size);
+    set_le<int64_t>(at + 40, s.mtime_ns);
+    set_le<int64_t>(at + 48, s.ctime_ns);
+    std::memcpy(at + kPathHeader, p.path.data(), p.path.size());
+    at += kPathHeader + p.path.size() + 1; // the NUL is there already
   }
   return out;
 }
@@ -166,11 +169,13 @@ template <typename F> bool walk_paths(std::string_view table, size_t count, F&& 
   return p == end;
 }
 
-std::string encode_events(const std::vector<JournalEvent>& events, bool steps) {
+// `carried`: events already encoded (a partial build's kept ones), first.
+std::string encode_events(const std::vector<JournalEvent>& events, bool steps,
+                          std::string_view carried, size_t carried_count) {
   TokenWriter w("");
-  size_t n = 0;
+  size_t n = carried_count;
   for (const auto& e : events) n += steps || e.kind != JournalEvent::Kind::step_cached;
-  w.num(int64_t(n));
+  w.num(int64_t(n)).raw(carried);
   for (const auto& e : events) {
     if (!steps && e.kind == JournalEvent::Kind::step_cached) continue;
     w.num(int64_t(e.kind)).put(e.step.target).num(e.ns);
@@ -180,28 +185,99 @@ std::string encode_events(const std::vector<JournalEvent>& events, bool steps) {
   return w.take();
 }
 
-std::optional<std::vector<JournalEvent>> decode_events(std::string_view bytes) {
-  try {
-    TokenReader r(bytes, "");
-    std::vector<JournalEvent> events(r.count());
-    for (auto& e : events) {
-      int64_t kind = r.num();
-      if (kind < 0 || kind > int64_t(JournalEvent::Kind::finished)) return std::nullopt;
-      e.kind = JournalEvent::Kind(kind);
-      e.step.target = r.get();
-      e.ns = r.num();
-      if (e.kind == JournalEvent::Kind::step_cached) {
-        e.step.where = r.get();
-        e.step.text = r.get();
-        e.step.file = r.get();
-        e.step.line = uint32_t(r.num());
-      }
+// One event of an events section, as views into its bytes [begin, end).
+struct EventView {
+  JournalEvent::Kind kind;
+  std::string_view target;
+  int64_t ns = 0;
+  std::string_view where, text, file; // a step's
+  int64_t line = 0;
+  size_t begin = 0, end = 0;
+  JournalEvent event() const {
+    return {kind,
+            {std::string(target), std::string(where), std::string(text), std::string(file),
+             uint32_t(line)},
+            ns};
+  }
+};
+
+// Walks an events section (its count, then its events), calling `f(view)`
+// per event. Throws TokenError when malformed.
+template <typename F> void walk_events(std::string_view section, F&& f) {
+  TokenReader r(section, "");
+  for (size_t n = r.count(); n > 0; --n) {
+    EventView e;
+    e.begin = r.pos();
+    int64_t kind = r.num();
+    if (kind < 0 || kind > int64_t(JournalEvent::Kind::finished)) throw TokenError("bad kind");
+    e.kind = JournalEvent::Kind(kind);
+    e.target = r.get();
+    e.ns = r.num();
+    if (e.kind == JournalEvent::Kind::step_cached) {
+      e.where = r.get();
+      e.text = r.get();
+      e.file = r.get();
+      e.line = r.num();
     }
-    if (!r.done()) return std::nullopt;
-    return events;
+    e.end = r.pos();
+    f(e);
+  }
+  if (!r.done()) throw TokenError("trailing bytes");
+}
+
+std::optional<std::vector<JournalEvent>> decode_events(std::string_view bytes) {
+  std::vector<JournalEvent> events;
+  try {
+    walk_events(bytes, [&](const EventView& e) { events.push_back(e.event()); });
   } catch (const std::exception&) {
     return std::nullopt;
   }
+  return events;
+}
+
+std::string_view target_of(const JournalEvent& e) {
+  return e.step.target;
+}
+std::string_view target_of(const EventView& e) {
+  return e.target;
+}
+const output::StepInfo& step_of(const JournalEvent& e) {
+  return e.step;
+}
+output::StepInfo step_of(const EventView& e) {
+  return e.event().step;
+}
+
+// One event (a JournalEvent or an EventView) as a no-op shows it.
+template <typename E> void show_event(const E& e, output::Status& status) {
+  switch (e.kind) {
+  case JournalEvent::Kind::queued:
+    status.target_queued(target_of(e));
+    break;
+  case JournalEvent::Kind::started:
+    status.target_started(target_of(e));
+    break;
+  case JournalEvent::Kind::step_cached:
+    status.step_cached(step_of(e), output::Duration{e.ns});
+    break;
+  case JournalEvent::Kind::finished:
+    status.target_finished(target_of(e), true, output::Duration{e.ns});
+    break;
+  }
+}
+
+// Shows an events section on `status`, once it proved whole: the targets'
+// events from views into the bytes (no string is made), the steps'
+// decoded. False, having shown nothing, when it is malformed.
+bool show_section(std::string_view section, output::Status& status) {
+  std::vector<EventView> events;
+  try {
+    walk_events(section, [&](const EventView& e) { events.push_back(e); });
+  } catch (const std::exception&) {
+    return false;
+  }
+  for (const auto& e : events) show_event(e, status);
+  return true;
 }
 
 std::string encode_totals(const output::BuildTotals& t) {
@@ -317,7 +393,8 @@ std::vector<std::vector<uint32_t>> decode_groups(std::string_view bytes, size_t 
 std::string Journal::encode() const {
   Writer w;
   w.put(key).num(written_at_ns).num(int64_t(paths.size())).put(pack_paths(paths));
-  w.put(encode_events(events, false)).put(encode_events(events, true));
+  w.put(encode_events(events, false, carried.targets, carried.target_events));
+  w.put(encode_events(events, true, carried.steps, carried.step_events));
   w.put(encode_totals(totals)).put(encode_targets(targets)).put(encode_groups(groups));
   return w.take();
 }
@@ -401,52 +478,61 @@ std::optional<output::BuildTotals> JournalView::totals() const {
 
 bool JournalView::replay(bool steps, output::Status& status, output::Duration wall) const {
   auto totals = decode_totals(totals_);
-  if (!totals) return false;
-  if (steps) { // -V: every step's line, decoded whole
-    auto events = decode_events(steps_);
-    if (!events) return false;
-    replay_journal(*events, std::move(*totals), status, wall);
-    return true;
-  }
-  // The targets' events name only a target: kept as views into the bytes
-  // (no string is made), shown once the section proved whole.
-  struct Shown {
-    JournalEvent::Kind kind;
-    std::string_view target;
-    output::Duration ns;
-  };
-  std::vector<Shown> shown;
-  try {
-    TokenReader r(targets_, "");
-    shown.resize(r.count());
-    for (auto& e : shown) {
-      int64_t kind = r.num();
-      if (kind < 0 || kind > int64_t(JournalEvent::Kind::finished) ||
-          kind == int64_t(JournalEvent::Kind::step_cached))
-        return false;
-      e = {JournalEvent::Kind(kind), r.get(), output::Duration{r.num()}};
-    }
-    if (!r.done()) return false;
-  } catch (const std::exception&) {
-    return false;
-  }
-  for (const auto& e : shown) {
-    if (e.kind == JournalEvent::Kind::queued)
-      status.target_queued(e.target);
-    else if (e.kind == JournalEvent::Kind::started)
-      status.target_started(e.target);
-    else
-      status.target_finished(e.target, true, e.ns);
-  }
+  if (!totals || !show_section(steps ? steps_ : targets_, status)) return false;
   replay_journal({}, std::move(*totals), status, wall);
   return true;
 }
 
-std::optional<Journal> Journal::decode(std::string_view bytes) {
+// The events of `section` whose target is not one of `names`, as bytes
+// (each run of kept events copied at once) and their count; `each` sees
+// them.
+template <typename F>
+size_t kept_events(std::string_view section, const std::set<std::string, std::less<>>& names,
+                   std::string& out, F&& each) {
+  size_t count = 0, run = std::string_view::npos, run_end = 0;
+  auto flush = [&] {
+    if (run != std::string_view::npos) out.append(section.substr(run, run_end - run));
+    run = std::string_view::npos;
+  };
+  walk_events(section, [&](const EventView& e) {
+    if (names.contains(e.target)) return flush();
+    if (run == std::string_view::npos) run = e.begin;
+    run_end = e.end;
+    ++count;
+    each(e);
+  });
+  flush();
+  return count;
+}
+
+std::optional<JournalPart>
+JournalView::part(const std::set<std::string, std::less<>>& names) const {
+  auto totals = decode_totals(totals_);
+  if (!totals) return std::nullopt;
+  JournalPart part;
+  auto& t = part.totals;
+  try {
+    part.target_events = kept_events(targets_, names, part.targets, [&](const EventView& e) {
+      if (e.kind == JournalEvent::Kind::finished) ++t.targets, ++t.targets_cached;
+    });
+    part.step_events = kept_events(steps_, names, part.steps, [&](const EventView& e) {
+      if (e.kind != JournalEvent::Kind::step_cached) return;
+      ++t.steps_cached;
+      t.saved += output::Duration{e.ns};
+    });
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  for (auto& o : totals->outputs)
+    if (!names.contains(o.target)) t.outputs.push_back(std::move(o));
+  return part;
+}
+
+std::optional<Journal> Journal::decode(std::string_view bytes, bool with_events) {
   auto v = JournalView::parse(bytes);
   if (!v) return std::nullopt;
   auto paths = v->paths();
-  auto events = v->events(true);
+  auto events = with_events ? v->events(true) : std::vector<JournalEvent>{};
   auto totals = v->totals();
   if (!paths || !events || !totals) return std::nullopt;
   Journal j;
@@ -489,28 +575,6 @@ std::optional<std::vector<uint32_t>> Journal::reached(const std::vector<uint32_t
   std::sort(out.begin(), out.end());
   return out;
 }
-
-namespace {
-
-// One event as a no-op shows it.
-void show_event(const JournalEvent& e, output::Status& status) {
-  switch (e.kind) {
-  case JournalEvent::Kind::queued:
-    status.target_queued(e.step.target);
-    break;
-  case JournalEvent::Kind::started:
-    status.target_started(e.step.target);
-    break;
-  case JournalEvent::Kind::step_cached:
-    status.step_cached(e.step, output::Duration{e.ns});
-    break;
-  case JournalEvent::Kind::finished:
-    status.target_finished(e.step.target, true, output::Duration{e.ns});
-    break;
-  }
-}
-
-} // namespace
 
 // --- recording
 
@@ -657,7 +721,7 @@ uint32_t JournalRecorder::group_of(const std::set<PathOwner>& owners, Groups& gr
 // A partial build's journal: the previous journal's paths this build did
 // not look at, unless a target they belong to was rebuilt (it noted what
 // it reads now). They were unchanged when the build started.
-void JournalRecorder::carry(Journal& j, Groups& groups) const {
+void JournalRecorder::carry(Journal& j, Groups& groups) {
   if (!previous_) return;
   // Per previous group: its number now, or kNone when a target of it was
   // rebuilt (its paths go with it).
@@ -676,22 +740,24 @@ void JournalRecorder::carry(Journal& j, Groups& groups) const {
     }
     renumbered[g] = members.empty() ? kNone : groups.add(std::move(members));
   }
-  for (const auto& p : previous_->paths) {
+  std::set<std::pair<std::string_view, bool>> noted; // a few: looked up with no copy
+  for (const auto& [key, n] : paths_) noted.emplace(key.first, key.second);
+  for (auto& p : previous_->paths) {
     uint32_t group = p.group == 0 ? 0 : renumbered[p.group - 1];
-    if (group == kNone || paths_.contains({p.path, p.follow})) continue;
-    j.paths.push_back({p.path, p.follow, p.st, group});
+    if (group == kNone || noted.contains({p.path, p.follow})) continue;
+    j.paths.push_back({std::move(p.path), p.follow, p.st, group});
   }
 }
 
 std::optional<Journal> JournalRecorder::finish(std::vector<JournalEvent> events,
-                                               output::BuildTotals totals) {
+                                               output::BuildTotals totals, JournalPart carried) {
   std::lock_guard lock(mu_);
   if (!refused_.empty()) return std::nullopt;
   Journal j;
   j.written_at_ns = started_ns_;
   if (previous_)
-    for (const auto& t : previous_->targets)
-      if (!rebuilt_.contains(t.key)) j.targets.push_back(t);
+    for (auto& t : previous_->targets) // moved: carry reads only their keys, which stay
+      if (!rebuilt_.contains(t.key)) j.targets.push_back(std::move(t));
   j.targets.insert(j.targets.end(), targets_.begin(), targets_.end());
   Groups groups(j.targets);
   for (const auto& [key, n] : paths_) {
@@ -723,12 +789,13 @@ std::optional<Journal> JournalRecorder::finish(std::vector<JournalEvent> events,
   // what it cost when it ran.
   j.events = std::move(events);
   j.totals = std::move(totals);
+  j.carried = std::move(carried);
   auto& t = j.totals;
   t.targets_cached = t.targets;
   t.targets_failed = 0;
   t.steps_run = 0;
-  t.steps_cached = 0;
-  t.saved = {};
+  t.steps_cached = j.carried.totals.steps_cached;
+  t.saved = j.carried.totals.saved;
   for (const auto& e : j.events)
     if (e.kind == JournalEvent::Kind::step_cached) {
       ++t.steps_cached;
@@ -795,7 +862,7 @@ void EventRecorder::build_finished(const output::BuildTotals& build) {
   if (!build.success || build.targets_failed > 0) j_.refuse("the build failed");
   output::BuildTotals totals = build;
   if (carried_) {
-    const auto& k = *carried_;
+    const auto& k = carried_->totals;
     totals.targets += k.targets;
     totals.targets_cached += k.targets_cached;
     totals.steps_cached += k.steps_cached;
@@ -809,26 +876,23 @@ void EventRecorder::build_finished(const output::BuildTotals& build) {
   inner_.build_finished(totals);
 }
 
-void EventRecorder::carry(const JournalPart& kept) {
-  for (const auto& e : kept.events) show_event(e, *this);
-  carried_ = kept.totals;
+bool EventRecorder::carry(JournalPart kept, bool steps) {
+  // As a replay shows them: the targets' events, every step's with -V.
+  std::string section = TokenWriter("")
+                            .num(int64_t(steps ? kept.step_events : kept.target_events))
+                            .raw(steps ? kept.steps : kept.targets)
+                            .take();
+  if (!show_section(section, inner_)) return false;
+  std::lock_guard lock(mu_);
+  carried_ = std::move(kept);
+  return true;
 }
 
-JournalPart journal_part(const Journal& j, const std::set<std::string>& names) {
-  JournalPart part;
-  auto& t = part.totals;
-  for (const auto& e : j.events) {
-    if (names.contains(e.step.target)) continue;
-    part.events.push_back(e);
-    if (e.kind == JournalEvent::Kind::finished) ++t.targets, ++t.targets_cached;
-    if (e.kind == JournalEvent::Kind::step_cached) {
-      ++t.steps_cached;
-      t.saved += output::Duration{e.ns};
-    }
-  }
-  for (const auto& o : j.totals.outputs)
-    if (!names.contains(o.target)) t.outputs.push_back(o);
-  return part;
+JournalPart EventRecorder::take_carried() {
+  std::lock_guard lock(mu_);
+  JournalPart out = carried_ ? std::move(*carried_) : JournalPart{};
+  carried_.reset();
+  return out;
 }
 
 std::vector<JournalEvent> EventRecorder::take_events() {

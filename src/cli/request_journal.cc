@@ -131,7 +131,7 @@ std::vector<resolve::Instance> instances_of(const std::vector<build::JournalTarg
 
 RequestJournal::RequestJournal(const request::BuildRequest& req, const std::string& cache_dir,
                                bool debug_keys)
-    : cache_dir_(cache_dir), started_ns_(realtime_ns()) {
+    : cache_dir_(cache_dir), verbose_(req.verbose), started_ns_(realtime_ns()) {
   // Never answered from stats: these run, push or explain something.
   if (req.dry_run || req.no_cache || req.options.push || req.explain || debug_keys) return;
   if (auto key = journal_key(req, cache_dir)) {
@@ -157,10 +157,11 @@ bool RequestJournal::replay(const request::BuildRequest& req, Profile& profile) 
   if (!check.holds) {
     profile.note("journal: miss: " + check.why);
     if (!check.request_changed && req.artifact.empty() && !req.image_only)
-      if (auto whole = build::Journal::decode(*text))
+      if (auto whole = build::Journal::decode(*text, false)) // its events stay bytes
         if (auto reached = whole->reached(check.groups)) {
           previous_ = std::move(*whole);
           reached_ = std::move(*reached);
+          text_ = std::move(*text);
         }
     return false;
   }
@@ -206,7 +207,7 @@ std::optional<resolve::Graph> RequestJournal::resolve_partial(const resolve::Opt
     if (resolve::Graph::key_of(graph->nodes[graph->roots[r]]) != targets[reached_[r]].key)
       return std::nullopt;
   std::set<Digest> rebuilt;
-  std::set<std::string> shown;
+  std::set<std::string, std::less<>> shown;
   std::map<Digest, std::string> names;
   for (auto& node : graph->nodes) {
     if (node.kind != resolve::Node::Kind::target) continue;
@@ -219,9 +220,10 @@ std::optional<resolve::Graph> RequestJournal::resolve_partial(const resolve::Opt
     shown.insert(it->second->name);
     names[key] = it->second->name;
   }
+  auto view = build::JournalView::parse(text_);
+  if (!view || !(kept_ = view->part(shown))) return std::nullopt;
   profile.note(
       fmt::format("journal: partial build of {} of {} targets", rebuilt.size(), targets.size()));
-  kept_ = build::journal_part(*previous_, shown);
   names_ = std::move(names);
   recorder_->inherit(std::move(*previous_), std::move(rebuilt));
   previous_.reset();
@@ -246,14 +248,22 @@ build::JournalRecorder* RequestJournal::record(request::BuildRequest& req) {
 output::Status& RequestJournal::events(output::Status& inner) {
   if (!recorder_) return inner;
   events_ = std::make_unique<build::EventRecorder>(inner, *recorder_);
-  if (kept_) events_->carry(*kept_); // a partial build: the targets it does not rebuild
+  if (kept_) {        // a partial build: the targets it does not rebuild, shown as a hit shows them
+    inner.hold(true); // one write for them all, as a replay does
+    bool shown = events_->carry(std::move(*kept_), verbose_);
+    inner.hold(false);
+    if (!shown) recorder_->refuse("the journal's events do not decode");
+    kept_.reset();
+    carried_ = true;
+  }
   return *events_;
 }
 
 void RequestJournal::finish(Profile& profile) {
   if (!recorder_ || !events_) return;
   profile.time("journal", [&] {
-    auto journal = recorder_->finish(events_->take_events(), events_->totals());
+    auto journal =
+        recorder_->finish(events_->take_events(), events_->totals(), events_->take_carried());
     if (journal) journal->key = key_;
     if (!journal) {
       (void)::unlink(path_.c_str()); // stale: the next run need not read it
@@ -265,14 +275,9 @@ void RequestJournal::finish(Profile& profile) {
     // something): a crash may lose either file (a miss) or cut the journal,
     // which then does not decode (a miss); a cut use list only misleads
     // prune's LRU order, and prune invalidates every journal anyway.
-    std::vector<store::EntryId> used = store::entries_used(cache_dir_);
-    if (kept_) { // a partial build: the kept targets' entries too
-      auto kept = store::read_use_list(path_ + ".uses");
-      used.insert(used.end(), kept.begin(), kept.end());
-      std::sort(used.begin(), used.end());
-      used.erase(std::unique(used.begin(), used.end()), used.end());
-    }
-    auto uses = store::write_use_list(path_ + ".uses", used, fs::Durable::no);
+    // A partial build's journal relies on the kept targets' entries too.
+    auto uses = store::write_use_list(path_ + ".uses", store::entries_used(cache_dir_),
+                                      fs::Durable::no, carried_);
     if (uses && fs::write_file_atomic(path_, journal->encode(), 0644, fs::Durable::no))
       profile.note(fmt::format("journal: written, {} paths", journal->paths.size()));
   });

@@ -49,16 +49,19 @@ public:
 private:
   std::string cache_dir_, path_; // <cache>/journals/<key name>; empty: not journaled
   std::string key_;              // RequestKey::bytes()
+  bool verbose_ = false;         // -V: a replay shows each cached step
   int64_t started_ns_ = 0;       // CLOCK_REALTIME at the start of the request
   Clock::time_point started_ = Clock::now();
   std::unique_ptr<build::JournalRecorder> recorder_;
   std::unique_ptr<build::RecordingDisk> disk_;
   std::unique_ptr<build::EventRecorder> events_;
   // A miss a partial build can answer: the journal, the targets reached.
-  std::optional<build::Journal> previous_;
+  std::optional<build::Journal> previous_; // without its events: they stay in text_
+  std::string text_;
   std::vector<uint32_t> reached_;
   // A partial build: what it shows of the journal, its instances' names.
   std::optional<build::JournalPart> kept_;
+  bool carried_ = false; // kept_ went to the event recorder
   std::map<Digest, std::string> names_;
 };
 

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "format.h"
+#include "line_sink.h"
 
 namespace earth::output {
 
@@ -57,6 +58,10 @@ public:
     if (s.raw_output) j["raw"] = true;
     emit(std::move(j));
   }
+  void hold(bool held) override {
+    std::lock_guard lock(mu_);
+    sink_.hold(held);
+  }
   void build_finished(const BuildTotals& t) override {
     json j = event("build_finished");
     j["success"] = t.success;
@@ -98,14 +103,13 @@ private:
     // Output lines may hold any bytes: invalid UTF-8 becomes U+FFFD.
     std::string text = j.dump(-1, ' ', false, json::error_handler_t::replace);
     std::lock_guard lock(mu_);
-    std::fputs(text.c_str(), out_);
-    std::fputc('\n', out_);
-    if (!o_.batch) std::fflush(out_);
+    sink_.write(text);
   }
 
   std::FILE* out_;
   PrinterOptions o_;
   std::mutex mu_;
+  LineSink sink_{out_, o_.batch}; // mu_
 };
 
 } // namespace

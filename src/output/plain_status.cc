@@ -7,6 +7,7 @@
 #include <map>
 
 #include "format.h"
+#include "line_sink.h"
 
 namespace earth::output {
 
@@ -15,7 +16,8 @@ namespace {
 class PlainStatus : public Status {
 public:
   PlainStatus(std::FILE* out, const PrinterOptions& o)
-      : out_(out), o_(o), c_(o.colour), cached_(fmt::format("*{}cached{}* ", c_.cyan, c_.reset)) {}
+      : out_(out), o_(o), c_(o.colour), cached_(fmt::format("*{}cached{}* ", c_.cyan, c_.reset)),
+        sink_(out, o.batch) {}
 
   void target_queued(std::string_view) override {}
   void target_started(std::string_view target) override {
@@ -57,12 +59,18 @@ public:
   void step_output(const StepInfo& s, std::string_view line) override {
     add(s.target, s.raw_output ? std::string(line) : prefix(s.target, false) + std::string(line));
   }
+  void hold(bool held) override {
+    std::lock_guard lock(mu_);
+    sink_.hold(held);
+  }
   void build_finished(const BuildTotals& t) override {
     std::lock_guard lock(mu_);
     for (auto& [target, lines] : groups_) // targets cut short by the failure
       if (!lines.empty()) flush_group(target, "interrupted");
-    write("");
-    for (const auto& l : summary_lines(t, c_)) write(l);
+    std::string summary = "\n"; // one write for the whole summary
+    for (const auto& l : summary_lines(t, c_)) (summary += l) += '\n';
+    summary.pop_back();
+    write(summary);
   }
 
 private:
@@ -89,11 +97,7 @@ private:
     write(line);
   }
   // mu_ held.
-  void write(std::string_view line) {
-    std::fwrite(line.data(), 1, line.size(), out_);
-    std::fputc('\n', out_);
-    if (!o_.batch) std::fflush(out_);
-  }
+  void write(std::string_view line) { sink_.write(line); }
   void flush_group(std::string_view target, std::string_view how) {
     auto it = groups_.find(std::string(target));
     if (it == groups_.end() || it->second.empty()) return;
@@ -128,7 +132,8 @@ private:
   std::string cached_; // "*cached* "
   std::mutex mu_;
   std::map<std::string, std::vector<std::string>, std::less<>>
-      groups_; // github: lines kept per target
+      groups_;    // github: lines kept per target
+  LineSink sink_; // mu_
 };
 
 } // namespace

@@ -278,19 +278,22 @@ std::vector<EntryId> entries_used(const std::string& cache_dir) {
 }
 
 Result<void> write_use_list(const std::string& path, const std::vector<EntryId>& entries,
-                            fs::Durable durable) {
-  std::string text = std::string(log_header) + "\n";
-  for (const auto& [kind, name] : entries) text += std::string(1, char(kind)) + " " + name + "\n";
+                            fs::Durable durable, bool extend) {
+  std::string text;
+  if (extend) // the list there, when it is of this version, then `entries` (repeats are harmless)
+    if (auto old = fs::read_file(path); old && old->starts_with(std::string(log_header) + "\n"))
+      text = std::move(*old);
+  if (text.empty()) text = std::string(log_header) + "\n";
+  if (!text.ends_with('\n')) text.erase(text.rfind('\n') + 1); // a torn last line
+  size_t kept = text.size();
+  for (const auto& [kind, name] : entries) {
+    std::string line = std::string("\n") + char(kind) + " " + name + "\n";
+    // Extending: an entry listed already is not listed again.
+    if (extend && std::string_view(text).substr(0, kept).find(line) != std::string_view::npos)
+      continue;
+    text.append(line, 1);
+  }
   return fs::write_file_atomic(path, text, 0644, durable);
-}
-
-std::vector<EntryId> read_use_list(const std::string& path) {
-  std::vector<EntryId> out;
-  auto text = fs::read_file(path);
-  if (!text) return out;
-  (void)parse_lines(path, *text, log_header,
-                    [&](EntryId id, int64_t, int64_t) { out.push_back(std::move(id)); });
-  return out;
 }
 
 Result<void> record_use(const std::string& cache_dir, EntryKind kind, std::string_view name,

@@ -18,8 +18,13 @@ public:
   // `magic`: the first line, without its newline.
   explicit TokenWriter(std::string_view magic);
   TokenWriter& put(std::string_view v);
-  TokenWriter& num(int64_t v) { return put(std::to_string(v)); }
+  TokenWriter& num(int64_t v);
   TokenWriter& list(const std::vector<std::string>& vs);
+  // Tokens encoded already (a copy of another writer's output), verbatim.
+  TokenWriter& raw(std::string_view tokens) {
+    out_ += tokens;
+    return *this;
+  }
   std::string take() { return std::move(out_); }
 
 private:
@@ -44,6 +49,7 @@ public:
   size_t count(size_t max = size_t(1) << 24);
   std::vector<std::string> list();
   bool done() const { return pos_ == in_.size(); }
+  size_t pos() const { return pos_; } // the offset of the next token
 
 private:
   std::string_view in_;

@@ -109,6 +109,15 @@ struct JournalEvent {
   int64_t ns = 0;        // step_cached: how long it took when it ran; finished: took
 };
 
+// The events of the targets a partial build keeps from the journal, as
+// they are encoded there (each section's events, without their count: a
+// copy of bytes, nothing decoded into strings), and their summary.
+struct JournalPart {
+  std::string targets, steps; // the two events sections' kept events
+  size_t target_events = 0, step_events = 0;
+  output::BuildTotals totals; // targets, cached, steps cached, saved, outputs
+};
+
 struct Journal {
   std::string key;           // RequestKey::bytes() of the request it answers
   int64_t written_at_ns = 0; // CLOCK_REALTIME when the build that wrote it started
@@ -119,10 +128,14 @@ struct Journal {
   // apart, so a compact replay decodes only those.
   std::vector<JournalEvent> events;
   output::BuildTotals totals; // success, wall and error are not kept
+  // A partial build's: events kept from the previous journal, written before `events`.
+  JournalPart carried;
 
   std::string encode() const;
   // nullopt for another magic or version, a bad token, a truncated file.
-  static std::optional<Journal> decode(std::string_view bytes);
+  // Without `events`, the events are left out (a partial build reads them
+  // as a JournalPart).
+  static std::optional<Journal> decode(std::string_view bytes, bool events = true);
 
   // The targets a change to the paths of `groups` reaches: theirs, and
   // every target whose key holds one of those targets' keys, and so on.
@@ -165,6 +178,9 @@ public:
   // summary on `status` as they are decoded; false, having shown nothing,
   // when a section is malformed.
   bool replay(bool steps, output::Status& status, output::Duration wall) const;
+  // The events and summary of the targets not shown as one of `names`;
+  // nullopt when a section is malformed.
+  std::optional<JournalPart> part(const std::set<std::string, std::less<>>& names) const;
 
 private:
   friend struct Journal;
@@ -204,7 +220,8 @@ public:
   // of a target's is kept with an identity no stat has, so the next check
   // rebuilds that target. `events` are what a no-op shows (see
   // EventRecorder); the summary is made a no-op's from them.
-  std::optional<Journal> finish(std::vector<JournalEvent> events, output::BuildTotals totals);
+  std::optional<Journal> finish(std::vector<JournalEvent> events, output::BuildTotals totals,
+                                JournalPart carried = {});
 
 private:
   struct Noted {
@@ -216,7 +233,7 @@ private:
   bool from_output(const std::string& path) const;
   struct Groups; // journal.cc
   uint32_t group_of(const std::set<PathOwner>& owners, Groups& groups) const;
-  void carry(Journal& j, Groups& groups) const;
+  void carry(Journal& j, Groups& groups); // moves from previous_
   int64_t started_ns_;
   mutable std::mutex mu_;
   std::map<PathKey, Noted> paths_;
@@ -226,15 +243,6 @@ private:
   std::set<Digest> rebuilt_;
   std::string refused_;
 };
-
-// What a no-op of a journal's targets shows: their events and summary.
-struct JournalPart {
-  std::vector<JournalEvent> events;
-  output::BuildTotals totals;
-};
-// The part of journal `j` that belongs to the targets not shown as one of
-// `names` (a partial build shows those itself).
-JournalPart journal_part(const Journal& j, const std::set<std::string>& names);
 
 // A Status that forwards every event and keeps what a no-op of the same
 // build would show: each target queued, started and finished (cached), each
@@ -255,13 +263,17 @@ public:
   void build_finished(const output::BuildTotals& totals) override;
   std::vector<JournalEvent> take_events();
   output::BuildTotals totals() const;
-  // A partial build: shows (and keeps) `kept`, the events of the targets
-  // it does not rebuild, and adds their summary to the build's.
-  void carry(const JournalPart& kept);
+  // A partial build: keeps `kept`, the events of the targets it does not
+  // rebuild, and shows them — their steps only with `steps` (-V), as a
+  // journal hit does — and adds their summary to the build's. False,
+  // having shown nothing, when they do not decode.
+  bool carry(JournalPart kept, bool steps);
+  // What carry kept (for the journal: JournalRecorder::finish).
+  JournalPart take_carried();
 
 private:
   void add(JournalEvent e);
-  std::optional<output::BuildTotals> carried_;
+  std::optional<JournalPart> carried_;
   output::Status& inner_;
   JournalRecorder& j_;
   mutable std::mutex mu_;

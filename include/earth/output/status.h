@@ -81,6 +81,9 @@ public:
   // One line the step printed (stdout or stderr), without its newline.
   virtual void step_output(const StepInfo& step, std::string_view line) = 0;
   virtual void build_finished(const BuildTotals& totals) = 0;
+  // While held, the events come as a batch (a replay of many): a printer
+  // may keep its lines and write them at once when released.
+  virtual void hold(bool held) { (void)held; }
 };
 
 // How the printers look; decided by the CLI (docs/output.md).

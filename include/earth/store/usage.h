@@ -78,12 +78,10 @@ Result<void> write_usage(const std::string& cache_dir, const std::map<EntryId, E
 std::vector<EntryId> entries_used(const std::string& cache_dir);
 // Writes `entries` atomically at `path` in the lease-log format: a request
 // journal's use list (journals/<hex>.uses), whose mtime read_usage takes as
-// their last use.
+// their last use. With `extend`, after the entries of the list already
+// there (a partial build's journal relies on both).
 Result<void> write_use_list(const std::string& path, const std::vector<EntryId>& entries,
-                            fs::Durable durable = fs::Durable::yes);
-// The entries of the use list at `path`; empty when it is missing or of
-// another version.
-std::vector<EntryId> read_use_list(const std::string& path);
+                            fs::Durable durable = fs::Durable::yes, bool extend = false);
 
 // Folds the bytes this process recorded (record_uses with bytes >= 0) since
 // its last fold into the size total <cache>/size (store/size_total.h), then

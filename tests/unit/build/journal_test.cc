@@ -148,7 +148,7 @@ TEST(Journal, RecorderGroupsPathsByOwner) {
   rec.note("/ctx/shared", false, file, ctx);
   rec.note("/ctx/shared", false, file, {PathOwner::Kind::output, digest_of("+three").hex()});
   rec.note("/ctx/both", false, file, ctx);
-  rec.note_path(req, true);                                                // the request's
+  rec.note_path(req, true); // the request's
   std::string other = fs::join(dir.path(), "other");
   ASSERT_TRUE(fs::write_file_atomic(other, "x"));
   rec.note_path(other, false, {PathOwner::Kind::context, "/other"}); // no target: the request's
@@ -258,35 +258,71 @@ TEST(Journal, APartialBuildCarriesWhatItDidNotRebuild) {
 }
 
 // What a partial build shows of the journal: the other targets' events
-// and outputs, their counts added to the build's own summary.
-TEST(Journal, APartialBuildShowsTheOtherTargets) {
+// and outputs, their counts added to the build's own summary; the next
+// journal holds their events as they were, then the build's.
+TEST(Journal, APartialBuildShowsAndKeepsTheOtherTargets) {
   Journal j = sample();
   j.events.push_back({JournalEvent::Kind::finished, {"+other"}, 5});
   j.totals.outputs.push_back({output::OutputInfo::Kind::artifact, "+other", "/p/o"});
-  JournalPart part = journal_part(j, {"+app"});
-  ASSERT_EQ(part.events.size(), 1u);
-  EXPECT_EQ(part.totals.targets, 1u);
-  EXPECT_EQ(part.totals.steps_cached, 0u);
-  ASSERT_EQ(part.totals.outputs.size(), 1u);
-  EXPECT_EQ(part.totals.outputs[0].target, "+other");
+  std::string bytes = j.encode();
+  auto view = JournalView::parse(bytes);
+  ASSERT_TRUE(view);
+  auto part = view->part({"+app"});
+  ASSERT_TRUE(part);
+  EXPECT_EQ(part->target_events, 1u);
+  EXPECT_EQ(part->step_events, 1u);
+  EXPECT_EQ(part->totals.targets, 1u);
+  EXPECT_EQ(part->totals.steps_cached, 0u);
+  ASSERT_EQ(part->totals.outputs.size(), 1u);
+  EXPECT_EQ(part->totals.outputs[0].target, "+other");
 
+  auto kept = view->part({"+other"});
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(kept->totals.steps_cached, 1u);
+  EXPECT_EQ(kept->totals.saved.count(), 9000);
   output::RecordingStatus inner;
   JournalRecorder rec(now_ns() + 60'000'000'000);
   EventRecorder events(inner, rec);
-  events.carry(journal_part(j, {"+other"}));
+  ASSERT_TRUE(events.carry(*kept, false));
+  events.target_queued("+other");
+  events.step_finished({"+other", "Earthfile:9:3", "RUN x"}, output::Duration{70});
+  events.target_finished("+other", false, output::Duration{80});
   output::BuildTotals own;
   own.success = true;
   own.targets = 1;
-  own.steps_run = 2;
+  own.steps_run = 1;
   own.outputs = {{output::OutputInfo::Kind::artifact, "+other", "/p/o"}};
   events.build_finished(own);
   auto t = inner.totals();
   EXPECT_EQ(t.targets, 2u);
   EXPECT_EQ(t.targets_cached, 1u);
   EXPECT_EQ(t.steps_cached, 1u);
-  EXPECT_EQ(t.steps_run, 2u);
+  EXPECT_EQ(t.steps_run, 1u);
   EXPECT_EQ(t.outputs.size(), 3u); // +app's two, then the build's
-  EXPECT_EQ(events.take_events().size(), 4u);
+
+  auto next = rec.finish(events.take_events(), events.totals(), events.take_carried());
+  ASSERT_TRUE(next) << rec.refused();
+  auto back = Journal::decode(next->encode());
+  ASSERT_TRUE(back);
+  ASSERT_EQ(back->events.size(), 7u); // +app's four, then +other's three
+  EXPECT_EQ(back->events[2].step.text, "RUN make");
+  EXPECT_EQ(back->events[5].step.text, "RUN x");
+  EXPECT_EQ(back->totals.steps_cached, 2u); // a no-op's: every step cached
+  EXPECT_EQ(back->totals.saved.count(), 9070);
+  auto again = JournalView::parse(next->encode());
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->events(false)->size(), 5u);
+
+  // Shown as a hit shows them: the step's line only with -V.
+  output::RecordingStatus verbose;
+  JournalRecorder rec2(now_ns() + 60'000'000'000);
+  EventRecorder events2(verbose, rec2);
+  ASSERT_TRUE(events2.carry(*kept, true));
+  output::RecordingStatus compact;
+  JournalRecorder rec3(now_ns() + 60'000'000'000);
+  EventRecorder events3(compact, rec3);
+  ASSERT_TRUE(events3.carry(*kept, false));
+  EXPECT_EQ(verbose.lines().size(), compact.lines().size() + 1);
 }
 
 TEST(Journal, RequestKeyFieldsAreTypedAndDelimited) {
