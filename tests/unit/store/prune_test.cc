@@ -8,6 +8,7 @@
 
 #include <ctime>
 
+#include "dead_step.h"
 #include "earth/base/digest.h"
 #include "earth/base/fs.h"
 #include "earth/store/blob_store.h"
@@ -19,33 +20,9 @@ namespace fs = earth::fs;
 using earth::Digest;
 using earth::Result;
 using namespace earth::store;
+using earth::store::testing::dead_step;
 
 namespace {
-
-// A step dir made by another (dead) process at `when`, `kb` KiB big.
-Digest dead_step(const std::string& cache, const std::string& name, int64_t when, int kb) {
-  Digest key = Digest::of(name);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    auto steps = SnapshotStore::open(cache, "steps");
-    auto r = steps->ensure(key, [&](const std::string& d) -> Result<void> {
-      return fs::write_file_atomic(fs::join(d, "f"), std::string(size_t(kb) * 1024, 'x'));
-    });
-    ::_exit(r.ok() ? 0 : 1);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  EXPECT_EQ(status, 0);
-  // The dead process's log says when it used the step.
-  auto logs = fs::list_dir(cache + "/leases").value();
-  for (const auto& n : logs) {
-    std::string log = cache + "/leases/" + n;
-    if (fs::read_file(log).value().find(key.hex()) == std::string::npos) continue;
-    struct timespec t[2] = {{when, 0}, {when, 0}};
-    ::utimensat(AT_FDCWD, log.c_str(), t, 0);
-  }
-  return key;
-}
 
 bool has_step(const std::string& cache, const Digest& k) {
   return fs::is_dir(cache + "/steps/" + k.hex());

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "dead_step.h"
 #include "earth/base/digest.h"
 #include "earth/base/fs.h"
 #include "earth/store/prune.h"
@@ -15,34 +16,9 @@ namespace fs = earth::fs;
 using earth::Digest;
 using earth::Result;
 using namespace earth::store;
+using earth::store::testing::dead_step;
 
 namespace {
-
-// A step dir of `kb` KiB made by another process, used last at `when`, that
-// exits without checking the size limit (as a killed one would): its log
-// holds bytes no total counts.
-Digest dead_step(const std::string& cache, const std::string& name, int kb, int64_t when = 1000) {
-  Digest key = Digest::of(name);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    auto steps = SnapshotStore::open(cache, "steps");
-    auto r = steps->ensure(key, [&](const std::string& d) -> Result<void> {
-      return fs::write_file_atomic(fs::join(d, "f"), std::string(size_t(kb) * 1024, 'x'));
-    });
-    ::_exit(r.ok() ? 0 : 1);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  EXPECT_EQ(status, 0);
-  auto logs = fs::list_dir(cache + "/leases").value();
-  for (const auto& n : logs) {
-    std::string log = cache + "/leases/" + n;
-    if (fs::read_file(log).value().find(key.hex()) == std::string::npos) continue;
-    struct timespec t[2] = {{when, 0}, {when, 0}};
-    ::utimensat(AT_FDCWD, log.c_str(), t, 0);
-  }
-  return key;
-}
 
 // An output marker this process made (and recorded with its size).
 void made_output(const std::string& cache, const std::string& name) {
@@ -162,7 +138,7 @@ TEST(SizeTotal, ThisProcessFoldsWhatItRecordedAndMarksItsLog) {
 TEST(SizeTotal, EnforceLimitUnderTheLimitReadsOnlyTheTotal) {
   fs::TempDir dir("/tmp", "earth-size-test-");
   std::string cache = dir.path();
-  dead_step(cache, "a", 64);
+  dead_step(cache, "a", 1000, 64);
   EXPECT_EQ(enforce_limit(cache, {1 << 30, "test"}).value().sum().entries, 0);
   EXPECT_EQ(on_disk(cache)->total, recorded_bytes(cache)) << "recounted: the dead log's bytes";
   EXPECT_EQ(lease_census(cache).logs, 0u) << "the uncounted dead log was merged into usage";
@@ -180,7 +156,7 @@ TEST(SizeTotal, ATornOrUnknownTotalIsRecounted) {
                            format_size_total({7, 7, 0}).replace(11, 1, "3"), std::string()}) {
     fs::TempDir dir("/tmp", "earth-size-test-");
     std::string cache = dir.path();
-    Digest a = dead_step(cache, "a", 64);
+    Digest a = dead_step(cache, "a", 1000, 64);
     EXPECT_EQ(enforce_limit(cache, {1 << 30, "test"}).value().sum().entries, 0);
     int64_t exact = recorded_bytes(cache);
     ASSERT_GE(exact, 64 * 1024);
@@ -197,8 +173,8 @@ TEST(SizeTotal, ATornOrUnknownTotalIsRecounted) {
 TEST(SizeTotal, ADriftedTotalIsCorrected) {
   fs::TempDir dir("/tmp", "earth-size-test-");
   std::string cache = dir.path();
-  Digest a = dead_step(cache, "a", 64, 1000);
-  Digest b = dead_step(cache, "b", 64, 2000);
+  Digest a = dead_step(cache, "a", 1000, 64);
+  Digest b = dead_step(cache, "b", 2000, 64);
   EXPECT_EQ(enforce_limit(cache, {1 << 30, "test"}).value().sum().entries, 0);
   int64_t exact = recorded_bytes(cache);
   put(cache, {int64_t(10) << 30, 0, 0}); // far too high
@@ -225,10 +201,10 @@ TEST(SizeTotal, ADriftedTotalIsCorrected) {
 TEST(SizeTotal, AKilledWritersBytesAreCountedByTheNextCheck) {
   fs::TempDir dir("/tmp", "earth-size-test-");
   std::string cache = dir.path();
-  Digest a = dead_step(cache, "a", 64, 1000);
+  Digest a = dead_step(cache, "a", 1000, 64);
   EXPECT_EQ(enforce_limit(cache, {1 << 30, "test"}).value().sum().entries, 0);
   int64_t first = on_disk(cache)->total;
-  Digest b = dead_step(cache, "b", 64, 2000);
+  Digest b = dead_step(cache, "b", 2000, 64);
   EXPECT_EQ(lease_census(cache).uncounted_dead, 1u);
   EXPECT_EQ(on_disk(cache)->total, first) << "not folded: the writer never checked";
   auto report = enforce_limit(cache, {first + 32 * 1024, "test"}).value();
@@ -242,7 +218,7 @@ TEST(SizeTotal, AKilledWritersBytesAreCountedByTheNextCheck) {
 TEST(SizeTotal, PruneWritesTheExactTotal) {
   fs::TempDir dir("/tmp", "earth-size-test-");
   std::string cache = dir.path();
-  dead_step(cache, "a", 64);
+  dead_step(cache, "a", 1000, 64);
   put(cache, {int64_t(1) << 40, 5, 9});
   auto report = prune(cache, {}).value();
   EXPECT_EQ(report.removed[EntryKind::step].entries, 1);
