@@ -1,0 +1,312 @@
+// The request journal's recording (include/earth/build/journal.h): what
+// the full path notes, whose each path is, and the journal it makes — with
+// a partial build's, what it carries from the previous one — and the
+// resolver's recording Disk.
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "earth/base/fs.h"
+#include "earth/base/stat_cache.h"
+#include "earth/build/journal.h"
+
+namespace earth::build {
+
+namespace {
+
+// Git's racy-clean rule (base/stat_cache.h), on what the path's stat says.
+bool racy(const PathStat& st, int64_t started_ns) {
+  if (st.kind == PathStat::Kind::absent) return false;
+  return earth::racy(StatKey{st.dev, st.ino, st.size, st.mtime_ns, st.ctime_ns}, started_ns);
+}
+
+} // namespace
+
+// --- recording
+
+void JournalRecorder::note(const std::string& path, bool follow, const PathStat& st,
+                           const PathOwner& owner) {
+  std::lock_guard lock(mu_);
+  if (!refused_.empty()) return; // nothing will be written
+  // Seen before with another identity: it changed during the build. The
+  // first identity stands, so that the next check finds the change.
+  auto [it, fresh] = paths_.try_emplace({path, follow}, Noted{st, {}});
+  it->second.owners.insert(owner);
+}
+
+void JournalRecorder::note_path(const std::string& path, bool follow, const PathOwner& owner) {
+  {
+    // Refused: nothing will be written. Already noted: the stat taken
+    // before its first read stands (any later change makes the next check
+    // miss), so a second look costs no stat.
+    std::lock_guard lock(mu_);
+    if (!refused_.empty()) return;
+    if (auto it = paths_.find({path, follow}); it != paths_.end()) {
+      it->second.owners.insert(owner);
+      return;
+    }
+  }
+  auto st = PathStat::of(path, follow);
+  if (!st) return refuse(path + " could not be checked");
+  note(path, follow, *st, owner);
+}
+
+void JournalRecorder::note_tree(const std::string& path, const PathOwner& owner) {
+  if (!refused().empty()) return; // nothing will be written
+  std::vector<std::string> todo{path};
+  while (!todo.empty()) {
+    std::string p = std::move(todo.back());
+    todo.pop_back();
+    auto st = PathStat::of(p, false);
+    if (!st) return refuse(p + " could not be checked");
+    note(p, false, *st, owner);
+    if (st->kind != PathStat::Kind::dir) continue;
+    auto names = fs::list_dir(p);
+    if (!names) return refuse(p + " could not be listed");
+    for (const auto& n : *names) todo.push_back(p + "/" + n);
+  }
+}
+
+void JournalRecorder::note_output(const std::string& path, const Digest& target) {
+  {
+    std::lock_guard lock(mu_);
+    outputs_.insert(path);
+  }
+  note_tree(path, {PathOwner::Kind::output, target.hex()});
+}
+
+void JournalRecorder::note_target(JournalTarget target) {
+  std::lock_guard lock(mu_);
+  targets_.push_back(std::move(target));
+}
+
+void JournalRecorder::inherit(Journal previous, std::set<Digest> rebuilt) {
+  std::lock_guard lock(mu_);
+  previous_ = std::move(previous);
+  rebuilt_ = std::move(rebuilt);
+}
+
+// Stats the fast path need not repeat (each costs ~1 µs of a ~1 ms check):
+// a path also noted without following links whose last component is no
+// link (stat and lstat then agree), and an absent path whose directory is
+// noted (creating an entry changes the directory's mtime) — each only when
+// the path kept covers at least the same targets. Called locked.
+bool JournalRecorder::redundant(const PathKey& key, const Noted& n) const {
+  auto covers = [&](const Noted& other) {
+    return other.owners.contains(PathOwner{}) || other.owners == n.owners;
+  };
+  const auto& [path, follow] = key;
+  if (follow) {
+    auto it = paths_.find({path, false});
+    if (it != paths_.end() && it->second.st.kind != PathStat::Kind::link && it->second.st == n.st &&
+        covers(it->second))
+      return true;
+  }
+  if (n.st.kind != PathStat::Kind::absent || !path.starts_with("/")) return false;
+  std::string dir = fs::dirname(path);
+  for (bool f : {false, true})
+    if (auto it = paths_.find({dir, f});
+        it != paths_.end() && it->second.st.kind == PathStat::Kind::dir && covers(it->second))
+      return true;
+  return false;
+}
+
+void JournalRecorder::refuse(std::string why) {
+  std::lock_guard lock(mu_);
+  if (refused_.empty()) refused_ = std::move(why);
+}
+
+std::string JournalRecorder::refused() const {
+  std::lock_guard lock(mu_);
+  return refused_;
+}
+
+// The journal's groups as they are made: each distinct set of targets once.
+struct JournalRecorder::Groups {
+  std::vector<std::vector<uint32_t>> list;
+  std::map<std::vector<uint32_t>, uint32_t> index;         // members → group (from 1)
+  std::map<std::string, std::vector<uint32_t>> by_context; // context dir → its targets
+  std::map<Digest, uint32_t> by_key;                       // instance key → target
+
+  explicit Groups(const std::vector<JournalTarget>& targets) {
+    for (uint32_t i = 0; i < targets.size(); ++i) {
+      by_key[targets[i].key] = i;
+      if (!targets[i].context.empty()) by_context[targets[i].context].push_back(i);
+    }
+  }
+  uint32_t add(std::vector<uint32_t> members) {
+    std::sort(members.begin(), members.end());
+    members.erase(std::unique(members.begin(), members.end()), members.end());
+    if (members.empty()) return 0;
+    auto [it, fresh] = index.try_emplace(members, uint32_t(list.size() + 1));
+    if (fresh) list.push_back(std::move(members));
+    return it->second;
+  }
+};
+
+// 0 (the request's) when a request owner is among them or an owner names
+// no target of the build.
+uint32_t JournalRecorder::group_of(const std::set<PathOwner>& owners, Groups& groups) const {
+  std::vector<uint32_t> members;
+  for (const auto& o : owners) {
+    if (o.kind == PathOwner::Kind::request) return 0;
+    if (o.kind == PathOwner::Kind::context) {
+      auto it = groups.by_context.find(o.id);
+      if (it == groups.by_context.end()) return 0;
+      members.insert(members.end(), it->second.begin(), it->second.end());
+    } else {
+      auto key = Digest::parse(o.id);
+      auto it = key ? groups.by_key.find(*key) : groups.by_key.end();
+      if (it == groups.by_key.end()) return 0;
+      members.push_back(it->second);
+    }
+  }
+  return groups.add(std::move(members));
+}
+
+// A partial build's journal: the previous journal's paths this build did
+// not look at, unless a target they belong to was rebuilt (it noted what
+// it reads now). They were unchanged when the build started.
+void JournalRecorder::carry(Journal& j, Groups& groups) {
+  if (!previous_) return;
+  // Per previous group: its number now, or kNone when a target of it was
+  // rebuilt (its paths go with it).
+  constexpr uint32_t kNone = UINT32_MAX;
+  std::vector<uint32_t> renumbered(previous_->groups.size());
+  for (size_t g = 0; g < renumbered.size(); ++g) {
+    std::vector<uint32_t> members;
+    for (uint32_t t : previous_->groups[g]) {
+      const Digest& key = previous_->targets[t].key;
+      auto it = groups.by_key.find(key);
+      if (rebuilt_.contains(key) || it == groups.by_key.end()) {
+        members.clear();
+        break;
+      }
+      members.push_back(it->second);
+    }
+    renumbered[g] = members.empty() ? kNone : groups.add(std::move(members));
+  }
+  std::set<std::pair<std::string_view, bool>> noted; // a few: looked up with no copy
+  for (const auto& [key, n] : paths_) noted.emplace(key.first, key.second);
+  for (auto& p : previous_->paths) {
+    uint32_t group = p.group == 0 ? 0 : renumbered[p.group - 1];
+    if (group == kNone || noted.contains({p.path, p.follow})) continue;
+    j.paths.push_back({std::move(p.path), p.follow, p.st, group});
+  }
+}
+
+std::optional<Journal> JournalRecorder::finish(std::vector<JournalEvent> events,
+                                               output::BuildTotals totals, JournalPart carried) {
+  std::lock_guard lock(mu_);
+  if (!refused_.empty()) return std::nullopt;
+  Journal j;
+  j.written_at_ns = started_ns_;
+  if (previous_)
+    for (auto& t : previous_->targets) // moved: carry reads only their keys, which stay
+      if (!rebuilt_.contains(t.key)) j.targets.push_back(std::move(t));
+  j.targets.insert(j.targets.end(), targets_.begin(), targets_.end());
+  Groups groups(j.targets);
+  for (const auto& [key, n] : paths_) {
+    uint32_t group = group_of(n.owners, groups);
+    PathStat st = n.st;
+    if (racy(st, started_ns_) && !from_output(key.first)) {
+      if (group == 0) {
+        refused_ = key.first + " changed too recently to be trusted (racy)";
+        return std::nullopt;
+      }
+      // No stat has this identity: the next check rebuilds its targets.
+      st = PathStat{PathStat::Kind::other, 0, 0, 0, -1, -1, -1};
+    }
+    // A request path the build changed itself (a directory an output was
+    // written into) would make the next check take the full path: not
+    // worth writing. A target's path makes it rebuild that target only.
+    if (group == 0) {
+      auto now = PathStat::of(key.first, key.second);
+      if (!now || *now != n.st) {
+        refused_ = key.first + " changed during the build";
+        return std::nullopt;
+      }
+    }
+    if (!redundant(key, n)) j.paths.push_back({key.first, key.second, st, group});
+  }
+  carry(j, groups);
+  j.groups = std::move(groups.list);
+  // A no-op of this build: every target cached, every step a hit saving
+  // what it cost when it ran.
+  j.events = std::move(events);
+  j.totals = std::move(totals);
+  j.carried = std::move(carried);
+  auto& t = j.totals;
+  t.targets_cached = t.targets;
+  t.targets_failed = 0;
+  t.steps_run = 0;
+  t.steps_cached = j.carried.totals.steps_cached;
+  t.saved = j.carried.totals.saved;
+  for (const auto& e : j.events)
+    if (e.kind == JournalEvent::Kind::step_cached) {
+      ++t.steps_cached;
+      t.saved += output::Duration{e.ns};
+    }
+  t.wall = {};
+  t.error.clear();
+  return j;
+}
+
+// An output's tree (called locked).
+bool JournalRecorder::from_output(const std::string& path) const {
+  for (const auto& o : outputs_)
+    if (path == o || (path.size() > o.size() && path.starts_with(o) && path[o.size()] == '/'))
+      return true;
+  return false;
+}
+
+// --- the resolver's disk
+
+namespace {
+
+// On the real disk, one stat both noted and answered: a file, a directory
+// or a certainly absent path; nullopt for anything else (a link, a FIFO, an
+// error…), which the caller notes and asks its disk about as before.
+std::optional<FileStat> noted_stat(JournalRecorder& j, const std::string& path, bool follow) {
+  struct stat st;
+  if ((follow ? ::stat(path.c_str(), &st) : ::lstat(path.c_str(), &st)) != 0) {
+    int err = errno;
+    if (err != ENOENT && err != ENOTDIR) return std::nullopt;
+    j.note(path, follow, PathStat{});
+    FileStat missing;
+    missing.error = err;
+    return missing;
+  }
+  if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) return std::nullopt;
+  j.note(path, follow, PathStat::from(st));
+  FileStat out;
+  out.kind = S_ISREG(st.st_mode) ? FileStat::Kind::file : FileStat::Kind::dir;
+  if (out.kind == FileStat::Kind::dir) out.what = "a directory";
+  return out;
+}
+
+} // namespace
+
+FileStat RecordingDisk::stat(const std::string& path) const {
+  if (&inner_ == &real_disk())
+    if (auto st = noted_stat(j_, path, true)) return *st;
+  j_.note_path(path, true);
+  return inner_.stat(path);
+}
+FileStat RecordingDisk::lstat(const std::string& path) const {
+  if (&inner_ == &real_disk())
+    if (auto st = noted_stat(j_, path, false)) return *st;
+  j_.note_path(path, false);
+  return inner_.lstat(path);
+}
+Result<std::string> RecordingDisk::read_file(const std::string& path) const {
+  j_.note_path(path, true);
+  return inner_.read_file(path);
+}
+Result<std::vector<std::string>> RecordingDisk::list_dir(const std::string& path) const {
+  j_.note_path(path, true);
+  return inner_.list_dir(path);
+}
+
+} // namespace earth::build
