@@ -572,23 +572,35 @@ std::optional<std::vector<uint32_t>> Journal::reached(const std::vector<uint32_t
 
 // --- events
 
+namespace {
+
+JournalEvent target_event(JournalEvent::Kind kind, std::string_view target, int64_t ns) {
+  JournalEvent e;
+  e.kind = kind;
+  e.step.target = target;
+  e.ns = ns;
+  return e;
+}
+
+} // namespace
+
 void EventRecorder::add(JournalEvent e) {
   std::lock_guard lock(mu_);
   events_.push_back(std::move(e));
 }
 
 void EventRecorder::target_queued(std::string_view target) {
-  add({JournalEvent::Kind::queued, {std::string(target)}, 0});
+  add(target_event(JournalEvent::Kind::queued, target, 0));
   inner_.target_queued(target);
 }
 void EventRecorder::target_started(std::string_view target) {
-  add({JournalEvent::Kind::started, {std::string(target)}, 0});
+  add(target_event(JournalEvent::Kind::started, target, 0));
   inner_.target_started(target);
 }
 void EventRecorder::target_finished(std::string_view target, bool all_cached,
                                     output::Duration took) {
   // A target that ran is reused in no time by the next build.
-  add({JournalEvent::Kind::finished, {std::string(target)}, all_cached ? took.count() : 0});
+  add(target_event(JournalEvent::Kind::finished, target, all_cached ? took.count() : 0));
   inner_.target_finished(target, all_cached, took);
 }
 void EventRecorder::target_failed(std::string_view target) {
