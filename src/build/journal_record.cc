@@ -31,8 +31,7 @@ void JournalRecorder::note(const std::string& path, bool follow, const PathStat&
   if (!refused_.empty()) return; // nothing will be written
   // Seen before with another identity: it changed during the build. The
   // first identity stands, so that the next check finds the change.
-  auto [it, fresh] = paths_.try_emplace({path, follow}, Noted{st, {}});
-  it->second.owners.insert(owner);
+  paths_.try_emplace({path, follow}, Noted{st, {}}).first->second.owners.insert(owner);
 }
 
 void JournalRecorder::note_path(const std::string& path, bool follow, const PathOwner& owner) {

@@ -467,9 +467,7 @@ void Resolver::check_depth(const std::string& canonical, FileId ref_file,
 
 void Resolver::run(const std::string& target) {
   Reference ref = cli_reference(target);
-  std::string dir =
-      ref.earthfile.kind == EarthfileRef::Kind::local_internal ? "." : ref.earthfile.path;
-  FileId file = load_dir(absolute_dir(dir, project_abs_), kNone, {}, target);
+  FileId file = load_ref_file(ref, target);
   Overrides overrides;
   for (const auto& [k, v] : options_.overrides) set_override(overrides, k, Value{v, false});
   NodeId root = instance(file, ref.name, std::move(overrides), options_.platform, kNone, {});
@@ -478,14 +476,19 @@ void Resolver::run(const std::string& target) {
   mark_outputs(root);
 }
 
+// The Earthfile a local reference from the command line names.
+FileId Resolver::load_ref_file(const Reference& ref, const std::string& shown) {
+  std::string dir =
+      ref.earthfile.kind == EarthfileRef::Kind::local_internal ? "." : ref.earthfile.path;
+  return load_dir(absolute_dir(dir, project_abs_), kNone, {}, shown);
+}
+
 void Resolver::run_instance(const Instance& inst) {
   auto ref = parse_target_ref(inst.canonical);
   if (!ref.ok() || ref->is_function() || ref->earthfile.kind == EarthfileRef::Kind::remote ||
       ref->earthfile.kind == EarthfileRef::Kind::alias)
     fail(kNone, {}, "not a local target instance: " + inst.canonical);
-  std::string dir =
-      ref->earthfile.kind == EarthfileRef::Kind::local_internal ? "." : ref->earthfile.path;
-  FileId file = load_dir(absolute_dir(dir, project_abs_), kNone, {}, inst.canonical);
+  FileId file = load_ref_file(*ref, inst.canonical);
   Overrides overrides;
   for (const auto& b : inst.given) set_override(overrides, b.name, b.value);
   NodeId root = instance(file, ref->name, std::move(overrides), inst.platform, kNone, {});

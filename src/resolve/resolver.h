@@ -110,6 +110,7 @@ public:
   // nodes that produce outputs. Throws DiagnosticError.
   void run(const std::string& target);
   void run_instance(const Instance& inst);
+  FileId load_ref_file(const Reference& ref, const std::string& shown);
 
 private:
   // --- loading (resolver.cc)

@@ -142,6 +142,32 @@ TEST_F(InMemoryResolveTest, MatrixAndOverrides) {
     }
 }
 
+// A partial build resolves instances alone (resolve_instances): each comes
+// out as the whole resolve made it (the same instance key), reading only
+// the Earthfiles it needs, and marks no outputs.
+TEST_F(InMemoryResolveTest, AnInstanceResolvedAloneIsTheSame) {
+  write("Earthfile", "VERSION 0.8\nARG --global G=g\nall:\n  BUILD +t --X=1 --X=2 --Y=a\n"
+                     "  BUILD ./lib+u --N=7\n  BUILD +v\nt:\n  ARG X\n  ARG Y=b\n"
+                     "  FROM ./lib+img --B=$X\nv:\n  ARG X=d\n  FROM alpine\n");
+  write("lib/Earthfile", "VERSION 0.8\nimg:\n  ARG B=0\n  FROM alpine\nu:\n  ARG N\n"
+                         "  FROM +img --B=$N\n  COPY +img/x .\n");
+  Graph whole = resolve("+all", options({{"X", "cli"}}));
+  size_t checked = 0;
+  for (const auto& n : whole.nodes) {
+    if (n.kind != Node::Kind::target) continue;
+    int reads = disk.reads();
+    Graph alone = resolve_instances({{n.canonical, n.given, n.platform}}, options({{"X", "cli"}}));
+    ASSERT_EQ(alone.roots.size(), 1u);
+    const Node& again = alone.nodes[alone.roots[0]];
+    EXPECT_EQ(Graph::key_of(again), Graph::key_of(n)) << n.canonical;
+    EXPECT_EQ(again.steps.size(), n.steps.size()) << n.canonical;
+    for (const auto& m : alone.nodes) EXPECT_FALSE(m.output) << m.canonical;
+    if (n.canonical == "./lib+u") EXPECT_EQ(disk.reads() - reads, 1); // lib/Earthfile alone
+    ++checked;
+  }
+  EXPECT_EQ(checked, 9u); // +all, +t twice, +v, ./lib+u, ./lib+img (B=1, 2, 7 and 0)
+}
+
 TEST_F(InMemoryResolveTest, ImplicitPassingOnlyWithinOneFile) {
   write("Earthfile", "VERSION 0.8\nall:\n  BUILD +t\n  BUILD ./lib+t\nt:\n  ARG X=d\n");
   write("lib/Earthfile", "VERSION 0.8\nt:\n  ARG X=d\n");
