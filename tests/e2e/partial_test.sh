@@ -255,6 +255,29 @@ EOF
   log_has "+top | *cached* done"
 }
 
+# A partial build killed at any point (resolved, a step filled or
+# recorded, the output set aside or replaced) leaves the previous journal:
+# the next build comes out right, and the one after is answered.
+test_killed() {
+  project
+  settle +all
+  local point killed=0 status
+  for point in resolved snapshot-filled:1 snapshot-recorded:1 snapshot-recorded:2 \
+    snapshot-recorded:4 export-aside export-replaced:1 export-replaced:2; do
+    echo "$point" >>a/src/a.txt
+    status=0
+    (EARTH_TEST_KILL_AT=$point "$earth" +all >"$T/killed.log" 2>&1; exit $?) 2>/dev/null || status=$?
+    ((status == 137)) && killed=$((killed + 1))
+    build +all
+    file_is a/out.txt "$(sum_of a/src/a.txt)"
+    file_is c/c.txt "$(printf 'from-a\n%s' "$(sum_of a/src/a.txt)")"
+    file_is b/out.txt "$(sum_of b/src/a.txt)"
+    settle +all
+  done
+  echo "kill points reached: $killed of 8"
+  ((killed >= 6)) || fail "only $killed of 8 kill points were reached"
+}
+
 if [[ ${1:-} == --list ]]; then
   declare -F | awk '$3 ~ /^test_/ { sub(/^test_/, "", $3); print $3 }'
   exit 0
