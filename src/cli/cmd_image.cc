@@ -5,6 +5,7 @@
 #include "earth/base/strings.h"
 #include "earth/cli/commands.h"
 #include "earth/image/image_store.h"
+#include "earth/store/usage.h"
 
 namespace earth::cli {
 
@@ -13,6 +14,17 @@ namespace {
 std::unique_ptr<image::ImageStore> open_store() {
   start_work(); // the arguments are read: what fails now is the command's work
   return image::ImageStore::open(image::ImageStore::default_cache_dir()).take();
+}
+
+} // namespace
+
+namespace {
+
+// The blobs and layers an import or pull made go into the cache's size
+// total (docs/formats.md, "The size total") now: otherwise the next build's
+// size check recounts every use record to find them.
+void fold_sizes() {
+  (void)store::fold_recorded_bytes(image::ImageStore::default_cache_dir());
 }
 
 } // namespace
@@ -26,6 +38,7 @@ int cmd_image_import(Args& args) {
   if (words.empty() || words.size() > 2) throw Error("usage: earth image import FILE [NAME]");
   auto names = open_store()->import(words[0], words.size() == 2 ? words[1] : "").take();
   for (const auto& n : names) std::printf("imported %s\n", n.c_str());
+  fold_sizes();
   return 0;
 }
 
@@ -68,6 +81,7 @@ int cmd_image_pull(Args& args) {
   if (words.size() != 1) throw Error("usage: earth image pull REF");
   auto digest = open_store()->pull(words[0]).take();
   std::printf("%s %s\n", words[0].c_str(), digest.oci().c_str());
+  fold_sizes();
   return 0;
 }
 

@@ -54,6 +54,15 @@ test_build_adds_to_total() {
   log_lacks "over its limit"
 }
 
+# An image import or pull adds what it stored to the total itself: it
+# leaves no uncounted lease log for the next build's check to recount.
+test_import_adds_to_total() {
+  setup
+  eq "$(uncounted_logs)" 0 "uncounted lease logs after the import"
+  "$earth" image import "$images_dir/busybox.oci.tar" other:1 >/dev/null
+  eq "$(uncounted_logs)" 0 "uncounted lease logs after a second import"
+}
+
 # A build killed after it recorded its 3 MiB step, before it added it to the
 # total: the total alone says the cache is under a limit it is over; the
 # next build finds the dead, uncounted log, recounts and prunes. (Each
