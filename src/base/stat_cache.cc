@@ -89,7 +89,7 @@ StatCache::StatCache(std::string index_path, const Disk& disk, Clock clock)
 
 std::unique_ptr<StatCache> StatCache::open(std::string index_path, const Disk& disk, Clock clock) {
   auto cache = std::make_unique<StatCache>(index_path, disk, std::move(clock));
-  if (auto bytes = fs::read_file(index_path); bytes && !cache->decode(*bytes))
+  if (auto bytes = fs::read_file(index_path); bytes && !cache->decode(std::move(*bytes)))
     cache->entries_.clear();
   return cache;
 }
@@ -122,7 +122,10 @@ Result<Digest> StatCache::digest(const std::string& path, const StatKey& st) {
   if (racy(st, hashed_at)) {
     entries_.erase(path); // the index may keep it: its stat can match no later lstat
   } else {
-    entries_[path] = {st, *d, true, true};
+    auto it = entries_.find(path);
+    if (it == entries_.end())
+      it = entries_.emplace(std::string_view(added_.emplace_back(path)), Entry{}).first;
+    it->second = {st, *d, true, true};
     dirty_ = true;
   }
   return d;
@@ -135,7 +138,7 @@ size_t StatCache::size() const {
 
 namespace {
 
-void put_entry(std::string& out, const std::string& path, const StatKey& st, const Digest& d) {
+void put_entry(std::string& out, std::string_view path, const StatKey& st, const Digest& d) {
   put32(out, static_cast<uint32_t>(path.size()));
   out += path;
   put64(out, st.dev);
@@ -178,7 +181,7 @@ std::string StatCache::encode() const {
   return out;
 }
 
-std::string StatCache::encode_record(const std::string& path, const StatKey& st,
+std::string StatCache::encode_record(std::string_view path, const StatKey& st,
                                      const Digest& digest) {
   std::string out;
   put_entry(out, path, st, digest);
@@ -187,7 +190,9 @@ std::string StatCache::encode_record(const std::string& path, const StatKey& st,
   return out;
 }
 
-bool StatCache::decode(std::string_view bytes) {
+bool StatCache::decode(std::string owned) {
+  auto buffer = std::make_unique<const std::string>(std::move(owned));
+  std::string_view bytes = *buffer;
   if (bytes.size() < kHeader + Digest::size) return false;
   Reader r(bytes);
   if (r.bytes(kStatCacheMagic.size()) != kStatCacheMagic) return false;
@@ -195,13 +200,13 @@ bool StatCache::decode(std::string_view bytes) {
   r.u32();
   uint64_t count = r.u64();
   if (count > kMaxEntries) return false;
-  std::unordered_map<std::string, Entry> entries;
+  std::unordered_map<std::string_view, Entry> entries;
   entries.reserve(count + count / 8);
   Digest d;
   for (uint64_t i = 0; i < count; ++i) {
     auto e = get_entry(r, d);
     if (!e) return false;
-    entries.emplace(std::string(e->first), Entry{e->second, d});
+    entries.emplace(e->first, Entry{e->second, d});
   }
   size_t body = r.pos();
   if (!r.has(Digest::size) || std::memcmp(Digest::of(bytes.substr(0, body)).bytes().data(),
@@ -223,11 +228,13 @@ bool StatCache::decode(std::string_view bytes) {
       torn = true;
       break;
     }
-    entries.insert_or_assign(std::string(e->first), Entry{e->second, d});
+    entries.insert_or_assign(e->first, Entry{e->second, d});
     ++appended;
   }
   std::lock_guard lock(mu_);
   entries_ = std::move(entries);
+  loaded_ = std::move(buffer); // what the paths of `entries` point into
+  added_.clear();
   dirty_ = false;
   appendable_ = !torn;
   compacted_ = count;

@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -83,10 +84,9 @@ public:
   // after it are read up to the first incomplete or damaged one (a torn
   // tail), which with everything after it is dropped.
   std::string encode() const;
-  bool decode(std::string_view bytes);
+  bool decode(std::string bytes);
   // One appended record of `path` (docs/formats.md#stat-cache).
-  static std::string encode_record(const std::string& path, const StatKey& st,
-                                   const Digest& digest);
+  static std::string encode_record(std::string_view path, const StatKey& st, const Digest& digest);
 
   size_t size() const;
   // Appended records read by the last decode, and whether its tail was torn.
@@ -108,7 +108,11 @@ private:
   const Disk& disk_;
   Clock clock_;
   mutable std::mutex mu_;
-  std::unordered_map<std::string, Entry> entries_;
+  // Paths are views into `loaded_` (the index as read: no allocation per
+  // entry on load) or into `added_` (paths recorded since).
+  std::unique_ptr<const std::string> loaded_;
+  std::deque<std::string> added_;
+  std::unordered_map<std::string_view, Entry> entries_;
   bool dirty_ = false;      // an entry is fresh
   bool appendable_ = false; // the index on disk decoded whole: records may follow it
   size_t compacted_ = 0;    // entries in its compacted part
