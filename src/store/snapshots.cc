@@ -219,6 +219,12 @@ Result<std::string> SnapshotStore::ensure(const Digest& diff_id, const Fill& fil
   return dest;
 }
 
+uint64_t SnapshotStore::unsynced_renames() const {
+  if (!renames_) return 0;
+  std::lock_guard lock(renames_->mutex);
+  return renames_->renamed - renames_->synced;
+}
+
 Result<void> SnapshotStore::flush() {
   return renames_ ? renames_->flush() : Result<void>{};
 }

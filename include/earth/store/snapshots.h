@@ -42,6 +42,9 @@ public:
   // later sync covered (one fsync of steps/, none when nothing is pending).
   // Done by the last copy of the store as it goes, failures ignored.
   Result<void> flush();
+  // Renames of steps recorded since the last sync that covers them (0 in
+  // "snapshots", whose renames are synced at once).
+  uint64_t unsynced_renames() const;
 
   // Steps: from now on a fill that leaves its dir empty (no entries, the
   // mode and owner of `empty_dir`, no xattr but overlayfs's `*.overlay.uuid`)
