@@ -5,9 +5,12 @@
 
 #include <endian.h>
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <optional>
@@ -87,9 +90,36 @@ StatCache::StatCache(std::string index_path, const Disk& disk, Clock clock)
     : index_path_(std::move(index_path)), disk_(disk),
       clock_(clock ? std::move(clock) : Clock(realtime_ns)) {}
 
+namespace {
+
+// The index's bytes, mapped (as git maps its index): no copy and no fresh
+// page to zero, where a read into a heap buffer cost ~0.25 ms for a 200 KB
+// index in a fresh process. earth never truncates the file in place (it
+// appends, or renames a new one over it), so the mapped bytes stay.
+std::optional<std::pair<std::string_view, std::shared_ptr<const void>>>
+read_index(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  struct stat st {};
+  void* p = MAP_FAILED;
+  size_t size = 0;
+  if (::fstat(fd, &st) == 0 && st.st_size > 0) {
+    size = static_cast<size_t>(st.st_size);
+    p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+  }
+  ::close(fd);
+  if (p == MAP_FAILED) return std::nullopt;
+  std::shared_ptr<const void> keep(p,
+                                   [size](const void* q) { ::munmap(const_cast<void*>(q), size); });
+  return std::pair{std::string_view(static_cast<const char*>(p), size), std::move(keep)};
+}
+
+} // namespace
+
 std::unique_ptr<StatCache> StatCache::open(std::string index_path, const Disk& disk, Clock clock) {
   auto cache = std::make_unique<StatCache>(index_path, disk, std::move(clock));
-  if (auto bytes = fs::read_file(index_path); bytes && !cache->decode(std::move(*bytes)))
+  if (auto bytes = read_index(index_path);
+      bytes && !cache->decode_view(bytes->first, bytes->second))
     cache->entries_.clear();
   return cache;
 }
@@ -190,9 +220,12 @@ std::string StatCache::encode_record(std::string_view path, const StatKey& st,
   return out;
 }
 
-bool StatCache::decode(std::string owned) {
-  auto buffer = std::make_unique<const std::string>(std::move(owned));
-  std::string_view bytes = *buffer;
+bool StatCache::decode(std::string bytes) {
+  auto owned = std::make_shared<const std::string>(std::move(bytes));
+  return decode_view(*owned, owned);
+}
+
+bool StatCache::decode_view(std::string_view bytes, std::shared_ptr<const void> keep) {
   if (bytes.size() < kHeader + Digest::size) return false;
   Reader r(bytes);
   if (r.bytes(kStatCacheMagic.size()) != kStatCacheMagic) return false;
@@ -233,7 +266,7 @@ bool StatCache::decode(std::string owned) {
   }
   std::lock_guard lock(mu_);
   entries_ = std::move(entries);
-  loaded_ = std::move(buffer); // what the paths of `entries` point into
+  loaded_ = std::move(keep); // what the paths of `entries` point into
   added_.clear();
   dirty_ = false;
   appendable_ = !torn;

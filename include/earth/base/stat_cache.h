@@ -108,9 +108,11 @@ private:
   const Disk& disk_;
   Clock clock_;
   mutable std::mutex mu_;
-  // Paths are views into `loaded_` (the index as read: no allocation per
-  // entry on load) or into `added_` (paths recorded since).
-  std::unique_ptr<const std::string> loaded_;
+  bool decode_view(std::string_view bytes, std::shared_ptr<const void> keep);
+
+  // Paths are views into the index as read, which `loaded_` keeps (no
+  // allocation per entry on load), or into `added_` (paths recorded since).
+  std::shared_ptr<const void> loaded_;
   std::deque<std::string> added_;
   std::unordered_map<std::string_view, Entry> entries_;
   bool dirty_ = false;      // an entry is fresh
