@@ -65,16 +65,18 @@ Result<void> write_file_atomic(const std::string& path, std::string_view data, i
   return {};
 }
 
+// One stat when the dir exists (most calls: the cache's dirs on every
+// build); else a mkdir, its parents made first when missing.
 Result<void> make_dirs(const std::string& path, int mode) {
-  if (path.empty()) return {};
-  std::string cur;
-  for (size_t i = 0; i <= path.size(); ++i) {
-    if (i == path.size() || path[i] == '/') {
-      cur = path.substr(0, i);
-      if (!cur.empty() && ::mkdir(cur.c_str(), static_cast<mode_t>(mode)) != 0 && errno != EEXIST)
-        return Failure{errno_message("mkdir " + cur, errno)};
-    }
+  if (path.empty() || is_dir(path)) return {};
+  if (::mkdir(path.c_str(), static_cast<mode_t>(mode)) == 0) return {};
+  if (size_t slash = path.find_last_of('/');
+      errno == ENOENT && slash != 0 && slash != std::string::npos) {
+    std::string parent = path.substr(0, slash);
+    if (auto r = make_dirs(parent, mode); !r) return r;
+    if (::mkdir(path.c_str(), static_cast<mode_t>(mode)) == 0) return {};
   }
+  if (errno != EEXIST) return Failure{errno_message("mkdir " + path, errno)};
   if (!is_dir(path)) return Failure{path + ": exists and is not a directory"};
   return {};
 }

@@ -44,9 +44,12 @@ std::optional<std::vector<std::string>> metadata_only_tree(const std::string& di
   return paths;
 }
 
-Result<void> sync_tree(const std::string& dir) {
+Result<Synced> sync_tree(const std::string& dir) {
   auto paths = metadata_only_tree(dir);
-  if (!paths) return sync_filesystem(dir);
+  if (!paths) {
+    if (auto r = sync_filesystem(dir); !r) return Failure{r.error()};
+    return Synced::filesystem;
+  }
   for (const auto& path : *paths) {
     int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) return Failure{errno_message(path, errno)};
@@ -55,7 +58,7 @@ Result<void> sync_tree(const std::string& dir) {
     ::close(fd);
     if (rc != 0) return Failure{errno_message("fsync " + path, err)};
   }
-  return {};
+  return Synced::each;
 }
 
 Result<void> sync_dir(const std::string& dir) {

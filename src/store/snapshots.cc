@@ -4,6 +4,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -22,6 +23,40 @@
 
 namespace earth::store {
 
+// The renames that recorded steps, counted, and how many of them a sync
+// made durable: a syncfs covers every rename done before it started.
+struct SnapshotStore::Renames {
+  explicit Renames(std::string dir) : root(std::move(dir)) {}
+  ~Renames() { (void)flush(); }
+  Renames(const Renames&) = delete;
+  Renames& operator=(const Renames&) = delete;
+  uint64_t done() {
+    std::lock_guard lock(mutex);
+    return renamed;
+  }
+  void covered(uint64_t upto) {
+    std::lock_guard lock(mutex);
+    synced = std::max(synced, upto);
+  }
+  void renamed_one() {
+    std::lock_guard lock(mutex);
+    ++renamed;
+  }
+  Result<void> flush() {
+    uint64_t upto = done();
+    {
+      std::lock_guard lock(mutex);
+      if (synced >= upto) return {};
+    }
+    if (auto r = sync_dir(root); !r) return r;
+    covered(upto);
+    return {};
+  }
+  std::string root;
+  std::mutex mutex;
+  uint64_t renamed = 0, synced = 0;
+};
+
 Result<SnapshotStore> SnapshotStore::open(const std::string& cache_dir, std::string_view kind) {
   if (auto r = check_layout(cache_dir); !r) return Failure{r.error()};
   std::string root = fs::join(cache_dir, kind);
@@ -30,7 +65,9 @@ Result<SnapshotStore> SnapshotStore::open(const std::string& cache_dir, std::str
   for (const auto& d : {root, tmp, locks})
     if (auto r = fs::make_dirs(d); !r) return Failure{r.error()};
   EntryKind entry = kind == "steps" ? EntryKind::step : EntryKind::snapshot;
-  return SnapshotStore(cache_dir, entry, root, tmp, locks);
+  SnapshotStore store(cache_dir, entry, root, tmp, locks);
+  if (entry == EntryKind::step) store.renames_ = std::make_shared<Renames>(root);
+  return store;
 }
 
 struct SnapshotStore::EmptyFills {
@@ -151,10 +188,18 @@ Result<std::string> SnapshotStore::ensure(const Digest& diff_id, const Fill& fil
     return empty_->dir;
   }
   // Durable before recorded: the contents reach the disk before the rename
-  // names them, and the rename before anything else can refer to it.
-  if (auto r = sync_tree(*tmp); !r) {
+  // names them, and the rename before anything else can refer to it: a
+  // step's rename by the syncfs of the next step (which also covers the
+  // earlier renames, so a step is never durable without those before it) or
+  // by flush(), an unpacked layer's by an fsync of snapshots/ right away.
+  uint64_t renamed_before = renames_ ? renames_->done() : 0;
+  auto synced = sync_tree(*tmp);
+  if (synced && renames_ && *synced == Synced::filesystem) renames_->covered(renamed_before);
+  if (synced && renames_ && *synced == Synced::each)
+    if (auto r = renames_->flush(); !r) synced = Failure{r.error()};
+  if (!synced) {
     (void)fs::remove_all(*tmp);
-    return Failure{r.error()};
+    return Failure{synced.error()};
   }
   int64_t bytes = tree_bytes(*tmp);
   kill_point("snapshot-filled");
@@ -164,10 +209,24 @@ Result<std::string> SnapshotStore::ensure(const Digest& diff_id, const Fill& fil
     if (fs::is_dir(dest)) return dest; // someone without the lock (older earth) won
     return Failure{errno_message("rename snapshot to " + dest, err)};
   }
-  if (auto r = sync_dir(root_); !r) return Failure{r.error()};
+  if (renames_) {
+    renames_->renamed_one();
+  } else if (auto r = sync_dir(root_); !r) {
+    return Failure{r.error()};
+  }
   (void)record_use(cache_, kind_, diff_id.hex(), bytes);
   kill_point("snapshot-recorded");
   return dest;
+}
+
+uint64_t SnapshotStore::unsynced_renames() const {
+  if (!renames_) return 0;
+  std::lock_guard lock(renames_->mutex);
+  return renames_->renamed - renames_->synced;
+}
+
+Result<void> SnapshotStore::flush() {
+  return renames_ ? renames_->flush() : Result<void>{};
 }
 
 Result<void> SnapshotStore::remove(const Digest& diff_id) {

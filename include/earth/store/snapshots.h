@@ -33,9 +33,18 @@ public:
   using Fill = std::function<Result<void>(const std::string& dir)>;
   // Returns the snapshot dir of `diff_id`, calling `fill` on an empty temp dir
   // first when it does not exist. On failure nothing is left behind. A new
-  // dir is synced to disk before the rename that records it.
+  // dir is synced to disk before the rename that records it. In "snapshots"
+  // the rename is then synced (an fsync of the dir); in "steps" it is left
+  // to the next step's syncfs, which covers it, or to flush().
   Result<std::string> ensure(const Digest& diff_id, const Fill& fill);
   Result<void> remove(const Digest& diff_id);
+  // Makes durable the renames that recorded this store's steps and that no
+  // later sync covered (one fsync of steps/, none when nothing is pending).
+  // Done by the last copy of the store as it goes, failures ignored.
+  Result<void> flush();
+  // Renames of steps recorded since the last sync that covers them (0 in
+  // "snapshots", whose renames are synced at once).
+  uint64_t unsynced_renames() const;
 
   // Steps: from now on a fill that leaves its dir empty (no entries, the
   // mode and owner of `empty_dir`, no xattr but overlayfs's `*.overlay.uuid`)
@@ -49,6 +58,7 @@ public:
 
 private:
   struct EmptyFills;
+  struct Renames;
   std::string dir_of(const Digest& diff_id) const;
   Result<std::string> take_temp_dir(const std::string& name);
   bool keep_as_empty(const Digest& diff_id, const std::string& tmp);
@@ -61,6 +71,7 @@ private:
   EntryKind kind_;
   std::string root_, tmp_, locks_;
   std::shared_ptr<EmptyFills> empty_;
+  std::shared_ptr<Renames> renames_; // steps only: renames not yet known durable
 };
 
 } // namespace earth::store

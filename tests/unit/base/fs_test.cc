@@ -46,6 +46,21 @@ TEST(Fs, AtomicWriteReadAndDirs) {
   EXPECT_EQ(fs::read_file(file).value(), "again");
 }
 
+TEST(Fs, MakeDirsMakesMissingParentsAndRefusesAFile) {
+  fs::TempDir dir("/tmp", "earth-fs-test-");
+  std::string deep = fs::join(dir.path(), "x/y/z/");
+  ASSERT_TRUE(fs::make_dirs(deep, 0700).ok());
+  struct stat st{};
+  ASSERT_EQ(::stat(fs::join(dir.path(), "x/y").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u); // parents get the mode too
+  EXPECT_TRUE(fs::make_dirs(deep).ok()); // exists: fine
+  ASSERT_TRUE(fs::write_file_atomic(fs::join(dir.path(), "f"), "").ok());
+  auto r = fs::make_dirs(fs::join(dir.path(), "f"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("not a directory"), std::string::npos);
+  EXPECT_FALSE(fs::make_dirs(fs::join(dir.path(), "f/g")).ok());
+}
+
 TEST(Fs, ErrorsNameThePath) {
   auto r = fs::read_file("/nonexistent/earth/file");
   ASSERT_FALSE(r.ok());

@@ -37,6 +37,33 @@ TEST(Snapshots, EnsureFillsOnceAndReuses) {
   EXPECT_EQ(calls, 1);
 }
 
+// A step's rename is left to the next step's syncfs (which covers it) or to
+// flush(); a step synced per entry (no file data) first makes the pending
+// renames durable, so it is never durable without the steps before it.
+TEST(Snapshots, AStepsRenameIsCoveredByTheNextSyncOrTheFlush) {
+  fs::TempDir dir("/tmp", "earth-snap-test-");
+  auto steps = SnapshotStore::open(dir.path(), "steps").value();
+  auto with_data = [](const std::string& tmp) {
+    return fs::write_file_atomic(fs::join(tmp, "file"), "x");
+  };
+  auto no_data = [](const std::string& tmp) { return fs::make_dirs(fs::join(tmp, "d")); };
+  ASSERT_TRUE(steps.ensure(Digest::of("one"), with_data).ok());
+  EXPECT_EQ(steps.unsynced_renames(), 1u);
+  ASSERT_TRUE(steps.ensure(Digest::of("two"), with_data).ok()); // its syncfs covers "one"
+  EXPECT_EQ(steps.unsynced_renames(), 1u);
+  ASSERT_TRUE(steps.ensure(Digest::of("three"), no_data).ok()); // "two" synced first
+  EXPECT_EQ(steps.unsynced_renames(), 1u);
+  ASSERT_TRUE(steps.flush().ok());
+  EXPECT_EQ(steps.unsynced_renames(), 0u);
+  ASSERT_TRUE(steps.flush().ok());                              // nothing pending: nothing to do
+  ASSERT_TRUE(steps.ensure(Digest::of("two"), with_data).ok()); // recorded: no rename
+  EXPECT_EQ(steps.unsynced_renames(), 0u);
+
+  auto snaps = SnapshotStore::open(dir.path()).value();
+  ASSERT_TRUE(snaps.ensure(Digest::of("layer"), with_data).ok());
+  EXPECT_EQ(snaps.unsynced_renames(), 0u); // synced at once
+}
+
 TEST(Snapshots, FailedFillLeavesNothing) {
   fs::TempDir dir("/tmp", "earth-snap-test-");
   auto snaps = SnapshotStore::open(dir.path()).value();
