@@ -75,7 +75,7 @@ test_same_output() {
   warm +all
   local p
   for p in plain json plain-V; do
-    local flags=(--progress=${p%-V})
+    local flags=(-j 1 --progress=${p%-V}) # one worker: the same order of events every run
     [[ $p == *-V ]] && flags+=(-V)
     rm -rf "$EARTH_CACHE_DIR/journals"
     earth_ok "${flags[@]}" +all
