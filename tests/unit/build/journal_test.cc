@@ -309,7 +309,8 @@ TEST(Journal, APartialBuildShowsAndKeepsTheOtherTargets) {
   EXPECT_EQ(back->events[5].step.text, "RUN x");
   EXPECT_EQ(back->totals.steps_cached, 2u); // a no-op's: every step cached
   EXPECT_EQ(back->totals.saved.count(), 9070);
-  auto again = JournalView::parse(next->encode());
+  std::string next_bytes = next->encode();
+  auto again = JournalView::parse(next_bytes); // views into next_bytes
   ASSERT_TRUE(again);
   EXPECT_EQ(again->events(false)->size(), 5u);
 
