@@ -8,16 +8,6 @@ set -euo pipefail
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-# hashed: "N hashed, M from the stat cache" from the last --profile log.
-hashed() {
-  grep -oE 'files: [0-9]+ hashed, [0-9]+ from the stat cache' "$T/log" | sed 's/files: //'
-}
-
-# Makes `path` older than the stat cache's racy window (git's racy rule).
-age() {
-  touch -d '-10 seconds' "$@"
-}
-
 size_of() { stat -c %s "$1"; }
 
 project() {

@@ -109,6 +109,16 @@ no_file() {
   [[ ! -e $1 && ! -L $1 ]] || fail "$1 should not exist"
 }
 
+# hashed: "N hashed, M from the stat cache" from the last --profile log.
+hashed() {
+  grep -oE 'files: [0-9]+ hashed, [0-9]+ from the stat cache' "$T/log" | sed 's/files: //'
+}
+
+# Makes `path` older than the stat cache's racy window (git's racy rule).
+age() {
+  touch -d '-10 seconds' "$@"
+}
+
 # Earthfile: writes ./Earthfile from stdin.
 earthfile() {
   cat >Earthfile
