@@ -226,6 +226,44 @@ EOF
   log_has "artifact  ./a+build --N=1  $PWD/a/out-1.txt"
 }
 
+# Two instances of one target that differ only by an override they pass
+# on (an ARG of the caller's file, same-file implicit passing) have names of
+# their own: each is shown and recorded with its own steps, at any -j.
+test_passed_instances() {
+  setup
+  mkdir -p svc
+  echo x >svc/x.txt
+  cat >svc/Earthfile <<'EOF2'
+VERSION 0.8
+FROM busybox
+build:
+  COPY x.txt /x.txt
+  RUN cp /x.txt /y.txt
+  SAVE ARTIFACT /y.txt
+image:
+  ARG TAG=dev
+  COPY +build/y.txt /z.txt
+  RUN cat /z.txt
+EOF2
+  earthfile <<'EOF2'
+VERSION 0.8
+all:
+  BUILD ./svc+build
+  BUILD ./svc+image --TAG=dev
+EOF2
+  earth_ok --progress=plain -j 2 +all
+  log_has "./svc+build (passes --TAG=dev)"
+  local first
+  first=$(summary)
+  grep -qE "3 targets .*, 5 steps run, 3 cached" <<<"$first" || fail "first: $first"
+  local i
+  for i in 1 2 3; do
+    rm -rf "$EARTH_CACHE_DIR/journals"
+    earth_ok --progress=plain -j 2 +all
+    log_has "3 targets (0 built, 3 cached), 0 steps run, 8 cached"
+  done
+}
+
 # A file of the project dir itself is no request input: adding one
 # rebuilds only the targets whose context it is.
 test_project_dir() {
