@@ -96,7 +96,7 @@ std::vector<resolve::EdgeId> every_build(const resolve::Graph& graph, resolve::N
 TargetResult build_instance_once(Context& ctx, resolve::NodeId id,
                                  const std::function<TargetResult()>& build) {
   if (!ctx.dynamic) return build();
-  Digest key = resolve::Graph::key_of(ctx.graph.nodes[id]);
+  Digest key = ctx.graph.key(id);
   auto& builds = *ctx.dynamic;
   std::promise<std::shared_ptr<const SharedInstance>> promise;
   SharedFuture future;
@@ -308,7 +308,7 @@ DynamicBuild prepare_dynamic(TargetRun& t, const syntax::Command& cmd,
   } catch (const resolve::DiagnosticError& e) {
     t.fail(cmd, fmt::format("{}: {}", ref.to_string(), e.what()));
   }
-  Digest key = resolve::Graph::key_of(nb->graph.nodes[nb->graph.root]);
+  Digest key = nb->graph.key(nb->graph.root);
   return [&t, &cmd, shown = ref.to_string(), key, nb] {
     return build_once(t, cmd, shown, key,
                       [&] { return build_graph(t, nb, nb->graph, resolve::kNone, key); });
@@ -325,7 +325,7 @@ std::shared_ptr<const DynamicTarget> build_reached(TargetRun& t, const syntax::C
                                                    const resolve::Edge& edge) {
   const auto& ctx = t.ctx();
   if (edge.to == resolve::kNone || ctx.scheduled[edge.to]) return nullptr;
-  Digest key = resolve::Graph::key_of(ctx.graph.nodes[edge.to]);
+  Digest key = ctx.graph.key(edge.to);
   return build_once(t, cmd, edge.ref, key, [&] {
     return build_graph(t, std::make_shared<NestedBuild>(), ctx.graph, edge.to, key);
   });
@@ -348,7 +348,7 @@ std::shared_ptr<const DynamicTarget> build_base(TargetRun& t, const syntax::Comm
   } catch (const resolve::DiagnosticError& e) {
     t.fail(cmd, fmt::format("+base: {}", e.what()));
   }
-  Digest key = resolve::Graph::key_of(nb->graph.nodes[nb->graph.root]);
+  Digest key = nb->graph.key(nb->graph.root);
   return build_once(t, cmd, "+base", key,
                     [&] { return build_graph(t, nb, nb->graph, resolve::kNone, key); });
 }

@@ -38,7 +38,7 @@ JournalTarget journal_target(const Context& ctx, resolve::NodeId id, std::string
   const auto& g = ctx.graph;
   const resolve::Node& node = g.nodes[id];
   JournalTarget t;
-  t.key = resolve::Graph::key_of(node);
+  t.key = g.key(id);
   t.name = ctx.names[id];
   t.canonical = node.canonical;
   t.platform = node.platform;
@@ -49,7 +49,7 @@ JournalTarget journal_target(const Context& ctx, resolve::NodeId id, std::string
     if (const auto& edge = g.edges[e];
         (edge.kind == resolve::EdgeKind::from || edge.kind == resolve::EdgeKind::copy) &&
         edge.to != resolve::kNone)
-      t.reads.push_back(resolve::Graph::key_of(g.nodes[edge.to]));
+      t.reads.push_back(g.key(edge.to));
   return t;
 }
 
@@ -263,8 +263,7 @@ void write_only_artifact(Context& ctx, output::BuildTotals& totals) {
   out.host_dest = fs::normalize(dest.starts_with("/") ? dest : fs::join(fs::current_dir(), dest));
   if (dest.ends_with("/") || dest == ".") out.host_dest += "/";
   auto written =
-      write_artifact(out, ctx.options.cache_dir,
-                     {ctx.options.journal, resolve::Graph::key_of(ctx.graph.nodes[root])});
+      write_artifact(out, ctx.options.cache_dir, {ctx.options.journal, ctx.graph.key(root)});
   if (!written) throw BuildError("--artifact: " + written.error());
   for (auto& w : *written)
     totals.outputs.push_back({output::OutputInfo::Kind::artifact, ctx.names[root], std::move(w)});
@@ -314,9 +313,7 @@ void write_outputs(Context& ctx, output::BuildTotals& totals) {
     if (!reached[id]) continue;
     const TargetResult& r = ctx.results[id];
     const std::string& name = ctx.names[id];
-    auto owner = [&] {
-      return opts.journal ? resolve::Graph::key_of(ctx.graph.nodes[id]) : Digest{};
-    };
+    auto owner = [&] { return opts.journal ? ctx.graph.key(id) : Digest{}; };
     // What was done early (WAIT, FINALLY): pushes even under --no-output.
     totals.outputs.insert(totals.outputs.end(), r.written.begin(), r.written.end());
     // --no-output: no artifacts and no images (reference §4.2, no local output).

@@ -23,8 +23,8 @@ std::mutex print_mu; // one target's lines together
 // instance built), so that a run with another ARG value is explained too.
 std::string record_path(const Context& ctx, resolve::NodeId id, bool instance) {
   const auto& node = ctx.graph.nodes[id];
-  Digest d = instance ? resolve::Graph::key_of(node)
-                      : resolve::Graph::key_of("target-any-args", node.canonical);
+  Digest d =
+      instance ? ctx.graph.key(id) : resolve::Graph::key_of("target-any-args", node.canonical);
   return fs::join(fs::join(ctx.options.cache_dir, "explain"), d.hex());
 }
 

@@ -414,17 +414,9 @@ std::optional<JournalView> JournalView::parse(std::string_view bytes) {
 }
 
 bool JournalView::holds(std::string* why) const {
-  bool same = true;
-  bool ok =
-      walk_paths(paths_, path_count_,
-                 [&](const char* path, size_t len, bool follow, const PathStat& want, uint32_t) {
-                   auto st = PathStat::of(path, follow); // NUL-terminated in place
-                   same = st && *st == want;
-                   if (!same && why) *why = std::string(path, len) + " changed";
-                   return same;
-                 });
-  if (!ok && why) *why = "malformed";
-  return ok && same;
+  JournalCheck c = check();
+  if (why) *why = c.why;
+  return c.holds;
 }
 
 JournalCheck JournalView::check() const {
@@ -674,17 +666,6 @@ output::BuildTotals EventRecorder::totals() const {
 }
 
 // --- the fast path
-
-bool journal_holds(const std::vector<JournalPath>& paths, std::string* why) {
-  for (const auto& p : paths) {
-    auto st = PathStat::of(p.path, p.follow);
-    if (!st || *st != p.st) {
-      if (why) *why = p.path + " changed";
-      return false;
-    }
-  }
-  return true;
-}
 
 void replay_journal(const std::vector<JournalEvent>& events, output::BuildTotals totals,
                     output::Status& status, output::Duration wall) {

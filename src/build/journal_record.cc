@@ -72,7 +72,7 @@ void JournalRecorder::note_output(const std::string& path, const Digest& target)
     std::lock_guard lock(mu_);
     outputs_.insert(path);
   }
-  note_tree(path, {PathOwner::Kind::output, target.hex()});
+  note_tree(path, {PathOwner::Kind::output, {}, target});
 }
 
 void JournalRecorder::note_target(JournalTarget target) {
@@ -151,12 +151,11 @@ uint32_t JournalRecorder::group_of(const std::set<PathOwner>& owners, Groups& gr
   for (const auto& o : owners) {
     if (o.kind == PathOwner::Kind::request) return 0;
     if (o.kind == PathOwner::Kind::context) {
-      auto it = groups.by_context.find(o.id);
+      auto it = groups.by_context.find(o.dir);
       if (it == groups.by_context.end()) return 0;
       members.insert(members.end(), it->second.begin(), it->second.end());
     } else {
-      auto key = Digest::parse(o.id);
-      auto it = key ? groups.by_key.find(*key) : groups.by_key.end();
+      auto it = groups.by_key.find(o.target);
       if (it == groups.by_key.end()) return 0;
       members.push_back(it->second);
     }

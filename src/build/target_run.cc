@@ -86,8 +86,7 @@ std::vector<std::string> shown_names(const resolve::Graph& g, const BuildOptions
   std::vector<std::string> names = display_names(g);
   if (!o.names.empty())
     for (resolve::NodeId id = 0; id < g.nodes.size(); ++id)
-      if (auto it = o.names.find(resolve::Graph::key_of(g.nodes[id])); it != o.names.end())
-        names[id] = it->second;
+      if (auto it = o.names.find(g.key(id)); it != o.names.end()) names[id] = it->second;
   return names;
 }
 

@@ -204,14 +204,14 @@ std::optional<resolve::Graph> RequestJournal::resolve_partial(const resolve::Opt
   std::map<Digest, const build::JournalTarget*> by_key;
   for (const auto& t : targets) by_key[t.key] = &t;
   for (size_t r = 0; r < graph->roots.size(); ++r)
-    if (resolve::Graph::key_of(graph->nodes[graph->roots[r]]) != targets[reached_[r]].key)
-      return std::nullopt;
+    if (graph->key(graph->roots[r]) != targets[reached_[r]].key) return std::nullopt;
   std::set<Digest> rebuilt;
   std::set<std::string, std::less<>> shown;
   std::map<Digest, std::string> names;
-  for (auto& node : graph->nodes) {
+  for (resolve::NodeId id = 0; id < graph->nodes.size(); ++id) {
+    auto& node = graph->nodes[id];
     if (node.kind != resolve::Node::Kind::target) continue;
-    Digest key = resolve::Graph::key_of(node);
+    const Digest& key = graph->key(id);
     auto it = by_key.find(key);
     if (it == by_key.end()) return std::nullopt;
     node.output = it->second->output;

@@ -61,6 +61,7 @@ NodeId Graph::add(Node node, const Digest& key) {
   nodes.push_back(std::move(node));
   NodeId id = static_cast<NodeId>(nodes.size() - 1);
   index_.emplace(key, id);
+  keys_.push_back(key);
   return id;
 }
 

@@ -60,7 +60,8 @@ struct JournalPath {
 struct PathOwner {
   enum class Kind : uint8_t { request = 0, context, output };
   Kind kind = Kind::request;
-  std::string id; // context: the context dir, absolute; output: the target's instance key
+  std::string dir; // context: the context dir, absolute
+  Digest target;   // output: the target's instance key
   friend auto operator<=>(const PathOwner&, const PathOwner&) = default;
 };
 
@@ -295,9 +296,6 @@ private:
   JournalRecorder& j_;
 };
 
-// Whether every recorded path still has its recorded identity; `why` names
-// the first that does not.
-bool journal_holds(const std::vector<JournalPath>& paths, std::string* why = nullptr);
 // Shows `events` and the summary `totals` on `status` (a no-op's).
 void replay_journal(const std::vector<JournalEvent>& events, output::BuildTotals totals,
                     output::Status& status, output::Duration wall);

@@ -125,9 +125,12 @@ public:
   static Digest key_of(std::string_view kind, std::string_view canonical);
   NodeId find(const Digest& key) const;
   NodeId add(Node node, const Digest& key);
+  // The key node `id` was added with (key_of, not computed again).
+  const Digest& key(NodeId id) const { return keys_[id]; }
 
 private:
   std::unordered_map<Digest, NodeId> index_;
+  std::vector<Digest> keys_; // per node
 };
 
 } // namespace earth::resolve
