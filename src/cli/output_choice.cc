@@ -78,7 +78,6 @@ std::unique_ptr<output::Status> make_status(const OutputRequest& request) {
   o.padding = padding();
   o.github = request.github || env("GITHUB_ACTIONS") == "true";
   o.unicode = unicode_locale();
-  o.batch = request.batch;
   switch (progress) {
   case output::Progress::json:
     return output::make_json_status(stdout, o);

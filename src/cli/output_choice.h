@@ -21,7 +21,6 @@ struct OutputRequest {
   std::string progress;
   bool verbose = false; // -V
   bool github = false;  // --github-annotations (GITHUB_ACTIONS=true turns it on too)
-  bool batch = false;   // every event at once (a journal replay): flush at the end
 };
 
 // The progress mode `text` names (empty: auto); a usage error (exit 2)

@@ -171,18 +171,14 @@ bool RequestJournal::replay(const request::BuildRequest& req, Profile& profile) 
     return false;
   }
   start_work();
-  // One write for the whole replay rather than one per line (~1 µs each).
-  static char buffer[1 << 16];
-  std::fflush(stderr);
-  std::setvbuf(stderr, buffer, _IOFBF, sizeof buffer);
-  auto status = make_status({req.progress, req.verbose, req.github_annotations, true});
+  auto status = make_status({req.progress, req.verbose, req.github_annotations});
   // A compact replay: the targets' events and the summary; each cached
-  // step's line only with -V (docs/output.md).
+  // step's line only with -V (docs/output.md). One write for it all rather
+  // than one per line (~1 µs each).
+  status->hold(true);
   bool shown = journal->replay(req.verbose, *status, Clock::now() - started_);
-  std::fflush(stdout);
-  std::fflush(stderr);
+  status->hold(false);
   if (!shown) { // a section damaged past the checked paths: nothing was shown
-    std::setvbuf(stderr, nullptr, _IONBF, 0);
     profile.note("journal: miss: unreadable");
     return false;
   }

@@ -109,7 +109,7 @@ private:
   std::FILE* out_;
   PrinterOptions o_;
   std::mutex mu_;
-  LineSink sink_{out_, o_.batch}; // mu_
+  LineSink sink_{out_}; // mu_
 };
 
 } // namespace

@@ -1,7 +1,7 @@
 // Where a printer's lines go: one fwrite a line (on an unbuffered stream,
-// one write(2)), flushed unless the printer batches; while held (a replay of
-// many events), kept and written at once when released. Not thread-safe:
-// the printer's mutex guards it.
+// one write(2)), flushed at once; while held (a replay of many events), kept
+// and written at once when released. Not thread-safe: the printer's mutex
+// guards it.
 #pragma once
 
 #include <cstdio>
@@ -12,7 +12,7 @@ namespace earth::output {
 
 class LineSink {
 public:
-  LineSink(std::FILE* out, bool batch) : out_(out), batch_(batch) {}
+  explicit LineSink(std::FILE* out) : out_(out) {}
 
   void write(std::string_view line) {
     if (held_) {
@@ -22,7 +22,7 @@ public:
     line_.assign(line);
     line_ += '\n';
     std::fwrite(line_.data(), 1, line_.size(), out_);
-    if (!batch_) std::fflush(out_);
+    std::fflush(out_);
   }
 
   void hold(bool held) {
@@ -35,7 +35,6 @@ public:
 
 private:
   std::FILE* out_;
-  bool batch_;
   bool held_ = false;
   std::string line_, pending_;
 };

@@ -17,7 +17,7 @@ class PlainStatus : public Status {
 public:
   PlainStatus(std::FILE* out, const PrinterOptions& o)
       : out_(out), o_(o), c_(o.colour), cached_(fmt::format("*{}cached{}* ", c_.cyan, c_.reset)),
-        sink_(out, o.batch) {}
+        sink_(out) {}
 
   void target_queued(std::string_view) override {}
   void target_started(std::string_view target) override {

@@ -93,9 +93,6 @@ struct PrinterOptions {
   int padding = 20;     // target column width (EARTH_TARGET_PADDING); -1: full names, ragged
   bool github = false;  // GitHub Actions groups and ::error annotations (plain only)
   bool unicode = true;  // ✔ ✘ and a braille spinner (tty); ASCII otherwise
-  // Events arrive all at once (a request journal's replay): plain and JSON
-  // printers flush at the end rather than after each line.
-  bool batch = false;
   // Time since the build started, for JSON "ms" fields; tests pass a fake.
   std::function<Duration()> elapsed;
 };
