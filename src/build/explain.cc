@@ -107,16 +107,7 @@ std::optional<Walk> load_walk(const std::string& path) {
 // vaguer ("no earlier run recorded").
 void save_walk(const std::string& path, const json& j) {
   (void)fs::make_dirs(fs::dirname(path));
-  std::string tmp = path + ".tmp-" + std::to_string(::getpid());
-  FILE* f = std::fopen(tmp.c_str(), "w");
-  if (!f) return;
-  std::string text = j.dump();
-  bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  ok &= std::fclose(f) == 0;
-  if (ok)
-    std::rename(tmp.c_str(), path.c_str());
-  else
-    std::remove(tmp.c_str());
+  (void)fs::write_file_atomic(path, j.dump(), 0644, fs::Durable::no);
 }
 
 std::string short_digest(const std::string& v) {

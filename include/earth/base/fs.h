@@ -13,7 +13,9 @@ namespace earth::fs {
 Result<std::string> read_file(const std::string& path);
 // Whether an atomic write is also made durable (fsync before the rename).
 // Only a file whose loss or truncation by a power cut its reader detects
-// and survives (a cache that checks its own bytes) may skip it.
+// and survives (a cache that checks its own bytes) may skip it; such a
+// file is also unlinked before the rename, so a reader may find it missing
+// for a moment (as after a crash), never torn.
 enum class Durable : bool { no, yes };
 // Writes `data` to `path` atomically; the parent directory must exist.
 Result<void> write_file_atomic(const std::string& path, std::string_view data, int mode = 0644,
