@@ -194,6 +194,10 @@ private:
     TargetResult r = TargetRun(ctx_, id).run();
     explain_walk(ctx_, id, keys, ctx_.options.explain);
     if (ctx_.options.debug_keys) print_keys(ctx_, id, keys);
+    // Its step dirs are recorded (synced) before a record names them.
+    if (key)
+      if (auto settled = ctx_.steps.settle(); !settled)
+        throw BuildError(fmt::format("{}: {}", name, settled.error()));
     bool recorded = key && records_.store(*key, r, log_.take(name), ctx_.redact);
     if (key && !recorded && ctx_.options.journal)
       ctx_.options.journal->refuse(name + " could not be recorded");

@@ -5,9 +5,31 @@
 
 #include "earth/base/fs.h"
 #include "earth/base/strings.h"
+#include "earth/store/snapshots.h"
 #include "earth/store/usage.h"
 
 namespace earth::store {
+
+namespace {
+
+// Layout 1 recorded a step dir by its name alone (it existed only once
+// synced); layout 2 by its marker. Every step dir of a layout-1 cache is
+// recorded, so each gets its marker. A marker lost in a crash meanwhile
+// only makes that step run again.
+Result<void> mark_layout1_steps(const std::string& cache_dir) {
+  std::string steps = fs::join(cache_dir, "steps");
+  auto names = fs::list_dir(steps);
+  if (!names) return {}; // no steps yet
+  for (const auto& n : *names) {
+    std::string dir = fs::join(steps, n);
+    if (n.size() != 64 || !fs::is_dir(dir)) continue;
+    if (auto r = fs::write_file_atomic(dir + kRecordedSuffix, "", 0644, fs::Durable::no); !r)
+      return r;
+  }
+  return {};
+}
+
+} // namespace
 
 Result<void> check_layout(const std::string& cache_dir) {
   static std::mutex mu;
@@ -18,6 +40,11 @@ Result<void> check_layout(const std::string& cache_dir) {
   std::string expected = "earth-cache " + std::to_string(kCacheLayout);
   if (auto text = fs::read_file(path)) {
     std::string got(trim(*text));
+    if (got == "earth-cache 1") {
+      if (auto r = mark_layout1_steps(cache_dir); !r) return r;
+      if (auto r = fs::write_file_atomic(path, expected + "\n"); !r) return r;
+      got = expected;
+    }
     if (got != expected)
       return Failure{path + ": this cache has layout '" + got.substr(0, 40) +
                      "', this earth reads '" + expected +
@@ -32,8 +59,11 @@ Result<void> check_layout(const std::string& cache_dir) {
     for (const char* sub : {"blobs", "steps", "usage"})
       fresh &= !fs::exists(fs::join(cache_dir, sub));
     if (auto r = fs::make_dirs(cache_dir); !r) return r;
-    if (fresh)
+    if (fresh) {
       if (auto r = write_usage(cache_dir, {}); !r) return r;
+    } else if (auto r = mark_layout1_steps(cache_dir); !r) {
+      return r;
+    }
     if (auto r = fs::write_file_atomic(path, expected + "\n"); !r) return r;
   }
   checked.insert(cache_dir);

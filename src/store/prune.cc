@@ -21,6 +21,7 @@
 #include "earth/store/image_index.h"
 #include "earth/store/layout.h"
 #include "earth/store/size_total.h"
+#include "earth/store/snapshots.h"
 
 namespace earth::store {
 
@@ -94,7 +95,7 @@ int64_t file_bytes(const struct stat& st) {
 }
 
 // targets/*, timings/*, explain/* and stat-cache; a writer's temp file
-// (write_file_atomic's ".tmp.", step_time's and explain's ".tmp-") older than
+// (write_file_atomic's ".tmp.", step_time's ".tmp-") older than
 // an hour goes to `junk`.
 std::vector<Record> scan_records(const std::string& cache_dir, std::vector<std::string>& junk) {
   std::vector<Record> out;
@@ -119,9 +120,13 @@ std::vector<Record> scan_records(const std::string& cache_dir, std::vector<std::
   return out;
 }
 
+// A step dir counts once recorded (its marker, snapshots.h); a snapshot dir
+// once it exists.
 bool step_exists(const std::string& cache_dir, std::string_view sub, std::string_view hex) {
   struct stat st {};
-  return ::stat(fs::join(cache_dir, std::string(sub) + "/" + std::string(hex)).c_str(), &st) == 0;
+  std::string path = fs::join(cache_dir, std::string(sub) + "/" + std::string(hex));
+  if (sub == "steps") path += kRecordedSuffix;
+  return ::stat(path.c_str(), &st) == 0;
 }
 
 // A target record names its layers by absolute path: one ".../steps/<hex>"
@@ -289,6 +294,8 @@ Result<std::vector<std::string>> take_away(const std::string& cache_dir,
     }
     if (busy) continue;
     if (is_dir_kind(e->id.first)) {
+      if (e->id.first == EntryKind::step) // unrecorded first: never a marker without its dir
+        ::unlink((e->path + kRecordedSuffix).c_str());
       std::string to = fs::join(*own, "doomed-" + std::string(1, char(e->id.first)) + e->id.second);
       if (::rename(e->path.c_str(), to.c_str()) != 0) continue;
       doomed.push_back(to);

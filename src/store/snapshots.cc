@@ -1,15 +1,18 @@
 #include "earth/store/snapshots.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include "earth/base/fs.h"
@@ -23,38 +26,136 @@
 
 namespace earth::store {
 
-// The renames that recorded steps, counted, and how many of them a sync
-// made durable: a syncfs covers every rename done before it started.
-struct SnapshotStore::Renames {
-  explicit Renames(std::string dir) : root(std::move(dir)) {}
-  ~Renames() { (void)flush(); }
-  Renames(const Renames&) = delete;
-  Renames& operator=(const Renames&) = delete;
-  uint64_t done() {
-    std::lock_guard lock(mutex);
-    return renamed;
-  }
-  void covered(uint64_t upto) {
-    std::lock_guard lock(mutex);
-    synced = std::max(synced, upto);
-  }
-  void renamed_one() {
-    std::lock_guard lock(mutex);
-    ++renamed;
-  }
-  Result<void> flush() {
-    uint64_t upto = done();
+// The steps waiting to be recorded, and the thread that records them: a
+// step dir is renamed into steps/ at once (its path never changes, so later
+// steps stack on it right away) and recorded by its marker `<hex>.ok` once
+// a sync has made it durable. One sync covers every dir waiting, so a
+// target's COPY, RUN and SAVE ARTIFACT cost one sync between them, off the
+// path of the steps that follow (a group commit). Each waiting step's lock
+// is held until its marker exists.
+struct SnapshotStore::Commits {
+  struct Waiting {
+    std::string dir;
+    FileLock lock;
+  };
+
+  explicit Commits(std::string dir) : root(std::move(dir)) {}
+  ~Commits() {
     {
-      std::lock_guard lock(mutex);
-      if (synced >= upto) return {};
+      std::lock_guard guard(mutex);
+      stopping = true;
     }
-    if (auto r = sync_dir(root); !r) return r;
-    covered(upto);
+    wake.notify_all();
+    if (thread.joinable()) thread.join();
+    (void)flush_markers();
+  }
+  Commits(const Commits&) = delete;
+  Commits& operator=(const Commits&) = delete;
+
+  uint64_t add(std::string dir, FileLock lock) {
+    std::lock_guard guard(mutex);
+    queue.push_back({std::move(dir), std::move(lock)});
+    if (!thread.joinable()) thread = std::thread([this] { run(); });
+    wake.notify_all();
+    return ++added;
+  }
+  // Until the steps added so far are recorded.
+  Result<void> settle() {
+    std::unique_lock guard(mutex);
+    uint64_t upto = added;
+    done.wait(guard, [&] { return recorded >= upto || error; });
+    if (error) return Failure{*error};
     return {};
   }
+  // Makes the markers no later sync covered durable: one fsync of steps/.
+  Result<void> flush_markers() {
+    uint64_t upto;
+    {
+      std::lock_guard guard(mutex);
+      if (synced >= marked) return {};
+      upto = marked;
+    }
+    if (auto r = sync_dir(root); !r) return r;
+    std::lock_guard guard(mutex);
+    synced = std::max(synced, upto);
+    return {};
+  }
+  uint64_t unsynced() {
+    std::lock_guard guard(mutex);
+    return marked - synced + (added - recorded);
+  }
+
+private:
+  void run() {
+    std::unique_lock guard(mutex);
+    for (;;) {
+      wake.wait(guard, [&] { return !queue.empty() || stopping; });
+      if (queue.empty()) return;
+      std::vector<Waiting> batch = std::move(queue);
+      queue.clear();
+      uint64_t markers_before = marked;
+      guard.unlock();
+      auto r = record(batch, markers_before);
+      size_t n = batch.size();
+      batch.clear(); // the locks go after the markers, before anyone is told
+      guard.lock();
+      if (!r && !error) error = r.error();
+      recorded += n;
+      done.notify_all();
+    }
+  }
+  // Syncs the batch (and the markers made before), then marks each dir.
+  Result<void> record(const std::vector<Waiting>& batch, uint64_t markers_before) {
+    if (auto r = sync_batch(batch); !r) return r;
+    {
+      std::lock_guard guard(mutex);
+      synced = std::max(synced, markers_before);
+    }
+    for (const auto& w : batch) {
+      std::string marker = w.dir + kRecordedSuffix;
+      int fd = ::open(marker.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+      if (fd < 0) return Failure{errno_message(marker, errno)};
+      ::close(fd);
+      {
+        std::lock_guard guard(mutex);
+        ++marked;
+      }
+      kill_point("snapshot-recorded");
+    }
+    return {};
+  }
+  // One syncfs; or, when no dir holds file data (a RUN that wrote nothing),
+  // an fsync of steps/ (the renames and earlier markers) and of each entry,
+  // which waits for no other process's dirty files.
+  Result<void> sync_batch(const std::vector<Waiting>& batch) {
+    std::vector<std::string> each;
+    for (const auto& w : batch) {
+      auto paths = metadata_only_tree(w.dir);
+      if (!paths || each.size() + paths->size() > kMaxMetadataOnlyEntries)
+        return sync_filesystem(root);
+      each.insert(each.end(), paths->begin(), paths->end());
+    }
+    if (auto r = sync_dir(root); !r) return r;
+    for (const auto& path : each) {
+      int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd < 0) return Failure{errno_message(path, errno)};
+      int rc = ::fsync(fd);
+      int err = errno;
+      ::close(fd);
+      if (rc != 0) return Failure{errno_message("fsync " + path, err)};
+    }
+    return {};
+  }
+
   std::string root;
   std::mutex mutex;
-  uint64_t renamed = 0, synced = 0;
+  std::condition_variable wake, done;
+  std::vector<Waiting> queue;
+  std::thread thread;
+  bool stopping = false;
+  std::optional<std::string> error; // a failed sync: no later step is recorded either
+  uint64_t added = 0, recorded = 0; // steps handed over, steps done with
+  uint64_t marked = 0, synced = 0;  // markers made, markers a later sync covered
 };
 
 Result<SnapshotStore> SnapshotStore::open(const std::string& cache_dir, std::string_view kind) {
@@ -66,7 +167,7 @@ Result<SnapshotStore> SnapshotStore::open(const std::string& cache_dir, std::str
     if (auto r = fs::make_dirs(d); !r) return Failure{r.error()};
   EntryKind entry = kind == "steps" ? EntryKind::step : EntryKind::snapshot;
   SnapshotStore store(cache_dir, entry, root, tmp, locks);
-  if (entry == EntryKind::step) store.renames_ = std::make_shared<Renames>(root);
+  if (entry == EntryKind::step) store.commits_ = std::make_shared<Commits>(root);
   return store;
 }
 
@@ -118,14 +219,21 @@ std::string SnapshotStore::path(const Digest& diff_id) const {
   return dir_of(diff_id);
 }
 
+bool SnapshotStore::recorded(const Digest& diff_id) const {
+  std::string dir = dir_of(diff_id);
+  // A marker whose dir is gone (removed by hand) records nothing.
+  return commits_ ? fs::exists(dir + kRecordedSuffix) && fs::is_dir(dir) : fs::is_dir(dir);
+}
+
 bool SnapshotStore::has(const Digest& diff_id) const {
   (void)record_use(cache_, kind_, diff_id.hex()); // a lease first: prune keeps it from now on
-  if (fs::is_dir(dir_of(diff_id))) return true;
+  if (recorded(diff_id)) return true;
   return empty_ && empty_->log->has(diff_id);
 }
 
 void SnapshotStore::record_empty_fills(const std::string& empty_dir,
                                        std::shared_ptr<EmptySteps> log) {
+  if (!settle()) return; // the shared dir must be recorded first: else every fill keeps its dir
   auto e = std::make_shared<EmptyFills>();
   e->dir = empty_dir;
   e->log = std::move(log);
@@ -173,8 +281,10 @@ Result<std::string> SnapshotStore::ensure(const Digest& diff_id, const Fill& fil
   // Serialise with other processes unpacking the same layer, then look again.
   auto lock = FileLock::acquire(fs::join(locks_, "snapshot-" + diff_id.hex() + ".lock"));
   if (!lock) return Failure{lock.error()};
-  if (fs::is_dir(dest)) return dest;
+  if (recorded(diff_id)) return dest;
   if (empty_ && empty_->log->has(diff_id)) return empty_->dir;
+  if (commits_ && fs::exists(dest)) // a step dir a killed process never recorded
+    if (auto r = remove_dir(dest); !r) return Failure{r.error()};
 
   auto tmp = take_temp_dir(diff_id.hex());
   if (!tmp) return Failure{tmp.error()};
@@ -187,57 +297,62 @@ Result<std::string> SnapshotStore::ensure(const Digest& diff_id, const Fill& fil
     kill_point("snapshot-recorded-empty");
     return empty_->dir;
   }
-  // Durable before recorded: the contents reach the disk before the rename
-  // names them, and the rename before anything else can refer to it: a
-  // step's rename by the syncfs of the next step (which also covers the
-  // earlier renames, so a step is never durable without those before it) or
-  // by flush(), an unpacked layer's by an fsync of snapshots/ right away.
-  uint64_t renamed_before = renames_ ? renames_->done() : 0;
-  auto synced = sync_tree(*tmp);
-  if (synced && renames_ && *synced == Synced::filesystem) renames_->covered(renamed_before);
-  if (synced && renames_ && *synced == Synced::each)
-    if (auto r = renames_->flush(); !r) synced = Failure{r.error()};
-  if (!synced) {
-    (void)fs::remove_all(*tmp);
-    return Failure{synced.error()};
-  }
+  // Durable before recorded. A snapshot's contents reach the disk before
+  // the rename that records it, and that rename before anything can refer
+  // to it. A step dir is renamed at once, and recorded by its marker after
+  // a later sync (Commits), which keeps its lock till then.
+  if (!commits_)
+    if (auto r = sync_tree(*tmp); !r) {
+      (void)fs::remove_all(*tmp);
+      return Failure{r.error()};
+    }
   int64_t bytes = tree_bytes(*tmp);
   kill_point("snapshot-filled");
   if (::rename(tmp->c_str(), dest.c_str()) != 0) {
     int err = errno;
     (void)fs::remove_all(*tmp);
-    if (fs::is_dir(dest)) return dest; // someone without the lock (older earth) won
+    if (!commits_ && fs::is_dir(dest)) return dest; // someone without the lock (older earth) won
     return Failure{errno_message("rename snapshot to " + dest, err)};
   }
-  if (renames_) {
-    renames_->renamed_one();
-  } else if (auto r = sync_dir(root_); !r) {
-    return Failure{r.error()};
-  }
   (void)record_use(cache_, kind_, diff_id.hex(), bytes);
+  if (commits_) {
+    kill_point("snapshot-renamed"); // leaves a step dir without its marker
+    commits_->add(dest, std::move(*lock));
+    return dest;
+  }
+  if (auto r = sync_dir(root_); !r) return Failure{r.error()};
   kill_point("snapshot-recorded");
   return dest;
 }
 
-uint64_t SnapshotStore::unsynced_renames() const {
-  if (!renames_) return 0;
-  std::lock_guard lock(renames_->mutex);
-  return renames_->renamed - renames_->synced;
+Result<void> SnapshotStore::settle() {
+  return commits_ ? commits_->settle() : Result<void>{};
+}
+
+uint64_t SnapshotStore::unrecorded() const {
+  return commits_ ? commits_->unsynced() : 0;
 }
 
 Result<void> SnapshotStore::flush() {
-  return renames_ ? renames_->flush() : Result<void>{};
+  if (!commits_) return {};
+  if (auto r = commits_->settle(); !r) return r;
+  return commits_->flush_markers();
+}
+
+// Renamed away first, so a half-deleted dir is never seen under its name.
+Result<void> SnapshotStore::remove_dir(const std::string& dir) {
+  auto own = process_temp_dir(cache_);
+  if (!own) return Failure{own.error()};
+  std::string doomed = fs::join(*own, "doomed-" + fs::basename(dir));
+  if (::rename(dir.c_str(), doomed.c_str()) != 0) return Failure{errno_message(dir, errno)};
+  return fs::remove_all(doomed);
 }
 
 Result<void> SnapshotStore::remove(const Digest& diff_id) {
-  // Rename first so a half-deleted snapshot is never visible under its name.
   std::string dest = dir_of(diff_id);
+  if (commits_) ::unlink((dest + kRecordedSuffix).c_str()); // unrecorded before it goes
   if (!fs::exists(dest)) return {};
-  auto own = process_temp_dir(fs::dirname(root_));
-  if (!own) return Failure{own.error()};
-  std::string doomed = fs::join(*own, "doomed-" + diff_id.hex());
-  if (::rename(dest.c_str(), doomed.c_str()) != 0) return Failure{errno_message(dest, errno)};
-  return fs::remove_all(doomed);
+  return remove_dir(dest);
 }
 
 } // namespace earth::store

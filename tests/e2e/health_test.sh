@@ -389,7 +389,8 @@ test_kill_points() {
   local points=(resolved resolved:1 blob-recorded:1 blob-recorded:2 blob-recorded:3
     snapshot-filled:1 snapshot-filled:2 snapshot-filled:3 snapshot-filled:4 snapshot-filled:5
     snapshot-recorded:1 snapshot-recorded:2 snapshot-recorded:3 snapshot-recorded:4
-    snapshot-recorded:5 export-aside export-replaced:1 export-replaced:2 image-committed
+    snapshot-recorded:5 snapshot-renamed:1 snapshot-renamed:3 export-aside export-replaced:1
+    export-replaced:2 image-committed
     blob-recorded:4 blob-recorded:5 prune-moved:1 prune-moved:3)
   for point in "${points[@]}"; do
     n=$((n + 1)) total=$((total + 1))

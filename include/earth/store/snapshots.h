@@ -1,7 +1,11 @@
-// Snapshot directories: one unpacked layer per <cache>/snapshots/<diffid hex>.
-// A snapshot is filled in a temp dir under <cache>/tmp and renamed into place,
-// so a snapshot dir that exists is complete; a per-snapshot flock keeps two
-// processes from unpacking the same layer at once.
+// Snapshot directories: one unpacked layer per <cache>/snapshots/<diffid hex>,
+// and one step dir per <cache>/steps/<key hex>. A snapshot is filled in a
+// temp dir under <cache>/tmp, synced and renamed into place, so a snapshot
+// dir that exists is complete. A step dir is renamed into place at once and
+// recorded by its marker <hex>.ok once a sync shared with the steps around
+// it made it durable (a group commit, off the path of the steps that stack
+// on it): a step dir without its marker was never recorded. A per-entry
+// flock keeps two processes from making the same entry at once.
 #pragma once
 
 #include <functional>
@@ -17,6 +21,9 @@ namespace earth::store {
 
 class EmptySteps;
 
+// What records a step dir: an empty file beside it, named like it plus this.
+inline constexpr char kRecordedSuffix[] = ".ok";
+
 class SnapshotStore {
 public:
   // Creates <cache>/<kind>, <cache>/tmp and <cache>/locks when missing.
@@ -26,25 +33,30 @@ public:
                                     std::string_view kind = "snapshots");
 
   std::string path(const Digest& diff_id) const;
-  // Whether the dir exists. Records this process's use of it first (a lease,
-  // store/usage.h), so that prune leaves it alone from then on.
+  // Whether the dir is recorded. Records this process's use of it first (a
+  // lease, store/usage.h), so that prune leaves it alone from then on.
   bool has(const Digest& diff_id) const;
 
   using Fill = std::function<Result<void>(const std::string& dir)>;
-  // Returns the snapshot dir of `diff_id`, calling `fill` on an empty temp dir
-  // first when it does not exist. On failure nothing is left behind. A new
-  // dir is synced to disk before the rename that records it. In "snapshots"
-  // the rename is then synced (an fsync of the dir); in "steps" it is left
-  // to the next step's syncfs, which covers it, or to flush().
+  // Returns the dir of `diff_id`, calling `fill` on an empty temp dir first
+  // when it is not recorded. On failure nothing is left behind. A snapshot
+  // is synced before the rename that records it, and the rename is synced.
+  // A step dir is returned at its place at once, and recorded by a
+  // background thread after a sync (see settle); a step dir left by a
+  // process killed before that is removed and filled again.
   Result<std::string> ensure(const Digest& diff_id, const Fill& fill);
+  // Waits until every step dir this store returned is recorded; the error of
+  // a sync that failed (its steps stay unrecorded). Whatever names a step dir
+  // durably (a target record) waits for this first.
+  Result<void> settle();
   Result<void> remove(const Digest& diff_id);
-  // Makes durable the renames that recorded this store's steps and that no
-  // later sync covered (one fsync of steps/, none when nothing is pending).
-  // Done by the last copy of the store as it goes, failures ignored.
+  // settle(), then makes durable the markers no later sync covered (one
+  // fsync of steps/, none when nothing is pending). Done by the last copy of
+  // the store as it goes, failures ignored.
   Result<void> flush();
-  // Renames of steps recorded since the last sync that covers them (0 in
-  // "snapshots", whose renames are synced at once).
-  uint64_t unsynced_renames() const;
+  // Step dirs not recorded yet, plus markers no sync covered yet (0 in
+  // "snapshots", which records each at once).
+  uint64_t unrecorded() const;
 
   // Steps: from now on a fill that leaves its dir empty (no entries, the
   // mode and owner of `empty_dir`, no xattr but overlayfs's `*.overlay.uuid`)
@@ -58,8 +70,10 @@ public:
 
 private:
   struct EmptyFills;
-  struct Renames;
+  struct Commits;
   std::string dir_of(const Digest& diff_id) const;
+  bool recorded(const Digest& diff_id) const;
+  Result<void> remove_dir(const std::string& dir);
   Result<std::string> take_temp_dir(const std::string& name);
   bool keep_as_empty(const Digest& diff_id, const std::string& tmp);
 
@@ -71,7 +85,7 @@ private:
   EntryKind kind_;
   std::string root_, tmp_, locks_;
   std::shared_ptr<EmptyFills> empty_;
-  std::shared_ptr<Renames> renames_; // steps only: renames not yet known durable
+  std::shared_ptr<Commits> commits_; // steps only: the dirs waiting to be recorded
 };
 
 } // namespace earth::store

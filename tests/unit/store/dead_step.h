@@ -27,7 +27,7 @@ inline Digest dead_step(const std::string& cache, const std::string& name, int64
     auto r = steps->ensure(key, [&](const std::string& d) -> Result<void> {
       return fs::write_file_atomic(fs::join(d, "f"), std::string(size_t(kb) * 1024, 'x'));
     });
-    ::_exit(r.ok() ? 0 : 1);
+    ::_exit(r.ok() && steps->settle().ok() ? 0 : 1); // recorded before it goes
   }
   int status = 0;
   ::waitpid(pid, &status, 0);

@@ -15,6 +15,7 @@ namespace fs = earth::fs;
 using earth::Digest;
 using earth::Failure;
 using earth::Result;
+using earth::store::kRecordedSuffix;
 using earth::store::SnapshotStore;
 
 TEST(Snapshots, EnsureFillsOnceAndReuses) {
@@ -37,31 +38,94 @@ TEST(Snapshots, EnsureFillsOnceAndReuses) {
   EXPECT_EQ(calls, 1);
 }
 
-// A step's rename is left to the next step's syncfs (which covers it) or to
-// flush(); a step synced per entry (no file data) first makes the pending
-// renames durable, so it is never durable without the steps before it.
-TEST(Snapshots, AStepsRenameIsCoveredByTheNextSyncOrTheFlush) {
+// A step dir is at its place as soon as ensure returns (later steps stack
+// on it at once), and recorded by its marker after a sync in the background:
+// settle() waits for that, flush() also makes the markers durable.
+TEST(Snapshots, AStepIsRecordedByItsMarkerOnceSynced) {
   fs::TempDir dir("/tmp", "earth-snap-test-");
   auto steps = SnapshotStore::open(dir.path(), "steps").value();
   auto with_data = [](const std::string& tmp) {
     return fs::write_file_atomic(fs::join(tmp, "file"), "x");
   };
   auto no_data = [](const std::string& tmp) { return fs::make_dirs(fs::join(tmp, "d")); };
-  ASSERT_TRUE(steps.ensure(Digest::of("one"), with_data).ok());
-  EXPECT_EQ(steps.unsynced_renames(), 1u);
-  ASSERT_TRUE(steps.ensure(Digest::of("two"), with_data).ok()); // its syncfs covers "one"
-  EXPECT_EQ(steps.unsynced_renames(), 1u);
-  ASSERT_TRUE(steps.ensure(Digest::of("three"), no_data).ok()); // "two" synced first
-  EXPECT_EQ(steps.unsynced_renames(), 1u);
+  Digest one = Digest::of("one"), two = Digest::of("two"), three = Digest::of("three");
+  auto path = steps.ensure(one, with_data).value();
+  EXPECT_EQ(path, dir.path() + "/steps/" + one.hex());
+  EXPECT_EQ(fs::read_file(fs::join(path, "file")).value(), "x");
+  ASSERT_TRUE(steps.ensure(two, with_data).ok());
+  ASSERT_TRUE(steps.ensure(three, no_data).ok()); // synced by an fsync of each entry
+  ASSERT_TRUE(steps.settle().ok());
+  for (const auto& id : {one, two, three}) {
+    EXPECT_TRUE(fs::exists(dir.path() + "/steps/" + id.hex() + kRecordedSuffix));
+    EXPECT_TRUE(steps.has(id));
+  }
   ASSERT_TRUE(steps.flush().ok());
-  EXPECT_EQ(steps.unsynced_renames(), 0u);
-  ASSERT_TRUE(steps.flush().ok());                              // nothing pending: nothing to do
-  ASSERT_TRUE(steps.ensure(Digest::of("two"), with_data).ok()); // recorded: no rename
-  EXPECT_EQ(steps.unsynced_renames(), 0u);
+  EXPECT_EQ(steps.unrecorded(), 0u);
+  ASSERT_TRUE(steps.flush().ok()); // nothing pending: nothing to do
+  int calls = 0;
+  ASSERT_TRUE(steps
+                  .ensure(two,
+                          [&](const std::string&) -> Result<void> {
+                            ++calls;
+                            return {};
+                          })
+                  .ok());
+  EXPECT_EQ(calls, 0) << "recorded: not filled again";
 
   auto snaps = SnapshotStore::open(dir.path()).value();
   ASSERT_TRUE(snaps.ensure(Digest::of("layer"), with_data).ok());
-  EXPECT_EQ(snaps.unsynced_renames(), 0u); // synced at once
+  EXPECT_EQ(snaps.unrecorded(), 0u); // recorded at once
+  EXPECT_FALSE(
+      fs::exists(dir.path() + "/snapshots/" + Digest::of("layer").hex() + kRecordedSuffix));
+}
+
+// A step dir without its marker is what a process killed before the sync
+// left: not a hit, and filled again from scratch.
+TEST(Snapshots, AStepDirWithoutItsMarkerIsFilledAgain) {
+  fs::TempDir dir("/tmp", "earth-snap-test-");
+  Digest id = Digest::of("killed");
+  auto steps = SnapshotStore::open(dir.path(), "steps").value();
+  std::string stale = dir.path() + "/steps/" + id.hex();
+  ASSERT_TRUE(fs::make_dirs(stale).ok());
+  ASSERT_TRUE(fs::write_file_atomic(stale + "/half", "garbage").ok());
+  EXPECT_FALSE(steps.has(id));
+  auto path = steps
+                  .ensure(id,
+                          [](const std::string& tmp) {
+                            return fs::write_file_atomic(fs::join(tmp, "whole"), "y");
+                          })
+                  .value();
+  ASSERT_TRUE(steps.settle().ok());
+  EXPECT_EQ(fs::list_dir(path).value(), std::vector<std::string>{"whole"});
+  EXPECT_TRUE(steps.has(id));
+  // A marker whose dir was removed by hand records nothing.
+  ASSERT_TRUE(fs::remove_all(path).ok());
+  EXPECT_FALSE(steps.has(id));
+  ASSERT_TRUE(steps.remove(id).ok());
+  EXPECT_FALSE(fs::exists(path + kRecordedSuffix));
+}
+
+// Two stores (two processes) making the same step: filled once, the other
+// waits for the marker (the lock is held until it exists).
+TEST(Snapshots, ConcurrentStepsAreMadeOnceAndSeenRecorded) {
+  fs::TempDir dir("/tmp", "earth-snap-test-");
+  Digest id = Digest::of("shared step");
+  std::atomic<int> calls{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      auto steps = SnapshotStore::open(dir.path(), "steps").value();
+      auto r = steps.ensure(id, [&](const std::string& tmp) -> Result<void> {
+        ++calls;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        return fs::write_file_atomic(fs::join(tmp, "f"), "y");
+      });
+      ASSERT_TRUE(r.ok());
+      EXPECT_EQ(fs::read_file(fs::join(*r, "f")).value(), "y");
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(calls.load(), 1);
+  EXPECT_TRUE(fs::exists(dir.path() + "/steps/" + id.hex() + kRecordedSuffix));
 }
 
 TEST(Snapshots, FailedFillLeavesNothing) {
