@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
@@ -63,7 +64,10 @@ struct SnapshotStore::Commits {
   Result<void> settle() {
     std::unique_lock guard(mutex);
     uint64_t upto = added;
+    ++settling;
+    wake.notify_all(); // no gathering while someone waits
     done.wait(guard, [&] { return recorded >= upto || error; });
+    --settling;
     if (error) return Failure{*error};
     return {};
   }
@@ -91,6 +95,9 @@ private:
     for (;;) {
       wake.wait(guard, [&] { return !queue.empty() || stopping; });
       if (queue.empty()) return;
+      // Gathers what follows for a moment (a SAVE ARTIFACT right after its
+      // RUN then shares the RUN's sync), unless someone waits already.
+      wake.wait_for(guard, kGather, [&] { return settling > 0 || stopping; });
       std::vector<Waiting> batch = std::move(queue);
       queue.clear();
       uint64_t markers_before = marked;
@@ -152,7 +159,9 @@ private:
   std::condition_variable wake, done;
   std::vector<Waiting> queue;
   std::thread thread;
+  static constexpr auto kGather = std::chrono::milliseconds(1);
   bool stopping = false;
+  int settling = 0;                 // threads in settle()
   std::optional<std::string> error; // a failed sync: no later step is recorded either
   uint64_t added = 0, recorded = 0; // steps handed over, steps done with
   uint64_t marked = 0, synced = 0;  // markers made, markers a later sync covered
