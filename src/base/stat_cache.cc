@@ -1,6 +1,8 @@
 // The stat cache's index: a flat binary file, little-endian: the compacted
-// entries and the SHA-256 of them, then appended records, each followed by
-// a short checksum of its own (docs/formats.md#stat-cache).
+// entries and a checksum of them, then appended records, each followed by
+// a checksum of its own (docs/formats.md#stat-cache). The checksums are
+// FNV-1a 64: SHA-256 of a 64 KB index was a quarter of a partial build's
+// instructions.
 #include "earth/base/stat_cache.h"
 
 #include <endian.h>
@@ -25,13 +27,7 @@ constexpr size_t kHeader = 16 + 4 + 4 + 8; // magic, version, reserved, count
 constexpr size_t kFixed = 4 + 8 * 5 + Digest::size;
 constexpr size_t kMaxEntries = 1 << 22;
 constexpr size_t kMaxPath = 1 << 16; // longer: a damaged record
-constexpr size_t kRecordCheck = 8;   // an appended record's checksum bytes
-
-// The first kRecordCheck bytes of the SHA-256 of `bytes`.
-std::string_view record_check(std::string_view bytes, std::array<uint8_t, Digest::size>& buf) {
-  buf = Digest::of(bytes).bytes();
-  return {reinterpret_cast<const char*>(buf.data()), kRecordCheck};
-}
+constexpr size_t kCheck = 8;         // a checksum's bytes: fnv1a64, little-endian
 
 int64_t realtime_ns() {
   struct timespec ts;
@@ -206,8 +202,7 @@ std::string StatCache::encode() const {
   put32(out, 0);
   put64(out, entries_.size());
   for (const auto& [path, e] : entries_) put_entry(out, path, e.st, e.digest);
-  Digest sum = Digest::of(out);
-  out.append(reinterpret_cast<const char*>(sum.bytes().data()), Digest::size);
+  put64(out, fnv1a64(out));
   return out;
 }
 
@@ -215,8 +210,7 @@ std::string StatCache::encode_record(std::string_view path, const StatKey& st,
                                      const Digest& digest) {
   std::string out;
   put_entry(out, path, st, digest);
-  std::array<uint8_t, Digest::size> buf;
-  out += record_check(out, buf);
+  put64(out, fnv1a64(out));
   return out;
 }
 
@@ -226,7 +220,7 @@ bool StatCache::decode(std::string bytes) {
 }
 
 bool StatCache::decode_view(std::string_view bytes, std::shared_ptr<const void> keep) {
-  if (bytes.size() < kHeader + Digest::size) return false;
+  if (bytes.size() < kHeader + kCheck) return false;
   Reader r(bytes);
   if (r.bytes(kStatCacheMagic.size()) != kStatCacheMagic) return false;
   if (r.u32() != kStatCacheVersion) return false;
@@ -242,22 +236,18 @@ bool StatCache::decode_view(std::string_view bytes, std::shared_ptr<const void> 
     entries.emplace(e->first, Entry{e->second, d});
   }
   size_t body = r.pos();
-  if (!r.has(Digest::size) || std::memcmp(Digest::of(bytes.substr(0, body)).bytes().data(),
-                                          r.bytes(Digest::size).data(), Digest::size) != 0)
-    return false;
+  if (!r.has(kCheck) || r.u64() != fnv1a64(bytes.substr(0, body))) return false;
   // Appended records, up to the first that ends early or fails its check.
   size_t appended = 0;
   bool torn = false;
-  std::array<uint8_t, Digest::size> buf;
   while (!r.done()) {
     size_t at = r.pos();
     auto e = get_entry(r, d);
-    if (!e || !r.has(kRecordCheck)) {
+    if (!e || !r.has(kCheck)) {
       torn = true;
       break;
     }
-    std::string_view want = record_check(bytes.substr(at, r.pos() - at), buf);
-    if (want != r.bytes(kRecordCheck)) {
+    if (fnv1a64(bytes.substr(at, r.pos() - at)) != r.u64()) {
       torn = true;
       break;
     }

@@ -1,5 +1,7 @@
 #include "earth/store/size_total.h"
 
+#include "earth/base/digest.h"
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -17,14 +19,9 @@ namespace {
 
 constexpr std::string_view header = "earth-size 1 ";
 
-// FNV-1a: tells a whole line from a torn one (a power cut mid-write).
+// Tells a whole line from a torn one (a power cut mid-write).
 uint64_t checksum(std::string_view text) {
-  uint64_t h = 14695981039346656037ull;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
+  return fnv1a64(text);
 }
 
 bool take_number(std::string_view& text, int64_t& v, int base = 10) {

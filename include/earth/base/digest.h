@@ -12,6 +12,18 @@
 
 namespace earth {
 
+// FNV-1a, 64 bits: a checksum that tells a whole record of an on-disk file
+// from a torn or damaged one (never a content address: not collision-proof).
+// ~8x cheaper than SHA-256 per byte, with no library set-up.
+inline uint64_t fnv1a64(std::string_view bytes) {
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
 // A SHA-256 digest.
 class Digest {
 public:

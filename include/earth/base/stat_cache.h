@@ -48,7 +48,7 @@ struct StatKey {
 bool racy(const StatKey& st, int64_t at);
 
 inline constexpr std::string_view kStatCacheMagic = "earth-stat-cache"; // 16 bytes
-inline constexpr uint32_t kStatCacheVersion = 2;
+inline constexpr uint32_t kStatCacheVersion = 3;
 
 class StatCache {
 public:
