@@ -156,6 +156,7 @@ void Terminal::start() {
   winch.sa_flags = SA_RESTART;
   sigemptyset(&winch.sa_mask);
   ::sigaction(SIGWINCH, &winch, &g_previous_winch);
+  copy_window_size(master_); // a resize since open(), before the handler, is not lost
   pump_ = std::thread([this] { pump(); });
 }
 
