@@ -50,7 +50,12 @@ Result<Synced> sync_tree(const std::string& dir) {
     if (auto r = sync_filesystem(dir); !r) return Failure{r.error()};
     return Synced::filesystem;
   }
-  for (const auto& path : *paths) {
+  if (auto r = sync_each(*paths); !r) return Failure{r.error()};
+  return Synced::each;
+}
+
+Result<void> sync_each(const std::vector<std::string>& paths) {
+  for (const auto& path : paths) {
     int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) return Failure{errno_message(path, errno)};
     int rc = ::fsync(fd);
@@ -58,7 +63,7 @@ Result<Synced> sync_tree(const std::string& dir) {
     ::close(fd);
     if (rc != 0) return Failure{errno_message("fsync " + path, err)};
   }
-  return Synced::each;
+  return {};
 }
 
 Result<void> sync_dir(const std::string& dir) {

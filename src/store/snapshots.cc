@@ -143,15 +143,7 @@ private:
       each.insert(each.end(), paths->begin(), paths->end());
     }
     if (auto r = sync_dir(root); !r) return r;
-    for (const auto& path : each) {
-      int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-      if (fd < 0) return Failure{errno_message(path, errno)};
-      int rc = ::fsync(fd);
-      int err = errno;
-      ::close(fd);
-      if (rc != 0) return Failure{errno_message("fsync " + path, err)};
-    }
-    return {};
+    return sync_each(each);
   }
 
   std::string root;

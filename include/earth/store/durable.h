@@ -30,6 +30,8 @@ Result<Synced> sync_tree(const std::string& dir);
 // data), or more than kMaxMetadataOnlyEntries of them.
 constexpr size_t kMaxMetadataOnlyEntries = 64;
 std::optional<std::vector<std::string>> metadata_only_tree(const std::string& dir);
+// fsync(2) of each path (no symlink followed), in order.
+Result<void> sync_each(const std::vector<std::string>& paths);
 // fsync(2) of a directory: makes the renames and creations in it durable.
 Result<void> sync_dir(const std::string& dir);
 

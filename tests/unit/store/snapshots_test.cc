@@ -18,6 +18,18 @@ using earth::Result;
 using earth::store::kRecordedSuffix;
 using earth::store::SnapshotStore;
 
+namespace {
+
+// A fill that leaves its dir empty and counts its calls.
+SnapshotStore::Fill counting(int& calls) {
+  return [&calls](const std::string&) -> Result<void> {
+    ++calls;
+    return {};
+  };
+}
+
+} // namespace
+
 TEST(Snapshots, EnsureFillsOnceAndReuses) {
   fs::TempDir dir("/tmp", "earth-snap-test-");
   auto snaps = SnapshotStore::open(dir.path()).value();
@@ -63,13 +75,7 @@ TEST(Snapshots, AStepIsRecordedByItsMarkerOnceSynced) {
   EXPECT_EQ(steps.unrecorded(), 0u);
   ASSERT_TRUE(steps.flush().ok()); // nothing pending: nothing to do
   int calls = 0;
-  ASSERT_TRUE(steps
-                  .ensure(two,
-                          [&](const std::string&) -> Result<void> {
-                            ++calls;
-                            return {};
-                          })
-                  .ok());
+  ASSERT_TRUE(steps.ensure(two, counting(calls)).ok());
   EXPECT_EQ(calls, 0) << "recorded: not filled again";
 
   auto snaps = SnapshotStore::open(dir.path()).value();
@@ -105,29 +111,6 @@ TEST(Snapshots, AStepDirWithoutItsMarkerIsFilledAgain) {
   EXPECT_FALSE(fs::exists(path + kRecordedSuffix));
 }
 
-// Two stores (two processes) making the same step: filled once, the other
-// waits for the marker (the lock is held until it exists).
-TEST(Snapshots, ConcurrentStepsAreMadeOnceAndSeenRecorded) {
-  fs::TempDir dir("/tmp", "earth-snap-test-");
-  Digest id = Digest::of("shared step");
-  std::atomic<int> calls{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 4; ++t)
-    threads.emplace_back([&] {
-      auto steps = SnapshotStore::open(dir.path(), "steps").value();
-      auto r = steps.ensure(id, [&](const std::string& tmp) -> Result<void> {
-        ++calls;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        return fs::write_file_atomic(fs::join(tmp, "f"), "y");
-      });
-      ASSERT_TRUE(r.ok());
-      EXPECT_EQ(fs::read_file(fs::join(*r, "f")).value(), "y");
-    });
-  for (auto& th : threads) th.join();
-  EXPECT_EQ(calls.load(), 1);
-  EXPECT_TRUE(fs::exists(dir.path() + "/steps/" + id.hex() + kRecordedSuffix));
-}
-
 TEST(Snapshots, FailedFillLeavesNothing) {
   fs::TempDir dir("/tmp", "earth-snap-test-");
   auto snaps = SnapshotStore::open(dir.path()).value();
@@ -144,26 +127,34 @@ TEST(Snapshots, FailedFillLeavesNothing) {
   EXPECT_EQ(ls.out, "");
 }
 
-TEST(Snapshots, ConcurrentEnsureUnpacksOnce) {
-  fs::TempDir dir("/tmp", "earth-snap-test-");
-  Digest id = Digest::of("shared");
-  std::atomic<int> calls{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 4; ++t)
-    threads.emplace_back([&] {
-      auto snaps = SnapshotStore::open(dir.path()).value();
-      auto r = snaps.ensure(id, [&](const std::string& tmp) -> Result<void> {
-        ++calls;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        return fs::write_file_atomic(fs::join(tmp, "f"), "y");
+// Four stores (four processes) making the same entry: filled once; the
+// others wait on its lock, which a step keeps until its marker exists, and
+// then see it whole.
+TEST(Snapshots, ConcurrentEnsureFillsOnce) {
+  for (const char* kind : {"snapshots", "steps"}) {
+    fs::TempDir dir("/tmp", "earth-snap-test-");
+    Digest id = Digest::of("shared");
+    std::atomic<int> calls{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+      threads.emplace_back([&] {
+        auto store = SnapshotStore::open(dir.path(), kind).value();
+        auto r = store.ensure(id, [&](const std::string& tmp) -> Result<void> {
+          ++calls;
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+          return fs::write_file_atomic(fs::join(tmp, "f"), "y");
+        });
+        ASSERT_TRUE(r.ok()) << kind;
+        EXPECT_EQ(fs::read_file(fs::join(*r, "f")).value(), "y") << kind;
       });
-      EXPECT_TRUE(r.ok());
-    });
-  for (auto& th : threads) th.join();
-  EXPECT_EQ(calls.load(), 1);
-  auto snaps = SnapshotStore::open(dir.path()).value();
-  ASSERT_TRUE(snaps.remove(id).ok());
-  EXPECT_FALSE(snaps.has(id));
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(calls.load(), 1) << kind;
+    auto store = SnapshotStore::open(dir.path(), kind).value();
+    EXPECT_TRUE(store.has(id)) << kind;
+    ASSERT_TRUE(store.remove(id).ok());
+    EXPECT_FALSE(store.has(id)) << kind;
+    EXPECT_FALSE(fs::exists(dir.path() + "/steps/" + id.hex() + kRecordedSuffix));
+  }
 }
 
 namespace {
@@ -199,14 +190,7 @@ TEST(Snapshots, AnEmptyFillIsRecordedWithoutADirOfItsOwn) {
   EXPECT_EQ(empty2, empty);
   EXPECT_TRUE(other.has(id));
   int calls = 0;
-  EXPECT_EQ(other
-                .ensure(id,
-                        [&](const std::string&) -> Result<void> {
-                          ++calls;
-                          return {};
-                        })
-                .value(),
-            empty);
+  EXPECT_EQ(other.ensure(id, counting(calls)).value(), empty);
   EXPECT_EQ(calls, 0);
 }
 
