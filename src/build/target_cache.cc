@@ -13,6 +13,7 @@
 #include "earth/base/fs.h"
 #include "earth/base/tokens.h"
 #include "earth/build/journal.h"
+#include "earth/store/snapshots.h"
 #include "earth/store/usage.h"
 #include "run_flags.h"
 #include "tree.h"
@@ -263,12 +264,14 @@ void put_tree(Writer& w, const ArtifactState& a) {
   w.put(a.key.hex()).list(a.layers);
 }
 
-// Every dir exists (one stat each): a record whose step dirs were pruned is
-// not used.
-bool all_exist(const std::vector<std::string>& dirs) {
+// Every dir is there (one stat each), a step dir recorded (its marker): a
+// record whose step dirs were pruned, or lost their markers, is not used.
+bool all_exist(const std::string& cache_dir, const std::vector<std::string>& dirs) {
+  std::string steps = fs::join(cache_dir, "steps") + "/";
   struct stat st;
   for (const auto& d : dirs)
-    if (::stat(d.c_str(), &st) != 0) return false;
+    if (::stat((d.starts_with(steps) ? d + store::kRecordedSuffix : d).c_str(), &st) != 0)
+      return false;
   return true;
 }
 
@@ -312,7 +315,7 @@ public:
       std::lock_guard lock(ctx_.memo_mu);
       std::erase_if(checked_, [&](const std::string& d) { return ctx_.dirs_present.contains(d); });
     }
-    if (!all_exist(checked_)) throw std::runtime_error("a layer is gone");
+    if (!all_exist(ctx_.options.cache_dir, checked_)) throw std::runtime_error("a layer is gone");
     std::lock_guard lock(ctx_.memo_mu);
     ctx_.dirs_present.insert(checked_.begin(), checked_.end());
   }

@@ -48,7 +48,6 @@ struct SnapshotStore::Commits {
     }
     wake.notify_all();
     if (thread.joinable()) thread.join();
-    (void)flush_markers();
   }
   Commits(const Commits&) = delete;
   Commits& operator=(const Commits&) = delete;
@@ -71,22 +70,9 @@ struct SnapshotStore::Commits {
     if (error) return Failure{*error};
     return {};
   }
-  // Makes the markers no later sync covered durable: one fsync of steps/.
-  Result<void> flush_markers() {
-    uint64_t upto;
-    {
-      std::lock_guard guard(mutex);
-      if (synced >= marked) return {};
-      upto = marked;
-    }
-    if (auto r = sync_dir(root); !r) return r;
+  uint64_t waiting() {
     std::lock_guard guard(mutex);
-    synced = std::max(synced, upto);
-    return {};
-  }
-  uint64_t unsynced() {
-    std::lock_guard guard(mutex);
-    return marked - synced + (added - recorded);
+    return added - recorded;
   }
 
 private:
@@ -100,9 +86,8 @@ private:
       wake.wait_for(guard, kGather, [&] { return settling > 0 || stopping; });
       std::vector<Waiting> batch = std::move(queue);
       queue.clear();
-      uint64_t markers_before = marked;
       guard.unlock();
-      auto r = record(batch, markers_before);
+      auto r = record(batch);
       size_t n = batch.size();
       batch.clear(); // the locks go after the markers, before anyone is told
       guard.lock();
@@ -111,22 +96,17 @@ private:
       done.notify_all();
     }
   }
-  // Syncs the batch (and the markers made before), then marks each dir.
-  Result<void> record(const std::vector<Waiting>& batch, uint64_t markers_before) {
+  // Syncs the batch, then marks each dir. A marker is not synced itself:
+  // the next sync covers it (the sync of a later batch, or of any process),
+  // and a power cut before then loses it, and with it only the work of
+  // making that step: the dir counts for nothing and is made again.
+  Result<void> record(const std::vector<Waiting>& batch) {
     if (auto r = sync_batch(batch); !r) return r;
-    {
-      std::lock_guard guard(mutex);
-      synced = std::max(synced, markers_before);
-    }
     for (const auto& w : batch) {
       std::string marker = w.dir + kRecordedSuffix;
       int fd = ::open(marker.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
       if (fd < 0) return Failure{errno_message(marker, errno)};
       ::close(fd);
-      {
-        std::lock_guard guard(mutex);
-        ++marked;
-      }
       kill_point("snapshot-recorded");
     }
     return {};
@@ -156,7 +136,6 @@ private:
   int settling = 0;                 // threads in settle()
   std::optional<std::string> error; // a failed sync: no later step is recorded either
   uint64_t added = 0, recorded = 0; // steps handed over, steps done with
-  uint64_t marked = 0, synced = 0;  // markers made, markers a later sync covered
 };
 
 Result<SnapshotStore> SnapshotStore::open(const std::string& cache_dir, std::string_view kind) {
@@ -331,13 +310,7 @@ Result<void> SnapshotStore::settle() {
 }
 
 uint64_t SnapshotStore::unrecorded() const {
-  return commits_ ? commits_->unsynced() : 0;
-}
-
-Result<void> SnapshotStore::flush() {
-  if (!commits_) return {};
-  if (auto r = commits_->settle(); !r) return r;
-  return commits_->flush_markers();
+  return commits_ ? commits_->waiting() : 0;
 }
 
 // Renamed away first, so a half-deleted dir is never seen under its name.

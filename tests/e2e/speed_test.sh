@@ -132,6 +132,14 @@ EOF2
   sed -i 's/echo "\$V/echo "x \$V/' Earthfile
   earth_ok --profile +t --V=v2
   file_is out.txt "x v2 one LIBSRC"
+  # A record whose step dirs lost their markers (a power cut before a sync)
+  # is not used, and those dirs are made again.
+  find "$EARTH_CACHE_DIR/steps" -name '*.ok' -delete
+  rm out.txt
+  earth_ok --profile +t --V=v2
+  eq "$(reused)" 2 "targets reused after the step dirs lost their markers"
+  file_is out.txt "x v2 one LIBSRC"
+  [[ -n $(find "$EARTH_CACHE_DIR/steps" -name '*.ok') ]] || fail "no step recorded again"
   # A record whose step dirs are gone is not used.
   rm -rf "$EARTH_CACHE_DIR/steps"
   rm out.txt

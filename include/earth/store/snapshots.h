@@ -50,12 +50,9 @@ public:
   // durably (a target record) waits for this first.
   Result<void> settle();
   Result<void> remove(const Digest& diff_id);
-  // settle(), then makes durable the markers no later sync covered (one
-  // fsync of steps/, none when nothing is pending). Done by the last copy of
-  // the store as it goes, failures ignored.
-  Result<void> flush();
-  // Step dirs not recorded yet, plus markers no sync covered yet (0 in
-  // "snapshots", which records each at once).
+  // Step dirs handed to the commit thread and not recorded yet (0 in
+  // "snapshots", which records each at once). The last copy of the store
+  // waits for them as it goes.
   uint64_t unrecorded() const;
 
   // Steps: from now on a fill that leaves its dir empty (no entries, the
