@@ -194,13 +194,17 @@ private:
     TargetResult r = TargetRun(ctx_, id).run();
     explain_walk(ctx_, id, keys, ctx_.options.explain);
     if (ctx_.options.debug_keys) print_keys(ctx_, id, keys);
-    // Its step dirs are recorded (synced) before a record names them.
-    if (key)
-      if (auto settled = ctx_.steps.settle(); !settled)
-        throw BuildError(fmt::format("{}: {}", name, settled.error()));
-    bool recorded = key && records_.store(*key, r, log_.take(name), ctx_.redact);
-    if (key && !recorded && ctx_.options.journal)
+    auto shown_steps = log_.take(name);
+    if (!key) return r;
+    auto record = TargetCache::encode(r, shown_steps, ctx_.redact);
+    if (!record && ctx_.options.journal)
       ctx_.options.journal->refuse(name + " could not be recorded");
+    // Written by the commit thread once its step dirs are recorded (synced),
+    // while the build goes on; the build's end waits for it (build()).
+    if (record)
+      ctx_.steps.once_recorded([records = records_, key = *key, bytes = std::move(*record)] {
+        (void)records.write(key, bytes);
+      });
     return r;
   }
 
@@ -525,6 +529,13 @@ output::BuildTotals build(const resolve::Graph& graph, const BuildOptions& optio
   if (options.journal && (ctx->nested_targets > 0 || !totals.notes.empty()))
     options.journal->refuse("targets built at run time, or notes to say");
   try {
+    // The step dirs made are recorded (and the target records written)
+    // before any output is: a build killed while it writes them reuses
+    // every step the next time, and a sync that failed fails the build.
+    profile.time("record", [&] {
+      if (auto settled = ctx->steps.settle(); !settled)
+        throw BuildError("recording the steps' results in the cache: " + settled.error());
+    });
     profile.time("export", [&] { write_outputs(*ctx, totals); });
   } catch (...) {
     totals.error = ctx->redact(error_text(std::current_exception()));

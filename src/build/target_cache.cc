@@ -524,14 +524,15 @@ bool holds_secret(const TargetResult& t, const std::vector<ShownStep>& steps,
 
 } // namespace
 
-bool TargetCache::store(const Digest& key, const TargetResult& t,
-                        const std::vector<ShownStep>& steps, const Redactor& redact) const {
+std::optional<std::string> TargetCache::encode(const TargetResult& t,
+                                               const std::vector<ShownStep>& steps,
+                                               const Redactor& redact) {
   for (const auto& c : t.env.caches)
-    if (c.persist) return false;
+    if (c.persist) return std::nullopt;
   for (const auto& i : t.images)
     for (const auto& c : i.env.caches)
-      if (c.persist) return false;
-  if (holds_secret(t, steps, redact)) return false;
+      if (c.persist) return std::nullopt;
+  if (holds_secret(t, steps, redact)) return std::nullopt;
   Writer w;
   put_env(w, t.env);
   put_tree(w, t.artifacts);
@@ -549,11 +550,15 @@ bool TargetCache::store(const Digest& key, const TargetResult& t,
   w.num(int64_t(steps.size()));
   for (const auto& [s, took] : steps)
     w.put(s.target).put(s.where).put(s.text).put(s.file).num(s.line).num(took.count());
+  return w.take();
+}
+
+bool TargetCache::write(const Digest& key, std::string_view record) const {
   (void)fs::make_dirs(dir_);
   // Not fsynced: the step dirs it names are durable already, and a record
   // a power cut truncates or empties fails to decode and is not used (the
   // target is walked, its steps hit).
-  return bool(fs::write_file_atomic(fs::join(dir_, key.hex()), w.take(), 0644, fs::Durable::no));
+  return bool(fs::write_file_atomic(fs::join(dir_, key.hex()), record, 0644, fs::Durable::no));
 }
 
 std::vector<ShownStep> StepLog::take(const std::string& target) {

@@ -45,12 +45,14 @@ public:
   // points to (step dirs, base images) is still there.
   std::optional<TargetResult> load(Context& ctx, const Digest& key,
                                    std::vector<ShownStep>* steps) const;
-  // Records a successful run (a target whose state cannot be recorded —
-  // CACHE --persist — is left out, and so is one whose record would hold a
-  // secret or secret-derived value, `redact` knowing them); false when
-  // nothing was recorded.
-  bool store(const Digest& key, const TargetResult& result, const std::vector<ShownStep>& steps,
-             const Redactor& redact) const;
+  // The record of a successful run; nullopt for a target whose state cannot
+  // be recorded (CACHE --persist) or whose record would hold a secret or
+  // secret-derived value (`redact` knowing them).
+  static std::optional<std::string>
+  encode(const TargetResult& result, const std::vector<ShownStep>& steps, const Redactor& redact);
+  // Writes it, once the step dirs it names are recorded (the caller waits
+  // for that); false when it could not be written.
+  bool write(const Digest& key, std::string_view record) const;
 
 private:
   std::string dir_;

@@ -36,8 +36,9 @@ namespace earth::store {
 // is held until its marker exists.
 struct SnapshotStore::Commits {
   struct Waiting {
-    std::string dir;
-    FileLock lock;
+    std::string dir; // empty: `then` alone
+    std::optional<FileLock> lock;
+    std::function<void()> then;
   };
 
   explicit Commits(std::string dir) : root(std::move(dir)) {}
@@ -52,9 +53,9 @@ struct SnapshotStore::Commits {
   Commits(const Commits&) = delete;
   Commits& operator=(const Commits&) = delete;
 
-  uint64_t add(std::string dir, FileLock lock) {
+  uint64_t add(Waiting w) {
     std::lock_guard guard(mutex);
-    queue.push_back({std::move(dir), std::move(lock)});
+    queue.push_back(std::move(w));
     if (!thread.joinable()) thread = std::thread([this] { run(); });
     wake.notify_all();
     return ++added;
@@ -87,7 +88,7 @@ private:
       std::vector<Waiting> batch = std::move(queue);
       queue.clear();
       guard.unlock();
-      auto r = record(batch);
+      auto r = error ? Result<void>{} : record(batch);
       size_t n = batch.size();
       batch.clear(); // the locks go after the markers, before anyone is told
       guard.lock();
@@ -100,15 +101,19 @@ private:
   // the next sync covers it (the sync of a later batch, or of any process),
   // and a power cut before then loses it, and with it only the work of
   // making that step: the dir counts for nothing and is made again.
+  // Then runs what waited for them, in order.
   Result<void> record(const std::vector<Waiting>& batch) {
     if (auto r = sync_batch(batch); !r) return r;
     for (const auto& w : batch) {
+      if (w.dir.empty()) continue;
       std::string marker = w.dir + kRecordedSuffix;
       int fd = ::open(marker.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
       if (fd < 0) return Failure{errno_message(marker, errno)};
       ::close(fd);
       kill_point("snapshot-recorded");
     }
+    for (const auto& w : batch)
+      if (w.then) w.then();
     return {};
   }
   // One syncfs; or, when no dir holds file data (a RUN that wrote nothing),
@@ -117,6 +122,7 @@ private:
   Result<void> sync_batch(const std::vector<Waiting>& batch) {
     std::vector<std::string> each;
     for (const auto& w : batch) {
+      if (w.dir.empty()) continue;
       auto paths = metadata_only_tree(w.dir);
       if (!paths || each.size() + paths->size() > kMaxMetadataOnlyEntries)
         return sync_filesystem(root);
@@ -297,7 +303,7 @@ Result<std::string> SnapshotStore::ensure(const Digest& diff_id, const Fill& fil
   (void)record_use(cache_, kind_, diff_id.hex(), bytes);
   if (commits_) {
     kill_point("snapshot-renamed"); // leaves a step dir without its marker
-    commits_->add(dest, std::move(*lock));
+    commits_->add({dest, std::move(*lock), {}});
     return dest;
   }
   if (auto r = sync_dir(root_); !r) return Failure{r.error()};
@@ -307,6 +313,11 @@ Result<std::string> SnapshotStore::ensure(const Digest& diff_id, const Fill& fil
 
 Result<void> SnapshotStore::settle() {
   return commits_ ? commits_->settle() : Result<void>{};
+}
+
+void SnapshotStore::once_recorded(std::function<void()> then) {
+  if (!commits_) return then();
+  commits_->add({{}, {}, std::move(then)});
 }
 
 uint64_t SnapshotStore::unrecorded() const {

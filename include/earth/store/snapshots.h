@@ -49,6 +49,11 @@ public:
   // a sync that failed (its steps stay unrecorded). Whatever names a step dir
   // durably (a target record) waits for this first.
   Result<void> settle();
+  // Runs `then` on the commit thread once every step dir returned so far is
+  // recorded (at once in "snapshots"); never when a sync failed (settle then
+  // says why). What names step dirs durably (a target record) is written so,
+  // off the path of what the build does next.
+  void once_recorded(std::function<void()> then);
   Result<void> remove(const Digest& diff_id);
   // Step dirs handed to the commit thread and not recorded yet (0 in
   // "snapshots", which records each at once). The last copy of the store
