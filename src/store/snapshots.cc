@@ -87,8 +87,9 @@ private:
       wake.wait_for(guard, kGather, [&] { return settling > 0 || stopping; });
       std::vector<Waiting> batch = std::move(queue);
       queue.clear();
+      bool failed = error.has_value();
       guard.unlock();
-      auto r = error ? Result<void>{} : record(batch);
+      auto r = failed ? Result<void>{} : record(batch);
       size_t n = batch.size();
       batch.clear(); // the locks go after the markers, before anyone is told
       guard.lock();
@@ -112,8 +113,13 @@ private:
       ::close(fd);
       kill_point("snapshot-recorded");
     }
-    for (const auto& w : batch)
-      if (w.then) w.then();
+    for (const auto& w : batch) {
+      if (!w.then) continue;
+      try {
+        w.then(); // a record's write: a hint, whose failure fails nothing
+      } catch (...) {
+      }
+    }
     return {};
   }
   // One syncfs; or, when no dir holds file data (a RUN that wrote nothing),
