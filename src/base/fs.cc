@@ -75,6 +75,24 @@ Result<void> write_file_atomic(const std::string& path, std::string_view data, i
 
 // One stat when the dir exists (most calls: the cache's dirs on every
 // build); else a mkdir, its parents made first when missing.
+Result<void> append_file(const std::string& path, std::string_view data, Durable durable) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd < 0) return Failure{errno_message(path, errno)};
+  ssize_t n;
+  do n = ::write(fd, data.data(), data.size());
+  while (n < 0 && errno == EINTR);
+  int err = 0;
+  if (n < 0)
+    err = errno;
+  else if (size_t(n) != data.size())
+    err = ENOSPC; // a short write: the disk is full
+  else if (durable == Durable::yes && ::fsync(fd) != 0)
+    err = errno;
+  ::close(fd);
+  if (err) return Failure{errno_message(path, err)};
+  return {};
+}
+
 Result<void> make_dirs(const std::string& path, int mode) {
   if (path.empty() || is_dir(path)) return {};
   if (::mkdir(path.c_str(), static_cast<mode_t>(mode)) == 0) return {};

@@ -283,17 +283,26 @@ Result<void> write_use_list(const std::string& path, const std::vector<EntryId>&
   if (extend) // the list there, when it is of this version, then `entries` (repeats are harmless)
     if (auto old = fs::read_file(path); old && old->starts_with(std::string(log_header) + "\n"))
       text = std::move(*old);
-  if (text.empty()) text = std::string(log_header) + "\n";
-  if (!text.ends_with('\n')) text.erase(text.rfind('\n') + 1); // a torn last line
+  if (text.empty()) {
+    text = std::string(log_header) + "\n";
+    extend = false;
+  }
+  // Extending: the new lines are appended in place (one O_APPEND write, no
+  // rewrite and rename), after a newline that ends a torn last line.
+  std::string added = text.ends_with('\n') ? "" : "\n";
   size_t kept = text.size();
   for (const auto& [kind, name] : entries) {
     std::string line = std::string("\n") + char(kind) + " " + name + "\n";
     // Extending: an entry listed already is not listed again.
     if (extend && std::string_view(text).substr(0, kept).find(line) != std::string_view::npos)
       continue;
-    text.append(line, 1);
+    added.append(line, 1);
   }
-  return fs::write_file_atomic(path, text, 0644, durable);
+  if (!extend) return fs::write_file_atomic(path, text + added, 0644, durable);
+  if (!added.empty()) return fs::append_file(path, added, durable);
+  if (::utimensat(AT_FDCWD, path.c_str(), nullptr, 0) != 0) // its mtime: the entries' last use
+    return Failure{errno_message(path, errno)};
+  return {};
 }
 
 Result<void> record_use(const std::string& cache_dir, EntryKind kind, std::string_view name,

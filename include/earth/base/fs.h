@@ -20,6 +20,10 @@ enum class Durable : bool { no, yes };
 // Writes `data` to `path` atomically; the parent directory must exist.
 Result<void> write_file_atomic(const std::string& path, std::string_view data, int mode = 0644,
                                Durable durable = Durable::yes);
+// Appends `data` to the existing file `path` with one O_APPEND write (so
+// the appends of two processes do not interleave); a reader may see it cut.
+Result<void> append_file(const std::string& path, std::string_view data,
+                         Durable durable = Durable::yes);
 // mkdir -p.
 Result<void> make_dirs(const std::string& path, int mode = 0755);
 // rm -rf; a missing path is not an error.

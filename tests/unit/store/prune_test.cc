@@ -262,6 +262,33 @@ TEST(Prune, AJournalsUseListKeepsItsEntries) {
   EXPECT_FALSE(has_step(cache, other));
 }
 
+// A partial build extends its journal's use list in place: the new entries
+// appended (once each), a torn last line closed first, and with nothing new
+// only the mtime bumped.
+TEST(Prune, AUseListIsExtendedInPlace) {
+  fs::TempDir dir("/tmp", "earth-prune-test-");
+  std::string uses = dir.path() + "/j.uses";
+  std::string a = Digest::of("a").hex(), b = Digest::of("b").hex(), c = Digest::of("c").hex();
+  ASSERT_TRUE(write_use_list(uses, {{EntryKind::step, a}}));
+  struct stat before {};
+  ASSERT_EQ(::stat(uses.c_str(), &before), 0);
+  ASSERT_TRUE(
+      write_use_list(uses, {{EntryKind::step, a}, {EntryKind::step, b}}, fs::Durable::no, true));
+  struct stat after {};
+  ASSERT_EQ(::stat(uses.c_str(), &after), 0);
+  EXPECT_EQ(after.st_ino, before.st_ino) << "appended, not rewritten";
+  EXPECT_EQ(fs::read_file(uses).value(), "earth-leases 1\nS " + a + "\nS " + b + "\n");
+  ASSERT_TRUE(fs::append_file(uses, "S " + a.substr(0, 10), fs::Durable::no)); // a torn line
+  ASSERT_TRUE(write_use_list(uses, {{EntryKind::step, c}}, fs::Durable::no, true));
+  EXPECT_EQ(fs::read_file(uses).value(),
+            "earth-leases 1\nS " + a + "\nS " + b + "\nS " + a.substr(0, 10) + "\nS " + c + "\n");
+  struct timespec old_times[2] = {{1000, 0}, {1000, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, uses.c_str(), old_times, 0), 0);
+  ASSERT_TRUE(write_use_list(uses, {{EntryKind::step, b}}, fs::Durable::no, true));
+  ASSERT_EQ(::stat(uses.c_str(), &after), 0);
+  EXPECT_GT(after.st_mtime, 1000) << "nothing new: the mtime says it was used now";
+}
+
 // Prune rewrites <cache>/generation before it takes anything away, so a
 // journal made before no longer holds; --all removes the journals.
 TEST(Prune, BumpsTheGenerationWhenItRemovesSomething) {
