@@ -1,6 +1,6 @@
 // Making what the cache records survive a power cut: a snapshot or step dir
-// is flushed to disk before the rename that records it, and the rename is
-// flushed before anything can refer to it (docs/formats.md, Durability).
+// is flushed to disk before what records it (a snapshot's rename, a step
+// dir's marker) is made (docs/formats.md, Durability).
 #pragma once
 
 #include <optional>
@@ -17,7 +17,7 @@ namespace earth::store {
 Result<void> sync_filesystem(const std::string& path);
 // How sync_tree made a tree durable: by an fsync of each entry, or by
 // syncfs, which also made durable every earlier change to that filesystem
-// (the renames that recorded earlier steps among them).
+// (the markers that recorded earlier steps among them).
 enum class Synced { each, filesystem };
 // Makes the tree under `dir` durable: a tree of at most a few dozen
 // directories and empty files (a RUN that wrote nothing: no file data to
