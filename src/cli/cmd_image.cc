@@ -16,10 +16,6 @@ std::unique_ptr<image::ImageStore> open_store() {
   return image::ImageStore::open(image::ImageStore::default_cache_dir()).take();
 }
 
-} // namespace
-
-namespace {
-
 // The blobs and layers an import or pull made go into the cache's size
 // total (docs/formats.md, "The size total") now: otherwise the next build's
 // size check recounts every use record to find them.

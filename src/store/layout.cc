@@ -23,8 +23,7 @@ Result<void> mark_layout1_steps(const std::string& cache_dir) {
   for (const auto& n : *names) {
     std::string dir = fs::join(steps, n);
     if (n.size() != 64 || !fs::is_dir(dir)) continue;
-    if (auto r = fs::write_file_atomic(dir + kRecordedSuffix, "", 0644, fs::Durable::no); !r)
-      return r;
+    if (auto r = mark_recorded(dir); !r) return r;
   }
   return {};
 }

@@ -107,10 +107,7 @@ private:
     if (auto r = sync_batch(batch); !r) return r;
     for (const auto& w : batch) {
       if (w.dir.empty()) continue;
-      std::string marker = w.dir + kRecordedSuffix;
-      int fd = ::open(marker.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-      if (fd < 0) return Failure{errno_message(marker, errno)};
-      ::close(fd);
+      if (auto r = mark_recorded(w.dir); !r) return r;
       kill_point("snapshot-recorded");
     }
     for (const auto& w : batch) {
@@ -149,6 +146,14 @@ private:
   std::optional<std::string> error; // a failed sync: no later step is recorded either
   uint64_t added = 0, recorded = 0; // steps handed over, steps done with
 };
+
+Result<void> mark_recorded(const std::string& dir) {
+  std::string marker = dir + kRecordedSuffix;
+  int fd = ::open(marker.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return Failure{errno_message(marker, errno)};
+  ::close(fd);
+  return {};
+}
 
 Result<SnapshotStore> SnapshotStore::open(const std::string& cache_dir, std::string_view kind) {
   if (auto r = check_layout(cache_dir); !r) return Failure{r.error()};

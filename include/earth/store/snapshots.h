@@ -24,6 +24,9 @@ class EmptySteps;
 // What records a step dir: an empty file beside it, named like it plus this.
 inline constexpr char kRecordedSuffix[] = ".ok";
 
+// Records the step dir `dir` (its marker: an empty file, not synced).
+Result<void> mark_recorded(const std::string& dir);
+
 class SnapshotStore {
 public:
   // Creates <cache>/<kind>, <cache>/tmp and <cache>/locks when missing.
