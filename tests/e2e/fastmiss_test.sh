@@ -27,6 +27,16 @@ EOF2
   sleep 0.1
 }
 
+# add_c_txt WHAT: a new source file, older than the racy window, built: the
+# build hashes it alone.
+add_c_txt() {
+  echo three >src/c.txt
+  age src/c.txt
+  sleep 0.1 # its ctime too: out of the racy window
+  earth_ok --profile +t
+  eq "$(hashed)" "1 hashed, 7 from the stat cache" "$1"
+}
+
 # A build that hashes a new file appends one record to the index and
 # leaves the bytes before it as they were; the next build finds it.
 test_stat_cache_appends() {
@@ -37,11 +47,7 @@ test_stat_cache_appends() {
   cp "$index" "$T/before"
   local before
   before=$(size_of "$index")
-  echo three >src/c.txt
-  age src/c.txt
-  sleep 0.1 # its ctime too: out of the racy window
-  earth_ok --profile +t
-  eq "$(hashed)" "1 hashed, 7 from the stat cache" "after a new file"
+  add_c_txt "after a new file"
   local after
   after=$(size_of "$index")
   ((after > before)) || fail "the index did not grow ($before -> $after bytes)"
@@ -66,11 +72,7 @@ test_stat_cache_torn_tail() {
   local whole
   whole=$(size_of "$index")
   printf '\x20\x00\x00\x00/half a record' >>"$index"
-  echo three >src/c.txt
-  age src/c.txt
-  sleep 0.1 # its ctime too: out of the racy window
-  earth_ok --profile +t
-  eq "$(hashed)" "1 hashed, 7 from the stat cache" "after a torn tail"
+  add_c_txt "after a torn tail"
   # Rewritten: no garbage left, one more entry than the first index held.
   local rewritten
   rewritten=$(size_of "$index")
