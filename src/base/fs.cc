@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,6 +33,23 @@ Result<std::string> read_file(const std::string& path) {
   }
   ::close(fd);
   return out;
+}
+
+std::optional<MappedFile> map_file(const std::string& path, bool populate) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  struct stat st {};
+  void* p = MAP_FAILED;
+  size_t size = 0;
+  if (::fstat(fd, &st) == 0 && st.st_size > 0) {
+    size = static_cast<size_t>(st.st_size);
+    p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | (populate ? MAP_POPULATE : 0), fd, 0);
+  }
+  ::close(fd);
+  if (p == MAP_FAILED) return std::nullopt;
+  std::shared_ptr<const void> keep(p,
+                                   [size](const void* q) { ::munmap(const_cast<void*>(q), size); });
+  return MappedFile{std::string_view(static_cast<const char*>(p), size), std::move(keep)};
 }
 
 Result<void> write_file_atomic(const std::string& path, std::string_view data, int mode,

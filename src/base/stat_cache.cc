@@ -7,7 +7,6 @@
 
 #include <endian.h>
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -86,36 +85,12 @@ StatCache::StatCache(std::string index_path, const Disk& disk, Clock clock)
     : index_path_(std::move(index_path)), disk_(disk),
       clock_(clock ? std::move(clock) : Clock(realtime_ns)) {}
 
-namespace {
-
-// The index's bytes, mapped (as git maps its index): no copy and no fresh
-// page to zero, where a read into a heap buffer cost ~0.25 ms for a 200 KB
-// index in a fresh process. earth never truncates the file in place (it
-// appends, or renames a new one over it), so the mapped bytes stay.
-std::optional<std::pair<std::string_view, std::shared_ptr<const void>>>
-read_index(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  struct stat st {};
-  void* p = MAP_FAILED;
-  size_t size = 0;
-  if (::fstat(fd, &st) == 0 && st.st_size > 0) {
-    size = static_cast<size_t>(st.st_size);
-    p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-  }
-  ::close(fd);
-  if (p == MAP_FAILED) return std::nullopt;
-  std::shared_ptr<const void> keep(p,
-                                   [size](const void* q) { ::munmap(const_cast<void*>(q), size); });
-  return std::pair{std::string_view(static_cast<const char*>(p), size), std::move(keep)};
-}
-
-} // namespace
-
 std::unique_ptr<StatCache> StatCache::open(std::string index_path, const Disk& disk, Clock clock) {
   auto cache = std::make_unique<StatCache>(index_path, disk, std::move(clock));
-  if (auto bytes = read_index(index_path);
-      bytes && !cache->decode_view(bytes->first, bytes->second))
+  // Mapped (fs::map_file): earth never truncates the index in place (it
+  // appends, or renames a new one over it); every page is read.
+  if (auto bytes = fs::map_file(index_path, true);
+      bytes && !cache->decode_view(bytes->bytes, bytes->keep))
     cache->entries_.clear();
   return cache;
 }

@@ -2,6 +2,8 @@
 // in the same directory, fsync, rename (STYLE.md rule 9).
 #pragma once
 
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -11,6 +13,18 @@
 namespace earth::fs {
 
 Result<std::string> read_file(const std::string& path);
+// A file's bytes mapped read-only (as git maps its index): no copy and no
+// fresh page to zero, where a read into a heap buffer costs ~0.25 ms per
+// 200 KB in a fresh process. Only for files that are replaced by a rename
+// or appended to, never truncated or rewritten in place: the mapped bytes
+// stay those of the file opened. `populate`: fault every page in now (the
+// caller reads them all); otherwise pages come in as they are touched.
+// nullopt when the file is missing, empty or cannot be mapped.
+struct MappedFile {
+  std::string_view bytes;
+  std::shared_ptr<const void> keep; // the mapping lives while a copy of it does
+};
+std::optional<MappedFile> map_file(const std::string& path, bool populate);
 // Whether an atomic write is also made durable (fsync before the rename).
 // Only a file whose loss or truncation by a power cut its reader detects
 // and survives (a cache that checks its own bytes) may skip it; such a

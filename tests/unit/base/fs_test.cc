@@ -38,7 +38,7 @@ TEST(Fs, AtomicWriteReadAndDirs) {
   std::string file = fs::join(sub, "f");
   ASSERT_TRUE(fs::write_file_atomic(file, "hello", 0600).ok());
   EXPECT_EQ(fs::read_file(file).value(), "hello");
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(file.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   EXPECT_EQ(earth::digest_file(file), earth::Digest::of("hello"));
@@ -50,9 +50,9 @@ TEST(Fs, MakeDirsMakesMissingParentsAndRefusesAFile) {
   fs::TempDir dir("/tmp", "earth-fs-test-");
   std::string deep = fs::join(dir.path(), "x/y/z/");
   ASSERT_TRUE(fs::make_dirs(deep, 0700).ok());
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(fs::join(dir.path(), "x/y").c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0777, 0700u); // parents get the mode too
+  EXPECT_EQ(st.st_mode & 0777, 0700u);   // parents get the mode too
   EXPECT_TRUE(fs::make_dirs(deep).ok()); // exists: fine
   ASSERT_TRUE(fs::write_file_atomic(fs::join(dir.path(), "f"), "").ok());
   auto r = fs::make_dirs(fs::join(dir.path(), "f"));
@@ -76,4 +76,28 @@ TEST(Fs, TempDirIsRemoved) {
     ASSERT_TRUE(fs::write_file_atomic(fs::join(path, "x"), "1").ok());
   }
   EXPECT_FALSE(fs::exists(path));
+}
+
+// A mapping keeps the bytes of the file it mapped: a rename over it (as
+// every writer of a mapped file does) leaves them, and the mapping lives
+// as long as a copy of its keeper.
+TEST(Fs, AMappedFileKeepsItsBytesAcrossARename) {
+  fs::TempDir dir("/tmp", "earth-fs-test-");
+  std::string file = fs::join(dir.path(), "index");
+  EXPECT_FALSE(fs::map_file(file, false)); // missing
+  ASSERT_TRUE(fs::write_file_atomic(file, "").ok());
+  EXPECT_FALSE(fs::map_file(file, true)); // empty
+  ASSERT_TRUE(fs::write_file_atomic(file, "first bytes").ok());
+  fs::MappedFile kept;
+  {
+    auto mapped = fs::map_file(file, false);
+    ASSERT_TRUE(mapped);
+    EXPECT_EQ(mapped->bytes, "first bytes");
+    kept = *mapped;
+  }
+  ASSERT_TRUE(fs::write_file_atomic(file, "second", 0644, fs::Durable::no).ok());
+  EXPECT_EQ(kept.bytes, "first bytes");
+  auto again = fs::map_file(file, true);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->bytes, "second");
 }
