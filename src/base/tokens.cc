@@ -11,11 +11,17 @@ TokenWriter::TokenWriter(std::string_view magic) : out_(magic) {
 }
 
 TokenWriter& TokenWriter::put(std::string_view v) {
+  return put({v});
+}
+
+TokenWriter& TokenWriter::put(std::initializer_list<std::string_view> parts) {
+  size_t size = 0;
+  for (auto p : parts) size += p.size();
   char len[24];
-  auto end = std::to_chars(len, len + sizeof len, v.size()).ptr;
+  auto end = std::to_chars(len, len + sizeof len, size).ptr;
   *end++ = ':';
   out_.append(len, end);
-  out_ += v;
+  for (auto p : parts) out_ += p;
   return *this;
 }
 

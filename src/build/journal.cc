@@ -163,20 +163,40 @@ template <typename F> bool walk_paths(std::string_view table, size_t count, F&& 
   return p == end;
 }
 
-// `carried`: events already encoded (a partial build's kept ones), first.
-std::string encode_events(const std::vector<JournalEvent>& events, bool steps,
-                          std::string_view carried, size_t carried_count) {
+} // namespace
+
+std::optional<size_t>
+copy_paths(PackedPaths from, std::string& out,
+           const std::function<bool(std::string_view path, bool follow, uint32_t group)>& keep) {
+  size_t kept = 0;
+  bool whole =
+      walk_paths(from.table, from.count,
+                 [&](const char* path, size_t len, bool follow, const PathStat&, uint32_t group) {
+                   if (keep(std::string_view(path, len), follow, group)) {
+                     out.append(path - kPathHeader, kPathHeader + len + 1);
+                     ++kept;
+                   }
+                   return true;
+                 });
+  if (!whole) return std::nullopt;
+  return kept;
+}
+
+namespace {
+
+// An events section's events from `events` (every one with `steps`, else
+// only the targets'), without their count; how many.
+std::pair<std::string, size_t> encode_events(const std::vector<JournalEvent>& events, bool steps) {
   TokenWriter w("");
-  size_t n = carried_count;
-  for (const auto& e : events) n += steps || e.kind != JournalEvent::Kind::step_cached;
-  w.num(int64_t(n)).raw(carried);
+  size_t n = 0;
   for (const auto& e : events) {
     if (!steps && e.kind == JournalEvent::Kind::step_cached) continue;
     w.num(int64_t(e.kind)).put(e.step.target).num(e.ns);
     if (e.kind == JournalEvent::Kind::step_cached)
       w.put(e.step.where).put(e.step.text).put(e.step.file).num(e.step.line);
+    ++n;
   }
-  return w.take();
+  return {w.take().substr(1), n}; // without the empty magic's newline
 }
 
 // One event of an events section, as views into its bytes [begin, end).
@@ -384,12 +404,32 @@ std::vector<std::vector<uint32_t>> decode_groups(std::string_view bytes, size_t 
 
 } // namespace
 
+// Into one buffer, the parts carried from a previous journal (megabytes
+// for a thousand targets) copied once, beside what this build added.
 std::string Journal::encode() const {
+  std::string packed = pack_paths(paths);
+  auto [target_events, target_count] = encode_events(events, false);
+  auto [step_events, step_count] = encode_events(events, true);
+  std::string jtotals = encode_totals(totals), jtargets = encode_targets(targets),
+              jgroups = encode_groups(groups);
+  // Each section's start: the newline of its empty magic, its count.
+  std::string head[2] = {TokenWriter("").num(int64_t(carried.target_events + target_count)).take(),
+                         TokenWriter("").num(int64_t(carried.step_events + step_count)).take()};
   Writer w;
-  w.put(key).num(written_at_ns).num(int64_t(paths.size())).put(pack_paths(paths));
-  w.put(encode_events(events, false, carried.targets, carried.target_events));
-  w.put(encode_events(events, true, carried.steps, carried.step_events));
-  w.put(encode_totals(totals)).put(encode_targets(targets)).put(encode_groups(groups));
+  size_t size = 256; // the tokens' lengths, the numbers
+  for (std::string_view part :
+       {std::string_view(key), std::string_view(packed), std::string_view(carried.paths),
+        std::string_view(head[0]), std::string_view(carried.targets),
+        std::string_view(target_events), std::string_view(head[1]), std::string_view(carried.steps),
+        std::string_view(step_events), std::string_view(jtotals), std::string_view(jtargets),
+        std::string_view(jgroups)})
+    size += part.size();
+  w.reserve(size);
+  w.put(key).num(written_at_ns).num(int64_t(paths.size() + carried.path_count));
+  w.put({packed, carried.paths});
+  w.put({head[0], carried.targets, target_events});
+  w.put({head[1], carried.steps, step_events});
+  w.put(jtotals).put(jtargets).put(jgroups);
   return w.take();
 }
 
@@ -496,6 +536,8 @@ JournalView::part(const std::set<std::string, std::less<>>& names) const {
   auto totals = decode_totals(totals_);
   if (!totals) return std::nullopt;
   JournalPart part;
+  part.targets.reserve(targets_.size()); // most are kept: one buffer each
+  part.steps.reserve(steps_.size());
   auto& t = part.totals;
   try {
     part.target_events = kept_events(targets_, names, part.targets, [&](const EventView& e) {
@@ -514,11 +556,12 @@ JournalView::part(const std::set<std::string, std::less<>>& names) const {
   return part;
 }
 
-std::optional<Journal> Journal::decode(std::string_view bytes, bool with_events) {
+std::optional<Journal> Journal::decode(std::string_view bytes, Sections sections) {
   auto v = JournalView::parse(bytes);
   if (!v) return std::nullopt;
-  auto paths = v->paths();
-  auto events = with_events ? v->events(true) : std::vector<JournalEvent>{};
+  bool all = sections == Sections::all;
+  auto paths = all ? v->paths() : std::vector<JournalPath>{};
+  auto events = all ? v->events(true) : std::vector<JournalEvent>{};
   auto totals = v->totals();
   if (!paths || !events || !totals) return std::nullopt;
   Journal j;

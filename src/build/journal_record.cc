@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <map>
+#include <unordered_map>
 
 #include "earth/base/fs.h"
 #include "earth/base/stat_cache.h"
@@ -80,9 +82,10 @@ void JournalRecorder::note_target(JournalTarget target) {
   targets_.push_back(std::move(target));
 }
 
-void JournalRecorder::inherit(Journal previous, std::set<Digest> rebuilt) {
+void JournalRecorder::inherit(Journal previous, PackedPaths paths, std::set<Digest> rebuilt) {
   std::lock_guard lock(mu_);
   previous_ = std::move(previous);
+  previous_paths_ = paths;
   rebuilt_ = std::move(rebuilt);
 }
 
@@ -121,18 +124,47 @@ std::string JournalRecorder::refused() const {
   return refused_;
 }
 
-// The journal's groups as they are made: each distinct set of targets once.
+// The journal's targets and groups as they are made: each target once
+// (by its instance key), each distinct set of targets once. A partial
+// build starts from the previous journal's, at their indices and numbers.
 struct JournalRecorder::Groups {
+  std::vector<JournalTarget>& targets;
   std::vector<std::vector<uint32_t>> list;
-  std::map<std::vector<uint32_t>, uint32_t> index;         // members → group (from 1)
-  std::map<std::string, std::vector<uint32_t>> by_context; // context dir → its targets
-  std::map<Digest, uint32_t> by_key;                       // instance key → target
+  std::map<std::vector<uint32_t>, uint32_t> index; // members → group (from 1), see inherit
+  std::unordered_map<Digest, uint32_t> by_key;     // instance key → target
+  std::vector<std::pair<std::string_view, uint32_t>> by_context; // sorted: context dir → target
 
-  explicit Groups(const std::vector<JournalTarget>& targets) {
-    for (uint32_t i = 0; i < targets.size(); ++i) {
-      by_key[targets[i].key] = i;
-      if (!targets[i].context.empty()) by_context[targets[i].context].push_back(i);
+  // `noted`: the targets this build keyed, each in place of the one of the
+  // same instance (same key, so same context), or added.
+  Groups(std::vector<JournalTarget>& ts, const std::vector<JournalTarget>& noted) : targets(ts) {
+    by_key.reserve(targets.size() + noted.size());
+    for (uint32_t i = 0; i < targets.size(); ++i) by_key.emplace(targets[i].key, i);
+    for (const auto& t : noted) {
+      auto [it, fresh] = by_key.emplace(t.key, uint32_t(targets.size()));
+      if (fresh)
+        targets.push_back(t);
+      else
+        targets[it->second] = t;
     }
+    for (uint32_t i = 0; i < targets.size(); ++i)
+      if (!targets[i].context.empty()) by_context.emplace_back(targets[i].context, i);
+    std::sort(by_context.begin(), by_context.end());
+  }
+  // The previous journal's groups, at their numbers; which of them hold a
+  // target of `rebuilt` (their paths are not carried). Only those are
+  // indexed for the paths noted now, which each belong to a rebuilt target.
+  std::vector<bool> inherit(std::vector<std::vector<uint32_t>> previous,
+                            const std::set<Digest>& rebuilt) {
+    std::vector<bool> was_rebuilt(targets.size(), false);
+    for (const auto& key : rebuilt)
+      if (auto it = by_key.find(key); it != by_key.end()) was_rebuilt[it->second] = true;
+    list = std::move(previous);
+    std::vector<bool> dropped(list.size(), false);
+    for (uint32_t g = 0; g < list.size(); ++g) {
+      for (uint32_t t : list[g]) dropped[g] = dropped[g] || t >= targets.size() || was_rebuilt[t];
+      if (dropped[g]) index.emplace(list[g], g + 1);
+    }
+    return dropped;
   }
   uint32_t add(std::vector<uint32_t> members) {
     std::sort(members.begin(), members.end());
@@ -151,9 +183,12 @@ uint32_t JournalRecorder::group_of(const std::set<PathOwner>& owners, Groups& gr
   for (const auto& o : owners) {
     if (o.kind == PathOwner::Kind::request) return 0;
     if (o.kind == PathOwner::Kind::context) {
-      auto it = groups.by_context.find(o.dir);
-      if (it == groups.by_context.end()) return 0;
-      members.insert(members.end(), it->second.begin(), it->second.end());
+      auto [begin, end] =
+          std::equal_range(groups.by_context.begin(), groups.by_context.end(),
+                           std::pair{std::string_view(o.dir), 0u},
+                           [](const auto& a, const auto& b) { return a.first < b.first; });
+      if (begin == end) return 0;
+      for (auto it = begin; it != end; ++it) members.push_back(it->second);
     } else {
       auto it = groups.by_key.find(o.target);
       if (it == groups.by_key.end()) return 0;
@@ -164,34 +199,23 @@ uint32_t JournalRecorder::group_of(const std::set<PathOwner>& owners, Groups& gr
 }
 
 // A partial build's journal: the previous journal's paths this build did
-// not look at, unless a target they belong to was rebuilt (it noted what
-// it reads now). They were unchanged when the build started.
-void JournalRecorder::carry(Journal& j, Groups& groups) {
-  if (!previous_) return;
-  // Per previous group: its number now, or kNone when a target of it was
-  // rebuilt (its paths go with it).
-  constexpr uint32_t kNone = UINT32_MAX;
-  std::vector<uint32_t> renumbered(previous_->groups.size());
-  for (size_t g = 0; g < renumbered.size(); ++g) {
-    std::vector<uint32_t> members;
-    for (uint32_t t : previous_->groups[g]) {
-      const Digest& key = previous_->targets[t].key;
-      auto it = groups.by_key.find(key);
-      if (rebuilt_.contains(key) || it == groups.by_key.end()) {
-        members.clear();
-        break;
-      }
-      members.push_back(it->second);
-    }
-    renumbered[g] = members.empty() ? kNone : groups.add(std::move(members));
-  }
+// not look at, record by record as they are, unless their group holds a
+// target that was rebuilt (it noted what it reads now). They were
+// unchanged when the build started. False when the table is damaged.
+bool JournalRecorder::carry(Journal& j, const std::vector<bool>& dropped) const {
   std::set<std::pair<std::string_view, bool>> noted; // a few: looked up with no copy
   for (const auto& [key, n] : paths_) noted.emplace(key.first, key.second);
-  for (auto& p : previous_->paths) {
-    uint32_t group = p.group == 0 ? 0 : renumbered[p.group - 1];
-    if (group == kNone || noted.contains({p.path, p.follow})) continue;
-    j.paths.push_back({std::move(p.path), p.follow, p.st, group});
-  }
+  bool known = true;
+  j.carried.paths.reserve(previous_paths_.table.size());
+  auto kept = copy_paths(previous_paths_, j.carried.paths,
+                         [&](std::string_view path, bool follow, uint32_t group) {
+                           if (group > dropped.size()) known = false;
+                           if (!known || (group > 0 && dropped[group - 1])) return false;
+                           return !noted.contains({path, follow});
+                         });
+  if (!kept || !known) return false;
+  j.carried.path_count = *kept;
+  return true;
 }
 
 std::optional<Journal> JournalRecorder::finish(std::vector<JournalEvent> events,
@@ -200,11 +224,11 @@ std::optional<Journal> JournalRecorder::finish(std::vector<JournalEvent> events,
   if (!refused_.empty()) return std::nullopt;
   Journal j;
   j.written_at_ns = started_ns_;
-  if (previous_)
-    for (auto& t : previous_->targets) // moved: carry reads only their keys, which stay
-      if (!rebuilt_.contains(t.key)) j.targets.push_back(std::move(t));
-  j.targets.insert(j.targets.end(), targets_.begin(), targets_.end());
-  Groups groups(j.targets);
+  j.carried = std::move(carried);
+  if (previous_) j.targets = std::move(previous_->targets);
+  Groups groups(j.targets, targets_);
+  std::vector<bool> dropped;
+  if (previous_) dropped = groups.inherit(std::move(previous_->groups), rebuilt_);
   for (const auto& [key, n] : paths_) {
     uint32_t group = group_of(n.owners, groups);
     PathStat st = n.st;
@@ -228,13 +252,15 @@ std::optional<Journal> JournalRecorder::finish(std::vector<JournalEvent> events,
     }
     if (!redundant(key, n)) j.paths.push_back({key.first, key.second, st, group});
   }
-  carry(j, groups);
+  if (previous_ && !carry(j, dropped)) {
+    refused_ = "the previous journal's paths do not decode";
+    return std::nullopt;
+  }
   j.groups = std::move(groups.list);
   // A no-op of this build: every target cached, every step a hit saving
   // what it cost when it ran.
   j.events = std::move(events);
   j.totals = std::move(totals);
-  j.carried = std::move(carried);
   auto& t = j.totals;
   t.targets_cached = t.targets;
   t.targets_failed = 0;

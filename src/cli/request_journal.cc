@@ -142,12 +142,14 @@ RequestJournal::RequestJournal(const request::BuildRequest& req, const std::stri
 
 bool RequestJournal::replay(const request::BuildRequest& req, Profile& profile) {
   if (path_.empty()) return false;
-  auto text = fs::read_file(path_);
+  // Mapped: a journal is replaced by a rename, never rewritten in place;
+  // a hit touches only the paths and the targets' events, not every step's.
+  auto text = fs::map_file(path_, false);
   if (!text) {
     profile.note("journal: none for this request");
     return false;
   }
-  auto journal = build::JournalView::parse(*text);
+  auto journal = build::JournalView::parse(text->bytes);
   if (!journal || journal->key() != key_) {
     profile.note(journal ? "journal: miss: another request of the same name"
                          : "journal: miss: unreadable");
@@ -157,7 +159,7 @@ bool RequestJournal::replay(const request::BuildRequest& req, Profile& profile) 
   if (!check.holds) {
     profile.note("journal: miss: " + check.why);
     if (!check.request_changed && req.artifact.empty() && !req.image_only)
-      if (auto whole = build::Journal::decode(*text, false)) // its events stay bytes
+      if (auto whole = build::Journal::decode(text->bytes, build::Journal::Sections::targets))
         if (auto reached = whole->reached(check.groups)) {
           previous_ = std::move(*whole);
           reached_ = std::move(*reached);
@@ -216,12 +218,12 @@ std::optional<resolve::Graph> RequestJournal::resolve_partial(const resolve::Opt
     shown.insert(it->second->name);
     names[key] = it->second->name;
   }
-  auto view = build::JournalView::parse(text_);
+  auto view = build::JournalView::parse(text_.bytes);
   if (!view || !(kept_ = view->part(shown))) return std::nullopt;
   profile.note(
       fmt::format("journal: partial build of {} of {} targets", rebuilt.size(), targets.size()));
   names_ = std::move(names);
-  recorder_->inherit(std::move(*previous_), std::move(rebuilt));
+  recorder_->inherit(std::move(*previous_), view->packed_paths(), std::move(rebuilt));
   previous_.reset();
   return graph;
 }
@@ -275,7 +277,8 @@ void RequestJournal::finish(Profile& profile) {
     auto uses = store::write_use_list(path_ + ".uses", store::entries_used(cache_dir_),
                                       fs::Durable::no, carried_);
     if (uses && fs::write_file_atomic(path_, journal->encode(), 0644, fs::Durable::no))
-      profile.note(fmt::format("journal: written, {} paths", journal->paths.size()));
+      profile.note(fmt::format("journal: written, {} paths",
+                               journal->paths.size() + journal->carried.path_count));
   });
 }
 

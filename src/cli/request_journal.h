@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "earth/base/fs.h"
 #include "earth/base/profile.h"
 #include "earth/build/journal.h"
 #include "earth/output/status.h"
@@ -56,8 +57,10 @@ private:
   std::unique_ptr<build::RecordingDisk> disk_;
   std::unique_ptr<build::EventRecorder> events_;
   // A miss a partial build can answer: the journal, the targets reached.
-  std::optional<build::Journal> previous_; // without its events: they stay in text_
-  std::string text_;
+  // Decoded without its paths and events: they stay in text_, which the
+  // recorder reads until finish().
+  std::optional<build::Journal> previous_;
+  fs::MappedFile text_;
   std::vector<uint32_t> reached_;
   // A partial build: what it shows of the journal, its instances' names.
   std::optional<build::JournalPart> kept_;

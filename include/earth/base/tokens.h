@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -18,11 +19,18 @@ public:
   // `magic`: the first line, without its newline.
   explicit TokenWriter(std::string_view magic);
   TokenWriter& put(std::string_view v);
+  // One token whose bytes are `parts`, one after another (no joined copy).
+  TokenWriter& put(std::initializer_list<std::string_view> parts);
   TokenWriter& num(int64_t v);
   TokenWriter& list(const std::vector<std::string>& vs);
   // Tokens encoded already (a copy of another writer's output), verbatim.
   TokenWriter& raw(std::string_view tokens) {
     out_ += tokens;
+    return *this;
+  }
+  // Room for `bytes` more: one buffer for a large output.
+  TokenWriter& reserve(size_t bytes) {
+    out_.reserve(out_.size() + bytes);
     return *this;
   }
   std::string take() { return std::move(out_); }

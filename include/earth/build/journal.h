@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -110,14 +111,30 @@ struct JournalEvent {
   int64_t ns = 0;        // step_cached: how long it took when it ran; finished: took
 };
 
-// The events of the targets a partial build keeps from the journal, as
-// they are encoded there (each section's events, without their count: a
-// copy of bytes, nothing decoded into strings), and their summary.
+// What a partial build keeps from the journal, as it is encoded there (a
+// copy of bytes, nothing decoded into strings): the events of the targets
+// it does not rebuild (each section's events, without their count) and
+// their summary, and the paths of theirs (packed path records).
 struct JournalPart {
   std::string targets, steps; // the two events sections' kept events
   size_t target_events = 0, step_events = 0;
   output::BuildTotals totals; // targets, cached, steps cached, saved, outputs
+  std::string paths;          // records of the packed path table
+  size_t path_count = 0;
 };
+
+// A journal's packed path table (docs/formats.md#request-journals), as a
+// view into its bytes.
+struct PackedPaths {
+  std::string_view table;
+  size_t count = 0;
+};
+
+// Appends to `out` the records of `from` that `keep(path, follow, group)`
+// accepts, byte for byte: how many, or nullopt when the table is malformed.
+std::optional<size_t>
+copy_paths(PackedPaths from, std::string& out,
+           const std::function<bool(std::string_view path, bool follow, uint32_t group)>& keep);
 
 struct Journal {
   std::string key;           // RequestKey::bytes() of the request it answers
@@ -132,11 +149,14 @@ struct Journal {
   // A partial build's: events kept from the previous journal, written before `events`.
   JournalPart carried;
 
+  // The path table holds `paths`, then `carried.paths`.
   std::string encode() const;
+  // What decode reads: everything, or only the key, the targets, the
+  // groups and the summary — a partial build carries the paths and events
+  // as they are encoded (JournalPart).
+  enum class Sections : uint8_t { all, targets };
   // nullopt for another magic or version, a bad token, a truncated file.
-  // Without `events`, the events are left out (a partial build reads them
-  // as a JournalPart).
-  static std::optional<Journal> decode(std::string_view bytes, bool events = true);
+  static std::optional<Journal> decode(std::string_view bytes, Sections sections = Sections::all);
 
   // The targets a change to the paths of `groups` reaches: theirs, and
   // every target whose key holds one of those targets' keys, and so on.
@@ -164,6 +184,7 @@ public:
   std::string_view key() const { return key_; }
   int64_t written_at_ns() const { return written_at_ns_; }
   size_t path_count() const { return path_count_; }
+  PackedPaths packed_paths() const { return {paths_, path_count_}; }
   // Whether every path still has its recorded identity; `why` names the
   // first that does not.
   bool holds(std::string* why = nullptr) const;
@@ -208,9 +229,13 @@ public:
   void note_output(const std::string& path, const Digest& target);
   // A target instance of the build (every one the engine keyed).
   void note_target(JournalTarget target);
-  // A partial build: the paths and targets of `previous` that this build
-  // did not rebuild (`rebuilt`: instance keys) are carried into its journal.
-  void inherit(Journal previous, std::set<Digest> rebuilt);
+  // A partial build: the targets and groups of `previous` (decoded with
+  // Sections::targets) and the records of its path table `paths` (whose
+  // bytes must outlive finish()) are carried into its journal, each
+  // target at its index and each group at its number, but for the paths
+  // of the groups that hold a target this build rebuilt (`rebuilt`:
+  // instance keys): it noted what they read now.
+  void inherit(Journal previous, PackedPaths paths, std::set<Digest> rebuilt);
   // The result is not a pure function of the recorded stats.
   void refuse(std::string why);
   std::string refused() const;
@@ -232,15 +257,16 @@ private:
   using PathKey = std::pair<std::string, bool>;
   bool redundant(const PathKey& key, const Noted& n) const;
   bool from_output(const std::string& path) const;
-  struct Groups; // journal.cc
+  struct Groups;
   uint32_t group_of(const std::set<PathOwner>& owners, Groups& groups) const;
-  void carry(Journal& j, Groups& groups); // moves from previous_
+  bool carry(Journal& j, const std::vector<bool>& dropped) const;
   int64_t started_ns_;
   mutable std::mutex mu_;
   std::map<PathKey, Noted> paths_;
   std::set<std::string> outputs_; // noted by note_output
   std::vector<JournalTarget> targets_;
   std::optional<Journal> previous_; // inherit
+  PackedPaths previous_paths_;
   std::set<Digest> rebuilt_;
   std::string refused_;
 };

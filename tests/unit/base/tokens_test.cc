@@ -23,6 +23,12 @@ TEST(Tokens, RoundTripsAnyBytesAndTheWholeInt64Range) {
   EXPECT_TRUE(r.done());
 }
 
+TEST(Tokens, ATokenOfPartsIsTheirBytesInOrder) {
+  TokenWriter w("m");
+  w.reserve(64).put({"ab", "", "c:d"}).put({});
+  EXPECT_EQ(w.take(), "m\n5:abc:d0:");
+}
+
 TEST(Tokens, AnotherMagicOrAPrefixOfItIsRefused) {
   EXPECT_THROW(TokenReader("magic 2\n1:a", "magic 1"), TokenError);
   EXPECT_THROW(TokenReader("magic 10\n1:a", "magic 1"), TokenError);

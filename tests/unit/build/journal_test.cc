@@ -7,6 +7,7 @@
 
 #include <fstream>
 #include <map>
+#include <set>
 
 #include "earth/base/fs.h"
 
@@ -237,32 +238,71 @@ TEST(Journal, CheckNamesTheGroupsThatChanged) {
 // previous journal's for the targets it did not rebuild (their groups
 // renumbered); what belonged to a rebuilt target and was not seen again is
 // gone (a file deleted).
+// A partial build keeps each target at its index and each group at its
+// number; the paths of a group that holds a rebuilt target go (it noted
+// what it reads now), the others are carried as they were.
 TEST(Journal, APartialBuildCarriesWhatItDidNotRebuild) {
   PathStat file;
   file.kind = PathStat::Kind::file;
   Journal before;
   before.targets = {target("+a", "/a"), target("+b", "/b")};
-  before.groups = {{0}, {1}};
-  before.paths = {
-      {"/a/gone", false, file, 1}, {"/b/y", false, file, 2}, {"/a/kept", false, file, 1}};
+  before.groups = {{0}, {1}, {0, 1}};
+  before.paths = {{"/a/gone", false, file, 1},
+                  {"/b/y", false, file, 2},
+                  {"/a/kept", false, file, 1},
+                  {"/ab/shared", false, file, 3},
+                  {"/request", true, file, 0}};
+  std::string bytes = before.encode();
+  auto view = JournalView::parse(bytes);
+  auto previous = Journal::decode(bytes, Journal::Sections::targets);
+  ASSERT_TRUE(view && previous);
+  EXPECT_TRUE(previous->paths.empty());
   JournalRecorder rec(now_ns() + 60'000'000'000);
-  rec.inherit(before, {digest_of("+a")});
-  rec.note_target(target("+a", "/a"));
+  rec.inherit(*previous, view->packed_paths(), {digest_of("+a")});
+  JournalTarget a = target("+a", "/a", {"+b"}); // it reads +b now
+  rec.note_target(a);
   PathStat changed = file;
   changed.size = 5;
   rec.note("/a/kept", false, changed, {PathOwner::Kind::context, "/a"});
   auto j = rec.finish({}, {});
   ASSERT_TRUE(j) << rec.refused();
   ASSERT_EQ(j->targets.size(), 2u);
-  EXPECT_EQ(j->targets[0].name, "+b");
-  EXPECT_EQ(j->targets[1].name, "+a");
+  EXPECT_EQ(j->targets[0].name, "+a");
+  EXPECT_EQ(j->targets[0].reads, a.reads);
+  EXPECT_EQ(j->targets[1].name, "+b");
+  EXPECT_EQ(j->carried.path_count, 2u); // /b/y and /request, byte for byte
+  auto back = Journal::decode(j->encode());
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->groups, before.groups);
   std::map<std::string, std::pair<PathStat, std::vector<uint32_t>>> got;
-  for (const auto& p : j->paths)
-    got[p.path] = {p.st, p.group ? j->groups[p.group - 1] : std::vector<uint32_t>{}};
+  for (const auto& p : back->paths)
+    got[p.path] = {p.st, p.group ? back->groups[p.group - 1] : std::vector<uint32_t>{}};
+  EXPECT_EQ(got.size(), 3u);
   EXPECT_FALSE(got.contains("/a/gone"));
+  EXPECT_FALSE(got.contains("/ab/shared"));
   EXPECT_EQ(got["/a/kept"].first, changed);
-  EXPECT_EQ(got["/a/kept"].second, std::vector<uint32_t>{1});
-  EXPECT_EQ(got["/b/y"].second, std::vector<uint32_t>{0});
+  EXPECT_EQ(got["/a/kept"].second, std::vector<uint32_t>{0});
+  EXPECT_EQ(got["/b/y"].second, std::vector<uint32_t>{1});
+  EXPECT_TRUE(got.contains("/request"));
+}
+
+// A carried path whose group the journal does not have: not written.
+TEST(Journal, APartialBuildRefusesAPathOfAnUnknownGroup) {
+  PathStat file;
+  file.kind = PathStat::Kind::file;
+  Journal before;
+  before.targets = {target("+a", "/a")};
+  before.groups = {{0}};
+  before.paths = {{"/a/x", false, file, 1}, {"/b/y", false, file, 7}};
+  std::string bytes = before.encode();
+  auto view = JournalView::parse(bytes);
+  auto previous = Journal::decode(bytes, Journal::Sections::targets);
+  ASSERT_TRUE(view && previous);
+  JournalRecorder rec(now_ns() + 60'000'000'000);
+  rec.inherit(*previous, view->packed_paths(), {digest_of("+a")});
+  rec.note_target(target("+a", "/a"));
+  EXPECT_FALSE(rec.finish({}, {}));
+  EXPECT_NE(rec.refused().find("do not decode"), std::string::npos) << rec.refused();
 }
 
 // What a partial build shows of the journal: the other targets' events
