@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <deque>
 #include <map>
 #include <unordered_map>
 
@@ -203,8 +204,10 @@ uint32_t JournalRecorder::group_of(const std::set<PathOwner>& owners, Groups& gr
 // target that was rebuilt (it noted what it reads now). They were
 // unchanged when the build started. False when the table is damaged.
 bool JournalRecorder::carry(Journal& j, const std::vector<bool>& dropped) const {
-  std::set<std::pair<std::string_view, bool>> noted; // a few: looked up with no copy
-  for (const auto& [key, n] : paths_) noted.emplace(key.first, key.second);
+  std::deque<std::string> names; // a few: journaled as carried records are
+  std::set<std::pair<std::string_view, bool>> noted;
+  for (const auto& [key, n] : paths_)
+    noted.emplace(names.emplace_back(journaled(key.first)), key.second);
   bool known = true;
   j.carried.paths.reserve(previous_paths_.table.size());
   auto kept = copy_paths(previous_paths_, j.carried.paths,
@@ -250,7 +253,7 @@ std::optional<Journal> JournalRecorder::finish(std::vector<JournalEvent> events,
         return std::nullopt;
       }
     }
-    if (!redundant(key, n)) j.paths.push_back({key.first, key.second, st, group});
+    if (!redundant(key, n)) j.paths.push_back({journaled(key.first), key.second, st, group});
   }
   if (previous_ && !carry(j, dropped)) {
     refused_ = "the previous journal's paths do not decode";
@@ -275,6 +278,14 @@ std::optional<Journal> JournalRecorder::finish(std::vector<JournalEvent> events,
   t.wall = {};
   t.error.clear();
   return j;
+}
+
+// How `path` is journaled: relative to base_ when below it.
+std::string JournalRecorder::journaled(const std::string& path) const {
+  if (base_.empty() || !path.starts_with(base_)) return path;
+  if (path.size() == base_.size()) return ".";
+  if (path[base_.size()] != '/' || base_ == "/") return path;
+  return path.substr(base_.size() + 1);
 }
 
 // An output's tree (called locked).

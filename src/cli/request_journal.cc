@@ -230,7 +230,7 @@ std::optional<resolve::Graph> RequestJournal::resolve_partial(const resolve::Opt
 
 build::JournalRecorder* RequestJournal::record(request::BuildRequest& req) {
   if (path_.empty()) return nullptr;
-  recorder_ = std::make_unique<build::JournalRecorder>(started_ns_);
+  recorder_ = std::make_unique<build::JournalRecorder>(started_ns_, fs::current_dir());
   note_request_files(*recorder_, req, cache_dir_);
   const Disk& inner = req.options.disk ? *req.options.disk : real_disk();
   disk_ = std::make_unique<build::RecordingDisk>(inner, *recorder_);

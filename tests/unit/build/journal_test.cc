@@ -286,6 +286,18 @@ TEST(Journal, APartialBuildCarriesWhatItDidNotRebuild) {
   EXPECT_TRUE(got.contains("/request"));
 }
 
+// Paths below the working dir are journaled relative to it (each stat of
+// the check walks fewer components); others stay absolute.
+TEST(Journal, PathsBelowTheWorkingDirAreRelative) {
+  JournalRecorder rec(now_ns() + 60'000'000'000, "/p");
+  for (const char* path : {"/p", "/p/a/b", "/pq/x", "/other/p/y"}) rec.note(path, false, {});
+  auto j = rec.finish({}, {});
+  ASSERT_TRUE(j) << rec.refused();
+  std::set<std::string> got;
+  for (const auto& p : j->paths) got.insert(p.path);
+  EXPECT_EQ(got, (std::set<std::string>{".", "a/b", "/pq/x", "/other/p/y"}));
+}
+
 // A carried path whose group the journal does not have: not written.
 TEST(Journal, APartialBuildRefusesAPathOfAnUnknownGroup) {
   PathStat file;
