@@ -46,6 +46,12 @@ std::optional<MappedFile> map_file(const std::string& path, bool populate) {
     p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | (populate ? MAP_POPULATE : 0), fd, 0);
   }
   ::close(fd);
+  if (p == MAP_FAILED && size > 0) { // a filesystem that does not map: read it
+    auto text = read_file(path);
+    if (!text || text->empty()) return std::nullopt;
+    auto owned = std::make_shared<const std::string>(std::move(*text));
+    return MappedFile{*owned, owned};
+  }
   if (p == MAP_FAILED) return std::nullopt;
   std::shared_ptr<const void> keep(p,
                                    [size](const void* q) { ::munmap(const_cast<void*>(q), size); });

@@ -19,7 +19,8 @@ Result<std::string> read_file(const std::string& path);
 // or appended to, never truncated or rewritten in place: the mapped bytes
 // stay those of the file opened. `populate`: fault every page in now (the
 // caller reads them all); otherwise pages come in as they are touched.
-// nullopt when the file is missing, empty or cannot be mapped.
+// A filesystem that cannot map it gets it read into memory; nullopt when
+// the file is missing, empty or unreadable.
 struct MappedFile {
   std::string_view bytes;
   std::shared_ptr<const void> keep; // the mapping lives while a copy of it does

@@ -101,3 +101,13 @@ TEST(Fs, AMappedFileKeepsItsBytesAcrossARename) {
   ASSERT_TRUE(again);
   EXPECT_EQ(again->bytes, "second");
 }
+
+// A file whose filesystem does not map it (sysfs attributes) is read.
+TEST(Fs, AFileThatCannotBeMappedIsRead) {
+  const std::string file = "/sys/devices/system/cpu/online";
+  auto text = fs::read_file(file);
+  if (!text || text->empty()) GTEST_SKIP() << file << " is not readable here";
+  auto mapped = fs::map_file(file, true);
+  ASSERT_TRUE(mapped);
+  EXPECT_EQ(mapped->bytes, *text);
+}
