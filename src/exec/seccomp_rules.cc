@@ -239,9 +239,16 @@ AbiPolicy policy_of(uint32_t arch) {
   return p;
 }
 
-// The ABI's section; A holds the system call number.
-void emit_abi(Assembler& a, const AbiPolicy& p) {
-  auto allow = a.label(), deny = a.label(), conditional = a.label(), sparse = a.label();
+// Where an ABI's tests lead: its returns, and its conditional calls.
+struct Exits {
+  Assembler::Label allow, deny, conditional;
+};
+
+// The numbers allowed whatever the arguments: A (the number less the ABI's
+// base) tested against the bitmap, the numbers past it one by one.
+void emit_allowed(Assembler& a, const AbiPolicy& p, const Exits& to) {
+  auto [allow, deny, conditional] = to;
+  auto sparse = a.label();
   if (p.base) a.stmt(BPF_ALU | BPF_SUB | BPF_K, p.base);
   uint32_t words = 1;
   for (uint32_t nr : p.allowed)
@@ -281,7 +288,12 @@ void emit_abi(Assembler& a, const AbiPolicy& p) {
   a.bind(sparse);
   for (uint32_t nr : p.allowed)
     if (nr >= kDenseLimit) a.jump(BPF_JEQ, nr, allow, Assembler::kNext);
-  // The calls allowed on conditions, by their absolute numbers.
+}
+
+// The calls allowed on conditions, by their absolute numbers, then the
+// ABI's returns.
+void emit_conditions(Assembler& a, const AbiPolicy& p, const Exits& to) {
+  auto [allow, deny, conditional] = to;
   a.bind(conditional);
   a.stmt(BPF_LD | BPF_W | BPF_ABS, kNrAt);
   auto on_socket = a.label(), on_personality = a.label(), on_clone = a.label();
@@ -316,6 +328,13 @@ void emit_abi(Assembler& a, const AbiPolicy& p) {
   a.stmt(BPF_RET | BPF_K, kAllow);
   a.bind(deny);
   a.stmt(BPF_RET | BPF_K, kDeny);
+}
+
+// The ABI's section; A holds the system call number.
+void emit_abi(Assembler& a, const AbiPolicy& p) {
+  Exits to{a.label(), a.label(), a.label()};
+  emit_allowed(a, p, to);
+  emit_conditions(a, p, to);
 }
 
 // The same policy as add_rules: per ABI, a bitmap of the allowed numbers
