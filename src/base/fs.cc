@@ -97,8 +97,6 @@ Result<void> write_file_atomic(const std::string& path, std::string_view data, i
   return {};
 }
 
-// One stat when the dir exists (most calls: the cache's dirs on every
-// build); else a mkdir, its parents made first when missing.
 Result<void> append_file(const std::string& path, std::string_view data, Durable durable) {
   int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
   if (fd < 0) return Failure{errno_message(path, errno)};
@@ -117,6 +115,8 @@ Result<void> append_file(const std::string& path, std::string_view data, Durable
   return {};
 }
 
+// One stat when the dir exists (most calls: the cache's dirs on every
+// build); else a mkdir, its parents made first when missing.
 Result<void> make_dirs(const std::string& path, int mode) {
   if (path.empty() || is_dir(path)) return {};
   if (::mkdir(path.c_str(), static_cast<mode_t>(mode)) == 0) return {};

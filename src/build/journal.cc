@@ -415,15 +415,12 @@ std::string Journal::encode() const {
   // Each section's start: the newline of its empty magic, its count.
   std::string head[2] = {TokenWriter("").num(int64_t(carried.target_events + target_count)).take(),
                          TokenWriter("").num(int64_t(carried.step_events + step_count)).take()};
-  Writer w;
   size_t size = 256; // the tokens' lengths, the numbers
-  for (std::string_view part :
-       {std::string_view(key), std::string_view(packed), std::string_view(carried.paths),
-        std::string_view(head[0]), std::string_view(carried.targets),
-        std::string_view(target_events), std::string_view(head[1]), std::string_view(carried.steps),
-        std::string_view(step_events), std::string_view(jtotals), std::string_view(jtargets),
-        std::string_view(jgroups)})
-    size += part.size();
+  const std::string* parts[] = {
+      &key,     &packed,        &carried.paths, &head[0], &carried.targets, &target_events,
+      &head[1], &carried.steps, &step_events,   &jtotals, &jtargets,        &jgroups};
+  for (const std::string* part : parts) size += part->size();
+  Writer w;
   w.reserve(size);
   w.put(key).num(written_at_ns).num(int64_t(paths.size() + carried.path_count));
   w.put({packed, carried.paths});

@@ -247,7 +247,7 @@ struct Exits {
 // The numbers allowed whatever the arguments: A (the number less the ABI's
 // base) tested against the bitmap, the numbers past it one by one.
 void emit_allowed(Assembler& a, const AbiPolicy& p, const Exits& to) {
-  auto [allow, deny, conditional] = to;
+  Assembler::Label allow = to.allow, conditional = to.conditional;
   auto sparse = a.label();
   if (p.base) a.stmt(BPF_ALU | BPF_SUB | BPF_K, p.base);
   uint32_t words = 1;
