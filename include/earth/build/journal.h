@@ -171,7 +171,7 @@ struct JournalCheck {
   bool holds = false;
   bool request_changed = false;
   std::vector<uint32_t> groups; // sorted, each once
-  std::string why;              // the first change: "<path> changed"
+  std::string why; // "<path> changed": a request path if one did, else the first
 };
 
 // A journal's sections as views into its bytes, nothing decoded: the fast
@@ -189,8 +189,12 @@ public:
   // first that does not.
   bool holds(std::string* why = nullptr) const;
   // Every path stat'ed (until a request path changed): as `holds`, and
-  // which groups changed.
-  JournalCheck check() const;
+  // which groups changed. The table is cut into `threads` runs stat'ed at
+  // once (0: check_threads()), as git's preload-index does: a path walk
+  // costs ~1.3 µs here, and 7,000 paths are most of a no-op at N = 1,000.
+  JournalCheck check(size_t threads = 0) const;
+  // The cores, at most one per 256 paths.
+  size_t check_threads() const;
   // The paths, the events (every one with `steps`, else only the targets'),
   // the summary; nullopt when a section is malformed.
   std::optional<std::vector<JournalPath>> paths() const;

@@ -234,6 +234,56 @@ TEST(Journal, CheckNamesTheGroupsThatChanged) {
   EXPECT_TRUE(v->check().request_changed);
 }
 
+// The check cut into runs stat'ed at once finds what one run finds: every
+// changed group, the first change's reason, a request change anywhere
+// (here in the last run, after targets' changes).
+TEST(Journal, ACheckInRunsFindsWhatOneRunFinds) {
+  fs::TempDir dir{"/tmp", "earth-journal-test"};
+  JournalRecorder rec(now_ns() + 60'000'000'000);
+  std::vector<std::string> files;
+  for (int t = 0; t < 10; ++t) {
+    std::string ctx = "/C" + std::to_string(t);
+    rec.note_target(target("+t" + std::to_string(t), ctx));
+    for (int f = 0; f < 4; ++f) {
+      files.push_back(fs::join(dir.path(), std::to_string(t) + "-" + std::to_string(f)));
+      ASSERT_TRUE(fs::write_file_atomic(files.back(), "1"));
+      rec.note_path(files.back(), false, {PathOwner::Kind::context, ctx});
+    }
+  }
+  std::string req = fs::join(dir.path(), "zz-Earthfile"); // noted last
+  ASSERT_TRUE(fs::write_file_atomic(req, "1"));
+  rec.note_path(req, true);
+  auto j = rec.finish({}, {});
+  ASSERT_TRUE(j) << rec.refused();
+  std::string bytes = j->encode();
+  auto v = JournalView::parse(bytes);
+  ASSERT_TRUE(v);
+  auto each_cut = [&](auto&& expect) {
+    for (size_t runs : {1, 2, 3, 7, 41, 100}) {
+      SCOPED_TRACE(runs);
+      expect(v->check(runs));
+    }
+  };
+  each_cut([](const JournalCheck& c) { EXPECT_TRUE(c.holds); });
+  ASSERT_TRUE(fs::write_file_atomic(files[9], "22"));  // +t2's
+  ASSERT_TRUE(fs::write_file_atomic(files[38], "22")); // +t9's
+  std::vector<uint32_t> groups;
+  each_cut([&](const JournalCheck& c) {
+    EXPECT_FALSE(c.holds);
+    EXPECT_FALSE(c.request_changed);
+    EXPECT_EQ(c.groups.size(), 2u);
+    EXPECT_EQ(c.why, files[9] + " changed");
+    if (groups.empty()) groups = c.groups;
+    EXPECT_EQ(c.groups, groups);
+  });
+  ASSERT_TRUE(fs::write_file_atomic(req, "22"));
+  each_cut([&](const JournalCheck& c) {
+    EXPECT_FALSE(c.holds);
+    EXPECT_TRUE(c.request_changed);
+    EXPECT_EQ(c.why, req + " changed");
+  });
+}
+
 // A partial build's journal: this build's paths and targets, and the
 // previous journal's for the targets it did not rebuild (their groups
 // renumbered); what belonged to a rebuilt target and was not seen again is
