@@ -24,6 +24,11 @@ bool racy(const PathStat& st, int64_t started_ns) {
   return earth::racy(StatKey{st.dev, st.ino, st.size, st.mtime_ns, st.ctime_ns}, started_ns);
 }
 
+// An identity no stat has: a check against it always misses.
+PathStat never_seen() {
+  return PathStat{PathStat::Kind::other, 0, 0, 0, -1, -1, -1};
+}
+
 } // namespace
 
 // --- recording
@@ -241,17 +246,19 @@ std::optional<Journal> JournalRecorder::finish(std::vector<JournalEvent> events,
         return std::nullopt;
       }
       // No stat has this identity: the next check rebuilds its targets.
-      st = PathStat{PathStat::Kind::other, 0, 0, 0, -1, -1, -1};
+      st = never_seen();
     }
-    // A request path the build changed itself (a directory an output was
+    // A request path changed during the build (a directory an output was
     // written into) would make the next check take the full path: not
-    // worth writing. A target's path makes it rebuild that target only.
+    // worth writing, unless the build replaced it itself and no one else
+    // did. A target's path makes it rebuild that target only.
     if (group == 0) {
       auto now = PathStat::of(key.first, key.second);
-      if (!now || *now != n.st) {
+      if (!now || (*now != n.st && !rewritten_from(key.first, n.st, *now))) {
         refused_ = key.first + " changed during the build";
         return std::nullopt;
       }
+      st = *now;
     }
     if (!redundant(key, n)) j.paths.push_back({journaled(key.first), key.second, st, group});
   }
@@ -278,6 +285,36 @@ std::optional<Journal> JournalRecorder::finish(std::vector<JournalEvent> events,
   t.wall = {};
   t.error.clear();
   return j;
+}
+
+void JournalRecorder::rewriting(const std::string& file) {
+  note_rewrite(file);
+}
+
+void JournalRecorder::rewritten(const std::string& file) {
+  note_rewrite(file);
+}
+
+// The stat of `file` just before or after a rewrite; one no stat has when
+// it cannot be taken.
+void JournalRecorder::note_rewrite(const std::string& file) {
+  auto st = PathStat::of(file, true);
+  std::lock_guard lock(mu_);
+  rewrites_[file].push_back(st ? *st : never_seen());
+}
+
+// Whether the build's own rewrites of `path` lead from `noted` to `now`,
+// each starting from where the last left it (called locked).
+bool JournalRecorder::rewritten_from(const std::string& path, const PathStat& noted,
+                                     const PathStat& now) const {
+  auto it = rewrites_.find(path);
+  if (it == rewrites_.end() || it->second.size() % 2 != 0) return false;
+  PathStat at = noted;
+  for (size_t i = 0; i < it->second.size(); i += 2) {
+    if (it->second[i] != at) return false;
+    at = it->second[i + 1];
+  }
+  return at == now;
 }
 
 // How `path` is journaled: relative to base_ when below it.

@@ -110,6 +110,7 @@ void run_build(const resolve::Graph& graph, const BuildRequest& req, Profile& pr
   exec::kill_runs_on_signals(); // first: the store's temp-file cleanup chains to it
   auto store = profile.time("store", [&] { return image::ImageStore::open(opts.cache_dir); });
   if (!store) throw Error(store.error(), ExitCode::internal_error);
+  if (recorder) (*store)->watch_index(recorder); // the build's own image names
   exec::LinuxRuntime runtime;
   auto status = make_status({req.progress, req.verbose, req.github_annotations});
   build::BuildServices services{runtime, **store, journal.events(*status), &profile};

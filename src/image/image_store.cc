@@ -42,6 +42,7 @@ public:
                              const std::vector<std::string>& names) override;
   Result<std::vector<ImageSummary>> list() override;
   Result<void> remove(std::string_view ref) override;
+  void watch_index(store::IndexWatch* watch) override { index_.watch(watch); }
 
 private:
   Result<ImageRecord> record(const std::string& name, const Digest& manifest);

@@ -86,12 +86,13 @@ Result<Names> ImageIndex::load() const {
 
 // load() for a writer holding the lock. A damaged file is kept as
 // images.json.damaged and what can still be read of it returned, with a
-// warning; the caller's write then replaces it.
-Result<Names> ImageIndex::load_locked() const {
+// warning and `salvaged` set; the caller's write then replaces it.
+Result<Names> ImageIndex::load_locked(bool* salvaged) const {
   if (!fs::exists(file_)) return Names{};
   auto text = fs::read_file(file_);
   if (!text) return Failure{text.error()};
   if (!damaged(*text)) return parse_index(file_, *text);
+  if (salvaged) *salvaged = true;
   Names names = salvage(*text);
   std::string backup = file_ + ".damaged";
   if (auto r = fs::write_file_atomic(backup, *text); !r)
@@ -111,9 +112,17 @@ Result<Names> ImageIndex::repair() const {
   if (!lock) return Failure{lock.error()};
   auto names = load_locked();
   if (!names) return Failure{names.error()};
-  if (auto r = fs::write_file_atomic(file_, render_index(*names)); !r)
+  if (auto r = write_locked(*names); !r)
     return Failure{file_ + " is damaged and cannot be rewritten: " + r.error()};
   return names;
+}
+
+// For a writer holding the lock.
+Result<void> ImageIndex::write_locked(const Names& names) const {
+  if (watch_) watch_->rewriting(file_);
+  auto r = fs::write_file_atomic(file_, render_index(names));
+  if (watch_) watch_->rewritten(file_);
+  return r;
 }
 
 Result<std::optional<Digest>> ImageIndex::get(const std::string& name) const {
@@ -127,10 +136,13 @@ Result<std::optional<Digest>> ImageIndex::get(const std::string& name) const {
 Result<void> ImageIndex::set(const std::string& name, const Digest& manifest) {
   auto lock = FileLock::acquire(lock_);
   if (!lock) return Failure{lock.error()};
-  auto names = load_locked();
+  bool salvaged = false;
+  auto names = load_locked(&salvaged);
   if (!names) return Failure{names.error()};
-  (*names)[name] = manifest;
-  return fs::write_file_atomic(file_, render_index(*names));
+  auto [it, added] = names->try_emplace(name, manifest);
+  if (!added && !salvaged && it->second == manifest) return {};
+  it->second = manifest;
+  return write_locked(*names);
 }
 
 Result<bool> ImageIndex::remove(const std::string& name) {
@@ -139,7 +151,7 @@ Result<bool> ImageIndex::remove(const std::string& name) {
   auto names = load_locked();
   if (!names) return Failure{names.error()};
   if (names->erase(name) == 0) return false;
-  if (auto r = fs::write_file_atomic(file_, render_index(*names)); !r) return Failure{r.error()};
+  if (auto r = write_locked(*names); !r) return Failure{r.error()};
   return true;
 }
 

@@ -229,6 +229,31 @@ EOF
   log_has "e2e-journal:latest"
 }
 
+# A build that saves a changed image rewrites the image index, a request
+# path: that rewrite is its own, so the build is journaled and the next one
+# is a hit (it used to take the full path once more).
+test_saved_image_journaled() {
+  setup
+  echo 1 >a.txt
+  earthfile <<'EOF'
+VERSION 0.8
+img:
+  FROM busybox
+  COPY a.txt /a.txt
+  RUN cat /a.txt >/b.txt
+  SAVE IMAGE e2e-journal:latest
+EOF
+  warm +img
+  echo 2 >a.txt
+  sleep 0.05 # older than the racy window
+  build +img
+  log_has "journal: written"
+  build +img
+  hit
+  "$earth" image ls >"$T/log" 2>&1
+  log_has "e2e-journal:latest"
+}
+
 test_no_cache_run() {
   setup
   earthfile <<'EOF'

@@ -24,6 +24,7 @@
 #include "earth/base/digest.h"
 #include "earth/base/disk.h"
 #include "earth/output/status.h"
+#include "earth/store/image_index.h"
 
 namespace earth::build {
 
@@ -171,7 +172,7 @@ struct JournalCheck {
   bool holds = false;
   bool request_changed = false;
   std::vector<uint32_t> groups; // sorted, each once
-  std::string why; // "<path> changed": a request path if one did, else the first
+  std::string why;              // "<path> changed": a request path if one did, else the first
 };
 
 // A journal's sections as views into its bytes, nothing decoded: the fast
@@ -219,7 +220,7 @@ private:
 // when a path is first looked at, before it is read; a path seen again with
 // another identity changed during the build: the first identity is kept,
 // so that the next check finds the change.
-class JournalRecorder {
+class JournalRecorder : public store::IndexWatch {
 public:
   // Paths below `base` (the working dir, which the request's key holds)
   // are journaled relative to it: each stat of the check then walks a few
@@ -244,6 +245,13 @@ public:
   // of the groups that hold a target this build rebuilt (`rebuilt`:
   // instance keys): it noted what they read now.
   void inherit(Journal previous, PackedPaths paths, std::set<Digest> rebuilt);
+  // A request path the build replaces itself (the image index, by a
+  // rename under the lock every writer takes): its stat just before and
+  // just after. The finish journals the file as the build left it when
+  // these follow on from each other and from its noted stat, so that no
+  // one else's write hides between them; a later write gives a new inode.
+  void rewriting(const std::string& file) override;
+  void rewritten(const std::string& file) override;
   // The result is not a pure function of the recorded stats.
   void refuse(std::string why);
   std::string refused() const;
@@ -269,6 +277,8 @@ private:
   struct Groups;
   uint32_t group_of(const std::set<PathOwner>& owners, Groups& groups) const;
   bool carry(Journal& j, const std::vector<bool>& dropped) const;
+  void note_rewrite(const std::string& file);
+  bool rewritten_from(const std::string& path, const PathStat& noted, const PathStat& now) const;
   int64_t started_ns_;
   std::string base_;
   mutable std::mutex mu_;
@@ -278,6 +288,7 @@ private:
   std::optional<Journal> previous_; // inherit
   PackedPaths previous_paths_;
   std::set<Digest> rebuilt_;
+  std::map<std::string, std::vector<PathStat>> rewrites_; // before, after, before, …
   std::string refused_;
 };
 

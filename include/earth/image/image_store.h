@@ -21,6 +21,7 @@
 #include "earth/base/digest.h"
 #include "earth/base/error.h"
 #include "earth/image/manifest.h"
+#include "earth/store/image_index.h"
 
 namespace earth::image {
 
@@ -95,6 +96,9 @@ public:
   virtual Result<std::vector<ImageSummary>> list() = 0;
   // Removes a name; blobs and snapshots stay until garbage collection.
   virtual Result<void> remove(std::string_view ref) = 0;
+  // Tells `watch` of every rewrite of the name index from now on (the
+  // request journal's way to know the build's own).
+  virtual void watch_index(store::IndexWatch* watch) = 0;
 };
 
 } // namespace earth::image

@@ -13,6 +13,16 @@
 
 namespace earth::store {
 
+// Told of each rewrite of the index, under the lock every writer takes:
+// just before the new file is renamed over `file`, and just after. The
+// request journal uses it to tell the build's own writes from others'.
+class IndexWatch {
+public:
+  virtual ~IndexWatch() = default;
+  virtual void rewriting(const std::string& file) = 0;
+  virtual void rewritten(const std::string& file) = 0;
+};
+
 class ImageIndex {
 public:
   static constexpr int version = 1;
@@ -24,15 +34,20 @@ public:
   // and a warning on stderr says so.
   Result<std::map<std::string, Digest>> load() const;
   Result<std::optional<Digest>> get(const std::string& name) const;
+  // Writes nothing when `name` already names `manifest`.
   Result<void> set(const std::string& name, const Digest& manifest);
   // Returns whether `name` was present.
   Result<bool> remove(const std::string& name);
+  // Tells `watch` (nullptr: nobody) of every rewrite from now on.
+  void watch(IndexWatch* watch) { watch_ = watch; }
 
 private:
   Result<std::map<std::string, Digest>> repair() const;
-  Result<std::map<std::string, Digest>> load_locked() const;
+  Result<std::map<std::string, Digest>> load_locked(bool* salvaged = nullptr) const;
+  Result<void> write_locked(const std::map<std::string, Digest>& names) const;
   std::string file_;
   std::string lock_;
+  IndexWatch* watch_ = nullptr;
 };
 
 } // namespace earth::store

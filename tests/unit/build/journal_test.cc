@@ -10,6 +10,7 @@
 #include <set>
 
 #include "earth/base/fs.h"
+#include "earth/store/image_index.h"
 
 namespace earth::build {
 namespace {
@@ -537,6 +538,47 @@ TEST(Journal, AChangeDuringTheBuild) {
   ASSERT_EQ(j->paths.size(), 1u);
   EXPECT_EQ(j->paths[0].st, *first);
   EXPECT_EQ(j->paths[0].group, 1u);
+}
+
+// The image index, a request path, rewritten by the build itself: the
+// journal keeps the file as the build left it. Anyone else's write, before
+// the build's or after it, still refuses the journal.
+TEST(Journal, TheBuildsOwnRewritesOfTheImageIndexAreJournaled) {
+  fs::TempDir dir{"/tmp", "earth-journal-test"};
+  std::string file = fs::join(dir.path(), "images.json");
+  store::ImageIndex index(dir.path());
+  ASSERT_TRUE(index.set("base", Digest::of("m0")).ok());
+  auto build = [&](auto&& during) {
+    JournalRecorder rec(now_ns() + 60'000'000'000); // nothing racy
+    rec.note_path(file);
+    index.watch(&rec);
+    during();
+    index.watch(nullptr);
+    auto j = rec.finish({}, {});
+    return std::make_pair(std::move(j), rec.refused());
+  };
+  auto [own, why] = build([&] {
+    ASSERT_TRUE(index.set("app", Digest::of("m1")).ok());
+    ASSERT_TRUE(index.set("app", Digest::of("m2")).ok());
+  });
+  ASSERT_TRUE(own) << why;
+  ASSERT_EQ(own->paths.size(), 1u);
+  EXPECT_EQ(own->paths[0].st, *PathStat::of(file, true));
+  EXPECT_TRUE(journal_holds(*own));
+
+  store::ImageIndex other(dir.path()); // another process's, unwatched
+  auto [before, why_before] = build([&] {
+    ASSERT_TRUE(other.set("x", Digest::of("m3")).ok());
+    ASSERT_TRUE(index.set("app", Digest::of("m4")).ok());
+  });
+  EXPECT_FALSE(before);
+  EXPECT_NE(why_before.find("changed during the build"), std::string::npos) << why_before;
+  auto [after, why_after] = build([&] {
+    ASSERT_TRUE(index.set("app", Digest::of("m5")).ok());
+    ASSERT_TRUE(other.set("x", Digest::of("m6")).ok());
+  });
+  EXPECT_FALSE(after);
+  EXPECT_NE(why_after.find("changed during the build"), std::string::npos) << why_after;
 }
 
 TEST(Journal, ReplayShowsTheEvents) {

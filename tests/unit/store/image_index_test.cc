@@ -1,6 +1,7 @@
 #include "earth/store/image_index.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <thread>
 #include <vector>
@@ -56,6 +57,48 @@ TEST(ImageIndex, RepairsDamagedFile) {
   EXPECT_EQ(names.size(), 2u);
   EXPECT_EQ(names.count("a") + names.count("c"), 2u);
   EXPECT_EQ(fs::read_file(file + ".damaged").value(), cut);
+}
+
+// Each rewrite is told to the watch, before and after the rename; setting
+// what a name already names writes nothing, unless the file was damaged.
+TEST(ImageIndex, AWatchSeesEveryRewriteAndNoOther) {
+  fs::TempDir dir("/tmp", "earth-index-test-");
+  std::string file = fs::join(dir.path(), "images.json");
+  struct Watch : earth::store::IndexWatch {
+    std::vector<std::pair<char, uint64_t>> seen; // 'b'efore or 'a'fter, the inode
+    uint64_t inode(const std::string& f) {
+      struct stat st {};
+      return ::stat(f.c_str(), &st) == 0 ? st.st_ino : 0;
+    }
+    void rewriting(const std::string& f) override { seen.push_back({'b', inode(f)}); }
+    void rewritten(const std::string& f) override { seen.push_back({'a', inode(f)}); }
+  } watch;
+  ImageIndex index(dir.path());
+  index.watch(&watch);
+  ASSERT_TRUE(index.set("a", Digest::of("a")).ok());
+  ASSERT_EQ(watch.seen.size(), 2u);
+  EXPECT_EQ(watch.seen[0], std::make_pair('b', uint64_t(0))); // no file yet
+  EXPECT_EQ(watch.seen[1].first, 'a');
+  EXPECT_NE(watch.seen[1].second, 0u);
+  struct stat before {
+  }, after{};
+  ASSERT_EQ(::stat(file.c_str(), &before), 0);
+  ASSERT_TRUE(index.set("a", Digest::of("a")).ok()); // the same: not written
+  ASSERT_EQ(::stat(file.c_str(), &after), 0);
+  EXPECT_EQ(watch.seen.size(), 2u);
+  EXPECT_EQ(before.st_ino, after.st_ino);
+  EXPECT_EQ(before.st_mtim.tv_nsec, after.st_mtim.tv_nsec);
+  ASSERT_TRUE(index.remove("a").value());
+  ASSERT_EQ(watch.seen.size(), 4u);
+  EXPECT_EQ(watch.seen[2], std::make_pair('b', watch.seen[1].second));
+  EXPECT_FALSE(index.remove("a").value()); // nothing to remove: not written
+  EXPECT_EQ(watch.seen.size(), 4u);
+  ASSERT_TRUE(index.set("a", Digest::of("a")).ok());
+  auto text = fs::read_file(file).value();
+  ASSERT_TRUE(fs::write_file_atomic(file, text.substr(0, text.size() / 2)).ok());
+  ASSERT_TRUE(index.set("a", Digest::of("a")).ok()); // unchanged, but repaired
+  EXPECT_EQ(watch.seen.size(), 8u);
+  EXPECT_EQ(index.load().value().size(), 1u);
 }
 
 TEST(ImageIndex, ConcurrentWritersLoseNothing) {
