@@ -264,14 +264,12 @@ void put_tree(Writer& w, const ArtifactState& a) {
   w.put(a.key.hex()).list(a.layers);
 }
 
-// Every dir is there (one stat each), a step dir recorded (its marker): a
-// record whose step dirs were pruned, or lost their markers, is not used.
+// Every dir is there, a step dir recorded (store::is_recorded): a record
+// whose step dirs were pruned, or lost their markers, is not used.
 bool all_exist(const std::string& cache_dir, const std::vector<std::string>& dirs) {
   std::string steps = fs::join(cache_dir, "steps") + "/";
-  struct stat st;
   for (const auto& d : dirs)
-    if (::stat((d.starts_with(steps) ? d + store::kRecordedSuffix : d).c_str(), &st) != 0)
-      return false;
+    if (!(d.starts_with(steps) ? store::is_recorded(d) : fs::is_dir(d))) return false;
   return true;
 }
 

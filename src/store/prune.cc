@@ -120,13 +120,11 @@ std::vector<Record> scan_records(const std::string& cache_dir, std::vector<std::
   return out;
 }
 
-// A step dir counts once recorded (its marker, snapshots.h); a snapshot dir
-// once it exists.
+// A step dir counts once recorded (snapshots.h); a snapshot dir once it
+// exists.
 bool step_exists(const std::string& cache_dir, std::string_view sub, std::string_view hex) {
-  struct stat st {};
   std::string path = fs::join(cache_dir, std::string(sub) + "/" + std::string(hex));
-  if (sub == "steps") path += kRecordedSuffix;
-  return ::stat(path.c_str(), &st) == 0;
+  return sub == "steps" ? is_recorded(path) : fs::is_dir(path);
 }
 
 // A target record names its layers by absolute path: one ".../steps/<hex>"

@@ -147,6 +147,10 @@ private:
   uint64_t added = 0, recorded = 0; // steps handed over, steps done with
 };
 
+bool is_recorded(const std::string& dir) {
+  return fs::exists(dir + kRecordedSuffix) && fs::is_dir(dir);
+}
+
 Result<void> mark_recorded(const std::string& dir) {
   std::string marker = dir + kRecordedSuffix;
   int fd = ::open(marker.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
@@ -218,8 +222,7 @@ std::string SnapshotStore::path(const Digest& diff_id) const {
 
 bool SnapshotStore::recorded(const Digest& diff_id) const {
   std::string dir = dir_of(diff_id);
-  // A marker whose dir is gone (removed by hand) records nothing.
-  return commits_ ? fs::exists(dir + kRecordedSuffix) && fs::is_dir(dir) : fs::is_dir(dir);
+  return commits_ ? is_recorded(dir) : fs::is_dir(dir);
 }
 
 bool SnapshotStore::has(const Digest& diff_id) const {

@@ -140,6 +140,13 @@ EOF2
   eq "$(reused)" 2 "targets reused after the step dirs lost their markers"
   file_is out.txt "x v2 one LIBSRC"
   [[ -n $(find "$EARTH_CACHE_DIR/steps" -name '*.ok') ]] || fail "no step recorded again"
+  # Nor is one whose step dirs were removed by hand, their markers left.
+  find "$EARTH_CACHE_DIR/steps" -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +
+  [[ -n $(find "$EARTH_CACHE_DIR/steps" -name '*.ok') ]] || fail "no marker left"
+  rm out.txt
+  earth_ok --profile +t --V=v2
+  eq "$(reused)" 2 "targets reused after the step dirs were removed, markers left"
+  file_is out.txt "x v2 one LIBSRC"
   # A record whose step dirs are gone is not used.
   rm -rf "$EARTH_CACHE_DIR/steps"
   rm out.txt

@@ -26,6 +26,9 @@ inline constexpr char kRecordedSuffix[] = ".ok";
 
 // Records the step dir `dir` (its marker: an empty file, not synced).
 Result<void> mark_recorded(const std::string& dir);
+// Whether the step dir `dir` is recorded: its marker and the dir itself (a
+// marker whose dir was removed by hand records nothing).
+bool is_recorded(const std::string& dir);
 
 class SnapshotStore {
 public:
