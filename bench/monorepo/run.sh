@@ -4,6 +4,8 @@
 # on the host, and (small case) a multi-stage Dockerfile under buildah.
 # Per size: cold build, no-op rebuild, one source file changed, peak memory,
 # no-op time per target. Ratios against peers measured in the same run.
+# make runs with -r -R (no built-in rules: its fastest); its no-op as a user
+# types it, built-in rules on, is reported too.
 #
 # Usage: bench/monorepo/run.sh          (root; SIZES="100 300" by default)
 # Env:   SIZES (e.g. "100 300 1000"), RUNS (hyperfine runs, default 5),
@@ -66,6 +68,8 @@ for n in $sizes; do
   hf "$work/$n/earth-noop.json" "" earth "$earth -j $jobs +all" "$work/$n/earth"
   hf "$work/$n/ninja-noop.json" "" ninja "ninja -C $work/$n/ninja -j $jobs"
   hf "$work/$n/make-noop.json" "" make "make -C $work/$n/make -r -R -s -j $jobs"
+  # make as typed: its built-in implicit rules searched for every file.
+  hf "$work/$n/make-typed-noop.json" "" make "make -C $work/$n/make -s -j $jobs"
   for tool in earth ninja make; do
     cmd="ninja -C $work/$n/ninja -j $jobs"
     [[ $tool == make ]] && cmd="make -C $work/$n/make -r -R -s -j $jobs"
@@ -134,6 +138,9 @@ for n in sizes:
         cpu[t] = r0["user"] + r0["system"]
     print(f"| {n} | one file changed CPU (user+sys, mean) | {ms(cpu['earth'])} | {ms(cpu['ninja'])} | "
           f"{ms(cpu['make'])} | {cpu['earth'] / cpu['ninja']:.1f}× | {cpu['earth'] / cpu['make']:.1f}× |")
+    m = {t: med(os.path.join(work, n, f"{t}-noop.json")) for t in ("earth", "make-typed")}
+    print(f"| {n} | no-op, make as typed (built-in rules on) | {ms(m['earth'])} | | "
+          f"{ms(m['make-typed'])} | | {m['earth'] / m['make-typed']:.2f}× |")
     noop = med(os.path.join(work, n, "earth-noop.json"))
     print(f"| {n} | earth no-op per target | {noop / int(n) * 1e3:.2f} ms | "
           f"{med(os.path.join(work, n, 'ninja-noop.json')) / int(n) * 1e3:.3f} ms | | | |")
