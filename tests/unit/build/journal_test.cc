@@ -37,6 +37,14 @@ JournalTarget target(const std::string& name, const std::string& context = {},
   return t;
 }
 
+// A journal as the fast path reads it: its bytes and the view into them.
+struct Written {
+  explicit Written(const Journal& j) : bytes(j.encode()), view(JournalView::parse(bytes)) {}
+  Written(const Written&) = delete;
+  std::string bytes;
+  std::optional<JournalView> view;
+};
+
 // Whether every path of `j` still has its recorded identity, as the fast
 // path checks it; `why` names the first that does not.
 bool journal_holds(const Journal& j, std::string* why = nullptr) {
@@ -194,8 +202,8 @@ TEST(Journal, ARacyTargetPathIsRebuiltNextTime) {
   rec.note_path(file, false, {PathOwner::Kind::context, dir.path()});
   auto j = rec.finish({}, {});
   ASSERT_TRUE(j) << rec.refused();
-  std::string bytes = j->encode();
-  auto v = JournalView::parse(bytes);
+  Written w(*j);
+  auto& v = w.view;
   ASSERT_TRUE(v);
   JournalCheck c = v->check();
   EXPECT_FALSE(c.holds);
@@ -218,8 +226,8 @@ TEST(Journal, CheckNamesTheGroupsThatChanged) {
   rec.note_path(req, true);
   auto j = rec.finish({}, {});
   ASSERT_TRUE(j) << rec.refused();
-  std::string bytes = j->encode();
-  auto v = JournalView::parse(bytes);
+  Written w(*j);
+  auto& v = w.view;
   ASSERT_TRUE(v);
   EXPECT_TRUE(v->check().holds);
   ASSERT_TRUE(fs::write_file_atomic(a, "22"));
@@ -256,8 +264,8 @@ TEST(Journal, ACheckInRunsFindsWhatOneRunFinds) {
   rec.note_path(req, true);
   auto j = rec.finish({}, {});
   ASSERT_TRUE(j) << rec.refused();
-  std::string bytes = j->encode();
-  auto v = JournalView::parse(bytes);
+  Written w(*j);
+  auto& v = w.view;
   ASSERT_TRUE(v);
   auto each_cut = [&](auto&& expect) {
     for (size_t runs : {1, 2, 3, 7, 41, 100}) {
@@ -677,8 +685,8 @@ TEST(Journal, ViewHoldsUntilAPathChanges) {
   rec.note_path(dir.path());
   auto j = rec.finish({}, {});
   ASSERT_TRUE(j) << rec.refused();
-  std::string bytes = j->encode();
-  auto v = JournalView::parse(bytes);
+  Written w(*j);
+  auto& v = w.view;
   ASSERT_TRUE(v);
   EXPECT_TRUE(v->holds());
   ASSERT_TRUE(fs::write_file_atomic(file, "two"));
