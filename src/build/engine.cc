@@ -160,7 +160,9 @@ private:
   }
 
   // The recorded result when the target's input key has one (its steps are
-  // shown as cached, as its last run showed them), else its recipe, run.
+  // shown as cached, as the run that recorded it showed them, under this
+  // instance's name: other instances may share the input), else its
+  // recipe, run.
   TargetResult run_or_reuse(resolve::NodeId id) {
     const std::string& name = ctx_.names[id];
     auto start = Clock::now();
@@ -168,7 +170,7 @@ private:
     std::optional<Digest> key = target_key(ctx_, id, &context);
     std::vector<ShownStep> shown;
     std::optional<TargetResult> hit;
-    if (key && !ctx_.options.debug_keys) hit = records_.load(ctx_, *key, &shown);
+    if (key && !ctx_.options.debug_keys) hit = records_.load(ctx_, *key, name, &shown);
     ctx_.key_ns +=
         std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
     ctx_.target_keys[id] = key;

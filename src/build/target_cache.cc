@@ -447,6 +447,7 @@ std::optional<Digest> target_key(Context& ctx, resolve::NodeId id, std::string* 
 }
 
 std::optional<TargetResult> TargetCache::load(Context& ctx, const Digest& key,
+                                              const std::string& shown_as,
                                               std::vector<ShownStep>* steps) const {
   auto text = read_own_file(fs::join(dir_, key.hex()));
   if (!text) return std::nullopt;
@@ -475,7 +476,7 @@ std::optional<TargetResult> TargetCache::load(Context& ctx, const Digest& key,
     load.lease_and_check(); // before any step is shown
     for (size_t n = r.count(); n > 0; --n) {
       ShownStep s;
-      s.info.target = r.str();
+      s.info.target = shown_as;
       s.info.where = r.str();
       s.info.text = r.str();
       s.info.file = r.str();
@@ -515,7 +516,7 @@ bool holds_secret(const TargetResult& t, const std::vector<ShownStep>& steps,
   add_env(t.env);
   for (const auto& a : t.local_artifacts) add(a.paths), add({a.host_dest, a.shown_dest});
   for (const auto& i : t.images) add(i.names), add_env(i.env);
-  for (const auto& [s, took] : steps) add({s.target, s.where, s.text});
+  for (const auto& [s, took] : steps) add({s.where, s.text});
   return std::any_of(texts.begin(), texts.end(),
                      [&](const std::string& x) { return redact.found_in(x); });
 }
@@ -547,7 +548,7 @@ std::optional<std::string> TargetCache::encode(const TargetResult& t,
   }
   w.num(int64_t(steps.size()));
   for (const auto& [s, took] : steps)
-    w.put(s.target).put(s.where).put(s.text).put(s.file).num(s.line).num(took.count());
+    w.put(s.where).put(s.text).put(s.file).num(s.line).num(took.count());
   return w.take();
 }
 

@@ -22,7 +22,7 @@
 namespace earth::build {
 
 inline constexpr std::string_view kTargetKeyDomain = "earth.target.v1";
-inline constexpr std::string_view kTargetRecordMagic = "earth-target-record 3";
+inline constexpr std::string_view kTargetRecordMagic = "earth-target-record 4";
 
 // A step as a target showed it, and how long it took when it ran (a cache
 // hit: its recorded time), so that a reused target reports the time saved.
@@ -42,8 +42,10 @@ class TargetCache {
 public:
   explicit TargetCache(std::string dir) : dir_(std::move(dir)) {}
   // The recorded result of `key`, when there is one and everything it
-  // points to (step dirs, base images) is still there.
-  std::optional<TargetResult> load(Context& ctx, const Digest& key,
+  // points to (step dirs, base images) is still there; `steps` gets the
+  // steps it shows, as target `shown_as` shows them. A record is the
+  // input's, which several instances may share: it names none.
+  std::optional<TargetResult> load(Context& ctx, const Digest& key, const std::string& shown_as,
                                    std::vector<ShownStep>* steps) const;
   // The record of a successful run; nullopt for a target whose state cannot
   // be recorded (CACHE --persist) or whose record would hold a secret or

@@ -264,6 +264,88 @@ EOF2
   done
 }
 
+# shown_of FILE: what a build showed of its targets, one "TARGET | WHAT"
+# line each (WHAT: a step's command, or "done"), sorted, without times or
+# cache marks: the plain printer's lines, or the json printer's
+# step_cached and target_finished events.
+shown_of() {
+  {
+    grep -F ' | ' "$1" || true
+    grep -F '"event":"step_cached"' "$1" |
+      sed -E 's/.*"target":"([^"]*)".*"command":"([^"]*)".*/\1 | \2/' || true
+    grep -F '"event":"target_finished"' "$1" | sed -E 's/.*"target":"([^"]*)".*/\1 | done/' || true
+  } | sed -E 's/ in [0-9.]+m?s$//; s/ \| \*cached\* (--> )?/ | /' | sort
+}
+
+# The monorepo's shape: ./svc+build saves an output (AS LOCAL), +test
+# reads it by FROM, +image --TAG=dev by COPY. +image passes TAG on, so the
+# +build it reads is an instance of its own, with the same input as the
+# plain one: both reuse one target record.
+monorepo() {
+  setup
+  mkdir -p svc
+  echo x >svc/x.txt
+  cat >svc/Earthfile <<'EOF2'
+VERSION 0.8
+FROM busybox
+build:
+  COPY x.txt /x.txt
+  RUN cp /x.txt /y.txt
+  SAVE ARTIFACT /y.txt AS LOCAL dist/y.txt
+test:
+  FROM +build
+  RUN test -f /y.txt
+image:
+  ARG TAG=dev
+  COPY +build/y.txt /z.txt
+  SAVE IMAGE earth-e2e/svc:$TAG
+EOF2
+  earthfile <<'EOF2'
+VERSION 0.8
+all:
+  BUILD ./svc+build
+  BUILD ./svc+test
+  BUILD ./svc+image --TAG=dev
+EOF2
+}
+
+# A build that restores deleted outputs from the cache shows and counts
+# every instance it reaches, each with its own steps, as the build after it
+# does: the same request reports the same instances however its outputs
+# were restored. (The two +build instances reuse one record; each used to
+# show the steps under the name of the instance that wrote it, so in
+# examples/monorepo after `rm -rf services/*/dist` one of them showed
+# none of its own.)
+test_restored_outputs_same_instances() {
+  monorepo
+  export EARTH_TARGET_PADDING=-1 # full names
+  local progress run
+  for progress in plain json; do
+    settle +all
+    rm -rf svc/dist
+    for run in restored next; do
+      build -V --progress=$progress +all
+      [[ $run == next ]] || partial
+      file_is svc/dist/y.txt x
+      shown_of "$T/log" >"$T/$run.shown"
+      grep -oE '(Build succeeded|"targets":[0-9]+).*' "$T/log" |
+        sed -E 's/in [0-9.]+m?s/in T/; s/saved [0-9.]+m?s/saved T/; s/"(ms|duration_ms|saved_ms)":[0-9]+/"\1":T/g' \
+          >"$T/$run.sum"
+    done
+    local instance
+    for instance in "./svc+build" "./svc+build (passes --TAG=dev)"; do
+      for run in restored next; do
+        grep -qxF "$instance | done" "$T/$run.shown" || fail "$progress, $run: $instance is not shown"
+        grep -qxF "$instance | RUN cp /x.txt /y.txt" "$T/$run.shown" ||
+          fail "$progress, $run: $instance is not shown with its own steps"
+      done
+    done
+    diff "$T/next.shown" "$T/restored.shown" >&2 || fail "$progress: the runs show other targets"
+    diff "$T/next.sum" "$T/restored.sum" >&2 || fail "$progress: the summaries differ"
+    grep -qE '(4 targets|"targets":4,)' "$T/restored.sum" || fail "$progress: $(cat "$T/restored.sum")"
+  done
+}
+
 # A file of the project dir itself is no request input: adding one
 # rebuilds only the targets whose context it is.
 test_project_dir() {

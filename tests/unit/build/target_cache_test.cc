@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "../../../src/build/tree.h"
@@ -92,6 +93,7 @@ TEST_F(TargetCacheTest, ADamagedOrOldRecordIsIgnoredCleanly) {
                                  whole->substr(0, whole->size() - 1),
                                  whole->substr(0, 10),
                                  "earth-target-record 2\n" + whole->substr(whole->find('\n') + 1),
+                                 "earth-target-record 3\n" + whole->substr(whole->find('\n') + 1),
                                  *whole + "1:x"};
   for (const auto& bytes : damaged) {
     for (const auto& r : recs) ASSERT_TRUE(fs::write_file_atomic(r, bytes).ok());
@@ -103,7 +105,41 @@ TEST_F(TargetCacheTest, ADamagedOrOldRecordIsIgnoredCleanly) {
   // The walk wrote the record again, whole.
   auto again = fs::read_file(recs[0]);
   ASSERT_TRUE(again.ok());
-  EXPECT_TRUE(again->starts_with("earth-target-record 3\n"));
+  EXPECT_TRUE(again->starts_with("earth-target-record 4\n"));
+}
+
+// Two instances of ./svc+build that differ only by the override the second
+// passes on have the same input: they reuse one record, which one of them
+// wrote. Each is shown with the record's steps under its own name, never
+// the writer's (so neither twice nor not at all), in every build.
+TEST_F(TargetCacheTest, InstancesSharingARecordAreEachShownWithTheirOwnSteps) {
+  write("svc/Earthfile", "VERSION 0.8\nFROM scratch\n"
+                         "build:\n  RUN write y.txt y\n  SAVE ARTIFACT y.txt\n"
+                         "image:\n  ARG TAG=dev\n  COPY +build/y.txt /z.txt\n");
+  write("Earthfile", "VERSION 0.8\nall:\n  BUILD ./svc+build\n  BUILD ./svc+image --TAG=dev\n"
+                     "image:\n  BUILD ./svc+image --TAG=dev\n");
+  std::vector<std::string> want;
+  for (std::string t : {"./svc+build", "./svc+build (passes --TAG=dev)"})
+    want.insert(want.end(), {"cached " + t, "hit " + t + " RUN write y.txt y",
+                             "hit " + t + " SAVE ARTIFACT y.txt"});
+  std::sort(want.begin(), want.end());
+  // Written by a build where the passing instance is the only one (named
+  // as the plain one is in +all), then by +all, where either may write it.
+  for (const char* first : {"+image", "+all"}) {
+    build(first);
+    for (int again = 0; again < 2; ++again) {
+      size_t from = status.lines().size();
+      build("+all");
+      auto lines = status.lines();
+      std::vector<std::string> shown;
+      for (size_t i = from; i < lines.size(); ++i)
+        if (lines[i].find("svc+build") != std::string::npos && !lines[i].starts_with("queued") &&
+            !lines[i].starts_with("start"))
+          shown.push_back(lines[i]);
+      std::sort(shown.begin(), shown.end());
+      EXPECT_EQ(shown, want) << "after " << first;
+    }
+  }
 }
 
 TEST(ReadOwnFile, ReadsSmallAndLargeFilesWhole) {

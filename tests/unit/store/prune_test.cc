@@ -202,7 +202,7 @@ TEST(Prune, RecordsGoWithTheirSteps) {
   };
   auto record = [&](const Digest& step) {
     std::string path = cache + "/steps/" + step.hex();
-    return "earth-target-record 3\n" + std::to_string(path.size()) + ":" + path + "1:0";
+    return "earth-target-record 4\n" + std::to_string(path.size()) + ":" + path + "1:0";
   };
   Digest t_old = Digest::of("t-old"), t_recent = Digest::of("t-recent");
   put("targets", t_old, record(old));
