@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 
 #include "earth/base/fs.h"
@@ -485,6 +486,14 @@ std::optional<std::vector<PackedPaths>> cut_paths(PackedPaths all, size_t n) {
   return runs;
 }
 
+// A table that does not decode: the full path.
+JournalCheck malformed() {
+  JournalCheck c;
+  c.why = "malformed";
+  c.request_changed = true;
+  return c;
+}
+
 // One run's check; `stop` is raised by (and stops) every run at a changed
 // request path, after which the other changes do not matter.
 JournalCheck check_run(PackedPaths run, std::atomic<bool>& stop) {
@@ -503,9 +512,8 @@ JournalCheck check_run(PackedPaths run, std::atomic<bool>& stop) {
         return false;
       });
   if (!ok) {
-    c.why = "malformed";
-    c.request_changed = true;
     stop.store(true, std::memory_order_relaxed);
+    return malformed();
   }
   return c;
 }
@@ -538,18 +546,19 @@ size_t JournalView::check_threads() const {
 
 JournalCheck JournalView::check(size_t threads) const {
   auto runs = cut_paths(packed_paths(), threads ? threads : check_threads());
-  if (!runs) {
-    JournalCheck c;
-    c.why = "malformed";
-    c.request_changed = true;
-    return c;
-  }
+  if (!runs) return malformed();
   std::atomic<bool> stop{false};
   std::vector<JournalCheck> found(runs->size());
   {
     std::vector<std::jthread> helpers;
-    for (size_t i = 1; i < runs->size(); ++i)
-      helpers.emplace_back([&, i] { found[i] = check_run((*runs)[i], stop); });
+    for (size_t i = 1; i < runs->size(); ++i) {
+      auto run = [&, i] { found[i] = check_run((*runs)[i], stop); };
+      try {
+        helpers.emplace_back(run);
+      } catch (const std::system_error&) { // no thread to be had: here, then
+        run();
+      }
+    }
     found[0] = check_run((*runs)[0], stop);
   } // joined
   return merge_checks(found);

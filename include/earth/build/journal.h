@@ -192,7 +192,8 @@ public:
   // Every path stat'ed (until a request path changed): as `holds`, and
   // which groups changed. The table is cut into `threads` runs stat'ed at
   // once (0: check_threads()), as git's preload-index does: a path walk
-  // costs ~1.3 µs here, and 7,000 paths are most of a no-op at N = 1,000.
+  // costs ~1.3 µs on the development machines, and 7,000 of them are most
+  // of a no-op at N = 1,000. A thread that cannot be started runs here.
   JournalCheck check(size_t threads = 0) const;
   // The cores, at most one per 256 paths.
   size_t check_threads() const;
