@@ -32,15 +32,7 @@ std::vector<std::string> display_names(const resolve::Graph& graph) {
     // Instances of one target must be told apart: by their args, the
     // overrides they pass on, their platform (as `earth --dry-run` shows
     // them). Events, step logs and journals know a target by this name.
-    if (instances[node.canonical] > 1) {
-      for (const auto& b : node.args) name += " --" + b.name + "=" + b.value.text;
-      if (!node.passed.empty()) {
-        name += " (passes";
-        for (const auto& b : node.passed) name += " --" + b.name + "=" + b.value.text;
-        name += ")";
-      }
-      if (!node.platform.empty()) name += " [" + node.platform + "]";
-    }
+    if (instances[node.canonical] > 1) name += resolve::instance_text(node);
     names.push_back(std::move(name));
   }
   return names;

@@ -13,33 +13,40 @@ std::string value_text(const Value& v) {
   return v.dynamic ? v.text + " (dynamic)" : v.text;
 }
 
+// A value as one word on one line: in double quotes, with C's escapes,
+// when it is empty or holds a blank, a quote or a backslash.
 std::string quoted(const std::string& v) {
-  if (!v.empty() && v.find_first_of(" \t\"'\\") == std::string::npos) return v;
+  if (!v.empty() && v.find_first_of(" \t\n\r\"'\\") == std::string::npos) return v;
   std::string out = "\"";
   for (char c : v) {
+    if (c == '\n' || c == '\r' || c == '\t') {
+      out += c == '\n' ? "\\n" : c == '\r' ? "\\r" : "\\t";
+      continue;
+    }
     if (c == '"' || c == '\\') out += '\\';
     out += c;
   }
   return out + "\"";
 }
 
-std::string args_text(const Node& n) {
+// With `dynamic`, a value a command gave is marked so.
+std::string args_text(const Node& n, bool dynamic) {
   std::string s;
   for (const auto& b : n.args)
     s += fmt::format(" --{}={}{}", b.name, quoted(b.value.text),
-                     b.value.dynamic ? " (dynamic)" : "");
+                     dynamic && b.value.dynamic ? " (dynamic)" : "");
   if (!n.passed.empty()) {
     s += " (passes";
     for (const auto& b : n.passed) s += fmt::format(" --{}={}", b.name, quoted(b.value.text));
     s += ")";
   }
+  if (!n.platform.empty()) s += " [" + n.platform + "]";
   return s;
 }
 
 std::string node_text(const Graph& g, NodeId id) {
   const Node& n = g.nodes[id];
-  std::string s = n.canonical + args_text(n);
-  if (!n.platform.empty()) s += " [" + n.platform + "]";
+  std::string s = n.canonical + args_text(n, true);
   if (n.file == kNone && n.kind == Node::Kind::target) s += " (remote, not fetched)";
   return s;
 }
@@ -93,6 +100,10 @@ std::string dot_escape(const std::string& s) {
 }
 
 } // namespace
+
+std::string instance_text(const Node& node) {
+  return args_text(node, false);
+}
 
 std::string dry_run_text(const Graph& g) {
   auto order = g.build_order();

@@ -72,6 +72,31 @@ EOF2
   grep -qE '^\./services/api\+integration-test \| api-out$' "$T/log" || fail "EARTHLY_FULL_TARGET=1"
 }
 
+# Two instances of one target whose args read alike unquoted (--A="1 --B=2"
+# with B empty, and --A=1 --B="2 --B=": both "--A=1 --B=2 --B=") are shown
+# apart, each with its own step's output (events and step logs go by the
+# name shown).
+test_instances_shown_apart() {
+  setup
+  earthfile <<'EOF2'
+VERSION 0.8
+FROM busybox
+all:
+  BUILD +t --A="1 --B=2"
+  BUILD +t --A=1 --B="2 --B="
+t:
+  ARG A
+  ARG B
+  RUN echo "out A=$A B=$B"
+EOF2
+  earth_ok --progress=json +all
+  local one two
+  one=$(grep -c '"target":"+t --A=\\"1 --B=2\\" --B=\\"\\"".*"text":"out A=1 --B=2 B="' "$T/log" || true)
+  two=$(grep -c '"target":"+t --A=1 --B=\\"2 --B=\\"".*"text":"out A=1 B=2 --B="' "$T/log" || true)
+  eq "$one" 1 "output lines of +t --A=\"1 --B=2\""
+  eq "$two" 1 "output lines of +t --A=1 --B=\"2 --B=\""
+}
+
 test_json_events() {
   setup
   two_targets

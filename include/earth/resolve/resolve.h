@@ -86,6 +86,12 @@ struct ArgDecl {
 };
 std::vector<ArgDecl> declared_args(const syntax::Block& recipe);
 
+// How one instance of a target is told from another in what users read:
+// " --NAME=VALUE" per arg, " (passes --NAME=VALUE…)" for the overrides it
+// passes on, " [PLATFORM]"; a value with a space, quote or backslash is
+// quoted, so that two instances never read alike.
+std::string instance_text(const Node& node);
+
 // Printers for `earth graph` and `earth --dry-run`.
 std::string to_dot(const Graph& graph);
 std::string to_json(const Graph& graph);

@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "earth/base/disk.h"
 #include "earth/base/fs.h"
 
@@ -311,6 +313,25 @@ TEST_F(ResolveTest, InstancesWithDelimitersInValuesStayApart) {
   std::sort(seen.begin(), seen.end());
   EXPECT_EQ(seen[0], std::make_pair(std::string("x"), std::string("y\nB=z")));
   EXPECT_EQ(seen[1], std::make_pair(std::string("x\nB=y"), std::string("z")));
+  // Shown apart too, each on one line.
+  std::set<std::string> shown;
+  for (const auto& n : g.nodes)
+    if (n.canonical == "+t") shown.insert(instance_text(n));
+  EXPECT_EQ(shown, (std::set<std::string>{R"( --A="x\nB=y" --B=z)", R"( --A=x --B="y\nB=z")"}));
+}
+
+// A value that reads like more args is quoted, so that the instance it
+// names is not shown as another one (events and step logs go by the name).
+TEST_F(ResolveTest, InstancesWhoseValuesReadAsArgsAreShownApart) {
+  write("Earthfile", "VERSION 0.8\n"
+                     "all:\n  ARG P\n"
+                     "  BUILD +t --A=$P\n  BUILD +t --A=1 --B=2\n"
+                     "t:\n  ARG A\n  ARG B\n  FROM alpine\n");
+  Graph g = resolve("+all", options({{"P", "1 --B=2"}}));
+  std::set<std::string> shown;
+  for (const auto& n : g.nodes)
+    if (n.canonical == "+t") shown.insert(instance_text(n));
+  EXPECT_EQ(shown, (std::set<std::string>{R"( --A="1 --B=2" --B="")", " --A=1 --B=2"}));
 }
 
 TEST_F(ResolveTest, UnparsableDependencyReportsEveryError) {
