@@ -98,7 +98,7 @@ public:
   // Every path is noted as the context's (a change rebuilds the targets
   // keyed on it).
   Result<Digest> root(const std::string& abs) {
-    owner_ = {PathOwner::Kind::context, abs};
+    owner_ = {PathOwner::Kind::context, abs, {}};
     if (journal_) journal_->note_path(abs, false, owner_);
     Fd dir(::open(abs.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     auto names = sorted_names(dir.fd, abs);
