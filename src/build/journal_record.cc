@@ -24,6 +24,11 @@ bool racy(const PathStat& st, int64_t started_ns) {
   return earth::racy(StatKey{st.dev, st.ino, st.size, st.mtime_ns, st.ctime_ns}, started_ns);
 }
 
+// Whether `path` is `dir` or a path below it.
+bool at_or_below(std::string_view path, std::string_view dir) {
+  return path.starts_with(dir) && (path.size() == dir.size() || path[dir.size()] == '/');
+}
+
 // An identity no stat has: a check against it always misses.
 PathStat never_seen() {
   return PathStat{PathStat::Kind::other, 0, 0, 0, -1, -1, -1};
@@ -317,20 +322,16 @@ bool JournalRecorder::rewritten_from(const std::string& path, const PathStat& no
   return at == now;
 }
 
-// How `path` is journaled: relative to base_ when below it.
+// How `path` is journaled: relative to base_ when it is base_ or below it.
 std::string JournalRecorder::journaled(const std::string& path) const {
-  if (base_.empty() || !path.starts_with(base_)) return path;
-  if (path.size() == base_.size()) return ".";
-  if (path[base_.size()] != '/' || base_ == "/") return path;
-  return path.substr(base_.size() + 1);
+  if (base_.empty() || base_ == "/" || !at_or_below(path, base_)) return path;
+  return path.size() == base_.size() ? "." : path.substr(base_.size() + 1);
 }
 
 // An output's tree (called locked).
 bool JournalRecorder::from_output(const std::string& path) const {
-  for (const auto& o : outputs_)
-    if (path == o || (path.size() > o.size() && path.starts_with(o) && path[o.size()] == '/'))
-      return true;
-  return false;
+  return std::any_of(outputs_.begin(), outputs_.end(),
+                     [&](const std::string& o) { return at_or_below(path, o); });
 }
 
 // --- the resolver's disk

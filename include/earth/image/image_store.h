@@ -21,7 +21,10 @@
 #include "earth/base/digest.h"
 #include "earth/base/error.h"
 #include "earth/image/manifest.h"
-#include "earth/store/image_index.h"
+
+namespace earth::store {
+class IndexWatch;
+}
 
 namespace earth::image {
 
