@@ -313,6 +313,7 @@ void write_outputs(Context& ctx, output::BuildTotals& totals) {
     return labels;
   };
   std::vector<bool> reached = outputs_reached(ctx);
+  size_t artifacts = 0, rewritten = 0;
   std::vector<std::string> marker_uses; // one lease-log write for them all
   struct Record {
     const std::string& cache_dir;
@@ -331,11 +332,12 @@ void write_outputs(Context& ctx, output::BuildTotals& totals) {
     if (opts.only_image && id != ctx.graph.root) continue;
     if (!opts.only_image)
       for (const auto& a : r.local_artifacts) {
-        auto written =
-            write_artifact(a, ctx.options.cache_dir, {ctx.options.journal, owner()}, &marker_uses);
+        auto written = write_artifact(a, ctx.options.cache_dir,
+                                      {ctx.options.journal, owner(), &rewritten}, &marker_uses);
         if (!written)
           throw BuildError(
               fmt::format("{}: writing artifact to {}: {}", name, a.shown_dest, written.error()));
+        artifacts += written->size();
         for (auto& w : *written)
           totals.outputs.push_back({output::OutputInfo::Kind::artifact,
                                     a.target.empty() ? name : a.target, std::move(w)});
@@ -348,6 +350,9 @@ void write_outputs(Context& ctx, output::BuildTotals& totals) {
             {output::OutputInfo::Kind::image, img.target.empty() ? name : img.target, n});
     }
   }
+  if (ctx.services.profile && artifacts > 0)
+    ctx.services.profile->note(
+        fmt::format("outputs: {} of {} written, the others unchanged", rewritten, artifacts));
 }
 
 // The bottom layer of every RUN: the mount points the sandbox binds over

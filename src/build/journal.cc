@@ -453,6 +453,28 @@ std::optional<JournalView> JournalView::parse(std::string_view bytes) {
   }
 }
 
+std::string what_changed(const PathStat& was, const std::optional<PathStat>& now) {
+  using Kind = PathStat::Kind;
+  if (!now) return "unreadable";
+  if (was == PathStat::untrusted()) return "not trusted: written as the build read it";
+  if (was.kind == Kind::absent) return "added";
+  if (now->kind == Kind::absent) return "removed";
+  std::vector<std::string_view> fields;
+  auto differs = [&](bool d, std::string_view name) {
+    if (d) fields.push_back(name);
+  };
+  differs(was.kind != now->kind, "type");
+  differs(was.mode != now->mode, "mode");
+  differs(was.dev != now->dev, "device");
+  differs(was.ino != now->ino, "inode");
+  differs(was.size != now->size, "size");
+  differs(was.mtime_ns != now->mtime_ns, "mtime");
+  differs(was.ctime_ns != now->ctime_ns, "ctime");
+  std::string out;
+  for (auto f : fields) out += (out.empty() ? "" : ", ") + std::string(f);
+  return out;
+}
+
 bool JournalView::holds(std::string* why) const {
   JournalCheck c = check();
   if (why) *why = c.why;
@@ -504,7 +526,11 @@ JournalCheck check_run(PackedPaths run, std::atomic<bool>& stop) {
         if (stop.load(std::memory_order_relaxed)) return false;
         auto st = PathStat::of(path, follow); // NUL-terminated in place
         if (st && *st == want) return true;
-        if (c.why.empty() || group == 0) c.why = std::string(path, len) + " changed";
+        ++c.changed;
+        if (c.why.empty() || group == 0) {
+          c.why = std::string(path, len) + " changed";
+          c.what = what_changed(want, st);
+        }
         c.groups.push_back(group);
         if (group != 0) return true;
         c.request_changed = true;
@@ -524,7 +550,11 @@ JournalCheck merge_checks(std::vector<JournalCheck>& runs) {
   JournalCheck c;
   for (auto& r : runs) {
     bool first = c.why.empty() || (r.request_changed && !c.request_changed);
-    if (first && !r.why.empty()) c.why = std::move(r.why);
+    if (first && !r.why.empty()) {
+      c.why = std::move(r.why);
+      c.what = std::move(r.what);
+    }
+    c.changed += r.changed;
     c.request_changed = c.request_changed || r.request_changed;
     c.groups.insert(c.groups.end(), r.groups.begin(), r.groups.end());
   }

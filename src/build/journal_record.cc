@@ -30,10 +30,6 @@ bool at_or_below(std::string_view path, std::string_view dir) {
 }
 
 // An identity no stat has: a check against it always misses.
-PathStat never_seen() {
-  return PathStat{PathStat::Kind::other, 0, 0, 0, -1, -1, -1};
-}
-
 } // namespace
 
 // --- recording
@@ -251,7 +247,7 @@ std::optional<Journal> JournalRecorder::finish(std::vector<JournalEvent> events,
         return std::nullopt;
       }
       // No stat has this identity: the next check rebuilds its targets.
-      st = never_seen();
+      st = PathStat::untrusted();
     }
     // A request path changed during the build (a directory an output was
     // written into) would make the next check take the full path: not
@@ -305,7 +301,7 @@ void JournalRecorder::rewritten(const std::string& file) {
 void JournalRecorder::note_rewrite(const std::string& file) {
   auto st = PathStat::of(file, true);
   std::lock_guard lock(mu_);
-  rewrites_[file].push_back(st ? *st : never_seen());
+  rewrites_[file].push_back(st ? *st : PathStat::untrusted());
 }
 
 // Whether the build's own rewrites of `path` lead from `noted` to `now`,

@@ -102,8 +102,8 @@ Digest host_signature(const std::string& path) {
 
 // Writes `src` to `to` unless the marker says this very artifact was written
 // there and the host still holds what was written: a no-op build rewrites
-// no output.
-Result<void> write_if_changed(const LayerView& view, const ArtifactOutput& out,
+// no output. True when it wrote.
+Result<bool> write_if_changed(const LayerView& view, const ArtifactOutput& out,
                               const std::string& src, const std::string& to,
                               const std::string& cache_dir, std::vector<std::string>* uses) {
   Digest key =
@@ -119,21 +119,21 @@ Result<void> write_if_changed(const LayerView& view, const ArtifactOutput& out,
     auto text = read_own_file(marker, 256);
     return text && *text == host_signature(to).hex();
   };
-  if (written_here()) return {};
+  if (written_here()) return false;
   // Two builds writing the same host path take turns (docs/cache.md, Concurrency).
   auto lock = store::FileLock::acquire(fs::join(
       cache_dir,
       "locks/output-" + Hasher("earth.output-path.v1").add("to", to).finish().hex() + ".lock"));
   if (!lock) return Failure{lock.error()};
-  if (written_here()) return {}; // another build wrote it meanwhile
-  if (auto r = replace_with(view, src, to); !r) return r;
+  if (written_here()) return false; // another build wrote it meanwhile
+  if (auto r = replace_with(view, src, to); !r) return Failure{r.error()};
   (void)fs::make_dirs(fs::dirname(marker));
   // Not fsynced (a commit of 0.3-3 ms on every export that wrote): a hint.
   // A marker a power cut loses or cuts does not match, and the output is
   // written again; one that survives matches only the host file whose
   // signature (size, inode, mtime, ctime) it recorded.
   (void)fs::write_file_atomic(marker, host_signature(to).hex(), 0644, fs::Durable::no);
-  return {};
+  return true;
 }
 
 } // namespace
@@ -154,8 +154,9 @@ Result<std::vector<std::string>> write_artifact(const ArtifactOutput& out,
       if (into_dir || fs::is_dir(dest)) to = fs::join(dest, fs::basename(p));
     }
     if (to.ends_with("/")) to.pop_back();
-    if (auto r = write_if_changed(view, out, p, to, cache_dir, marker_uses); !r)
-      return Failure{r.error()};
+    auto wrote = write_if_changed(view, out, p, to, cache_dir, marker_uses);
+    if (!wrote) return Failure{wrote.error()};
+    if (*wrote && notes.rewritten) ++*notes.rewritten;
     if (notes.journal) notes.journal->note_output(to, notes.target);
     written.push_back(to);
   }

@@ -11,10 +11,12 @@
 namespace earth::build {
 
 // Where write_artifact notes the host paths it leaves: a request journal's
-// recorder, as outputs of target instance `target`.
+// recorder, as outputs of target instance `target`; and how many it wrote
+// rather than left alone (--profile's "outputs:" note).
 struct OutputNotes {
   JournalRecorder* journal = nullptr;
   Digest target;
+  size_t* rewritten = nullptr;
 };
 
 // Writes an AS LOCAL artifact; returns its host paths. A path whose host

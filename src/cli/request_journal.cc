@@ -157,7 +157,10 @@ bool RequestJournal::replay(const request::BuildRequest& req, Profile& profile) 
   }
   build::JournalCheck check = journal->check();
   if (!check.holds) {
-    profile.note("journal: miss: " + check.why);
+    std::string how = check.what.empty() ? "" : " (" + check.what + ")";
+    if (!check.request_changed && check.changed > 1)
+      how += fmt::format("; {} paths changed", check.changed);
+    profile.note("journal: miss: " + check.why + how);
     if (!check.request_changed && req.artifact.empty() && !req.image_only)
       if (auto whole = build::Journal::decode(text->bytes, build::Journal::Sections::targets))
         if (auto reached = whole->reached(check.groups)) {

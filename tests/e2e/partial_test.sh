@@ -81,6 +81,8 @@ test_source_change() {
   echo more >>a/src/a.txt
   build +all
   partial
+  log_has "journal: miss: a/src/a.txt changed (size, mtime, ctime)"
+  log_has "outputs: 2 of 2 written" # a's and c's
   log_lacks "./b+build | --> COPY" # b is shown as reused, not walked
   file_is a/out.txt "$(sum_of a/src/a.txt)"
   file_is c/c.txt "$(printf 'from-a\n%s' "$(sum_of a/src/a.txt)")"
@@ -102,6 +104,7 @@ test_same_summary() {
   rm -rf "$EARTH_CACHE_DIR/journals"
   build +all
   full
+  log_has "outputs: 1 of 3 written, the others unchanged" # b's: the full path leaves a's and c's
   summary >"$T/full.sum"
   grep -E "^  artifact " "$T/log" | sort >"$T/full.out"
   diff "$T/full.sum" "$T/partial.sum" >&2 || fail "the summaries differ"
@@ -133,6 +136,9 @@ test_output_deleted() {
   rm b/out.txt
   build +all
   partial
+  # b/out.txt removed, and b's dir with it: whichever the table lists first
+  grep -qE "journal: miss: b(/out.txt)? changed \((removed|mtime, ctime)\); 2 paths changed" \
+    "$T/log" || fail "miss: $(grep 'journal: miss' "$T/log")"
   steps_run 0
   file_is b/out.txt "$(sum_of b/src/a.txt)"
   settle +all

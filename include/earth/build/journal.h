@@ -45,6 +45,9 @@ struct PathStat {
     return of(path.c_str(), follow);
   }
   static PathStat from(const struct stat& st);
+  // The identity a path that changed while the build read it (racy) is
+  // journaled with: no stat returns it, so the next check finds it changed.
+  static PathStat untrusted() { return {Kind::other, 0, 0, 0, -1, -1, -1}; }
   friend bool operator==(const PathStat&, const PathStat&) = default;
 };
 
@@ -173,7 +176,14 @@ struct JournalCheck {
   bool request_changed = false;
   std::vector<uint32_t> groups; // sorted, each once
   std::string why;              // "<path> changed": a request path if one did, else the first
+  std::string what;             // how that path changed: "removed", "size, mtime, ctime"…
+  size_t changed = 0;           // paths found changed (all of them unless a request path did)
 };
+
+// How a path's identity `now` differs from the one it was journaled with,
+// for --profile: "added", "removed", "unreadable", "not trusted (written
+// as the build read it)", or the fields that differ ("inode, ctime").
+std::string what_changed(const PathStat& was, const std::optional<PathStat>& now);
 
 // A journal's sections as views into its bytes, nothing decoded: the fast
 // path compares the key, stats the paths straight from their packed table,

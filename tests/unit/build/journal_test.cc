@@ -210,6 +210,7 @@ TEST(Journal, ARacyTargetPathIsRebuiltNextTime) {
   EXPECT_FALSE(c.request_changed);
   EXPECT_EQ(c.groups, std::vector<uint32_t>{1});
   EXPECT_EQ(c.why, file + " changed");
+  EXPECT_EQ(c.what, "not trusted: written as the build read it");
 }
 
 // The check goes on past a target's change, and stops at the request's.
@@ -282,6 +283,8 @@ TEST(Journal, ACheckInRunsFindsWhatOneRunFinds) {
     EXPECT_FALSE(c.request_changed);
     EXPECT_EQ(c.groups.size(), 2u);
     EXPECT_EQ(c.why, files[9] + " changed");
+    EXPECT_NE(c.what.find("inode"), std::string::npos) << c.what; // replaced by a rename
+    EXPECT_EQ(c.changed, 2u);
     if (groups.empty()) groups = c.groups;
     EXPECT_EQ(c.groups, groups);
   });
@@ -638,6 +641,26 @@ TEST(Journal, EventRecorderKeepsARunStepAsCached) {
   step.target = "+a";
   more.step_failed(step, {});
   EXPECT_FALSE(failed.refused().empty());
+}
+
+// --profile says how a path changed: which of its identity's fields differ.
+TEST(Journal, SaysHowAPathChanged) {
+  PathStat file{PathStat::Kind::file, 0100644, 1, 2, 3, 4, 5};
+  PathStat absent;
+  EXPECT_EQ(what_changed(absent, file), "added");
+  EXPECT_EQ(what_changed(file, absent), "removed");
+  EXPECT_EQ(what_changed(file, std::nullopt), "unreadable");
+  EXPECT_EQ(what_changed(PathStat::untrusted(), file), "not trusted: written as the build read it");
+  PathStat appended = file;
+  appended.size = 9;
+  appended.mtime_ns = appended.ctime_ns = 7;
+  EXPECT_EQ(what_changed(file, appended), "size, mtime, ctime");
+  PathStat moved = file;
+  moved.kind = PathStat::Kind::dir;
+  moved.mode = 040755;
+  moved.dev = 8;
+  moved.ino = 9;
+  EXPECT_EQ(what_changed(file, moved), "type, mode, device, inode");
 }
 
 // The fast path reads sections: the targets' events alone, or every one.
