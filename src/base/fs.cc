@@ -4,12 +4,16 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstdlib>
 #include <filesystem>
 #include <random>
+#include <vector>
 
 namespace earth::fs {
 
@@ -60,6 +64,46 @@ std::optional<MappedFile> map_file(const std::string& path, bool populate) {
 
 Result<void> write_file_atomic(const std::string& path, std::string_view data, int mode,
                                Durable durable) {
+  return write_file_atomic(path, std::span<const std::string_view>(&data, 1), mode, durable);
+}
+
+namespace {
+
+// Writes every byte of `pieces` to `fd`, IOV_MAX at a time; errno on failure.
+bool write_pieces(int fd, std::span<const std::string_view> pieces) {
+  std::vector<iovec> iov;
+  iov.reserve(pieces.size());
+  for (auto p : pieces)
+    if (!p.empty()) iov.push_back({const_cast<char*>(p.data()), p.size()});
+  size_t at = 0;
+  while (at < iov.size()) {
+    int n = int(std::min<size_t>(iov.size() - at, IOV_MAX));
+    ssize_t done = ::writev(fd, iov.data() + at, n);
+    if (done < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    if (done == 0) {
+      errno = ENOSPC;
+      return false;
+    }
+    for (auto left = size_t(done); left > 0;) { // past what was written
+      if (left >= iov[at].iov_len) {
+        left -= iov[at++].iov_len;
+      } else {
+        iov[at].iov_base = static_cast<char*>(iov[at].iov_base) + left;
+        iov[at].iov_len -= left;
+        left = 0;
+      }
+    }
+  }
+  return true;
+}
+
+} // namespace
+
+Result<void> write_file_atomic(const std::string& path, std::span<const std::string_view> pieces,
+                               int mode, Durable durable) {
   // A temp name no other writer (another thread, or a process of another
   // pid namespace with our pid) picks: seeded once per thread, since a
   // random_device is an open and a read each time.
@@ -67,17 +111,11 @@ Result<void> write_file_atomic(const std::string& path, std::string_view data, i
   std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(unique());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) return Failure{errno_message(tmp, errno)};
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return Failure{errno_message(path, err)};
-    }
-    done += static_cast<size_t>(n);
+  if (!write_pieces(fd, pieces)) {
+    int err = errno;
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return Failure{errno_message(path, err)};
   }
   if ((durable == Durable::yes && ::fsync(fd) != 0) || ::close(fd) != 0) {
     int err = errno;

@@ -17,11 +17,16 @@ TokenWriter& TokenWriter::put(std::string_view v) {
 TokenWriter& TokenWriter::put(std::initializer_list<std::string_view> parts) {
   size_t size = 0;
   for (auto p : parts) size += p.size();
+  head(size);
+  for (auto p : parts) out_ += p;
+  return *this;
+}
+
+TokenWriter& TokenWriter::head(size_t size) {
   char len[24];
   auto end = std::to_chars(len, len + sizeof len, size).ptr;
   *end++ = ':';
   out_.append(len, end);
-  for (auto p : parts) out_ += p;
   return *this;
 }
 

@@ -407,30 +407,42 @@ std::vector<std::vector<uint32_t>> decode_groups(std::string_view bytes, size_t 
 
 } // namespace
 
-// Into one buffer, the parts carried from a previous journal (megabytes
-// for a thousand targets) copied once, beside what this build added.
-std::string Journal::encode() const {
+std::string JournalBytes::joined() const {
+  size_t size = 0;
+  for (auto p : pieces) size += p.size();
+  std::string out;
+  out.reserve(size);
+  for (auto p : pieces) out += p;
+  return out;
+}
+
+// The parts carried from a previous journal (megabytes for a thousand
+// targets) as views, between the bytes this build added.
+JournalBytes Journal::encode_pieces() const {
   std::string packed = pack_paths(paths);
   auto [target_events, target_count] = encode_events(events, false);
   auto [step_events, step_count] = encode_events(events, true);
-  std::string jtotals = encode_totals(totals), jtargets = encode_targets(targets),
-              jgroups = encode_groups(groups);
   // Each section's start: the newline of its empty magic, its count.
   std::string head[2] = {TokenWriter("").num(int64_t(carried.target_events + target_count)).take(),
                          TokenWriter("").num(int64_t(carried.step_events + step_count)).take()};
-  size_t size = 256; // the tokens' lengths, the numbers
-  const std::string* parts[] = {
-      &key,     &packed,        &carried.paths, &head[0], &carried.targets, &target_events,
-      &head[1], &carried.steps, &step_events,   &jtotals, &jtargets,        &jgroups};
-  for (const std::string* part : parts) size += part->size();
+  JournalBytes out;
   Writer w;
-  w.reserve(size);
+  auto flush = [&](std::string_view carried_bytes) { // what w holds, then those
+    out.pieces.push_back(out.own.emplace_back(w.take()));
+    out.pieces.push_back(carried_bytes);
+  };
   w.put(key).num(written_at_ns).num(int64_t(paths.size() + carried.path_count));
-  w.put({packed, carried.paths});
-  w.put({head[0], carried.targets, target_events});
-  w.put({head[1], carried.steps, step_events});
-  w.put(jtotals).put(jtargets).put(jgroups);
-  return w.take();
+  w.head(packed.size() + carried.paths.size()).raw(packed);
+  flush(carried.paths);
+  w.head(head[0].size() + carried.targets.size() + target_events.size()).raw(head[0]);
+  flush(carried.targets);
+  w.raw(target_events).head(head[1].size() + carried.steps.size() + step_events.size());
+  w.raw(head[1]);
+  flush(carried.steps);
+  w.raw(step_events).put(encode_totals(totals)).put(encode_targets(targets));
+  w.put(encode_groups(groups));
+  out.pieces.push_back(out.own.emplace_back(w.take()));
+  return out;
 }
 
 std::optional<JournalView> JournalView::parse(std::string_view bytes) {

@@ -279,7 +279,8 @@ void RequestJournal::finish(Profile& profile) {
     // A partial build's journal relies on the kept targets' entries too.
     auto uses = store::write_use_list(path_ + ".uses", store::entries_used(cache_dir_),
                                       fs::Durable::no, carried_);
-    if (uses && fs::write_file_atomic(path_, journal->encode(), 0644, fs::Durable::no))
+    if (uses &&
+        fs::write_file_atomic(path_, journal->encode_pieces().pieces, 0644, fs::Durable::no))
       profile.note(fmt::format("journal: written, {} paths",
                                journal->paths.size() + journal->carried.path_count));
   });

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +36,10 @@ enum class Durable : bool { no, yes };
 // Writes `data` to `path` atomically; the parent directory must exist.
 Result<void> write_file_atomic(const std::string& path, std::string_view data, int mode = 0644,
                                Durable durable = Durable::yes);
+// The same, of `pieces` one after another, written with writev: a large
+// file made of parts that lie elsewhere is not copied into one buffer.
+Result<void> write_file_atomic(const std::string& path, std::span<const std::string_view> pieces,
+                               int mode = 0644, Durable durable = Durable::yes);
 // Appends `data` to the existing file `path` with one O_APPEND write (so
 // the appends of two processes do not interleave); a reader may see it cut.
 Result<void> append_file(const std::string& path, std::string_view data,

@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace earth {
@@ -23,6 +24,9 @@ public:
   TokenWriter& put(std::initializer_list<std::string_view> parts);
   TokenWriter& num(int64_t v);
   TokenWriter& list(const std::vector<std::string>& vs);
+  // A token's head alone ("5:"): its `size` bytes are the caller's to
+  // write next (a token too large to copy, written from where it lies).
+  TokenWriter& head(size_t size);
   // Tokens encoded already (a copy of another writer's output), verbatim.
   TokenWriter& raw(std::string_view tokens) {
     out_ += tokens;
@@ -33,7 +37,8 @@ public:
     out_.reserve(out_.size() + bytes);
     return *this;
   }
-  std::string take() { return std::move(out_); }
+  // The bytes so far; the writer goes on empty (no magic line again).
+  std::string take() { return std::exchange(out_, {}); }
 
 private:
   std::string out_;

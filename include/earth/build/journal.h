@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -140,6 +141,15 @@ std::optional<size_t>
 copy_paths(PackedPaths from, std::string& out,
            const std::function<bool(std::string_view path, bool follow, uint32_t group)>& keep);
 
+// A journal's bytes in pieces, for one writev: the megabytes a partial
+// build carries are not copied into one buffer first. The views point into
+// `own` and into the Journal encoded, which must outlive them.
+struct JournalBytes {
+  std::deque<std::string> own; // a deque: its strings stay where they are
+  std::vector<std::string_view> pieces;
+  std::string joined() const;
+};
+
 struct Journal {
   std::string key;           // RequestKey::bytes() of the request it answers
   int64_t written_at_ns = 0; // CLOCK_REALTIME when the build that wrote it started
@@ -154,7 +164,8 @@ struct Journal {
   JournalPart carried;
 
   // The path table holds `paths`, then `carried.paths`.
-  std::string encode() const;
+  JournalBytes encode_pieces() const;
+  std::string encode() const { return encode_pieces().joined(); }
   // What decode reads: everything, or only the key, the targets, the
   // groups and the summary — a partial build carries the paths and events
   // as they are encoded (JournalPart).

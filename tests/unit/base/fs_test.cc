@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <string>
+#include <vector>
+
 #include "earth/base/digest.h"
 
 namespace fs = earth::fs;
@@ -44,6 +47,24 @@ TEST(Fs, AtomicWriteReadAndDirs) {
   EXPECT_EQ(earth::digest_file(file), earth::Digest::of("hello"));
   ASSERT_TRUE(fs::write_file_atomic(file, "again").ok());
   EXPECT_EQ(fs::read_file(file).value(), "again");
+}
+
+// Pieces are written in order, empty ones and more than one writev takes
+// (IOV_MAX) included.
+TEST(Fs, AtomicWriteOfPieces) {
+  fs::TempDir dir("/tmp", "earth-fs-test-");
+  std::string file = fs::join(dir.path(), "f");
+  std::vector<std::string> own;
+  std::string want;
+  for (int i = 0; i < 3000; ++i) {
+    own.push_back(i % 7 == 0 ? "" : std::to_string(i) + ",");
+    want += own.back();
+  }
+  std::vector<std::string_view> pieces(own.begin(), own.end());
+  ASSERT_TRUE(fs::write_file_atomic(file, pieces, 0600).ok());
+  EXPECT_EQ(fs::read_file(file).value(), want);
+  ASSERT_TRUE(fs::write_file_atomic(file, std::vector<std::string_view>{}).ok());
+  EXPECT_EQ(fs::read_file(file).value(), "");
 }
 
 TEST(Fs, MakeDirsMakesMissingParentsAndRefusesAFile) {
