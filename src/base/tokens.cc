@@ -47,6 +47,13 @@ TokenReader::TokenReader(std::string_view in, std::string_view magic) : in_(in) 
   pos_ = magic.size() + 1;
 }
 
+TokenReader TokenReader::bare(std::string_view in) {
+  TokenReader r("\n", "");
+  r.in_ = in;
+  r.pos_ = 0;
+  return r;
+}
+
 std::string_view TokenReader::get() {
   size_t colon = in_.find(':', pos_);
   if (colon == std::string_view::npos || colon == pos_ || colon - pos_ > 9)

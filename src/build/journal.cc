@@ -168,15 +168,36 @@ template <typename F> bool walk_paths(std::string_view table, size_t count, F&& 
 
 } // namespace
 
+void Pieces::append(std::string_view v) {
+  if (v.empty()) return;
+  if (!views.empty() && views.back().data() + views.back().size() == v.data())
+    views.back() = std::string_view(views.back().data(), views.back().size() + v.size());
+  else
+    views.push_back(v);
+}
+
+size_t Pieces::size() const {
+  size_t n = 0;
+  for (auto v : views) n += v.size();
+  return n;
+}
+
+std::string Pieces::joined() const {
+  std::string out;
+  out.reserve(size());
+  for (auto v : views) out += v;
+  return out;
+}
+
 std::optional<size_t>
-copy_paths(PackedPaths from, std::string& out,
+copy_paths(PackedPaths from, Pieces& out,
            const std::function<bool(std::string_view path, bool follow, uint32_t group)>& keep) {
   size_t kept = 0;
   bool whole =
       walk_paths(from.table, from.count,
                  [&](const char* path, size_t len, bool follow, const PathStat&, uint32_t group) {
                    if (keep(std::string_view(path, len), follow, group)) {
-                     out.append(path - kPathHeader, kPathHeader + len + 1);
+                     out.append(std::string_view(path - kPathHeader, kPathHeader + len + 1));
                      ++kept;
                    }
                    return true;
@@ -218,28 +239,40 @@ struct EventView {
   }
 };
 
+// The event at `r`'s position. Throws TokenError when malformed.
+EventView read_event(TokenReader& r) {
+  EventView e;
+  e.begin = r.pos();
+  int64_t kind = r.num();
+  if (kind < 0 || kind > int64_t(JournalEvent::Kind::finished)) throw TokenError("bad kind");
+  e.kind = JournalEvent::Kind(kind);
+  e.target = r.get();
+  e.ns = r.num();
+  if (e.kind == JournalEvent::Kind::step_cached) {
+    e.where = r.get();
+    e.text = r.get();
+    e.file = r.get();
+    e.line = r.num();
+  }
+  e.end = r.pos();
+  return e;
+}
+
 // Walks an events section (its count, then its events), calling `f(view)`
 // per event. Throws TokenError when malformed.
 template <typename F> void walk_events(std::string_view section, F&& f) {
   TokenReader r(section, "");
-  for (size_t n = r.count(); n > 0; --n) {
-    EventView e;
-    e.begin = r.pos();
-    int64_t kind = r.num();
-    if (kind < 0 || kind > int64_t(JournalEvent::Kind::finished)) throw TokenError("bad kind");
-    e.kind = JournalEvent::Kind(kind);
-    e.target = r.get();
-    e.ns = r.num();
-    if (e.kind == JournalEvent::Kind::step_cached) {
-      e.where = r.get();
-      e.text = r.get();
-      e.file = r.get();
-      e.line = r.num();
-    }
-    e.end = r.pos();
-    f(e);
-  }
+  for (size_t n = r.count(); n > 0; --n) f(read_event(r));
   if (!r.done()) throw TokenError("trailing bytes");
+}
+
+// Walks events one after another, with no count before them (a run a
+// partial build kept); how many. Throws TokenError when malformed.
+template <typename F> size_t walk_run(std::string_view run, F&& f) {
+  TokenReader r = TokenReader::bare(run);
+  size_t n = 0;
+  for (; !r.done(); ++n) f(read_event(r));
+  return n;
 }
 
 std::optional<std::vector<JournalEvent>> decode_events(std::string_view bytes) {
@@ -294,6 +327,19 @@ bool show_section(std::string_view section, output::Status& status) {
     return false;
   }
   for (const auto& e : events) show_event(e, status);
+  return true;
+}
+
+// The same, of `count` events kept in pieces (JournalPart).
+bool show_pieces(const Pieces& events, size_t count, output::Status& status) {
+  std::vector<EventView> views;
+  try {
+    for (auto run : events.views) walk_run(run, [&](const EventView& e) { views.push_back(e); });
+  } catch (const std::exception&) {
+    return false;
+  }
+  if (views.size() != count) return false;
+  for (const auto& e : views) show_event(e, status);
   return true;
 }
 
@@ -427,9 +473,9 @@ JournalBytes Journal::encode_pieces() const {
                          TokenWriter("").num(int64_t(carried.step_events + step_count)).take()};
   JournalBytes out;
   Writer w;
-  auto flush = [&](std::string_view carried_bytes) { // what w holds, then those
+  auto flush = [&](const Pieces& carried_bytes) { // what w holds, then those
     out.pieces.push_back(out.own.emplace_back(w.take()));
-    out.pieces.push_back(carried_bytes);
+    out.pieces.insert(out.pieces.end(), carried_bytes.views.begin(), carried_bytes.views.end());
   };
   w.put(key).num(written_at_ns).num(int64_t(paths.size() + carried.path_count));
   w.head(packed.size() + carried.paths.size()).raw(packed);
@@ -640,7 +686,7 @@ bool JournalView::replay(bool steps, output::Status& status, output::Duration wa
 // them.
 template <typename F>
 size_t kept_events(std::string_view section, const std::set<std::string, std::less<>>& names,
-                   std::string& out, F&& each) {
+                   Pieces& out, F&& each) {
   size_t count = 0, run = std::string_view::npos, run_end = 0;
   auto flush = [&] {
     if (run != std::string_view::npos) out.append(section.substr(run, run_end - run));
@@ -662,8 +708,6 @@ JournalView::part(const std::set<std::string, std::less<>>& names) const {
   auto totals = decode_totals(totals_);
   if (!totals) return std::nullopt;
   JournalPart part;
-  part.targets.reserve(targets_.size()); // most are kept: one buffer each
-  part.steps.reserve(steps_.size());
   auto& t = part.totals;
   try {
     part.target_events = kept_events(targets_, names, part.targets, [&](const EventView& e) {
@@ -807,11 +851,9 @@ void EventRecorder::build_finished(const output::BuildTotals& build) {
 
 bool EventRecorder::carry(JournalPart kept, bool steps) {
   // As a replay shows them: the targets' events, every step's with -V.
-  std::string section = TokenWriter("")
-                            .num(int64_t(steps ? kept.step_events : kept.target_events))
-                            .raw(steps ? kept.steps : kept.targets)
-                            .take();
-  if (!show_section(section, inner_)) return false;
+  if (!show_pieces(steps ? kept.steps : kept.targets, steps ? kept.step_events : kept.target_events,
+                   inner_))
+    return false;
   std::lock_guard lock(mu_);
   carried_ = std::move(kept);
   return true;

@@ -215,7 +215,6 @@ bool JournalRecorder::carry(Journal& j, const std::vector<bool>& dropped) const 
   for (const auto& [key, n] : paths_)
     noted.emplace(names.emplace_back(journaled(key.first)), key.second);
   bool known = true;
-  j.carried.paths.reserve(previous_paths_.table.size());
   auto kept = copy_paths(previous_paths_, j.carried.paths,
                          [&](std::string_view path, bool follow, uint32_t group) {
                            if (group > dropped.size()) known = false;

@@ -55,6 +55,8 @@ class TokenReader {
 public:
   // Throws TokenError unless `in` starts with the line `magic`.
   TokenReader(std::string_view in, std::string_view magic);
+  // Tokens with no magic line before them (a run cut out of a longer input).
+  static TokenReader bare(std::string_view in);
   std::string_view get();
   std::string str() { return std::string(get()); }
   int64_t num();

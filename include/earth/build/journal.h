@@ -116,15 +116,26 @@ struct JournalEvent {
   int64_t ns = 0;        // step_cached: how long it took when it ran; finished: took
 };
 
-// What a partial build keeps from the journal, as it is encoded there (a
-// copy of bytes, nothing decoded into strings): the events of the targets
-// it does not rebuild (each section's events, without their count) and
-// their summary, and the paths of theirs (packed path records).
+// Bytes left where they lie, as views in order (into a journal's bytes,
+// which outlive them): what a partial build carries is copied once, by
+// the write of its own journal.
+struct Pieces {
+  std::vector<std::string_view> views;
+  // Adds `v`, joined to the last view when it starts where that one ends.
+  void append(std::string_view v);
+  size_t size() const;
+  std::string joined() const;
+};
+
+// What a partial build keeps from the journal, as it is encoded there
+// (views of its bytes, nothing decoded into strings): the events of the
+// targets it does not rebuild (each section's events, without their count)
+// and their summary, and the paths of theirs (packed path records).
 struct JournalPart {
-  std::string targets, steps; // the two events sections' kept events
+  Pieces targets, steps; // the two events sections' kept events
   size_t target_events = 0, step_events = 0;
   output::BuildTotals totals; // targets, cached, steps cached, saved, outputs
-  std::string paths;          // records of the packed path table
+  Pieces paths;               // records of the packed path table
   size_t path_count = 0;
 };
 
@@ -136,9 +147,10 @@ struct PackedPaths {
 };
 
 // Appends to `out` the records of `from` that `keep(path, follow, group)`
-// accepts, byte for byte: how many, or nullopt when the table is malformed.
+// accepts, as views of its bytes: how many, or nullopt when the table is
+// malformed.
 std::optional<size_t>
-copy_paths(PackedPaths from, std::string& out,
+copy_paths(PackedPaths from, Pieces& out,
            const std::function<bool(std::string_view path, bool follow, uint32_t group)>& keep);
 
 // A journal's bytes in pieces, for one writev: the megabytes a partial

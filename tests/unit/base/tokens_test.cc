@@ -29,6 +29,15 @@ TEST(Tokens, ATokenOfPartsIsTheirBytesInOrder) {
   EXPECT_EQ(w.take(), "m\n5:abc:d0:");
 }
 
+// A run of tokens cut out of a longer input reads with no magic line.
+TEST(Tokens, ABareReaderReadsTokensWithNoMagic) {
+  std::string all = earth::TokenWriter("m").put("a").num(7).take();
+  auto r = earth::TokenReader::bare(std::string_view(all).substr(2)); // past "m\n"
+  EXPECT_EQ(r.get(), "a");
+  EXPECT_EQ(r.num(), 7);
+  EXPECT_TRUE(r.done());
+}
+
 TEST(Tokens, AnotherMagicOrAPrefixOfItIsRefused) {
   EXPECT_THROW(TokenReader("magic 2\n1:a", "magic 1"), TokenError);
   EXPECT_THROW(TokenReader("magic 10\n1:a", "magic 1"), TokenError);

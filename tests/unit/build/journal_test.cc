@@ -400,6 +400,15 @@ TEST(Journal, APartialBuildShowsAndKeepsTheOtherTargets) {
 
   auto kept = view->part({"+other"});
   ASSERT_TRUE(kept);
+  // Views of the journal's bytes, nothing copied: each run of kept events one view.
+  auto within = [&](const Pieces& p) {
+    for (auto v : p.views)
+      if (v.data() < bytes.data() || v.data() + v.size() > bytes.data() + bytes.size())
+        return false;
+    return true;
+  };
+  EXPECT_TRUE(within(kept->targets) && within(kept->steps));
+  EXPECT_EQ(kept->targets.views.size(), 1u);
   EXPECT_EQ(kept->totals.steps_cached, 1u);
   EXPECT_EQ(kept->totals.saved.count(), 9000);
   output::RecordingStatus inner;
@@ -641,6 +650,21 @@ TEST(Journal, EventRecorderKeepsARunStepAsCached) {
   step.target = "+a";
   more.step_failed(step, {});
   EXPECT_FALSE(failed.refused().empty());
+}
+
+// Pieces join views that follow on from each other.
+TEST(Journal, PiecesJoinAdjacentViews) {
+  std::string bytes = "abcdef";
+  std::string_view all = bytes;
+  Pieces p;
+  p.append(all.substr(0, 2));
+  p.append(all.substr(2, 1)); // follows on: one view "abc"
+  p.append(all.substr(4, 2)); // a gap: a second view
+  p.append({});
+  ASSERT_EQ(p.views.size(), 2u);
+  EXPECT_EQ(p.views[0], "abc");
+  EXPECT_EQ(p.size(), 5u);
+  EXPECT_EQ(p.joined(), "abcef");
 }
 
 // --profile says how a path changed: which of its identity's fields differ.
