@@ -3,6 +3,8 @@
 // hash alike, and a debug sink can record every field to explain a key.
 #pragma once
 
+#include <endian.h>
+
 #include <array>
 #include <cstdint>
 #include <functional>
@@ -22,6 +24,26 @@ inline uint64_t fnv1a64(std::string_view bytes) {
     h *= 1099511628211ull;
   }
   return h;
+}
+
+// A checksum of the same purpose, eight bytes a step (a multiply and a
+// shift each; the tail bytes zero-padded, the length mixed in): ~8x
+// cheaper than fnv1a64 on a large record. A change to any one word gives
+// another sum, since each step is a bijection of the state.
+inline uint64_t checksum64(std::string_view bytes) {
+  constexpr uint64_t kMul = 0x9e3779b97f4a7c15ull; // odd: multiplying is a bijection
+  uint64_t h = 0x6a09e667f3bcc909ull ^ bytes.size();
+  size_t i = 0;
+  for (; i + 8 <= bytes.size(); i += 8) {
+    uint64_t w;
+    __builtin_memcpy(&w, bytes.data() + i, 8);
+    h = (h ^ le64toh(w)) * kMul;
+    h ^= h >> 29;
+  }
+  uint64_t tail = 0;
+  __builtin_memcpy(&tail, bytes.data() + i, bytes.size() - i);
+  h = (h ^ le64toh(tail)) * kMul;
+  return h ^ (h >> 32);
 }
 
 // A SHA-256 digest.

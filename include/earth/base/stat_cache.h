@@ -24,6 +24,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "earth/base/digest.h"
 #include "earth/base/disk.h"
@@ -48,7 +49,7 @@ struct StatKey {
 bool racy(const StatKey& st, int64_t at);
 
 inline constexpr std::string_view kStatCacheMagic = "earth-stat-cache"; // 16 bytes
-inline constexpr uint32_t kStatCacheVersion = 3;
+inline constexpr uint32_t kStatCacheVersion = 4;
 
 class StatCache {
 public:
@@ -103,6 +104,7 @@ private:
     bool fresh = false; // added or changed since the index was loaded or saved
   };
   Result<void> append(const std::string& records);
+  void saved_fresh();
 
   std::string index_path_;
   const Disk& disk_;
@@ -115,6 +117,10 @@ private:
   std::shared_ptr<const void> loaded_;
   std::deque<std::string> added_;
   std::unordered_map<std::string_view, Entry> entries_;
+  // What save() needs, kept as entries change rather than counted then:
+  // the paths of fresh entries (some may have gone since) and how many are used.
+  std::vector<std::string_view> fresh_;
+  size_t used_ = 0;
   bool dirty_ = false;      // an entry is fresh
   bool appendable_ = false; // the index on disk decoded whole: records may follow it
   size_t compacted_ = 0;    // entries in its compacted part

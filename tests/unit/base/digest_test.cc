@@ -49,3 +49,19 @@ TEST(Hasher, DebugSinkSeesEveryField) {
   EXPECT_EQ(seen[1], "n=7");
   EXPECT_EQ(seen[2], "d=" + Digest::of("x").oci());
 }
+
+// A torn or damaged record must not pass its check: any byte changed, a
+// byte dropped or a zero byte added gives another checksum.
+TEST(Digest, Checksum64TellsDamagedBytesApart) {
+  std::string bytes = "a record of 21 bytes.";
+  uint64_t sum = earth::checksum64(bytes);
+  EXPECT_EQ(earth::checksum64(bytes), sum);
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    std::string damaged = bytes;
+    damaged[i] ^= 0x20;
+    EXPECT_NE(earth::checksum64(damaged), sum) << i;
+    EXPECT_NE(earth::checksum64(std::string_view(bytes).substr(0, i)), sum) << i;
+  }
+  EXPECT_NE(earth::checksum64(bytes + '\0'), sum);
+  EXPECT_NE(earth::checksum64(""), earth::checksum64(std::string(1, '\0')));
+}

@@ -184,6 +184,40 @@ TEST_F(StatCacheTest, ChangedEntriesAreAppended) {
   EXPECT_EQ(disk.reads(), reads + 1);
 }
 
+// A path recorded, made racy and recorded again in one build is appended
+// once, with what it was last recorded as.
+TEST_F(StatCacheTest, APathRecordedTwiceIsAppendedOnce) {
+  fs::TempDir dir("/tmp", "earth-stat-cache-test");
+  std::string index = fs::join(dir.path(), "stat-cache");
+  {
+    auto cache = StatCache::open(index, disk, clock);
+    disk.add_file("/p/b.txt", "bee");
+    ASSERT_TRUE(cache->digest("/p/b.txt", st).ok());
+    ASSERT_TRUE(cache->save().ok()); // no index yet: written whole
+  }
+  size_t whole = fs::read_file(index).value().size();
+  StatKey later = st;
+  later.mtime_ns = later.ctime_ns = 150 * kSec;
+  {
+    auto cache = StatCache::open(index, disk, clock);
+    ASSERT_TRUE(cache->digest("/p/a.txt", st).ok());
+    int64_t was = now;
+    now = later.mtime_ns + 1000; // a.txt written again just now: racy, dropped
+    ASSERT_TRUE(cache->digest("/p/a.txt", later).ok());
+    now = was;
+    disk.add_file("/p/a.txt", "new");
+    ASSERT_TRUE(cache->digest("/p/a.txt", later).ok()); // recorded again
+    ASSERT_TRUE(cache->save().ok());
+  }
+  EXPECT_EQ(fs::read_file(index).value().size(),
+            whole + StatCache::encode_record("/p/a.txt", later, Digest()).size());
+  auto again = StatCache::open(index, disk, clock);
+  EXPECT_EQ(again->appended(), 1u);
+  int reads = disk.reads();
+  EXPECT_EQ(again->digest("/p/a.txt", later).value(), Digest::of("new"));
+  EXPECT_EQ(disk.reads(), reads);
+}
+
 // A record cut short or damaged (a power cut during the append) is dropped
 // with everything after it; the compacted entries and the records before it
 // stay, and the next save rewrites the index whole.
