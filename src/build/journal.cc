@@ -333,6 +333,7 @@ bool show_section(std::string_view section, output::Status& status) {
 // The same, of `count` events kept in pieces (JournalPart).
 bool show_pieces(const Pieces& events, size_t count, output::Status& status) {
   std::vector<EventView> views;
+  views.reserve(count);
   try {
     for (auto run : events.views) walk_run(run, [&](const EventView& e) { views.push_back(e); });
   } catch (const std::exception&) {
@@ -473,21 +474,32 @@ JournalBytes Journal::encode_pieces() const {
                          TokenWriter("").num(int64_t(carried.step_events + step_count)).take()};
   JournalBytes out;
   Writer w;
-  auto flush = [&](const Pieces& carried_bytes) { // what w holds, then those
-    out.pieces.push_back(out.own.emplace_back(w.take()));
-    out.pieces.insert(out.pieces.end(), carried_bytes.views.begin(), carried_bytes.views.end());
+  auto own = [&](std::string bytes) {
+    out.pieces.push_back(out.own.emplace_back(std::move(bytes)));
+  };
+  auto carry = [&](const Pieces& bytes) { // after what w holds
+    own(w.take());
+    out.pieces.insert(out.pieces.end(), bytes.views.begin(), bytes.views.end());
+  };
+  auto token = [&](std::string bytes) { // a large one of this build's: moved, not copied
+    w.head(bytes.size());
+    own(w.take());
+    own(std::move(bytes));
   };
   w.put(key).num(written_at_ns).num(int64_t(paths.size() + carried.path_count));
-  w.head(packed.size() + carried.paths.size()).raw(packed);
-  flush(carried.paths);
+  w.head(packed.size() + carried.paths.size());
+  own(w.take());
+  own(std::move(packed));
+  carry(carried.paths);
   w.head(head[0].size() + carried.targets.size() + target_events.size()).raw(head[0]);
-  flush(carried.targets);
-  w.raw(target_events).head(head[1].size() + carried.steps.size() + step_events.size());
-  w.raw(head[1]);
-  flush(carried.steps);
-  w.raw(step_events).put(encode_totals(totals)).put(encode_targets(targets));
-  w.put(encode_groups(groups));
-  out.pieces.push_back(out.own.emplace_back(w.take()));
+  carry(carried.targets);
+  own(std::move(target_events));
+  w.head(head[1].size() + carried.steps.size() + step_events.size()).raw(head[1]);
+  carry(carried.steps);
+  own(std::move(step_events));
+  token(encode_totals(totals));
+  token(encode_targets(targets));
+  token(encode_groups(groups));
   return out;
 }
 
