@@ -352,7 +352,9 @@ void write_outputs(Context& ctx, output::BuildTotals& totals) {
   }
   if (ctx.services.profile && artifacts > 0)
     ctx.services.profile->note(
-        fmt::format("outputs: {} of {} written, the others unchanged", rewritten, artifacts));
+        rewritten == artifacts
+            ? fmt::format("outputs: {} written", artifacts)
+            : fmt::format("outputs: {} of {} written, the others unchanged", rewritten, artifacts));
 }
 
 // The bottom layer of every RUN: the mount points the sandbox binds over
