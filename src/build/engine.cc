@@ -511,6 +511,12 @@ output::BuildTotals build(const resolve::Graph& graph, const BuildOptions& optio
       throw;
     }
   };
+  // The unkept steps (--no-cache, LOCALLY) go when the build ends, however
+  // it ends: the outputs and images made of them are written by then.
+  struct Unkept {
+    const std::string& cache_dir;
+    ~Unkept() { store::remove_unkept(cache_dir); }
+  } unkept{options.cache_dir};
   try {
     profile.time("execute", [&] { schedule(*ctx, log); });
     profile.time("push", [&] { run_pushes(*ctx, totals); });

@@ -175,8 +175,9 @@ std::string TargetRun::in_workdir(const std::string& p) const {
 }
 
 std::string TargetRun::make_dir(const Command& cmd, Digest& key, const Fill& fill) {
-  Digest asked = key; // what --explain and debug keys know the step by
-  if (cache_off()) key = plan::unique_key(key);
+  Digest asked = key;       // what --explain and debug keys know the step by
+  bool kept = !cache_off(); // else unique: no later build can reuse it
+  if (!kept) key = plan::unique_key(key);
   output::StepInfo si = info(cmd);
   auto* recorder = plan::KeyRecorder::current();
   auto& status = ctx_.services.status;
@@ -185,7 +186,7 @@ std::string TargetRun::make_dir(const Command& cmd, Digest& key, const Fill& fil
     status.target_started(name_);
   }
   const std::string& cache_dir = ctx_.options.cache_dir;
-  if (ctx_.steps.has(key)) {
+  if (kept && ctx_.steps.has(key)) {
     if (recorder) recorder->step({asked, si.where, si.text, false, {}});
     ++ctx_.steps_cached;
     output::Duration saved = recorded_step_time(cache_dir, key);
@@ -199,10 +200,11 @@ std::string TargetRun::make_dir(const Command& cmd, Digest& key, const Fill& fil
   auto start = std::chrono::steady_clock::now();
   bool filled = false;
   failure_ = {};
-  auto dir = ctx_.steps.ensure(key, [&](const std::string& d) {
+  auto fill_here = [&](const std::string& d) {
     filled = true;
     return fill(d);
-  });
+  };
+  auto dir = kept ? ctx_.steps.ensure(key, fill_here) : ctx_.steps.make_unkept(key, fill_here);
   if (!dir) {
     if (exec::runs_interrupted() || ctx_.cancelled)
       throw BuildError("interrupted", ExitCode::interrupted);
@@ -213,7 +215,7 @@ std::string TargetRun::make_dir(const Command& cmd, Digest& key, const Fill& fil
   if (filled) {
     ++ctx_.steps_run;
     result_.all_cached = false;
-    record_step_time(cache_dir, key, took);
+    if (kept) record_step_time(cache_dir, key, took);
   } else {
     ++ctx_.steps_cached; // another process made it while we waited
   }

@@ -126,12 +126,17 @@ Result<Owned> make_owned(const std::string& tmp) {
 
 } // namespace
 
+namespace {
+
+std::mutex owned_mu;
+std::map<std::string, Owned>* owned = new std::map<std::string, Owned>; // never freed:
+// the locks must outlive static destructors of other threads' objects
+pid_t owned_by = 0;
+
+} // namespace
+
 Result<std::string> process_temp_dir(const std::string& cache_dir) {
-  static std::mutex mu;
-  static std::map<std::string, Owned>* owned = new std::map<std::string, Owned>; // never freed:
-  // the locks must outlive static destructors of other threads' objects
-  static pid_t owned_by = 0;
-  std::lock_guard guard(mu);
+  std::lock_guard guard(owned_mu);
   if (owned_by != ::getpid()) { // a forked child owns nothing of its parent's
     owned->clear();
     owned_by = ::getpid();
@@ -153,6 +158,25 @@ Result<std::string> process_temp_dir(const std::string& cache_dir) {
   if (!fs::is_dir(it->second.dir))
     if (auto r = fs::make_dirs(it->second.dir, 0700); !r) return Failure{r.error()};
   return it->second.dir;
+}
+
+Result<std::string> unkept_dir(const std::string& cache_dir) {
+  auto own = process_temp_dir(cache_dir);
+  if (!own) return own;
+  std::string dir = fs::join(*own, "unkept");
+  if (auto r = fs::make_dirs(dir, 0700); !r) return Failure{r.error()};
+  return dir;
+}
+
+void remove_unkept(const std::string& cache_dir) {
+  std::string dir;
+  {
+    std::lock_guard guard(owned_mu); // not made (nor made again after a signal) to be emptied
+    auto it = owned_by == ::getpid() ? owned->find(fs::join(cache_dir, "tmp")) : owned->end();
+    if (it == owned->end()) return;
+    dir = fs::join(it->second.dir, "unkept");
+  }
+  (void)fs::remove_all(dir);
 }
 
 Result<int> remove_stale_temps(const std::string& cache_dir, std::chrono::seconds age) {

@@ -325,6 +325,19 @@ Result<std::string> SnapshotStore::ensure(const Digest& diff_id, const Fill& fil
   return dest;
 }
 
+Result<std::string> SnapshotStore::make_unkept(const Digest& key, const Fill& fill) {
+  auto parent = unkept_dir(cache_);
+  if (!parent) return parent;
+  auto dir = fs::make_temp_dir(*parent, "step-" + key.hex().substr(0, 12) + "-");
+  if (!dir) return dir;
+  ::chmod(dir->c_str(), 0755); // as ensure's: a layer's "./" entry may override
+  if (auto r = fill(*dir); !r) {
+    (void)fs::remove_all(*dir);
+    return Failure{r.error()};
+  }
+  return dir;
+}
+
 Result<void> SnapshotStore::settle() {
   return commits_ ? commits_->settle() : Result<void>{};
 }

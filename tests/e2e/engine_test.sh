@@ -133,6 +133,46 @@ build"
   eq "$(runs)" "nc1 nc2 nc2 nc3 nc3" "run log after the second build"
 }
 
+# A step no build can reuse (--no-cache, RUN --no-cache: a unique key) is
+# not kept: no step dir in steps/, no timing, nothing left in tmp/; what is
+# made of it (an artifact, an image) is written before it goes.
+test_no_cache_keeps_nothing() {
+  setup
+  earthfile <<'EOF2'
+VERSION 0.8
+FROM busybox
+img:
+  RUN echo base >/base.txt
+  RUN --no-cache echo img >/img.txt
+  SAVE ARTIFACT /img.txt AS LOCAL out/img.txt
+  SAVE IMAGE e2e-unkept:latest
+use:
+  FROM e2e-unkept:latest
+  RUN cat /base.txt /img.txt >/u.txt
+  SAVE ARTIFACT /u.txt AS LOCAL out/u.txt
+EOF2
+  step_dirs() { find "$EARTH_CACHE_DIR/steps" -mindepth 1 -maxdepth 1 -type d | wc -l; }
+  timings() { find "$EARTH_CACHE_DIR/timings" -type f | wc -l; }
+  unkept() { find "$EARTH_CACHE_DIR/tmp" -path '*/unkept/*' | wc -l; }
+  earth_ok +img
+  file_is out/img.txt img
+  local dirs times
+  dirs=$(step_dirs)
+  times=$(timings)
+  earth_ok +img # the RUN --no-cache and what follows it run again
+  steps_run 2
+  eq "$(step_dirs)" "$dirs" "step dirs after a second build"
+  eq "$(timings)" "$times" "step timings after a second build"
+  earth_ok --no-cache +img
+  steps_run 3
+  eq "$(step_dirs)" "$dirs" "step dirs after --no-cache"
+  eq "$(timings)" "$times" "step timings after --no-cache"
+  eq "$(unkept)" 0 "unkept steps left in tmp/"
+  earth_ok +use # the image saved from them is whole
+  file_is out/u.txt "base
+img"
+}
+
 test_run_privileged() {
   setup
   earthfile <<'EOF'

@@ -20,6 +20,11 @@ namespace earth::store {
 // and the signal handlers installed) on first use; recreated if removed.
 Result<std::string> process_temp_dir(const std::string& cache_dir);
 
+// The dir under this process's temp dir that holds its unkept steps
+// (SnapshotStore::make_unkept), and their removal at the end of a build.
+Result<std::string> unkept_dir(const std::string& cache_dir);
+void remove_unkept(const std::string& cache_dir);
+
 // Removes the temp dirs of dead processes, and other entries of
 // <cache_dir>/tmp last modified more than `age` ago; returns how many.
 Result<int> remove_stale_temps(const std::string& cache_dir,

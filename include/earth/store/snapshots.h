@@ -51,6 +51,13 @@ public:
   // background thread after a sync (see settle); a step dir left by a
   // process killed before that is removed and filled again.
   Result<std::string> ensure(const Digest& diff_id, const Fill& fill);
+  // A step no build can reuse (its key unique: --no-cache, RUN --no-cache,
+  // LOCALLY): `fill` on an empty dir in this process's temp dir, where it
+  // stays — never recorded, synced, leased or counted — until
+  // remove_unkept() at the end of the build, or, if the process dies, the
+  // next earth's removal of its temp dir. Not in steps/: before, every such
+  // step stayed there, never read again, until a prune.
+  Result<std::string> make_unkept(const Digest& key, const Fill& fill);
   // Waits until every step dir this store returned is recorded; the error of
   // a sync that failed (its steps stay unrecorded). Whatever names a step dir
   // durably (a target record) waits for this first.
