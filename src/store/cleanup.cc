@@ -124,10 +124,7 @@ Result<Owned> make_owned(const std::string& tmp) {
   return Owned{fs::join(tmp, base), std::move(*lock)};
 }
 
-} // namespace
-
-namespace {
-
+// The temp dir this process owns under each cache's tmp/.
 std::mutex owned_mu;
 std::map<std::string, Owned>* owned = new std::map<std::string, Owned>; // never freed:
 // the locks must outlive static destructors of other threads' objects
