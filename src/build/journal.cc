@@ -454,15 +454,6 @@ std::vector<std::vector<uint32_t>> decode_groups(std::string_view bytes, size_t 
 
 } // namespace
 
-std::string JournalBytes::joined() const {
-  size_t size = 0;
-  for (auto p : pieces) size += p.size();
-  std::string out;
-  out.reserve(size);
-  for (auto p : pieces) out += p;
-  return out;
-}
-
 // The parts carried from a previous journal (megabytes for a thousand
 // targets) as views, between the bytes this build added.
 JournalBytes Journal::encode_pieces() const {
@@ -474,12 +465,10 @@ JournalBytes Journal::encode_pieces() const {
                          TokenWriter("").num(int64_t(carried.step_events + step_count)).take()};
   JournalBytes out;
   Writer w;
-  auto own = [&](std::string bytes) {
-    out.pieces.push_back(out.own.emplace_back(std::move(bytes)));
-  };
+  auto own = [&](std::string bytes) { out.pieces.append(out.own.emplace_back(std::move(bytes))); };
   auto carry = [&](const Pieces& bytes) { // after what w holds
     own(w.take());
-    out.pieces.insert(out.pieces.end(), bytes.views.begin(), bytes.views.end());
+    for (auto v : bytes.views) out.pieces.append(v);
   };
   auto token = [&](std::string bytes) { // a large one of this build's: moved, not copied
     w.head(bytes.size());

@@ -280,7 +280,7 @@ void RequestJournal::finish(Profile& profile) {
     auto uses = store::write_use_list(path_ + ".uses", store::entries_used(cache_dir_),
                                       fs::Durable::no, carried_);
     if (uses &&
-        fs::write_file_atomic(path_, journal->encode_pieces().pieces, 0644, fs::Durable::no))
+        fs::write_file_atomic(path_, journal->encode_pieces().pieces.views, 0644, fs::Durable::no))
       profile.note(fmt::format("journal: written, {} paths",
                                journal->paths.size() + journal->carried.path_count));
   });

@@ -158,8 +158,8 @@ copy_paths(PackedPaths from, Pieces& out,
 // `own` and into the Journal encoded, which must outlive them.
 struct JournalBytes {
   std::deque<std::string> own; // a deque: its strings stay where they are
-  std::vector<std::string_view> pieces;
-  std::string joined() const;
+  Pieces pieces;
+  std::string joined() const { return pieces.joined(); }
 };
 
 struct Journal {
