@@ -3,7 +3,7 @@
 // a checksum of its own (docs/formats.md#stat-cache). The checksums are
 // checksum64, eight bytes a step: SHA-256 of a 64 KB index was a quarter of
 // a partial build's instructions, and byte-wise FNV-1a of a 600 KB one
-// (1,000 services) ~0.7 ms of every build that opened the store.
+// (1,000 services) 0.86 ms of every build that opened the store.
 #include "earth/base/stat_cache.h"
 
 #include <endian.h>

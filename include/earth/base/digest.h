@@ -27,9 +27,9 @@ inline uint64_t fnv1a64(std::string_view bytes) {
 }
 
 // A checksum of the same purpose, eight bytes a step (a multiply and a
-// shift each; the tail bytes zero-padded, the length mixed in): ~8x
-// cheaper than fnv1a64 on a large record. A change to any one word gives
-// another sum, since each step is a bijection of the state.
+// shift each; the tail bytes zero-padded, the length mixed in): ~5x
+// cheaper than fnv1a64 on a large record (0.16 against 0.86 ms for 600 KB). A change to any one
+// word gives another sum, since each step is a bijection of the state.
 inline uint64_t checksum64(std::string_view bytes) {
   constexpr uint64_t kMul = 0x9e3779b97f4a7c15ull; // odd: multiplying is a bijection
   uint64_t h = 0x6a09e667f3bcc909ull ^ bytes.size();
