@@ -14,6 +14,7 @@
 #include "earth/plan/keys.h"
 #include "earth/resolve/resolve.h"
 #include "earth/resolve/scope.h"
+#include "earth/store/cleanup.h"
 #include "step_time.h"
 
 namespace earth::build {
@@ -174,9 +175,15 @@ std::string TargetRun::in_workdir(const std::string& p) const {
   return fs::normalize(fs::join(wd.empty() ? "/" : wd, p));
 }
 
+bool TargetRun::on_unkept() const {
+  for (const auto& layer : result_.env.layers)
+    if (store::is_unkept(ctx_.options.cache_dir, layer)) return true;
+  return false;
+}
+
 std::string TargetRun::make_dir(const Command& cmd, Digest& key, const Fill& fill) {
-  Digest asked = key;       // what --explain and debug keys know the step by
-  bool kept = !cache_off(); // else unique: no later build can reuse it
+  Digest asked = key;                       // what --explain and debug keys know the step by
+  bool kept = !cache_off() && !on_unkept(); // else unique: no later build can reuse it
   if (!kept) key = plan::unique_key(key);
   output::StepInfo si = info(cmd);
   auto* recorder = plan::KeyRecorder::current();

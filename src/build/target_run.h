@@ -73,6 +73,10 @@ public:
   // second.
   bool cache_off() const { return ctx_.options.no_cache || no_cache_rest_ || result_.env.locally; }
   void no_cache_from_here() { no_cache_rest_ = true; }
+  // Whether the environment stands on a step no build keeps (FROM +t, t
+  // after a RUN --no-cache): what is made on it has a key chained on a
+  // unique one, which no build reads again, so it is not kept either.
+  bool on_unkept() const;
   // What a failing `fill` knows beyond its message (exit status, output
   // tail, hint): reported with the failure by make_dir.
   void note_failure(output::StepFailure f) { failure_ = std::move(f); }

@@ -165,15 +165,27 @@ Result<std::string> unkept_dir(const std::string& cache_dir) {
   return dir;
 }
 
+namespace {
+
+// This process's unkept dir under `cache_dir`, "" when it owns no temp dir
+// there (none is made to answer).
+std::string owned_unkept(const std::string& cache_dir) {
+  std::lock_guard guard(owned_mu);
+  auto it = owned_by == ::getpid() ? owned->find(fs::join(cache_dir, "tmp")) : owned->end();
+  return it == owned->end() ? std::string() : fs::join(it->second.dir, "unkept");
+}
+
+} // namespace
+
 void remove_unkept(const std::string& cache_dir) {
-  std::string dir;
-  {
-    std::lock_guard guard(owned_mu); // not made (nor made again after a signal) to be emptied
-    auto it = owned_by == ::getpid() ? owned->find(fs::join(cache_dir, "tmp")) : owned->end();
-    if (it == owned->end()) return;
-    dir = fs::join(it->second.dir, "unkept");
-  }
-  (void)fs::remove_all(dir);
+  // Not made (nor made again after a signal removed it) to be emptied.
+  if (std::string dir = owned_unkept(cache_dir); !dir.empty()) (void)fs::remove_all(dir);
+}
+
+bool is_unkept(const std::string& cache_dir, const std::string& path) {
+  std::string dir = owned_unkept(cache_dir);
+  return !dir.empty() && path.size() > dir.size() && path.starts_with(dir) &&
+         path[dir.size()] == '/';
 }
 
 Result<int> remove_stale_temps(const std::string& cache_dir, std::chrono::seconds age) {

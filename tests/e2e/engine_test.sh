@@ -150,6 +150,10 @@ use:
   FROM e2e-unkept:latest
   RUN cat /base.txt /img.txt >/u.txt
   SAVE ARTIFACT /u.txt AS LOCAL out/u.txt
+down:
+  FROM +img
+  RUN cat /img.txt >/down.txt
+  SAVE ARTIFACT /down.txt AS LOCAL out/down.txt
 EOF2
   step_dirs() { find "$EARTH_CACHE_DIR/steps" -mindepth 1 -maxdepth 1 -type d | wc -l; }
   timings() { find "$EARTH_CACHE_DIR/timings" -type f | wc -l; }
@@ -171,6 +175,16 @@ EOF2
   earth_ok +use # the image saved from them is whole
   file_is out/u.txt "base
 img"
+  # What stands on them (FROM +img) has keys chained on unique ones: not
+  # kept either.
+  earth_ok +down
+  file_is out/down.txt img
+  dirs=$(step_dirs)
+  earth_ok +down
+  steps_run 4 # +img's RUN --no-cache and SAVE ARTIFACT, +down's RUN and SAVE ARTIFACT
+  file_is out/down.txt img
+  eq "$(step_dirs)" "$dirs" "step dirs after a second +down"
+  eq "$(unkept)" 0 "unkept steps left in tmp/"
 }
 
 test_run_privileged() {
