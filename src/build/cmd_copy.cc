@@ -115,6 +115,7 @@ void cmd_copy(TargetRun& t, const syntax::Command& cmd) {
   size_t next_edge = 0;
   size_t n_sources = words.size() - 1 - f.next;
   plan.artifact_views.reserve(n_sources);
+  bool reads_unkept = false; // an artifact tree of a step no build keeps
 
   std::vector<std::shared_ptr<const DynamicTarget>> kept; // references known only now
   plan::KeyBuilder key("COPY", t.env().key);
@@ -149,6 +150,7 @@ void cmd_copy(TargetRun& t, const syntax::Command& cmd) {
         t.fail(cmd, fmt::format("COPY {}: this artifact reference is not supported yet", word));
       }
       plan.artifact_views.emplace_back(dep->artifacts.layers);
+      reads_unkept = reads_unkept || t.unkept_among(dep->artifacts.layers);
       std::string path = fs::normalize("/" + artifact);
       key.add("artifact-of", dep->artifacts.key).add("artifact", path);
       add_matches(t, cmd, plan.artifact_views.back(), path, word, if_exists, follow, nullptr,
@@ -212,7 +214,7 @@ void cmd_copy(TargetRun& t, const syntax::Command& cmd) {
     return {};
   };
   if (t.env().locally) return copy_to_host(t, cmd, [&] { return fill(""); });
-  std::string dir = t.make_dir(cmd, k, fill);
+  std::string dir = t.make_dir(cmd, k, fill, reads_unkept);
   t.env().layers.push_back(dir);
   t.env().key = k;
 }

@@ -176,14 +176,20 @@ std::string TargetRun::in_workdir(const std::string& p) const {
 }
 
 bool TargetRun::on_unkept() const {
-  for (const auto& layer : result_.env.layers)
+  return unkept_among(result_.env.layers);
+}
+
+bool TargetRun::unkept_among(const std::vector<std::string>& layers) const {
+  for (const auto& layer : layers)
     if (store::is_unkept(ctx_.options.cache_dir, layer)) return true;
   return false;
 }
 
-std::string TargetRun::make_dir(const Command& cmd, Digest& key, const Fill& fill) {
-  Digest asked = key;                       // what --explain and debug keys know the step by
-  bool kept = !cache_off() && !on_unkept(); // else unique: no later build can reuse it
+std::string TargetRun::make_dir(const Command& cmd, Digest& key, const Fill& fill,
+                                bool reads_unkept) {
+  Digest asked = key; // what --explain and debug keys know the step by
+  // Else unique, or chained on a unique key: no later build can reuse it.
+  bool kept = !cache_off() && !on_unkept() && !reads_unkept;
   if (!kept) key = plan::unique_key(key);
   output::StepInfo si = info(cmd);
   auto* recorder = plan::KeyRecorder::current();

@@ -60,9 +60,12 @@ public:
   // A step that makes a directory (a layer or an artifact tree): reuses the
   // stored dir of `key` when there is one (reported as cached), else calls
   // `fill` on an empty dir and stores it. `key` is made unique first when
-  // the cache is off for this step (--no-cache). Returns the dir.
+  // the cache is off for this step (--no-cache), or when it stands on or
+  // `reads_unkept` a step no build keeps (keyed on a unique key): such a
+  // step is made unkept (SnapshotStore::make_unkept). Returns the dir.
   using Fill = std::function<Result<void>(const std::string& dir)>;
-  std::string make_dir(const syntax::Command& cmd, Digest& key, const Fill& fill);
+  std::string make_dir(const syntax::Command& cmd, Digest& key, const Fill& fill,
+                       bool reads_unkept = false);
   // A step that runs on every build and stores nothing (a shell-out that
   // could read a secret): shown, counted and reported as make_dir's that
   // missed; `why` is what --explain says.
@@ -77,6 +80,9 @@ public:
   // after a RUN --no-cache): what is made on it has a key chained on a
   // unique one, which no build reads again, so it is not kept either.
   bool on_unkept() const;
+  // Whether one of `layers` (an artifact tree COPY reads) is unkept: what
+  // is copied out of it is keyed on a unique key, and is not kept either.
+  bool unkept_among(const std::vector<std::string>& layers) const;
   // What a failing `fill` knows beyond its message (exit status, output
   // tail, hint): reported with the failure by make_dir.
   void note_failure(output::StepFailure f) { failure_ = std::move(f); }

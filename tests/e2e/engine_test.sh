@@ -154,6 +154,10 @@ down:
   FROM +img
   RUN cat /img.txt >/down.txt
   SAVE ARTIFACT /down.txt AS LOCAL out/down.txt
+copied:
+  COPY +img/img.txt /c.txt
+  RUN cat /c.txt >/copied.txt
+  SAVE ARTIFACT /copied.txt AS LOCAL out/copied.txt
 EOF2
   step_dirs() { find "$EARTH_CACHE_DIR/steps" -mindepth 1 -maxdepth 1 -type d | wc -l; }
   timings() { find "$EARTH_CACHE_DIR/timings" -type f | wc -l; }
@@ -184,6 +188,15 @@ img"
   steps_run 4 # +img's RUN --no-cache and SAVE ARTIFACT, +down's RUN and SAVE ARTIFACT
   file_is out/down.txt img
   eq "$(step_dirs)" "$dirs" "step dirs after a second +down"
+  eq "$(unkept)" 0 "unkept steps left in tmp/"
+  # Nor what is copied out of them (COPY +img/…), nor what follows it.
+  earth_ok +copied
+  file_is out/copied.txt img
+  dirs=$(step_dirs)
+  earth_ok +copied
+  steps_run 5 # +img's two, +copied's COPY, RUN and SAVE ARTIFACT
+  file_is out/copied.txt img
+  eq "$(step_dirs)" "$dirs" "step dirs after a second +copied"
   eq "$(unkept)" 0 "unkept steps left in tmp/"
 }
 
