@@ -232,20 +232,25 @@ EOF
   log_has "artifact  ./a+build --N=1  $PWD/a/out-1.txt"
 }
 
+# svc_project SAVE_AS: a project with svc/, whose Earthfile's +build
+# copies x.txt to /y.txt and saves it (SAVE ARTIFACT /y.txt SAVE_AS); the
+# rest of svc/Earthfile comes from stdin.
+svc_project() {
+  setup
+  mkdir -p svc
+  echo x >svc/x.txt
+  {
+    printf 'VERSION 0.8\nFROM busybox\nbuild:\n  COPY x.txt /x.txt\n  RUN cp /x.txt /y.txt\n'
+    printf '  SAVE ARTIFACT /y.txt%s\n' "$1"
+    cat
+  } >svc/Earthfile
+}
+
 # Two instances of one target that differ only by an override they pass
 # on (an ARG of the caller's file, same-file implicit passing) have names of
 # their own: each is shown and recorded with its own steps, at any -j.
 test_passed_instances() {
-  setup
-  mkdir -p svc
-  echo x >svc/x.txt
-  cat >svc/Earthfile <<'EOF2'
-VERSION 0.8
-FROM busybox
-build:
-  COPY x.txt /x.txt
-  RUN cp /x.txt /y.txt
-  SAVE ARTIFACT /y.txt
+  svc_project "" <<'EOF2'
 image:
   ARG TAG=dev
   COPY +build/y.txt /z.txt
@@ -288,16 +293,7 @@ shown_of() {
 # +build it reads is an instance of its own, with the same input as the
 # plain one: both reuse one target record.
 monorepo() {
-  setup
-  mkdir -p svc
-  echo x >svc/x.txt
-  cat >svc/Earthfile <<'EOF2'
-VERSION 0.8
-FROM busybox
-build:
-  COPY x.txt /x.txt
-  RUN cp /x.txt /y.txt
-  SAVE ARTIFACT /y.txt AS LOCAL dist/y.txt
+  svc_project " AS LOCAL dist/y.txt" <<'EOF2'
 test:
   FROM +build
   RUN test -f /y.txt
