@@ -134,7 +134,6 @@ Result<Digest> StatCache::digest(const std::string& path, const StatKey& st) {
     used_ += !it->second.used;
     if (!it->second.fresh) fresh_.push_back(it->first);
     it->second = {st, *d, true, true};
-    dirty_ = true;
   }
   return d;
 }
@@ -242,7 +241,6 @@ bool StatCache::decode_view(std::string_view bytes, std::shared_ptr<const void> 
   added_.clear();
   fresh_.clear();
   used_ = 0;
-  dirty_ = false;
   appendable_ = !torn;
   compacted_ = count;
   appended_ = appended;
@@ -276,18 +274,17 @@ Result<void> StatCache::save(size_t slack) {
   bool rewrite = false;
   {
     std::lock_guard lock(mu_);
-    if (!dirty_ || index_path_.empty()) return {};
+    if (fresh_.empty() || index_path_.empty()) return {};
     bool prune = entries_.size() - used_ > used_ + slack;
     if (prune) std::erase_if(entries_, [](const auto& kv) { return !kv.second.used; });
     std::sort(fresh_.begin(), fresh_.end()); // a path recorded, erased, recorded: once
     fresh_.erase(std::unique(fresh_.begin(), fresh_.end()), fresh_.end());
     for (auto path : fresh_) // those racy since are gone
-      if (auto it = entries_.find(path); it != entries_.end() && it->second.fresh) ++fresh;
+      if (auto it = entries_.find(path); it != entries_.end() && it->second.fresh) {
+        ++fresh;
+        records += encode_record(path, it->second.st, it->second.digest);
+      }
     rewrite = prune || !appendable_ || appended_ + fresh > compacted_ / 2 + kAppendSlack;
-    if (!rewrite)
-      for (auto path : fresh_)
-        if (auto it = entries_.find(path); it != entries_.end() && it->second.fresh)
-          records += encode_record(path, it->second.st, it->second.digest);
   }
   // Neither is fsynced: a power cut leaves the old index, or a torn tail or
   // bytes whose checksum fails, which are dropped (docs/formats.md#stat-cache);
@@ -313,7 +310,6 @@ void StatCache::saved_fresh() {
   for (auto path : fresh_)
     if (auto it = entries_.find(path); it != entries_.end()) it->second.fresh = false;
   fresh_.clear();
-  dirty_ = false;
 }
 
 } // namespace earth

@@ -48,10 +48,7 @@ TokenReader::TokenReader(std::string_view in, std::string_view magic) : in_(in) 
 }
 
 TokenReader TokenReader::bare(std::string_view in) {
-  TokenReader r("\n", "");
-  r.in_ = in;
-  r.pos_ = 0;
-  return r;
+  return TokenReader(in);
 }
 
 std::string_view TokenReader::get() {

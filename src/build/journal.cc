@@ -316,13 +316,14 @@ template <typename E> void show_event(const E& e, output::Status& status) {
   }
 }
 
-// Shows an events section on `status`, once it proved whole: the targets'
-// events from views into the bytes (no string is made), the steps'
-// decoded. False, having shown nothing, when it is malformed.
-bool show_section(std::string_view section, output::Status& status) {
+// Shows on `status` the events `walk(each)` hands to `each`, once they all
+// proved whole: the targets' events from views into the bytes (no string
+// is made), the steps' decoded. False, having shown nothing, when `walk`
+// throws (malformed).
+template <typename Walk> bool show_whole(Walk&& walk, output::Status& status) {
   std::vector<EventView> events;
   try {
-    walk_events(section, [&](const EventView& e) { events.push_back(e); });
+    walk([&](const EventView& e) { events.push_back(e); });
   } catch (const std::exception&) {
     return false;
   }
@@ -330,18 +331,20 @@ bool show_section(std::string_view section, output::Status& status) {
   return true;
 }
 
-// The same, of `count` events kept in pieces (JournalPart).
+// An events section (its count, then its events).
+bool show_section(std::string_view section, output::Status& status) {
+  return show_whole([&](auto&& each) { walk_events(section, each); }, status);
+}
+
+// `count` events kept in pieces (JournalPart).
 bool show_pieces(const Pieces& events, size_t count, output::Status& status) {
-  std::vector<EventView> views;
-  views.reserve(count);
-  try {
-    for (auto run : events.views) walk_run(run, [&](const EventView& e) { views.push_back(e); });
-  } catch (const std::exception&) {
-    return false;
-  }
-  if (views.size() != count) return false;
-  for (const auto& e : views) show_event(e, status);
-  return true;
+  return show_whole(
+      [&](auto&& each) {
+        size_t n = 0;
+        for (auto run : events.views) n += walk_run(run, each);
+        if (n != count) throw TokenError("event count");
+      },
+      status);
 }
 
 std::string encode_totals(const output::BuildTotals& t) {

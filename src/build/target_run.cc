@@ -180,9 +180,7 @@ bool TargetRun::on_unkept() const {
 }
 
 bool TargetRun::unkept_among(const std::vector<std::string>& layers) const {
-  for (const auto& layer : layers)
-    if (store::is_unkept(ctx_.options.cache_dir, layer)) return true;
-  return false;
+  return store::any_unkept(ctx_.options.cache_dir, layers);
 }
 
 std::string TargetRun::make_dir(const Command& cmd, Digest& key, const Fill& fill,

@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <climits>
@@ -182,10 +183,11 @@ void remove_unkept(const std::string& cache_dir) {
   if (std::string dir = owned_unkept(cache_dir); !dir.empty()) (void)fs::remove_all(dir);
 }
 
-bool is_unkept(const std::string& cache_dir, const std::string& path) {
+bool any_unkept(const std::string& cache_dir, const std::vector<std::string>& paths) {
   std::string dir = owned_unkept(cache_dir);
-  return !dir.empty() && path.size() > dir.size() && path.starts_with(dir) &&
-         path[dir.size()] == '/';
+  return !dir.empty() && std::any_of(paths.begin(), paths.end(), [&](const std::string& p) {
+    return p.size() > dir.size() && p.starts_with(dir) && p[dir.size()] == '/';
+  });
 }
 
 Result<int> remove_stale_temps(const std::string& cache_dir, std::chrono::seconds age) {

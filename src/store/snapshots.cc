@@ -275,6 +275,21 @@ bool SnapshotStore::keep_as_empty(const Digest& diff_id, const std::string& tmp)
   return true;
 }
 
+namespace {
+
+// `fill` on the new temp dir `dir` (mkdtemp made it 0700; a layer's "./"
+// entry may override 0755); on failure nothing is left.
+Result<void> fill_new(const std::string& dir, const SnapshotStore::Fill& fill) {
+  ::chmod(dir.c_str(), 0755);
+  if (auto r = fill(dir); !r) {
+    (void)fs::remove_all(dir);
+    return r;
+  }
+  return {};
+}
+
+} // namespace
+
 Result<std::string> SnapshotStore::ensure(const Digest& diff_id, const Fill& fill) {
   std::string dest = dir_of(diff_id);
   if (has(diff_id)) return path(diff_id);
@@ -288,11 +303,7 @@ Result<std::string> SnapshotStore::ensure(const Digest& diff_id, const Fill& fil
 
   auto tmp = take_temp_dir(diff_id.hex());
   if (!tmp) return Failure{tmp.error()};
-  ::chmod(tmp->c_str(), 0755); // mkdtemp makes 0700; a layer's "./" entry may override
-  if (auto r = fill(*tmp); !r) {
-    (void)fs::remove_all(*tmp);
-    return Failure{r.error()};
-  }
+  if (auto r = fill_new(*tmp, fill); !r) return Failure{r.error()};
   if (keep_as_empty(diff_id, *tmp)) {
     kill_point("snapshot-recorded-empty");
     return empty_->dir;
@@ -330,11 +341,7 @@ Result<std::string> SnapshotStore::make_unkept(const Digest& key, const Fill& fi
   if (!parent) return parent;
   auto dir = fs::make_temp_dir(*parent, "step-" + key.hex().substr(0, 12) + "-");
   if (!dir) return dir;
-  ::chmod(dir->c_str(), 0755); // as ensure's: a layer's "./" entry may override
-  if (auto r = fill(*dir); !r) {
-    (void)fs::remove_all(*dir);
-    return Failure{r.error()};
-  }
+  if (auto r = fill_new(*dir, fill); !r) return Failure{r.error()};
   return dir;
 }
 

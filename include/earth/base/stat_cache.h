@@ -118,10 +118,10 @@ private:
   std::deque<std::string> added_;
   std::unordered_map<std::string_view, Entry> entries_;
   // What save() needs, kept as entries change rather than counted then:
-  // the paths of fresh entries (some may have gone since) and how many are used.
+  // the paths of fresh entries (some may have gone since; none: nothing
+  // to save) and how many are used.
   std::vector<std::string_view> fresh_;
   size_t used_ = 0;
-  bool dirty_ = false;      // an entry is fresh
   bool appendable_ = false; // the index on disk decoded whole: records may follow it
   size_t compacted_ = 0;    // entries in its compacted part
   size_t appended_ = 0;     // records appended after that part

@@ -67,6 +67,7 @@ public:
   size_t pos() const { return pos_; } // the offset of the next token
 
 private:
+  explicit TokenReader(std::string_view in) : in_(in) {}
   std::string_view in_;
   size_t pos_ = 0;
 };

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "earth/base/error.h"
 
@@ -24,8 +25,8 @@ Result<std::string> process_temp_dir(const std::string& cache_dir);
 // (SnapshotStore::make_unkept), and their removal at the end of a build.
 Result<std::string> unkept_dir(const std::string& cache_dir);
 void remove_unkept(const std::string& cache_dir);
-// Whether `path` is one of this process's unkept steps (or below one).
-bool is_unkept(const std::string& cache_dir, const std::string& path);
+// Whether one of `paths` is one of this process's unkept steps (or below one).
+bool any_unkept(const std::string& cache_dir, const std::vector<std::string>& paths);
 
 // Removes the temp dirs of dead processes, and other entries of
 // <cache_dir>/tmp last modified more than `age` ago; returns how many.
